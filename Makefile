@@ -1,0 +1,56 @@
+# Engagement Lake — every entry point a user needs. Only python3 and make are assumed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 0.1
+SEED ?= 42
+DATA_DIR ?= data
+WAREHOUSE ?= warehouse/engagement.duckdb
+export ENGAGEMENT_LAKE_DATA_DIR := $(DATA_DIR)
+export ENGAGEMENT_LAKE_WAREHOUSE := $(WAREHOUSE)
+export DBT_PROFILES_DIR := $(CURDIR)
+
+.PHONY: help install demo test lint docs sync bench-generate clean lock
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==26.3"
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package with its pinned dependencies (quick when done)
+
+demo: install ## generate the demo data, build the warehouse, check quality, print a summary
+	$(BIN)/engagement-lake demo --scale $(SCALE) --seed $(SEED) --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
+
+test: install ## run the whole test suite (Python tests, which build a small lake once)
+	$(BIN)/python -m pytest
+
+lint: install ## ruff on Python, sqlfluff (dbt templater) on the models
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/sqlfluff lint models macros analyses
+
+sync: install ## regenerate the dbt sources YAML from the contracts in schemas/
+	$(BIN)/engagement-lake schemas sync
+
+bench-generate: install ## generate scale 1 and, in the same run, TPC-H sf=1 as the reference; print rows/s and peak memory
+	$(BIN)/python -m engagement_lake.generate.bench
+
+docs: install ## generate the dbt docs site into target/
+	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
+
+lock: ## re-freeze constraints.txt from a fresh venv (after editing pyproject.toml)
+	rm -rf /tmp/engagement-lake-lock && $(PYTHON) -m venv /tmp/engagement-lake-lock
+	/tmp/engagement-lake-lock/bin/pip install --quiet "pip==26.3" && /tmp/engagement-lake-lock/bin/pip install --quiet ".[dev]"
+	{ sed -n '1,2p' constraints.txt; /tmp/engagement-lake-lock/bin/pip freeze --exclude engagement-lake; echo "hatchling==1.27.0"; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+
+clean: ## remove generated data, the warehouse, reports and dbt artefacts (keeps .venv)
+	rm -rf data warehouse reports target logs dbt_packages .pytest_cache .ruff_cache

@@ -1,0 +1,63 @@
+"""Paths, scale and seed defaults: the one place the CLI, dbt and the tests agree on them.
+
+Environment variables win over defaults so that `make`, dbt (profiles.yml reads the same
+variables) and the Python commands always point at the same data folder and warehouse file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+"""Repository root (src layout): holds dbt_project.yml, profiles.yml and schemas/."""
+
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+MODELS_DIR = PROJECT_ROOT / "models"
+
+DATA_DIR_ENV = "ENGAGEMENT_LAKE_DATA_DIR"
+WAREHOUSE_ENV = "ENGAGEMENT_LAKE_WAREHOUSE"
+
+DEFAULT_DATA_DIR = Path("data")
+DEFAULT_WAREHOUSE = Path("warehouse/engagement.duckdb")
+DEFAULT_SCALE = 0.1
+DEFAULT_SEED = 42
+DEFAULT_AS_OF = date(2026, 6, 30)
+"""End of the generated history. Fixed, never the wall clock, so that the same seed gives the
+same data on any day."""
+
+LAYER_SCHEMAS = ("staging", "silver", "gold", "quality", "snapshots")
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder (holding bronze/, _truth/, gold/): argument, then environment, then default."""
+    if override is not None:
+        return Path(override)
+    return Path(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR))
+
+
+def warehouse_path(override: str | os.PathLike[str] | None = None) -> Path:
+    """The DuckDB warehouse file: argument, then environment, then default."""
+    if override is not None:
+        return Path(override)
+    return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a generate → build → check run needs, resolved once."""
+
+    data_dir: Path
+    warehouse: Path
+    scale: float = DEFAULT_SCALE
+    seed: int = DEFAULT_SEED
+    as_of: date = DEFAULT_AS_OF
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment for dbt: profiles.yml and the sources read these variables."""
+        return {
+            DATA_DIR_ENV: str(self.data_dir.resolve()),
+            WAREHOUSE_ENV: str(self.warehouse.resolve()),
+        }

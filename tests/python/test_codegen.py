@@ -1,0 +1,143 @@
+"""Code generated from the contracts: the committed sources YAML is current, it round-trips to
+the contracts, dbt parses it, and the DDL of every dialect parses back with sqlglot."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import sqlglot
+import yaml
+from sqlglot import exp
+
+from engagement_lake.codegen import DDL_DIALECTS, sources_yaml, sync_sources, table_ddl
+from engagement_lake.config import MODELS_DIR, PROJECT_ROOT, SCHEMAS_DIR
+from engagement_lake.contracts import load_contracts, systems
+
+
+@pytest.fixture(scope="module")
+def contracts():
+    return load_contracts()
+
+
+def test_committed_sources_are_in_sync(contracts):
+    result = sync_sources(contracts, check=True)
+    assert result.stale == [], "run `engagement-lake schemas sync`"
+    assert len(result.unchanged) == len(systems(contracts)) == 10
+
+
+def test_sync_check_fails_when_a_contract_changes(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, schemas)
+    models = tmp_path / "models"
+    shutil.copytree(MODELS_DIR / "staging", models / "staging")
+    path = schemas / "shop" / "orders.odcs.yaml"
+    path.write_text(path.read_text().replace("description: Order number.", "description: The order number."))
+    result = sync_sources(load_contracts(schemas), models_dir=models, check=True)
+    assert [p.name for p in result.stale] == ["_shop__sources.yml"]
+    written = sync_sources(load_contracts(schemas), models_dir=models)
+    assert [p.name for p in written.written] == ["_shop__sources.yml"]
+    assert sync_sources(load_contracts(schemas), models_dir=models, check=True).stale == []
+
+
+def test_sources_yaml_round_trips_to_the_contracts(contracts):
+    for system, group in systems(contracts).items():
+        doc = yaml.safe_load(sources_yaml(system, group))
+        (source,) = doc["sources"]
+        assert source["name"] == system
+        by_name = {t["name"]: t for t in source["tables"]}
+        assert set(by_name) == {c.table for c in group}
+        for contract in group:
+            table = by_name[contract.table]
+            assert contract.bronze_glob in table["config"]["external_location"]
+            assert table["config"]["meta"]["primary_key"] == list(contract.primary_key)
+            columns = {c["name"]: c for c in table["columns"]}
+            assert list(columns) == [c.name for c in contract.all_columns]
+            for col in contract.all_columns:
+                entry = columns[col.name]
+                assert entry["data_type"] == col.physical_type
+                tests = {next(iter(t)) if isinstance(t, dict) else t: t for t in entry.get("data_tests", [])}
+                assert ("not_null" in tests) == col.required, (contract.fqn, col.name)
+                assert ("unique_per_batch" in tests) == col.unique, (contract.fqn, col.name)
+                if col.allowed_values:
+                    values = tests["accepted_values"]["accepted_values"]["arguments"]["values"]
+                    assert tuple(values) == col.allowed_values
+                else:
+                    assert "accepted_values" not in tests
+                if col.reference:
+                    args = tests["relationships"]["relationships"]["arguments"]
+                    assert args == {"to": f"source('{col.reference.system}', '{col.reference.table}')",
+                                    "field": col.reference.column}
+                for test in entry.get("data_tests", []):
+                    (body,) = test.values()
+                    assert body["config"]["severity"] == "warn"
+
+
+def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
+    from dbt.cli.main import dbtRunner
+
+    monkeypatch.setenv("ENGAGEMENT_LAKE_DATA_DIR", str(tmp_path / "lake"))
+    monkeypatch.setenv("ENGAGEMENT_LAKE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    target = tmp_path / "target"
+    result = dbtRunner().invoke(["parse", "--project-dir", str(PROJECT_ROOT), "--profiles-dir",
+                                 str(PROJECT_ROOT), "--target-path", str(target), "--quiet",
+                                 "--no-partial-parse"])
+    assert result.success, result.exception
+    manifest = json.loads((target / "manifest.json").read_text())
+    sources = manifest["sources"]
+    assert len(sources) == len(load_contracts())
+    customers = sources["source.engagement_lake.shop.customers"]
+    assert customers["relation_name"] == (
+        f"read_parquet('{tmp_path / 'lake'}/bronze/shop/customers/*/*.parquet', "
+        "hive_partitioning = true, union_by_name = true)"
+    )
+    assert customers["loaded_at_field"] == "_loaded_at"
+    assert customers["freshness"]["error_after"] == {"count": 96, "period": "hour"}
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"
+             and n["depends_on"]["nodes"] == ["source.engagement_lake.shop.orders"]]
+    names = {t["test_metadata"]["name"] for t in tests}
+    assert {"not_null", "unique_per_batch", "accepted_values"} <= names
+
+
+def _family(dtype: exp.DataType) -> str:
+    """Dialects spell types differently (VARCHAR, TEXT, STRING); compare what they can hold."""
+    kind = dtype.this
+    T = exp.DataType.Type
+    for name, members in (
+        ("text", exp.DataType.TEXT_TYPES),
+        ("integer", exp.DataType.INTEGER_TYPES),
+        ("decimal", {T.DECIMAL}),
+        ("float", exp.DataType.REAL_TYPES - {T.DECIMAL}),
+        ("boolean", {T.BOOLEAN}),
+        ("date", {T.DATE}),
+        ("timestamp", {T.TIMESTAMP, T.TIMESTAMPNTZ, T.DATETIME}),
+    ):
+        if kind in members:
+            return name
+    raise AssertionError(f"unexpected type {dtype.sql()}")
+
+
+@pytest.mark.parametrize("dialect", DDL_DIALECTS)
+def test_ddl_parses_back_in_every_dialect(contracts, dialect):
+    for contract in contracts.values():
+        ddl = table_ddl(contract, dialect)
+        tree = sqlglot.parse_one(ddl, read=dialect)
+        assert isinstance(tree, exp.Create)
+        table = tree.this.this
+        assert table.name == f"{contract.system}__{contract.table}"
+        assert table.db == "bronze"
+        defs = [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
+        assert [c.name for c in defs] == [c.name for c in contract.all_columns]
+        for col_def, col in zip(defs, contract.all_columns, strict=True):
+            not_null = any(isinstance(k.kind, exp.NotNullColumnConstraint) for k in col_def.constraints)
+            assert not_null == col.required, (dialect, contract.fqn, col.name)
+            expected = exp.DataType.build(col.physical_type, dialect="duckdb")
+            assert _family(col_def.kind) == _family(expected), (dialect, contract.fqn, col.name)
+            if expected.this == exp.DataType.Type.DECIMAL:
+                assert col_def.kind.sql("duckdb") == expected.sql("duckdb")
+
+
+def test_ddl_rejects_unknown_dialect(contracts):
+    with pytest.raises(ValueError, match="unknown dialect 'oracle'"):
+        table_ddl(contracts["shop.orders"], "oracle")
