@@ -21,18 +21,25 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-schemas_app = typer.Typer(help="Validate the contracts in schemas/ and generate code from them.",
-                          no_args_is_help=True)
+schemas_app = typer.Typer(
+    help="Validate the contracts in schemas/ and generate code from them.", no_args_is_help=True
+)
 app.add_typer(schemas_app, name="schemas")
 
 DataDirOpt = Annotated[
     Path | None,
-    typer.Option("--data-dir", help="Data folder holding bronze/ [env ENGAGEMENT_LAKE_DATA_DIR, default data]"),
+    typer.Option(
+        "--data-dir",
+        help="Data folder holding bronze/ [env ENGAGEMENT_LAKE_DATA_DIR, default data]",
+    ),
 ]
 WarehouseOpt = Annotated[
     Path | None,
-    typer.Option("--warehouse", help="DuckDB warehouse file [env ENGAGEMENT_LAKE_WAREHOUSE, "
-                 "default warehouse/engagement.duckdb]"),
+    typer.Option(
+        "--warehouse",
+        help="DuckDB warehouse file [env ENGAGEMENT_LAKE_WAREHOUSE, "
+        "default warehouse/engagement.duckdb]",
+    ),
 ]
 
 
@@ -46,7 +53,9 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 @schemas_app.command("validate")
 def schemas_validate(
-    root: Annotated[Path | None, typer.Option(help="Folder of contracts [default schemas/]")] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Folder of contracts [default schemas/]")
+    ] = None,
 ) -> None:
     """Validate every contract; print one line per table."""
     from engagement_lake.contracts import ContractError, load_contracts
@@ -57,14 +66,18 @@ def schemas_validate(
         raise _fail(str(exc)) from None
     for contract in contracts.values():
         personal = sum(c.is_personal for c in contract.columns)
-        typer.echo(f"{contract.fqn:<40} {len(contract.columns):>3} columns  "
-                   f"pk={','.join(contract.primary_key)}  personal={personal}")
+        typer.echo(
+            f"{contract.fqn:<40} {len(contract.columns):>3} columns  "
+            f"pk={','.join(contract.primary_key)}  personal={personal}"
+        )
     typer.echo(f"{len(contracts)} contracts valid")
 
 
 @schemas_app.command("sync")
 def schemas_sync(
-    check: Annotated[bool, typer.Option("--check", help="Only report stale files; exit 1 if any")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report stale files; exit 1 if any")
+    ] = False,
 ) -> None:
     """Regenerate the dbt sources YAML of every system from the contracts."""
     from engagement_lake.codegen import sync_sources
@@ -79,13 +92,17 @@ def schemas_sync(
     if result.stale:
         for path in result.stale:
             typer.echo(f"out of date: {path.relative_to(config.PROJECT_ROOT)}", err=True)
-        raise _fail("generated sources are out of date with schemas/: run `engagement-lake schemas sync`")
+        raise _fail(
+            "generated sources are out of date with schemas/: run `engagement-lake schemas sync`"
+        )
     typer.echo(f"{len(result.written)} written, {len(result.unchanged)} unchanged")
 
 
 @schemas_app.command("ddl")
 def schemas_ddl(
-    dialect: Annotated[str, typer.Option(help="duckdb, spark, snowflake, redshift or trino")] = "duckdb",
+    dialect: Annotated[
+        str, typer.Option(help="duckdb, spark, snowflake, redshift or trino")
+    ] = "duckdb",
     schema: Annotated[str, typer.Option(help="Target schema for the bronze tables")] = "bronze",
 ) -> None:
     """Print CREATE TABLE statements for the bronze tables, transpiled by sqlglot."""
@@ -105,12 +122,22 @@ def schemas_ddl(
 
 @app.command()
 def generate(
-    scale: Annotated[float, typer.Option(help="1 = 100,000 people, ~10M rows")] = config.DEFAULT_SCALE,
-    seed: Annotated[int, typer.Option(help="Random seed: same scale and seed, same data")] = config.DEFAULT_SEED,
+    scale: Annotated[
+        float, typer.Option(help="1 = 100,000 people, ~10M rows")
+    ] = config.DEFAULT_SCALE,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: same scale and seed, same data")
+    ] = config.DEFAULT_SEED,
     data_dir: DataDirOpt = None,
-    day: Annotated[str | None, typer.Option(help="Append one daily load (YYYY-MM-DD) instead of a backfill")] = None,
-    as_of: Annotated[str, typer.Option(help="Last day of the backfill history")] = config.DEFAULT_AS_OF.isoformat(),
-    faults: Annotated[bool, typer.Option("--faults", help="Inject labelled contract breaks")] = False,
+    day: Annotated[
+        str | None, typer.Option(help="Append one daily load (YYYY-MM-DD) instead of a backfill")
+    ] = None,
+    as_of: Annotated[
+        str, typer.Option(help="Last day of the backfill history")
+    ] = config.DEFAULT_AS_OF.isoformat(),
+    faults: Annotated[
+        bool, typer.Option("--faults", help="Inject labelled contract breaks")
+    ] = False,
 ) -> None:
     """Generate the synthetic source systems as bronze Parquet (backfill, or one --day)."""
     from engagement_lake.generate import generate as run_generate
@@ -121,20 +148,25 @@ def generate(
         if day:
             result = generate_day(folder, date.fromisoformat(day), seed=seed, faults=faults)
         else:
-            result = run_generate(folder, scale=scale, seed=seed, as_of=date.fromisoformat(as_of),
-                                  faults=faults)
+            result = run_generate(
+                folder, scale=scale, seed=seed, as_of=date.fromisoformat(as_of), faults=faults
+            )
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None
     total = sum(result.rows.values())
-    typer.echo(f"{total:,} rows in {len(result.rows)} tables, batch {result.batch_id}, "
-               f"{result.seconds:.1f}s → {folder / 'bronze'}")
+    typer.echo(
+        f"{total:,} rows in {len(result.rows)} tables, batch {result.batch_id}, "
+        f"{result.seconds:.1f}s → {folder / 'bronze'}"
+    )
 
 
 @app.command()
 def build(
     data_dir: DataDirOpt = None,
     warehouse: WarehouseOpt = None,
-    select: Annotated[list[str] | None, typer.Option("--select", "-s", help="dbt selection")] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", "-s", help="dbt selection")
+    ] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
 ) -> None:
     """Run `dbt build` on the bronze data into the DuckDB warehouse."""
@@ -150,7 +182,9 @@ def build(
 
 @app.command()
 def demo(
-    scale: Annotated[float, typer.Option(help="Scale factor of the demo world")] = config.DEFAULT_SCALE,
+    scale: Annotated[
+        float, typer.Option(help="Scale factor of the demo world")
+    ] = config.DEFAULT_SCALE,
     seed: Annotated[int, typer.Option(help="Random seed")] = config.DEFAULT_SEED,
     data_dir: DataDirOpt = None,
     warehouse: WarehouseOpt = None,
@@ -158,8 +192,9 @@ def demo(
     """Generate the demo data, build the warehouse and print how to query it."""
     from engagement_lake.demo import run_demo
 
-    cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse),
-                           scale=scale, seed=seed)
+    cfg = config.RunConfig(
+        config.data_dir(data_dir), config.warehouse_path(warehouse), scale=scale, seed=seed
+    )
     try:
         summary = run_demo(cfg)
     except RuntimeError as exc:

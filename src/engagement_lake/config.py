@@ -32,7 +32,7 @@ LAYER_SCHEMAS = ("staging", "silver", "gold", "quality", "snapshots")
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """The data folder (holding bronze/, _truth/, gold/): argument, then environment, then default."""
+    """The data folder (bronze/, _truth/, gold/): argument, then environment, then default."""
     if override is not None:
         return Path(override)
     return Path(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR))

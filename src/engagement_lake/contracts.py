@@ -131,12 +131,27 @@ class Column:
 
 
 METADATA_COLUMNS: tuple[Column, ...] = (
-    Column("_loaded_at", "timestamp", "TIMESTAMP", "When the landing process wrote the row (UTC).",
-           required=True),
-    Column("_source_file", "string", "VARCHAR", "Bronze file the row was landed in, relative to "
-           "the data folder.", required=True),
-    Column("_batch_id", "string", "VARCHAR", "Landing batch (one per backfill or daily load).",
-           required=True),
+    Column(
+        "_loaded_at",
+        "timestamp",
+        "TIMESTAMP",
+        "When the landing process wrote the row (UTC).",
+        required=True,
+    ),
+    Column(
+        "_source_file",
+        "string",
+        "VARCHAR",
+        "Bronze file the row was landed in, relative to the data folder.",
+        required=True,
+    ),
+    Column(
+        "_batch_id",
+        "string",
+        "VARCHAR",
+        "Landing batch (one per backfill or daily load).",
+        required=True,
+    ),
 )
 """Columns the landing process adds to every bronze row; not part of any source's contract."""
 
@@ -237,40 +252,62 @@ def _custom_properties(
         name = item.get("property")
         if name not in known:
             raise ContractError(
-                path, f"{where}.customProperties[{i}]",
+                path,
+                f"{where}.customProperties[{i}]",
                 f"unknown custom property {name!r} (known: {', '.join(known)})",
             )
         props[name] = item.get("value")
     return props
 
 
-def _quality_rules(path: Path, where: str, items: list[Mapping[str, Any]] | None) -> tuple[QualityRule, ...]:
+def _quality_rules(
+    path: Path, where: str, items: list[Mapping[str, Any]] | None
+) -> tuple[QualityRule, ...]:
     rules = []
-    operators = ("mustBe", "mustNotBe", "mustBeGreaterThan", "mustBeGreaterOrEqualTo",
-                 "mustBeLessThan", "mustBeLessOrEqualTo", "mustBeBetween", "mustNotBeBetween")
+    operators = (
+        "mustBe",
+        "mustNotBe",
+        "mustBeGreaterThan",
+        "mustBeGreaterOrEqualTo",
+        "mustBeLessThan",
+        "mustBeLessOrEqualTo",
+        "mustBeBetween",
+        "mustNotBeBetween",
+    )
     for i, item in enumerate(items or []):
         here = f"{where}.quality[{i}]"
         kind = item.get("type", "library")
         if kind not in ("library", "sql"):
-            raise ContractError(path, f"{here}.type", f"{kind!r} rules cannot be executed; use library or sql")
+            raise ContractError(
+                path, f"{here}.type", f"{kind!r} rules cannot be executed; use library or sql"
+            )
         severity = item.get("severity", "error")
         if severity not in SEVERITIES:
-            raise ContractError(path, f"{here}.severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}")
+            raise ContractError(
+                path, f"{here}.severity", f"{severity!r} is not one of {', '.join(SEVERITIES)}"
+            )
         if not item.get("name"):
             raise ContractError(path, f"{here}.name", "every quality rule needs a name")
         operator = next((op for op in operators if op in item), None)
         rules.append(
             QualityRule(
-                name=item["name"], kind=kind, severity=severity,
-                description=item.get("description", ""), metric=item.get("metric"),
-                query=item.get("query"), arguments=dict(item.get("arguments") or {}),
-                operator=operator, threshold=item.get(operator) if operator else None,
+                name=item["name"],
+                kind=kind,
+                severity=severity,
+                description=item.get("description", ""),
+                metric=item.get("metric"),
+                query=item.get("query"),
+                arguments=dict(item.get("arguments") or {}),
+                operator=operator,
+                threshold=item.get(operator) if operator else None,
             )
         )
     return tuple(rules)
 
 
-def _parse_reference(path: Path, where: str, rels: list[Mapping[str, Any]] | None) -> Reference | None:
+def _parse_reference(
+    path: Path, where: str, rels: list[Mapping[str, Any]] | None
+) -> Reference | None:
     if not rels:
         return None
     if len(rels) > 1:
@@ -279,10 +316,15 @@ def _parse_reference(path: Path, where: str, rels: list[Mapping[str, Any]] | Non
     target = rel.get("to")
     parts = target.split(".") if isinstance(target, str) else []
     if len(parts) != 3:
-        raise ContractError(path, f"{where}.relationships[0].to",
-                            f"{target!r} must be written system.table.column")
-    cps = _custom_properties(path, f"{where}.relationships[0]", rel.get("customProperties"),
-                             RELATIONSHIP_CUSTOM_PROPERTIES)
+        raise ContractError(
+            path, f"{where}.relationships[0].to", f"{target!r} must be written system.table.column"
+        )
+    cps = _custom_properties(
+        path,
+        f"{where}.relationships[0]",
+        rel.get("customProperties"),
+        RELATIONSHIP_CUSTOM_PROPERTIES,
+    )
     return Reference(parts[0], parts[1], parts[2], bool(cps.get("referenceRequired", False)))
 
 
@@ -295,28 +337,38 @@ def _parse_column(path: Path, where: str, raw: Mapping[str, Any]) -> Column:
     name = raw["name"]
     logical = raw.get("logicalType")
     if logical not in LOGICAL_TYPES:
-        raise ContractError(path, f"{where}.logicalType",
-                            f"{logical!r} is not supported here (use one of {', '.join(LOGICAL_TYPES)})")
+        raise ContractError(
+            path,
+            f"{where}.logicalType",
+            f"{logical!r} is not supported here (use one of {', '.join(LOGICAL_TYPES)})",
+        )
     physical = raw.get("physicalType")
     if not physical:
         raise ContractError(path, f"{where}.physicalType", "every column needs a physical type")
     _check_physical_type(path, f"{where}.physicalType", physical)
     if not _physical_ok(logical, physical):
-        raise ContractError(path, f"{where}.physicalType",
-                            f"{physical!r} cannot hold logical type {logical!r}")
+        raise ContractError(
+            path, f"{where}.physicalType", f"{physical!r} cannot hold logical type {logical!r}"
+        )
     opts = raw.get("logicalTypeOptions") or {}
     cps = _custom_properties(path, where, raw.get("customProperties"), COLUMN_CUSTOM_PROPERTIES)
     if cps.get("standardize") is not None and cps["standardize"] not in STANDARDIZERS:
-        raise ContractError(path, f"{where}.customProperties.standardize",
-                            f"{cps['standardize']!r} is not one of {', '.join(STANDARDIZERS)}")
+        raise ContractError(
+            path,
+            f"{where}.customProperties.standardize",
+            f"{cps['standardize']!r} is not one of {', '.join(STANDARDIZERS)}",
+        )
     quality = _quality_rules(path, where, raw.get("quality"))
     allowed = None
     for rule in quality:
         if rule.metric == "invalidValues":
             values = rule.arguments.get("validValues")
             if not isinstance(values, list) or not values:
-                raise ContractError(path, f"{where}.quality({rule.name}).arguments.validValues",
-                                    "invalidValues needs a non-empty list of validValues")
+                raise ContractError(
+                    path,
+                    f"{where}.quality({rule.name}).arguments.validValues",
+                    "invalidValues needs a non-empty list of validValues",
+                )
             allowed = tuple(values)
     if raw.get("primaryKey") and not raw.get("required"):
         raise ContractError(path, f"{where}.required", "a primary-key column must be required")
@@ -380,8 +432,11 @@ def parse_contract(path: Path | str, text: str | None = None) -> Contract:
         raise ContractError(path, ".".join(map(str, first["loc"])), first["msg"]) from None
 
     if doc["apiVersion"] not in SUPPORTED_API_VERSIONS:
-        raise ContractError(path, "apiVersion",
-                            f"{doc['apiVersion']!r} is not supported (use {', '.join(SUPPORTED_API_VERSIONS)})")
+        raise ContractError(
+            path,
+            "apiVersion",
+            f"{doc['apiVersion']!r} is not supported (use {', '.join(SUPPORTED_API_VERSIONS)})",
+        )
     objects = doc.get("schema") or []
     if len(objects) != 1:
         raise ContractError(path, "schema", f"expected exactly one table, found {len(objects)}")
@@ -389,11 +444,15 @@ def parse_contract(path: Path | str, text: str | None = None) -> Contract:
     ow = f"schema[0]({obj['name']})"
     system, table = path.parent.name, path.name.removesuffix(".odcs.yaml")
     if obj["name"] != table:
-        raise ContractError(path, f"{ow}.name", f"{obj['name']!r} does not match the file name {table!r}")
+        raise ContractError(
+            path, f"{ow}.name", f"{obj['name']!r} does not match the file name {table!r}"
+        )
     if doc.get("name") != f"{system}.{table}":
         raise ContractError(path, "name", f"{doc.get('name')!r} must be {system}.{table}")
     if doc.get("domain") != system:
-        raise ContractError(path, "domain", f"{doc.get('domain')!r} must be the system folder {system!r}")
+        raise ContractError(
+            path, "domain", f"{doc.get('domain')!r} must be the system folder {system!r}"
+        )
 
     columns: list[Column] = []
     seen: set[str] = set()
@@ -402,7 +461,9 @@ def parse_contract(path: Path | str, text: str | None = None) -> Contract:
         if raw["name"] in seen:
             raise ContractError(path, where, "duplicate column name")
         if raw["name"].startswith("_"):
-            raise ContractError(path, where, "names starting with '_' are reserved for landing metadata")
+            raise ContractError(
+                path, where, "names starting with '_' are reserved for landing metadata"
+            )
         seen.add(raw["name"])
         columns.append(_parse_column(path, where, raw))
     if not columns:
@@ -413,8 +474,11 @@ def parse_contract(path: Path | str, text: str | None = None) -> Contract:
     cps = _custom_properties(path, ow, obj.get("customProperties"), TABLE_CUSTOM_PROPERTIES)
     event_col = cps.get("eventTimestampColumn")
     if event_col is not None and event_col not in seen:
-        raise ContractError(path, f"{ow}.customProperties.eventTimestampColumn",
-                            f"{event_col!r} is not a column of {table}")
+        raise ContractError(
+            path,
+            f"{ow}.customProperties.eventTimestampColumn",
+            f"{event_col!r} is not a column of {table}",
+        )
     freshness = cps.get("freshness") or {}
 
     return Contract(
@@ -447,12 +511,16 @@ def check_references(contracts: Mapping[str, Contract]) -> None:
             try:
                 target_col = target.column(ref.column)
             except KeyError:
-                raise ContractError(contract.path, where,
-                                    f"{ref.table_fqn} has no column {ref.column!r}") from None
+                raise ContractError(
+                    contract.path, where, f"{ref.table_fqn} has no column {ref.column!r}"
+                ) from None
             if target_col.logical_type != col.logical_type:
-                raise ContractError(contract.path, where,
-                                    f"{col.logical_type} column cannot reference "
-                                    f"{target_col.logical_type} {ref.table_fqn}.{ref.column}")
+                raise ContractError(
+                    contract.path,
+                    where,
+                    f"{col.logical_type} column cannot reference "
+                    f"{target_col.logical_type} {ref.table_fqn}.{ref.column}",
+                )
 
 
 def load_contracts(root: Path | str | None = None) -> dict[str, Contract]:
@@ -460,7 +528,9 @@ def load_contracts(root: Path | str | None = None) -> dict[str, Contract]:
     root = Path(root) if root is not None else SCHEMAS_DIR
     files = sorted(root.glob("*/*.odcs.yaml"))
     if not files:
-        raise ContractError(root, "(folder)", "no contracts found (expected <system>/<table>.odcs.yaml)")
+        raise ContractError(
+            root, "(folder)", "no contracts found (expected <system>/<table>.odcs.yaml)"
+        )
     contracts = {c.fqn: c for c in map(parse_contract, files)}
     check_references(contracts)
     return contracts

@@ -112,7 +112,9 @@ def run_dbt(
         )
         nodes.append(outcome)
         if progress:
-            colour = "red" if outcome.failed else ("yellow" if outcome.status == "warn" else "green")
+            colour = (
+                "red" if outcome.failed else ("yellow" if outcome.status == "warn" else "green")
+            )
             console.print(
                 f"[{colour}]{outcome.status:>6}[/] {outcome.resource_type:<9} {outcome.name}"
                 f" [dim]{outcome.seconds:.1f}s[/]"
@@ -120,8 +122,10 @@ def run_dbt(
 
     full = [
         *args,
-        "--project-dir", str(project_dir),
-        "--profiles-dir", str(project_dir),
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
         "--quiet",
     ]
     try:
@@ -153,8 +157,10 @@ def build(
         args.append("--full-refresh")
     run = run_dbt(args, config, progress=progress)
     if not run.success:
-        lines = [f"{n.resource_type} {n.name}: {n.status}: {' '.join(n.message.split())}"
-                 for n in run.failures]
+        lines = [
+            f"{n.resource_type} {n.name}: {n.status}: {' '.join(n.message.split())}"
+            for n in run.failures
+        ]
         if run.error:
             lines.append(run.error)
         raise DbtError("\n".join(lines) or "dbt build failed")

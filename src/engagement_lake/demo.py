@@ -39,7 +39,7 @@ def summary(cfg: RunConfig, bronze_rows: int) -> str:
     lines += [f"{schema}: {tables} tables, ~{rows or 0:,} rows" for schema, tables, rows in counts]
     lines += [
         "",
-        f"Query it:  .venv/bin/python -c \"import duckdb; "
+        f'Query it:  .venv/bin/python -c "import duckdb; '
         f"print(duckdb.connect('{cfg.warehouse}', read_only=True).sql('show all tables'))\"",
         f"or any DuckDB 1.5 client (DuckDB CLI, Harlequin, DBeaver) on {cfg.warehouse}.",
     ]

@@ -33,7 +33,9 @@ def test_sync_check_fails_when_a_contract_changes(tmp_path):
     models = tmp_path / "models"
     shutil.copytree(MODELS_DIR / "staging", models / "staging")
     path = schemas / "shop" / "orders.odcs.yaml"
-    path.write_text(path.read_text().replace("description: Order number.", "description: The order number."))
+    path.write_text(
+        path.read_text().replace("description: Order number.", "description: The order number.")
+    )
     result = sync_sources(load_contracts(schemas), models_dir=models, check=True)
     assert [p.name for p in result.stale] == ["_shop__sources.yml"]
     written = sync_sources(load_contracts(schemas), models_dir=models)
@@ -57,7 +59,10 @@ def test_sources_yaml_round_trips_to_the_contracts(contracts):
             for col in contract.all_columns:
                 entry = columns[col.name]
                 assert entry["data_type"] == col.physical_type
-                tests = {next(iter(t)) if isinstance(t, dict) else t: t for t in entry.get("data_tests", [])}
+                tests = {
+                    next(iter(t)) if isinstance(t, dict) else t: t
+                    for t in entry.get("data_tests", [])
+                }
                 assert ("not_null" in tests) == col.required, (contract.fqn, col.name)
                 assert ("unique_per_batch" in tests) == col.unique, (contract.fqn, col.name)
                 if col.allowed_values:
@@ -67,8 +72,10 @@ def test_sources_yaml_round_trips_to_the_contracts(contracts):
                     assert "accepted_values" not in tests
                 if col.reference:
                     args = tests["relationships"]["relationships"]["arguments"]
-                    assert args == {"to": f"source('{col.reference.system}', '{col.reference.table}')",
-                                    "field": col.reference.column}
+                    assert args == {
+                        "to": f"source('{col.reference.system}', '{col.reference.table}')",
+                        "field": col.reference.column,
+                    }
                 for test in entry.get("data_tests", []):
                     (body,) = test.values()
                     assert body["config"]["severity"] == "warn"
@@ -80,9 +87,19 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
     monkeypatch.setenv("ENGAGEMENT_LAKE_DATA_DIR", str(tmp_path / "lake"))
     monkeypatch.setenv("ENGAGEMENT_LAKE_WAREHOUSE", str(tmp_path / "w.duckdb"))
     target = tmp_path / "target"
-    result = dbtRunner().invoke(["parse", "--project-dir", str(PROJECT_ROOT), "--profiles-dir",
-                                 str(PROJECT_ROOT), "--target-path", str(target), "--quiet",
-                                 "--no-partial-parse"])
+    result = dbtRunner().invoke(
+        [
+            "parse",
+            "--project-dir",
+            str(PROJECT_ROOT),
+            "--profiles-dir",
+            str(PROJECT_ROOT),
+            "--target-path",
+            str(target),
+            "--quiet",
+            "--no-partial-parse",
+        ]
+    )
     assert result.success, result.exception
     manifest = json.loads((target / "manifest.json").read_text())
     sources = manifest["sources"]
@@ -94,8 +111,12 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
     )
     assert customers["loaded_at_field"] == "_loaded_at"
     assert customers["freshness"]["error_after"] == {"count": 96, "period": "hour"}
-    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"
-             and n["depends_on"]["nodes"] == ["source.engagement_lake.shop.orders"]]
+    tests = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and n["depends_on"]["nodes"] == ["source.engagement_lake.shop.orders"]
+    ]
     names = {t["test_metadata"]["name"] for t in tests}
     assert {"not_null", "unique_per_batch", "accepted_values"} <= names
 
@@ -130,7 +151,9 @@ def test_ddl_parses_back_in_every_dialect(contracts, dialect):
         defs = [c for c in tree.this.expressions if isinstance(c, exp.ColumnDef)]
         assert [c.name for c in defs] == [c.name for c in contract.all_columns]
         for col_def, col in zip(defs, contract.all_columns, strict=True):
-            not_null = any(isinstance(k.kind, exp.NotNullColumnConstraint) for k in col_def.constraints)
+            not_null = any(
+                isinstance(k.kind, exp.NotNullColumnConstraint) for k in col_def.constraints
+            )
             assert not_null == col.required, (dialect, contract.fqn, col.name)
             expected = exp.DataType.build(col.physical_type, dialect="duckdb")
             assert _family(col_def.kind) == _family(expected), (dialect, contract.fqn, col.name)

@@ -18,18 +18,47 @@ from engagement_lake.contracts import (
 
 # DESIGN.md, "Source systems (bronze) — the minimum set".
 MINIMUM_SET = {
-    "shop": ["customers", "products", "orders", "order_items", "returns", "store_visits", "web_sessions"],
-    "crm": ["contacts", "leads", "opportunities", "opportunity_stage_history", "activities", "quotes",
-            "sales_reps", "territories", "quotas", "commissions", "referrals"],
+    "shop": [
+        "customers",
+        "products",
+        "orders",
+        "order_items",
+        "returns",
+        "store_visits",
+        "web_sessions",
+    ],
+    "crm": [
+        "contacts",
+        "leads",
+        "opportunities",
+        "opportunity_stage_history",
+        "activities",
+        "quotes",
+        "sales_reps",
+        "territories",
+        "quotas",
+        "commissions",
+        "referrals",
+    ],
     "support": ["requesters", "tickets", "ticket_messages", "call_transcripts", "surveys"],
     "marketing": ["subscribers", "campaigns", "email_events", "journey_events"],
     "reviews": ["product_reviews"],
     "fitmap": ["scans"],
     "loyalty": ["members", "points_ledger", "tier_changes"],
     "social": ["mentions"],
-    "mlops": ["model_registry", "model_predictions", "feature_values", "experiments",
-              "experiment_assignments", "experiment_events", "personalization_events",
-              "recommendations_served", "recommendation_feedback", "next_best_actions", "nlp_sentiment"],
+    "mlops": [
+        "model_registry",
+        "model_predictions",
+        "feature_values",
+        "experiments",
+        "experiment_assignments",
+        "experiment_events",
+        "personalization_events",
+        "recommendations_served",
+        "recommendation_feedback",
+        "next_best_actions",
+        "nlp_sentiment",
+    ],
     "finance": ["customer_profitability"],
 }
 
@@ -52,7 +81,10 @@ def test_contracts_are_typed(contracts):
     assert orders.primary_key == ("order_id",)
     customer_id = orders.column("customer_id")
     assert customer_id.required and customer_id.reference is not None
-    assert (customer_id.reference.table_fqn, customer_id.reference.column) == ("shop.customers", "customer_id")
+    assert (customer_id.reference.table_fqn, customer_id.reference.column) == (
+        "shop.customers",
+        "customer_id",
+    )
     assert customer_id.reference.required is True
     assert orders.column("channel").allowed_values == ("web", "store", "app", "phone")
     assert orders.column("total_amount").maximum == 25000
@@ -64,13 +96,26 @@ def test_contracts_are_typed(contracts):
 def test_personal_data_is_classified(contracts):
     customers = contracts["shop.customers"]
     personal = {c.name for c in customers.columns if c.is_personal}
-    assert {"first_name", "last_name", "email", "phone", "birth_date", "address_line1",
-            "postal_code"} <= personal
+    assert {
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "birth_date",
+        "address_line1",
+        "postal_code",
+    } <= personal
     assert not customers.column("loyalty_tier").is_personal
     assert customers.column("email").standardize == "email"
     assert customers.column("birth_date").arrives_as_text
     # Every identity source classifies its e-mail and names as personal.
-    for fqn in ("crm.contacts", "crm.leads", "support.requesters", "marketing.subscribers", "loyalty.members"):
+    for fqn in (
+        "crm.contacts",
+        "crm.leads",
+        "support.requesters",
+        "marketing.subscribers",
+        "loyalty.members",
+    ):
         assert any(c.is_personal and c.standardize == "email" for c in contracts[fqn].columns), fqn
 
 
@@ -79,7 +124,10 @@ def test_every_contract_has_a_primary_key_and_known_event_column(contracts):
         assert contract.primary_key, contract.fqn
         assert contract.grain.startswith("One row per"), contract.fqn
         if contract.event_timestamp_column:
-            assert contract.column(contract.event_timestamp_column).logical_type in ("date", "timestamp")
+            assert contract.column(contract.event_timestamp_column).logical_type in (
+                "date",
+                "timestamp",
+            )
 
 
 def _mutate(text: str, old: str, new: str, count: int = 1) -> str:
@@ -96,12 +144,22 @@ MALFORMED = {
     ),
     "misspelled key": (
         _mutate(BASE, "    required: true", "    requird: true"),
-        "schema[0](customers).properties[0](customer_id): unknown key(s) ('requird' was unexpected)",
+        "schema[0](customers).properties[0](customer_id): "
+        "unknown key(s) ('requird' was unexpected)",
     ),
     "invalid yaml": (_mutate(BASE, "schema:", "schema: ["), "invalid YAML"),
-    "missing apiVersion": (_mutate(BASE, "apiVersion: v3.1.0\n", ""), "(document): 'apiVersion' is a required property"),
-    "unsupported apiVersion": (_mutate(BASE, "apiVersion: v3.1.0", "apiVersion: v2.2.2"), "apiVersion: 'v2.2.2' is not supported"),
-    "bad severity": (_mutate(BASE, "severity: error", "severity: fatal"), "severity: 'fatal' is not one of error, warning, info"),
+    "missing apiVersion": (
+        _mutate(BASE, "apiVersion: v3.1.0\n", ""),
+        "(document): 'apiVersion' is a required property",
+    ),
+    "unsupported apiVersion": (
+        _mutate(BASE, "apiVersion: v3.1.0", "apiVersion: v2.2.2"),
+        "apiVersion: 'v2.2.2' is not supported",
+    ),
+    "bad severity": (
+        _mutate(BASE, "severity: error", "severity: fatal"),
+        "severity: 'fatal' is not one of error, warning, info",
+    ),
     "unparsable physical type": (
         _mutate(BASE, "physicalType: VARCHAR", "physicalType: VARCHR("),
         "properties[0](customer_id).physicalType: 'VARCHR(' is not a DuckDB type",
@@ -114,14 +172,24 @@ MALFORMED = {
         _mutate(BASE, "property: standardize", "property: standardise"),
         "unknown custom property 'standardise'",
     ),
-    "unknown standardizer": (_mutate(BASE, "value: email", "value: mail"), "standardize: 'mail' is not one of"),
-    "name does not match file": (_mutate(BASE, "name: shop.customers", "name: shop.clients"), "name: 'shop.clients' must be shop.customers"),
+    "unknown standardizer": (
+        _mutate(BASE, "value: email", "value: mail"),
+        "standardize: 'mail' is not one of",
+    ),
+    "name does not match file": (
+        _mutate(BASE, "name: shop.customers", "name: shop.clients"),
+        "name: 'shop.clients' must be shop.customers",
+    ),
     "no primary key": (
         _mutate(_mutate(BASE, "    primaryKey: true\n", ""), "    primaryKeyPosition: 1\n", ""),
         "properties: no column is marked primaryKey",
     ),
     "bad reference form": (
-        _mutate(SCHEMAS_DIR.joinpath("shop/orders.odcs.yaml").read_text(), "to: shop.customers.customer_id", "to: customers"),
+        _mutate(
+            SCHEMAS_DIR.joinpath("shop/orders.odcs.yaml").read_text(),
+            "to: shop.customers.customer_id",
+            "to: customers",
+        ),
         None,
     ),
 }
@@ -153,7 +221,11 @@ def test_reference_to_missing_column_is_rejected(tmp_path):
         if name == "orders":
             text = text.replace("to: shop.customers.customer_id", "to: shop.customers.client_id")
         (tmp_path / "shop" / f"{name}.odcs.yaml").write_text(text)
-    with pytest.raises(ContractError, match=r"orders.odcs.yaml: .*relationships\[0\].to: shop.customers has no column 'client_id'"):
+    with pytest.raises(
+        ContractError,
+        match=r"orders.odcs.yaml: .*relationships\[0\].to: "
+        r"shop.customers has no column 'client_id'",
+    ):
         load_contracts(tmp_path)
 
 
