@@ -79,12 +79,12 @@ def schemas_sync(
         bool, typer.Option("--check", help="Only report stale files; exit 1 if any")
     ] = False,
 ) -> None:
-    """Regenerate the dbt sources YAML of every system from the contracts."""
-    from engagement_lake.codegen import sync_sources
+    """Regenerate the dbt sources, staging models and quality models from the contracts."""
+    from engagement_lake.codegen import sync
     from engagement_lake.contracts import ContractError
 
     try:
-        result = sync_sources(check=check)
+        result = sync(check=check)
     except ContractError as exc:
         raise _fail(str(exc)) from None
     for path in result.written:

@@ -54,6 +54,9 @@ class RunConfig:
     scale: float = DEFAULT_SCALE
     seed: int = DEFAULT_SEED
     as_of: date = DEFAULT_AS_OF
+    target_dir: Path | None = None
+    """dbt artefacts (manifest, run results); default ``target/`` in the project. Tests give each
+    lake its own so that partial parsing never mixes two data folders."""
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt: profiles.yml and the sources read these variables."""

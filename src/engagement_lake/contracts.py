@@ -48,6 +48,15 @@ _PHYSICAL_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Staged column names follow the project conventions (DESIGN.md): `_at` timestamps, `_date`
+# dates, `is_`/`has_` booleans. A source that names a column otherwise declares `stagingName`.
+_NAMING_CONVENTIONS = {
+    "timestamp": (lambda n: n.endswith("_at"), "timestamps end in _at"),
+    "date": (lambda n: n.endswith("_date"), "dates end in _date"),
+    "boolean": (lambda n: n.startswith(("is_", "has_")), "booleans start with is_ or has_"),
+}
+
+
 class ContractError(ValueError):
     """A contract is malformed. ``str(error)`` is one line: ``<file>: <field>: <problem>``."""
 
@@ -370,6 +379,15 @@ def _parse_column(path: Path, where: str, raw: Mapping[str, Any]) -> Column:
                     "invalidValues needs a non-empty list of validValues",
                 )
             allowed = tuple(values)
+    target = cps.get("stagingName") or name
+    convention = _NAMING_CONVENTIONS.get(logical)
+    if convention and not convention[0](target):
+        raise ContractError(
+            path,
+            where,
+            f"staged name {target!r} breaks the convention: "
+            f"{convention[1]} (set customProperties.stagingName)",
+        )
     if raw.get("primaryKey") and not raw.get("required"):
         raise ContractError(path, f"{where}.required", "a primary-key column must be required")
     return Column(

@@ -11,7 +11,7 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from engagement_lake.codegen import DDL_DIALECTS, sources_yaml, sync_sources, table_ddl
+from engagement_lake.codegen import DDL_DIALECTS, sources_yaml, sync, table_ddl
 from engagement_lake.config import MODELS_DIR, PROJECT_ROOT, SCHEMAS_DIR
 from engagement_lake.contracts import load_contracts, systems
 
@@ -22,25 +22,65 @@ def contracts():
 
 
 def test_committed_sources_are_in_sync(contracts):
-    result = sync_sources(contracts, check=True)
+    result = sync(contracts, check=True)
     assert result.stale == [], "run `engagement-lake schemas sync`"
-    assert len(result.unchanged) == len(systems(contracts)) == 10
+    # per system: sources + models YAML; per table: a staging model; quarantine, reconciliation
+    assert len(result.unchanged) == 2 * len(systems(contracts)) + len(contracts) + 2
 
 
 def test_sync_check_fails_when_a_contract_changes(tmp_path):
     schemas = tmp_path / "schemas"
     shutil.copytree(SCHEMAS_DIR, schemas)
     models = tmp_path / "models"
-    shutil.copytree(MODELS_DIR / "staging", models / "staging")
+    shutil.copytree(MODELS_DIR, models)
     path = schemas / "shop" / "orders.odcs.yaml"
     path.write_text(
         path.read_text().replace("description: Order number.", "description: The order number.")
     )
-    result = sync_sources(load_contracts(schemas), models_dir=models, check=True)
-    assert [p.name for p in result.stale] == ["_shop__sources.yml"]
-    written = sync_sources(load_contracts(schemas), models_dir=models)
-    assert [p.name for p in written.written] == ["_shop__sources.yml"]
-    assert sync_sources(load_contracts(schemas), models_dir=models, check=True).stale == []
+    result = sync(load_contracts(schemas), models_dir=models, check=True)
+    changed = ["_shop__sources.yml", "_shop__models.yml"]
+    assert [p.name for p in result.stale] == changed
+    written = sync(load_contracts(schemas), models_dir=models)
+    assert [p.name for p in written.written] == changed
+    assert sync(load_contracts(schemas), models_dir=models, check=True).stale == []
+
+
+def test_sync_removes_generated_files_of_a_deleted_contract(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS_DIR, schemas)
+    models = tmp_path / "models"
+    shutil.copytree(MODELS_DIR, models)
+    (schemas / "finance" / "customer_profitability.odcs.yaml").unlink()
+    (schemas / "finance").rmdir()
+    result = sync(load_contracts(schemas), models_dir=models, check=True)
+    names = sorted(p.name for p in result.stale)
+    assert names == [
+        "_finance__models.yml",
+        "_finance__sources.yml",
+        "quarantine.sql",
+        "reconciliation.sql",
+        "stg_finance__customer_profitability.sql",
+    ]
+    sync(load_contracts(schemas), models_dir=models)
+    assert not list((models / "staging" / "finance").glob("*"))
+
+
+def test_staging_model_is_shaped_like_jaffle_shop(contracts):
+    from engagement_lake.codegen import staging_sql
+
+    sql = staging_sql(contracts["shop.orders"])
+    assert "-- depends_on: {{ ref('stg_shop__customers') }}" in sql
+    assert "{{ contract_staged_rows('shop', 'orders') }}" in sql
+    assert (
+        sql.index("---------- ids")
+        < sql.index("---------- strings")
+        < sql.index("---------- numerics")
+    )
+    assert "order_ts as ordered_at," in sql
+    assert sql.rstrip().endswith("select * from renamed")
+    customers = staging_sql(contracts["shop.customers"])
+    assert "{{ std_email('email') }} as email," in customers
+    assert "{{ std_phone('phone') }} as phone," in customers
 
 
 def test_sources_yaml_round_trips_to_the_contracts(contracts):
@@ -107,7 +147,7 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
     customers = sources["source.engagement_lake.shop.customers"]
     assert customers["relation_name"] == (
         f"read_parquet('{tmp_path / 'lake'}/bronze/shop/customers/*/*.parquet', "
-        "hive_partitioning = true, union_by_name = true)"
+        "hive_partitioning = true, union_by_name = true, file_row_number = true)"
     )
     assert customers["loaded_at_field"] == "_loaded_at"
     assert customers["freshness"]["error_after"] == {"count": 96, "period": "hour"}

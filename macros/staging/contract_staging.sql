@@ -1,0 +1,312 @@
+{#
+    The one staging mechanism. Every bronze table's cast, validate, deduplicate and quarantine
+    steps come from here, driven by the contract metadata that `engagement-lake schemas sync`
+    writes into the sources YAML (column meta: logical type, required, allowed values, range,
+    date format, references). Hand-written SQL is left for business logic.
+
+    contract_spec(system, table)            the contract as dbt sees it (execute time only)
+    contract_checked_rows(system, table)    every bronze row, typed, with _dq_reason/_dq_column
+    contract_staged_rows(system, table)     valid rows, newest version per primary key
+    contract_violations(system, table)      invalid rows in the quarantine layout
+    bronze_row_count(system, table)         rows in bronze, 0 when the folder is missing
+
+    Reason codes (one per row: the first rule it breaks, in this order):
+      null_primary_key, unparsable_date, missing_required, unknown_allowed_value,
+      out_of_range, orphan_foreign_key
+#}
+
+{% macro quarantine_reasons() -%}
+    {{ return(['null_primary_key', 'unparsable_date', 'missing_required',
+               'unknown_allowed_value', 'out_of_range', 'orphan_foreign_key']) }}
+{%- endmacro %}
+
+
+{% macro contract_spec(system, table) %}
+    {%- set uid = 'source.' ~ project_name ~ '.' ~ system ~ '.' ~ table -%}
+    {%- set node = graph.sources.get(uid) -%}
+    {%- if node is none -%}
+        {{ exceptions.raise_compiler_error("no source " ~ system ~ "." ~ table ~ ": run `engagement-lake schemas sync`") }}
+    {%- endif -%}
+    {%- set columns = [] -%}
+    {%- for name, col in node.columns.items() if not name.startswith('_') -%}
+        {%- do columns.append({'name': name, 'data_type': col.data_type, 'meta': col.meta}) -%}
+    {%- endfor -%}
+    {%- set glob = env_var('ENGAGEMENT_LAKE_DATA_DIR', 'data') ~ '/bronze/' ~ system ~ '/' ~ table ~ '/*/*.parquet' -%}
+    {{ return({
+        'system': system,
+        'table': table,
+        'columns': columns,
+        'primary_key': node.meta.primary_key,
+        'glob': glob,
+    }) }}
+{% endmacro %}
+
+
+{#- Columns present in the bronze files, by file; [] when there are none. A required column
+    missing from any file is a schema break that must stop the build, named precisely. -#}
+{% macro bronze_file_columns(spec) %}
+    {{ return(adapter.dispatch('bronze_file_columns', 'engagement_lake')(spec)) }}
+{% endmacro %}
+
+{% macro duckdb__bronze_file_columns(spec) %}
+    {%- set files = run_query("select count(*) from glob('" ~ spec.glob ~ "')").columns[0].values()[0] -%}
+    {%- if files == 0 -%}
+        {{ return({'files': 0, 'present': []}) }}
+    {%- endif -%}
+    {%- set schema = run_query(
+        "select file_name, name from parquet_schema('" ~ spec.glob ~ "') where name <> 'schema'") -%}
+    {%- set by_file = {} -%}
+    {%- for row in schema.rows -%}
+        {%- do by_file.setdefault(row[0], []).append(row[1]) -%}
+    {%- endfor -%}
+    {%- set present = [] -%}
+    {%- for col in spec.columns -%}
+        {%- set missing_in = [] -%}
+        {%- for file, names in by_file.items() if col.name not in names -%}
+            {%- do missing_in.append(file) -%}
+        {%- endfor -%}
+        {%- if missing_in and col.meta.get('required') -%}
+            {{ exceptions.raise_compiler_error(
+                "bronze " ~ spec.system ~ "." ~ spec.table ~ ": required column '" ~ col.name
+                ~ "' is missing from " ~ missing_in | sort | first
+                ~ (" and " ~ (missing_in | length - 1) ~ " more file(s)" if missing_in | length > 1 else "")) }}
+        {%- endif -%}
+        {%- if missing_in | length < by_file | length -%}
+            {%- do present.append(col.name) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return({'files': files, 'present': present}) }}
+{% endmacro %}
+
+
+{%- macro java_to_strftime(fmt) -%}
+    {{ return(fmt | replace('yyyy', '%Y') | replace('MM', '%m') | replace('dd', '%d')
+                  | replace('HH', '%H') | replace('mm', '%M') | replace('ss', '%S')) }}
+{%- endmacro -%}
+
+
+{#- The typed value of one contract column. -#}
+{% macro contract_cast(col, present) -%}
+    {%- set logical = col.meta.logical_type -%}
+    {%- if col.name not in present -%}
+        cast(null as {{ col.data_type if col.data_type != 'VARCHAR' or logical == 'string' else ('date' if logical == 'date' else 'timestamp') }})
+    {%- elif col.data_type == 'VARCHAR' and logical in ('date', 'timestamp') -%}
+        {{ parse_text_date('raw.' ~ col.name, col.meta.get('date_format', 'yyyy-MM-dd'), logical) }}
+    {%- else -%}
+        {{ dbt.safe_cast('raw.' ~ col.name, col.data_type) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro parse_text_date(expr, fmt, logical) -%}
+    {{ return(adapter.dispatch('parse_text_date', 'engagement_lake')(expr, fmt, logical)) }}
+{%- endmacro %}
+
+{% macro default__parse_text_date(expr, fmt, logical) -%}
+    {%- if logical == 'date' -%} try_to_date(trim({{ expr }}), '{{ fmt }}')
+    {%- else -%} try_to_timestamp(trim({{ expr }}), '{{ fmt }}') {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__parse_text_date(expr, fmt, logical) -%}
+    {%- if logical == 'date' -%} cast(try_strptime(trim({{ expr }}), '{{ java_to_strftime(fmt) }}') as date)
+    {%- else -%} try_strptime(trim({{ expr }}), '{{ java_to_strftime(fmt) }}') {%- endif -%}
+{%- endmacro %}
+
+
+{% macro raw_row_json(alias) -%}
+    {{ return(adapter.dispatch('raw_row_json', 'engagement_lake')(alias)) }}
+{%- endmacro %}
+
+{% macro default__raw_row_json(alias) -%} to_json(struct({{ alias }}.*)) {%- endmacro %}
+
+{% macro duckdb__raw_row_json(alias) -%} cast(to_json({{ alias }}) as varchar) {%- endmacro %}
+
+
+{%- macro _literal(value, logical) -%}
+    {%- if logical in ('integer', 'number') -%} {{ value }}
+    {%- elif logical == 'date' -%} cast('{{ value }}' as date)
+    {%- elif logical == 'timestamp' -%} cast('{{ value }}' as timestamp)
+    {%- elif value is string -%} '{{ value | replace("'", "''") }}'
+    {%- else -%} {{ value }} {%- endif -%}
+{%- endmacro -%}
+
+
+{#- Every bronze row of the table, typed, with the first contract rule it breaks (or null). -#}
+{% macro contract_checked_rows(system, table) %}
+    {%- set relation = source(system, table) -%}
+    {%- if not execute -%}
+        {{ return('select 1 as _unused') }}
+    {%- endif -%}
+    {%- set spec = contract_spec(system, table) -%}
+    {%- set files = bronze_file_columns(spec) -%}
+    {%- set checks = [] -%}
+    {%- set joins = [] -%}
+    {%- for col in spec.columns -%}
+        {%- set c = 'typed.' ~ col.name -%}
+        {%- set m = col.meta -%}
+        {%- if m.get('primary_key') -%}
+            {%- do checks.append((c ~ ' is null', 'null_primary_key', col.name)) -%}
+        {%- endif -%}
+        {%- if col.data_type == 'VARCHAR' and m.logical_type in ('date', 'timestamp') and col.name in files.present -%}
+            {%- do checks.append(("nullif(trim(typed._text__" ~ col.name ~ "), '') is not null and " ~ c ~ " is null", 'unparsable_date', col.name)) -%}
+        {%- endif -%}
+        {%- if m.get('required') and not m.get('primary_key') -%}
+            {%- do checks.append((c ~ ' is null', 'missing_required', col.name)) -%}
+        {%- endif -%}
+        {%- if m.get('allowed_values') -%}
+            {%- set values = [] -%}
+            {%- for v in m.allowed_values -%}{%- do values.append(_literal(v, m.logical_type)) -%}{%- endfor -%}
+            {%- do checks.append((c ~ ' is not null and ' ~ c ~ ' not in (' ~ values | join(', ') ~ ')', 'unknown_allowed_value', col.name)) -%}
+        {%- endif -%}
+        {%- set bounds = [] -%}
+        {%- if m.get('minimum') is not none -%}{%- do bounds.append(c ~ ' < ' ~ _literal(m.minimum, m.logical_type)) -%}{%- endif -%}
+        {%- if m.get('maximum') is not none -%}{%- do bounds.append(c ~ ' > ' ~ _literal(m.maximum, m.logical_type)) -%}{%- endif -%}
+        {%- if bounds -%}
+            {%- do checks.append((c ~ ' is not null and (' ~ bounds | join(' or ') ~ ')', 'out_of_range', col.name)) -%}
+        {%- endif -%}
+        {%- set r = m.get('references') -%}
+        {%- if r and r.required -%}
+            {%- set alias = '_fk_' ~ (joins | length) -%}
+            {%- set parent = ref('stg_' ~ r.source ~ '__' ~ r.table) -%}
+            {%- set parent_col = r.column -%}
+            {%- do joins.append('left join (select distinct ' ~ parent_col ~ ' as _key from ' ~ parent ~ ') as ' ~ alias ~ ' on ' ~ alias ~ '._key = ' ~ c) -%}
+            {%- do checks.append((c ~ ' is not null and ' ~ alias ~ '._key is null', 'orphan_foreign_key', col.name)) -%}
+        {%- endif -%}
+    {%- endfor %}
+
+    {%- if files.files == 0 %}
+    select
+        {%- for col in spec.columns %}
+        cast(null as {{ 'varchar' if col.data_type == 'VARCHAR' and col.meta.logical_type == 'string' else (col.meta.logical_type if col.data_type == 'VARCHAR' else col.data_type) }}) as {{ col.name }},
+        {%- endfor %}
+        cast(null as timestamp) as _loaded_at,
+        cast(null as varchar) as _source_file,
+        cast(null as varchar) as _batch_id,
+        cast(null as bigint) as _source_row,
+        cast(null as varchar) as _raw_json,
+        cast(null as varchar) as _dq_reason,
+        cast(null as varchar) as _dq_column
+    where 1 = 0
+    {%- else %}
+    select
+        typed.*,
+        case
+            {%- for cond, reason, column in checks %}
+            when {{ cond }} then '{{ reason }}'
+            {%- endfor %}
+        end as _dq_reason,
+        case
+            {%- for cond, reason, column in checks %}
+            when {{ cond }} then '{{ column }}'
+            {%- endfor %}
+        end as _dq_column
+    from (
+        select
+            {%- for col in spec.columns %}
+            {{ contract_cast(col, files.present) }} as {{ col.name }},
+            {%- if col.data_type == 'VARCHAR' and col.meta.logical_type in ('date', 'timestamp') and col.name in files.present %}
+            raw.{{ col.name }} as _text__{{ col.name }},
+            {%- endif %}
+            {%- endfor %}
+            cast(raw._loaded_at as timestamp) as _loaded_at,
+            cast(raw._source_file as varchar) as _source_file,
+            cast(raw._batch_id as varchar) as _batch_id,
+            cast(raw.file_row_number as bigint) as _source_row,
+            {{ raw_row_json('raw') }} as _raw_json
+        from {{ relation }} as raw
+    ) as typed
+    {%- for join in joins %}
+    {{ join }}
+    {%- endfor %}
+    {%- endif %}
+{% endmacro %}
+
+
+{#- Valid rows only, newest version of each primary key: by _loaded_at, then _batch_id (then the
+    file and row, so that exact replays collapse deterministically). -#}
+{% macro contract_staged_rows(system, table) %}
+    {%- set relation = source(system, table) -%}
+    {%- if not execute -%}
+        {{ return('select 1 as _unused') }}
+    {%- endif -%}
+    {%- set spec = contract_spec(system, table) %}
+    select *
+    from (
+        select
+            checked.*,
+            row_number() over (
+                partition by {{ spec.primary_key | join(', ') }}
+                order by _loaded_at desc, _batch_id desc, _source_file desc, _source_row desc
+            ) as _version_rank
+        from ({{ contract_checked_rows(system, table) }}) as checked
+        where _dq_reason is null
+    ) as versions
+    where _version_rank = 1
+{% endmacro %}
+
+
+{#- Invalid rows in the layout of quality.quarantine. -#}
+{% macro contract_violations(system, table) %}
+    {%- set relation = source(system, table) -%}
+    {%- if not execute -%}
+        {{ return('select 1 as _unused') }}
+    {%- endif -%}
+    {%- set spec = contract_spec(system, table) %}
+    select
+        '{{ system }}' as system,
+        '{{ table }}' as table_name,
+        cast({{ spec.primary_key | join(" || '|' || ") }} as varchar) as source_key,
+        _source_file,
+        _source_row,
+        _batch_id,
+        _loaded_at,
+        _dq_reason as reason,
+        _dq_column as column_name,
+        _raw_json as raw_row
+    from ({{ contract_checked_rows(system, table) }}) as checked
+    where _dq_reason is not null
+{% endmacro %}
+
+
+{% macro bronze_row_count(system, table) %}
+    {%- set relation = source(system, table) -%}
+    {%- if not execute -%}
+        {{ return('0') }}
+    {%- endif -%}
+    {%- set spec = contract_spec(system, table) -%}
+    {%- set files = bronze_file_columns(spec) -%}
+    {%- if files.files == 0 -%}
+        (select cast(0 as bigint))
+    {%- else -%}
+        (select count(*) from {{ relation }})
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- Valid bronze rows that are not the newest version of their key (older versions, replays),
+    counted from bronze and the quarantine directly rather than from the staged model, so that the
+    reconciliation can catch a staging model that loses rows. -#}
+{% macro collapsed_row_count(system, table) %}
+    {%- set relation = source(system, table) -%}
+    {%- if not execute -%}
+        {{ return('0') }}
+    {%- endif -%}
+    {%- set spec = contract_spec(system, table) -%}
+    {%- set files = bronze_file_columns(spec) -%}
+    {%- if files.files == 0 -%}
+        (select cast(0 as bigint))
+    {%- else -%}
+        (
+            select count(*) - count(distinct {{ spec.primary_key | join(', ') }})
+            from {{ relation }} as bronze
+            where not exists (
+                select 1
+                from {{ ref('quarantine') }} as q
+                where q.system = '{{ system }}'
+                    and q.table_name = '{{ table }}'
+                    and q._source_file = bronze._source_file
+                    and q._source_row = bronze.file_row_number
+            )
+        )
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,11 @@
+-- Nothing is lost silently: every bronze row is staged, quarantined, or collapsed into a newer
+-- version of its key. Returns the tables where that does not add up.
+select
+    system,
+    table_name,
+    bronze_rows,
+    staging_rows,
+    quarantined_rows,
+    collapsed_rows
+from {{ ref('reconciliation') }}
+where bronze_rows <> staging_rows + quarantined_rows + collapsed_rows
