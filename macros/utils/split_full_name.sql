@@ -1,0 +1,12 @@
+{#
+    Sources that keep a person's name in one field (support requesters, loyalty members) are
+    split on the last space: "Mary Ann Smith" -> first "Mary Ann", last "Smith". A single word is
+    a last name, the field the contracts require.
+#}
+{% macro first_name_of(full_name) -%}
+    nullif(regexp_extract(trim({{ full_name }}), '^(.*)\\s+\\S+$', 1), '')
+{%- endmacro %}
+
+{% macro last_name_of(full_name) -%}
+    nullif(regexp_extract(trim({{ full_name }}), '(\\S+)$', 1), '')
+{%- endmacro %}

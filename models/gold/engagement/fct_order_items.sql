@@ -1,0 +1,82 @@
+-- One row per order line (newest version): the product, size, quantity and price, and whether
+-- and why the line was returned. Keyed to dim_customer, dim_product and dim_date (order_date).
+
+with
+
+items as (
+
+    select * from {{ ref('stg_shop__order_items') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_shop__orders') }}
+
+),
+
+returns as (
+
+    select
+        order_item_id,
+        sum(quantity) as units_returned,
+        sum(refund_amount) as refunded_amount,
+        min(reason) as return_reason,
+        min(returned_at) as first_returned_at
+    from {{ ref('stg_shop__returns') }}
+    group by order_item_id
+
+),
+
+shop_xref as (
+
+    select source_id, customer_id
+    from {{ ref('customer_xref') }}
+    where source_system = 'shop'
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['items.order_item_id']) }} as order_item_key,
+        items.order_item_id,
+        {{ surrogate_key(['items.order_id']) }} as order_key,
+        items.order_id,
+        {{ member_key('shop_xref.customer_id') }} as customer_key,
+        {{ member_key('items.product_id') }} as product_key,
+        cast(orders.ordered_at as date) as order_date,
+
+        ---------- attributes
+        items.size,
+        orders.channel as channel_code,
+        returns.return_reason,
+
+        ---------- measures
+        cast(items.quantity as integer) as quantity,
+        cast(items.unit_price as decimal(14, 2)) as unit_price,
+        cast(items.line_amount as decimal(14, 2)) as line_amount,
+        cast(coalesce(returns.units_returned, 0) as integer) as units_returned,
+        cast(coalesce(returns.refunded_amount, 0) as decimal(14, 2)) as refunded_amount,
+
+        ---------- flags
+        returns.order_item_id is not null as is_returned,
+        coalesce(returns.return_reason in ('too_small', 'too_large', 'poor_fit'), false) as is_returned_for_fit,
+        coalesce(items.is_from_recommendation, false) as is_from_recommendation,
+        orders.status = 'cancelled' as is_cancelled,
+
+        ---------- timestamps
+        orders.ordered_at,
+        returns.first_returned_at as returned_at
+    from items
+    inner join orders
+        on items.order_id = orders.order_id
+    left join returns
+        on items.order_item_id = returns.order_item_id
+    left join shop_xref
+        on orders.customer_id = shop_xref.source_id
+
+)
+
+select * from final

@@ -1,0 +1,66 @@
+-- One row per product review (newest version): rating, fit feedback, verified purchase, and the
+-- review's sentiment. Keyed to dim_customer, dim_product and dim_date (review_date).
+
+with
+
+reviews as (
+
+    select * from {{ ref('stg_reviews__product_reviews') }}
+
+),
+
+sentiment as (
+
+    select source_id, sentiment_score, sentiment_label
+    from {{ ref('sentiment_unified') }}
+    where source_type = 'review'
+
+),
+
+shop_xref as (
+
+    select source_id, customer_id
+    from {{ ref('customer_xref') }}
+    where source_system = 'shop'
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['reviews.review_id']) }} as review_key,
+        reviews.review_id,
+        {{ member_key('shop_xref.customer_id') }} as customer_key,
+        {{ member_key('reviews.product_id') }} as product_key,
+        cast(reviews.submitted_at as date) as review_date,
+        reviews.order_id,
+
+        ---------- attributes
+        reviews.title as review_title,
+        reviews.review_text,
+        reviews.fit_feedback,
+        reviews.moderation_status,
+        sentiment.sentiment_label,
+
+        ---------- measures
+        cast(reviews.rating as integer) as rating,
+        cast(coalesce(reviews.helpful_votes, 0) as integer) as helpful_votes,
+        cast(sentiment.sentiment_score as double) as sentiment_score,
+
+        ---------- flags
+        coalesce(reviews.is_verified_purchase, false) as is_verified_purchase,
+        reviews.rating <= 2 as is_low_rating,
+
+        ---------- timestamps
+        reviews.submitted_at,
+        reviews.updated_at
+    from reviews
+    left join sentiment
+        on reviews.review_id = sentiment.source_id
+    left join shop_xref
+        on reviews.customer_id = shop_xref.source_id
+
+)
+
+select * from final

@@ -1,0 +1,93 @@
+-- One row per support ticket (newest version): type, channel, status, priority, resolution time,
+-- satisfaction, and the sentiment of what the customer wrote or said on it.
+
+with
+
+tickets as (
+
+    select * from {{ ref('stg_support__tickets') }}
+
+),
+
+messages as (
+
+    select
+        ticket_id,
+        count(*) as message_count,
+        sum(case when author_type = 'customer' then 1 else 0 end) as customer_message_count
+    from {{ ref('stg_support__ticket_messages') }}
+    group by ticket_id
+
+),
+
+sentiment as (
+
+    select
+        ticket_id,
+        avg(sentiment_score) as sentiment_score
+    from {{ ref('sentiment_unified') }}
+    where ticket_id is not null
+        and source_type in ('ticket_message', 'call_transcript')
+    group by ticket_id
+
+),
+
+support_xref as (
+
+    select source_id, customer_id
+    from {{ ref('customer_xref') }}
+    where source_system = 'support'
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['tickets.ticket_id']) }} as ticket_key,
+        tickets.ticket_id,
+        {{ member_key('support_xref.customer_id') }} as customer_key,
+        {{ member_key("replace(lower(tickets.channel), '-', '_')") }} as channel_key,
+        cast(tickets.created_at as date) as created_date,
+        cast(tickets.resolved_at as date) as resolved_date,
+        tickets.order_id,
+        tickets.agent_id,
+
+        ---------- attributes
+        tickets.ticket_type,
+        tickets.channel,
+        tickets.status,
+        tickets.priority,
+        tickets.subject,
+        case
+            when sentiment.sentiment_score >= 0.05 then 'Positive'
+            when sentiment.sentiment_score <= -0.05 then 'Negative'
+            when sentiment.sentiment_score is not null then 'Neutral'
+        end as sentiment_label,
+
+        ---------- measures
+        cast(tickets.satisfaction_score as integer) as satisfaction_score,
+        cast(sentiment.sentiment_score as double) as sentiment_score,
+        cast({{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} / 60.0 as double) as resolution_hours,
+        cast(coalesce(messages.message_count, 0) as integer) as message_count,
+        cast(coalesce(messages.customer_message_count, 0) as integer) as customer_message_count,
+
+        ---------- flags
+        tickets.status in ('Open', 'In Progress') as is_open,
+        tickets.resolved_at is not null as is_resolved,
+
+        ---------- timestamps
+        tickets.created_at,
+        tickets.resolved_at,
+        tickets.updated_at
+    from tickets
+    left join messages
+        on tickets.ticket_id = messages.ticket_id
+    left join sentiment
+        on tickets.ticket_id = sentiment.ticket_id
+    left join support_xref
+        on cast(tickets.requester_id as varchar) = support_xref.source_id
+
+)
+
+select * from final

@@ -1,0 +1,55 @@
+-- One row per web or app session: device, traffic source, pages, and whether it converted.
+-- Anonymous sessions point at the unknown customer.
+
+with
+
+sessions as (
+
+    select * from {{ ref('stg_shop__web_sessions') }}
+
+),
+
+shop_xref as (
+
+    select source_id, customer_id
+    from {{ ref('customer_xref') }}
+    where source_system = 'shop'
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['sessions.session_id']) }} as session_key,
+        sessions.session_id,
+        {{ member_key('shop_xref.customer_id') }} as customer_key,
+        {{ member_key("case sessions.device_type when 'app' then 'app' else 'web' end") }} as channel_key,
+        cast(sessions.session_started_at as date) as session_date,
+        sessions.order_id,
+
+        ---------- attributes
+        sessions.device_type,
+        sessions.traffic_source,
+        sessions.utm_campaign,
+
+        ---------- measures
+        cast(sessions.page_views as integer) as page_views,
+        cast(coalesce(sessions.products_viewed, 0) as integer) as products_viewed,
+        cast({{ dbt.datediff('sessions.session_started_at', 'sessions.session_ended_at', 'second') }} / 60.0 as double) as duration_minutes,
+
+        ---------- flags
+        sessions.customer_id is null as is_anonymous,
+        coalesce(sessions.has_added_to_cart, false) as has_added_to_cart,
+        coalesce(sessions.is_converted, false) as is_converted,
+
+        ---------- timestamps
+        sessions.session_started_at,
+        sessions.session_ended_at
+    from sessions
+    left join shop_xref
+        on sessions.customer_id = shop_xref.source_id
+
+)
+
+select * from final

@@ -1,0 +1,125 @@
+-- One row per source identity record (shop customer, CRM contact, support requester, e-mail
+-- subscriber, loyalty member), in one shape, ready for matching and survivorship.
+
+with
+
+shop_customers as (
+
+    select
+        'shop' as source_system,
+        customer_id as source_id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        birth_date,
+        address_line1,
+        city,
+        state,
+        postal_code,
+        loyalty_tier,
+        signup_date as first_seen_date,
+        updated_at
+    from {{ ref('stg_shop__customers') }}
+
+),
+
+crm_contacts as (
+
+    select
+        'crm_contact' as source_system,
+        contact_id as source_id,
+        first_name,
+        last_name,
+        email,
+        phone,
+        birth_date,
+        mailing_street as address_line1,
+        mailing_city as city,
+        mailing_state as state,
+        mailing_postal_code as postal_code,
+        cast(null as varchar) as loyalty_tier,
+        cast(created_at as date) as first_seen_date,
+        updated_at
+    from {{ ref('stg_crm__contacts') }}
+
+),
+
+support_requesters as (
+
+    select
+        'support' as source_system,
+        cast(requester_id as varchar) as source_id,
+        {{ first_name_of('name') }} as first_name,
+        {{ last_name_of('name') }} as last_name,
+        email,
+        phone,
+        cast(null as date) as birth_date,
+        cast(null as varchar) as address_line1,
+        cast(null as varchar) as city,
+        cast(null as varchar) as state,
+        cast(null as varchar) as postal_code,
+        cast(null as varchar) as loyalty_tier,
+        cast(created_at as date) as first_seen_date,
+        updated_at
+    from {{ ref('stg_support__requesters') }}
+
+),
+
+marketing_subscribers as (
+
+    select
+        'marketing' as source_system,
+        subscriber_id as source_id,
+        first_name,
+        last_name,
+        email,
+        cast(null as varchar) as phone,
+        cast(null as date) as birth_date,
+        cast(null as varchar) as address_line1,
+        cast(null as varchar) as city,
+        cast(null as varchar) as state,
+        postal_code,
+        cast(null as varchar) as loyalty_tier,
+        cast(subscribed_at as date) as first_seen_date,
+        updated_at
+    from {{ ref('stg_marketing__subscribers') }}
+
+),
+
+loyalty_members as (
+
+    select
+        'loyalty' as source_system,
+        member_id as source_id,
+        {{ first_name_of('full_name') }} as first_name,
+        {{ last_name_of('full_name') }} as last_name,
+        email,
+        phone,
+        birth_date,
+        address as address_line1,
+        cast(null as varchar) as city,
+        cast(null as varchar) as state,
+        postal_code,
+        loyalty_tier,
+        enrolled_date as first_seen_date,
+        updated_at
+    from {{ ref('stg_loyalty__members') }}
+
+),
+
+unioned as (
+
+    select * from shop_customers
+    union all
+    select * from crm_contacts
+    union all
+    select * from support_requesters
+    union all
+    select * from marketing_subscribers
+    union all
+    select * from loyalty_members
+
+)
+
+select * from unioned

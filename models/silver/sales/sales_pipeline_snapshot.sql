@@ -1,0 +1,71 @@
+-- One row per open opportunity per day, rebuilt from the stage history: the stage, amount and
+-- probability the opportunity had at the end of that day. An opportunity is open from the day it
+-- entered its first stage until the day it entered a closed stage.
+
+with
+
+intervals as (
+
+    select * from {{ ref('int_opportunity_stage_intervals') }}
+    where not is_closed_stage
+
+),
+
+opportunities as (
+
+    select * from {{ ref('opportunity_golden') }}
+
+),
+
+calendar as (
+
+    {{ day_spine('(select min(cast(entered_at as date)) from ' ~ ref('int_opportunity_stage_intervals') ~ ')',
+                 as_of_date(ref('stg_crm__opportunity_stage_history'))) }}
+
+),
+
+daily as (
+
+    select
+        calendar.date_day as snapshot_date,
+        intervals.opportunity_id,
+        intervals.stage,
+        intervals.amount,
+        intervals.probability,
+        intervals.entered_at as stage_entered_at,
+        -- the last stage entered on a day is the one the day ends in
+        row_number() over (
+            partition by intervals.opportunity_id, calendar.date_day
+            order by intervals.entered_at desc, intervals.history_id desc
+        ) as stage_rank_of_day
+    from intervals
+    inner join calendar
+        on calendar.date_day >= cast(intervals.entered_at as date)
+        -- a stage left on the day it was entered does not hold at the end of that day
+        and (intervals.exited_at is null or calendar.date_day < cast(intervals.exited_at as date))
+
+),
+
+final as (
+
+    select
+        {{ surrogate_key(['daily.opportunity_id', 'daily.snapshot_date']) }} as pipeline_snapshot_id,
+        daily.snapshot_date,
+        daily.opportunity_id,
+        opportunities.customer_id,
+        opportunities.sales_rep_id,
+        opportunities.lead_source,
+        opportunities.opportunity_type,
+        daily.stage,
+        daily.amount,
+        daily.probability,
+        cast(daily.amount * daily.probability / 100.0 as decimal(14, 2)) as weighted_amount,
+        {{ dbt.datediff('cast(daily.stage_entered_at as date)', 'daily.snapshot_date', 'day') }} as days_in_stage
+    from daily
+    inner join opportunities
+        on daily.opportunity_id = opportunities.opportunity_id
+    where daily.stage_rank_of_day = 1
+
+)
+
+select * from final

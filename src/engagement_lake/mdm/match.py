@@ -1,0 +1,559 @@
+"""Customer identity matching: source records -> golden ``customer_id`` crosswalk.
+
+Pipeline (see DESIGN.md, "Silver: master data"):
+
+1. **Normalise** every record into matching keys (:mod:`engagement_lake.mdm.normalize`).
+2. **Deterministic rules**: records sharing a normalised e-mail, or an E.164 phone, are the same
+   customer. A key value carried by implausibly many records (a shop's placeholder address, a
+   switchboard number) identifies nobody and is ignored, so one junk value cannot fuse hundreds
+   of people into a single customer.
+3. **Probabilistic matching** with Splink (Fellegi-Sunter) on first name (nicknames resolved),
+   last name, birth date, postcode, street address, e-mail, phone and state. Candidate pairs come
+   only from blocking rules on selective key combinations, so cost grows with the number of
+   records times the (bounded) block sizes, never with all pairs. u-probabilities are estimated
+   from a seeded random sample; m-probabilities by expectation maximisation over blocked pairs,
+   starting from documented priors that are also the fallback when the input is too small to
+   train on.
+4. **Clustering**: connected components over deterministic edges and probabilistic edges whose
+   match probability reaches a threshold.
+
+Everything is deterministic for the same input: records are sorted by (source_system,
+source_id) before numbering, sampling is seeded and customer ids are content hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from engagement_lake.mdm.normalize import (
+    IDENTITY_COLUMNS,
+    address_key_expr,
+    canonical_first_name_expr,
+    email_key_expr,
+    first_name_key_expr,
+    first_name_variants_expr,
+    house_number_expr,
+    name_key_expr,
+    parse_date_expr,
+    phone_e164_expr,
+    postal_code_expr,
+    soundex_expr,
+    state_code_expr,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Values of ``match_method`` in the crosswalk, strongest evidence first. A record is labelled
+#: with the strongest kind of edge that attaches it to another record of its cluster.
+MATCH_METHODS: tuple[str, ...] = (
+    "deterministic_email",
+    "deterministic_phone",
+    "probabilistic",
+    "singleton",
+)
+
+XREF_SCHEMA: dict[str, Any] = {
+    "source_system": pl.String,
+    "source_id": pl.String,
+    "customer_id": pl.String,
+    "match_method": pl.String,
+    "match_probability": pl.Float64,
+}
+
+
+@dataclass(frozen=True)
+class MatchSettings:
+    """Tunables of :func:`match_identities`; the defaults are the tuned production values.
+
+    Attributes:
+        threshold: minimum Splink match probability for a probabilistic edge to join clusters.
+        max_records_per_key: an e-mail or phone shared by more records than this is treated as
+            non-identifying (placeholder, shared inbox, switchboard) by the deterministic rules.
+        u_max_pairs: record pairs sampled to estimate u-probabilities.
+        min_em_pairs: an EM training pass needs at least this many blocked pairs to run.
+        seed: seed for u sampling (the only random step).
+    """
+
+    threshold: float = 0.95
+    max_records_per_key: int = 12
+    u_max_pairs: float = 2e6
+    min_em_pairs: int = 200
+    seed: int = 42
+
+
+# --------------------------------------------------------------------------------------------
+# Input handling and features
+# --------------------------------------------------------------------------------------------
+
+
+def _to_polars(records: Any) -> pl.DataFrame:
+    """Accept polars, pyarrow or pandas input (anything ``pl.DataFrame``/``pl.from_*`` takes)."""
+    if isinstance(records, pl.DataFrame):
+        return records
+    if isinstance(records, pl.LazyFrame):
+        return records.collect()
+    try:
+        import pyarrow as pa
+
+        if isinstance(records, (pa.Table, pa.RecordBatch)):
+            return pl.from_arrow(records)  # type: ignore[return-value]
+    except ImportError:  # pragma: no cover - pyarrow is a hard dependency
+        pass
+    if type(records).__module__.startswith("pandas"):
+        return pl.from_pandas(records)
+    return pl.DataFrame(records)
+
+
+def _prepare_input(records: Any) -> pl.DataFrame:
+    """Validate, complete and sort the input so the numbering of records is reproducible."""
+    frame = _to_polars(records)
+    missing_keys = [c for c in ("source_system", "source_id") if c not in frame.columns]
+    if missing_keys:
+        raise ValueError(f"records lack required column(s): {', '.join(missing_keys)}")
+    frame = frame.with_columns(
+        [pl.lit(None, dtype=pl.String).alias(c) for c in IDENTITY_COLUMNS if c not in frame.columns]
+    )
+    frame = frame.with_columns(
+        pl.col("source_system").cast(pl.String), pl.col("source_id").cast(pl.String)
+    )
+    if frame.select(pl.any_horizontal(pl.col("source_system", "source_id").is_null()).any()).item():
+        raise ValueError("source_system and source_id must not be null")
+    duplicated = frame.select(pl.struct("source_system", "source_id").is_duplicated().sum()).item()
+    if duplicated:
+        raise ValueError(f"{duplicated} records share a (source_system, source_id) with another")
+    return frame.sort("source_system", "source_id")
+
+
+def _birth_date_expr(dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Date:
+        return pl.col("birth_date")
+    if dtype.is_temporal():
+        return pl.col("birth_date").cast(pl.Date)
+    return parse_date_expr("birth_date")
+
+
+def matching_features(records: pl.DataFrame) -> pl.DataFrame:
+    """Matching keys for each record, numbered ``unique_id`` 0..n-1 in input order.
+
+    The columns are what the deterministic rules join on and what Splink compares: ``email``
+    (plus-tags and domain typos removed), ``email_user`` (its local part), ``phone`` (E.164),
+    ``fn``/``fn_canon``/``fn_names`` (first name letters / with unambiguous nicknames resolved /
+    with every name a nickname may stand for), ``ln`` (last name letters),
+    ``ln_sdx`` (Soundex of ``ln``), ``dob`` and ``dob_year``, ``zip`` and ``zip3``, ``addr``
+    (USPS-abbreviated street line) and ``house_no``, ``state``.
+    """
+    dob = _birth_date_expr(records.schema["birth_date"])
+    features = records.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("unique_id"),
+        email_key_expr("email").alias("email"),
+        phone_e164_expr("phone").alias("phone"),
+        first_name_key_expr("first_name").alias("fn"),
+        canonical_first_name_expr("first_name").alias("fn_canon"),
+        first_name_variants_expr("first_name").alias("fn_names"),
+        name_key_expr("last_name").alias("ln"),
+        dob.alias("dob"),
+        postal_code_expr("postal_code").alias("zip"),
+        address_key_expr("address_line1").alias("addr"),
+        state_code_expr("state").alias("state"),
+    )
+    return features.with_columns(
+        pl.col("email").str.extract(r"^([^@]+)@", 1).alias("email_user"),
+        soundex_expr("ln").alias("ln_sdx"),
+        pl.col("dob").dt.year().alias("dob_year"),
+        pl.col("zip").str.slice(0, 3).alias("zip3"),
+        house_number_expr("addr").alias("house_no"),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Deterministic rules
+# --------------------------------------------------------------------------------------------
+
+
+def deterministic_edges(features: pl.DataFrame, key: str, max_records_per_key: int) -> pl.DataFrame:
+    """Edges joining every record to the first record that shares its ``key`` value.
+
+    A star per key value is enough for connected components and keeps the edge count linear.
+    Key values shared by more than ``max_records_per_key`` records are skipped as
+    non-identifying.
+    """
+    keyed = features.select("unique_id", key).drop_nulls(key)
+    groups = keyed.group_by(key).agg(
+        pl.col("unique_id").min().alias("root"), pl.len().alias("size")
+    )
+    usable = groups.filter((pl.col("size") > 1) & (pl.col("size") <= max_records_per_key))
+    skipped = groups.filter(pl.col("size") > max_records_per_key)
+    if skipped.height:
+        logger.info(
+            "ignoring %d %s value(s) shared by more than %d records",
+            skipped.height,
+            key,
+            max_records_per_key,
+        )
+    return (
+        keyed.join(usable.select(key, "root"), on=key)
+        .filter(pl.col("unique_id") != pl.col("root"))
+        .select(
+            pl.col("root").alias("unique_id_l"),
+            pl.col("unique_id").alias("unique_id_r"),
+        )
+        .sort("unique_id_l", "unique_id_r")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Probabilistic model
+# --------------------------------------------------------------------------------------------
+
+
+def _comparisons() -> list[Any]:
+    """Splink comparisons with prior m-probabilities per level.
+
+    The priors encode plausible data-entry error rates (most true matches agree exactly; a few
+    carry a typo, a nickname or a moved address). They seed expectation maximisation and stand
+    in for it when there are too few pairs to train on.
+    """
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def custom(name: str, levels: list[tuple[Any, float | None]]) -> Any:
+        configured = [
+            level if m is None else level.configure(m_probability=m) for level, m in levels
+        ]
+        return cl.CustomComparison(comparison_levels=configured, output_column_name=name)
+
+    return [
+        custom(
+            "first_name",
+            [
+                (cll.NullLevel("fn"), None),
+                (cll.ExactMatchLevel("fn").configure(tf_adjustment_column="fn"), 0.85),
+                (
+                    cll.ArrayIntersectLevel("fn_names", 1).configure(label_for_charts="Nickname"),
+                    0.06,
+                ),
+                (cll.DamerauLevenshteinLevel("fn", 1), 0.04),
+                (cll.JaroWinklerLevel("fn", 0.88), 0.02),
+                (cll.ElseLevel(), 0.03),
+            ],
+        ),
+        custom(
+            "last_name",
+            [
+                (cll.NullLevel("ln"), None),
+                (cll.ExactMatchLevel("ln").configure(tf_adjustment_column="ln"), 0.88),
+                (cll.DamerauLevenshteinLevel("ln", 1), 0.07),
+                (cll.JaroWinklerLevel("ln", 0.88), 0.02),
+                (cll.ElseLevel(), 0.03),
+            ],
+        ),
+        custom(
+            "birth_date",
+            [
+                (cll.NullLevel("dob"), None),
+                (cll.ExactMatchLevel("dob"), 0.92),
+                (
+                    cll.CustomLevel(
+                        "damerau_levenshtein(CAST(dob_l AS VARCHAR), CAST(dob_r AS VARCHAR)) <= 1",
+                        label_for_charts="One digit differs",
+                    ),
+                    0.04,
+                ),
+                (
+                    cll.CustomLevel(
+                        "year(dob_l) = year(dob_r) AND month(dob_l) = day(dob_r) "
+                        "AND day(dob_l) = month(dob_r)",
+                        label_for_charts="Day and month swapped",
+                    ),
+                    0.02,
+                ),
+                (
+                    cll.CustomLevel(
+                        "abs(date_diff('day', dob_l, dob_r)) <= 31",
+                        label_for_charts="Within a month",
+                    ),
+                    0.02,
+                ),
+                (cll.ElseLevel(), 0.02),
+            ],
+        ),
+        # Street, ZIP and state describe one place, so they form one comparison: as separate
+        # comparisons their agreement would be counted two or three times over, and members of
+        # one household (same surname and address, different first name and birth date) would
+        # outscore the evidence against them.
+        custom(
+            "location",
+            [
+                (
+                    cll.CustomLevel(
+                        "(addr_l IS NULL OR addr_r IS NULL) AND (zip_l IS NULL OR zip_r IS NULL) "
+                        "AND (state_l IS NULL OR state_r IS NULL)",
+                        label_for_charts="No location on one side",
+                    ).configure(is_null_level=True),
+                    None,
+                ),
+                (
+                    cll.CustomLevel(
+                        "addr_l = addr_r AND zip_l = zip_r", label_for_charts="Same address"
+                    ),
+                    0.70,
+                ),
+                (
+                    cll.CustomLevel(
+                        "addr_l = addr_r", label_for_charts="Same street line, ZIP differs"
+                    ),
+                    0.06,
+                ),
+                (
+                    cll.CustomLevel(
+                        "jaro_winkler_similarity(addr_l, addr_r) >= 0.9 AND zip_l = zip_r",
+                        label_for_charts="Similar street line, same ZIP",
+                    ),
+                    0.06,
+                ),
+                (cll.ExactMatchLevel("zip"), 0.08),
+                (cll.ExactMatchLevel("zip3"), 0.02),
+                (cll.ExactMatchLevel("state"), 0.03),
+                (cll.ElseLevel(), 0.05),
+            ],
+        ),
+        custom(
+            "email",
+            [
+                (cll.NullLevel("email"), None),
+                (cll.ExactMatchLevel("email"), 0.80),
+                (cll.ExactMatchLevel("email_user"), 0.05),
+                (cll.ElseLevel(), 0.15),
+            ],
+        ),
+        custom(
+            "phone",
+            [
+                (cll.NullLevel("phone"), None),
+                (cll.ExactMatchLevel("phone"), 0.85),
+                (cll.DamerauLevenshteinLevel("phone", 1), 0.05),
+                (cll.ElseLevel(), 0.10),
+            ],
+        ),
+    ]
+
+
+#: Candidate-pair generators. Each is an equi-join on a selective combination of keys, so the
+#: pairs it produces are bounded by block sizes rather than the square of the input. Together
+#: they tolerate an error in any single attribute: a typo'd surname still shares first name and
+#: birth date, a typo'd birth date still shares full name, a moved person still shares e-mail.
+PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("email",),
+    ("phone",),
+    ("fn_canon", "ln"),
+    ("ln", "dob"),
+    ("fn_canon", "dob"),
+    ("ln_sdx", "dob_year", "zip3"),
+    ("zip", "ln_sdx"),
+    ("zip", "fn_canon"),
+    ("email_user", "ln_sdx"),
+)
+
+#: Blocks for expectation maximisation. Comparisons on a block's own columns cannot be trained
+#: from it (they always agree), so the passes are chosen to cover every comparison between them.
+TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (
+    ("email",),
+    ("fn_canon", "ln", "dob"),
+    ("phone",),
+)
+
+
+def _blocked_pair_count(features: pl.DataFrame, columns: tuple[str, ...]) -> int:
+    """Number of distinct-record pairs an equi-join block on ``columns`` would produce."""
+    sizes = features.drop_nulls(list(columns)).group_by(list(columns)).len()["len"]
+    return int((sizes * (sizes - 1) // 2).sum())
+
+
+def probabilistic_edges(
+    features: pl.DataFrame,
+    settings: MatchSettings,
+    deterministic_pairs: int,
+) -> pl.DataFrame:
+    """Score blocked candidate pairs with Splink; return those at or above the threshold.
+
+    ``deterministic_pairs`` (pairs the e-mail/phone rules found) sets the prior probability that
+    two random records match, assuming those rules find about 80 % of true matches.
+    """
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    empty = pl.DataFrame(
+        schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64, "match_probability": pl.Float64}
+    )
+    n = features.height
+    if n < 2:
+        return empty
+    total_pairs = n * (n - 1) / 2
+    # The prior must stay a probability even for tiny inputs where rules find most pairs.
+    prior = min(max(deterministic_pairs / 0.8, 1.0) / total_pairs, 0.5)
+
+    con = duckdb.connect()
+    splink_logger = logging.getLogger("splink")
+    previous_level = splink_logger.level
+    # Splink warns about every level EM could not observe (expected: blocked training pairs are
+    # mostly matches) and about priors left in place; those are by design here, not news.
+    splink_logger.setLevel(logging.ERROR)
+    try:
+        db_api = DuckDBAPI(connection=con)
+        splink_input = db_api.register(features.to_arrow(), dataset_display_name="identities")
+        splink_settings = SettingsCreator(
+            link_type="dedupe_only",
+            unique_id_column_name="unique_id",
+            comparisons=_comparisons(),
+            blocking_rules_to_generate_predictions=[block_on(*b) for b in PREDICTION_BLOCKS],
+            probability_two_random_records_match=prior,
+            retain_matching_columns=False,
+            retain_intermediate_calculation_columns=False,
+            max_iterations=20,
+        )
+        linker = Linker(splink_input, splink_settings, log_level=None)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=settings.u_max_pairs, seed=settings.seed
+        )
+        for block in TRAINING_BLOCKS:
+            if _blocked_pair_count(features, block) >= settings.min_em_pairs:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*block), estimate_without_term_frequencies=True
+                )
+        predictions = linker.inference.predict(threshold_match_probability=settings.threshold)
+        table = predictions.as_duckdbpyrelation().select(
+            "unique_id_l, unique_id_r, match_probability"
+        )
+        edges = pl.from_arrow(table.to_arrow_table())
+    finally:
+        splink_logger.setLevel(previous_level)
+        con.close()
+    assert isinstance(edges, pl.DataFrame)
+    return edges.cast(empty.schema).sort("unique_id_l", "unique_id_r")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# Clustering and crosswalk
+# --------------------------------------------------------------------------------------------
+
+
+def _components(n: int, edges: list[pl.DataFrame]) -> np.ndarray:
+    """Connected-component label per record over the union of the edge lists."""
+    left = np.concatenate([e["unique_id_l"].to_numpy() for e in edges] + [np.empty(0, np.int64)])
+    right = np.concatenate([e["unique_id_r"].to_numpy() for e in edges] + [np.empty(0, np.int64)])
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels
+
+
+def customer_id_for(source_system: str, source_id: str) -> str:
+    """Golden id of a cluster from its smallest member key: stable while that record exists."""
+    digest = hashlib.md5(f"{source_system}|{source_id}".encode(), usedforsecurity=False)
+    return "CUS-" + digest.hexdigest()[:12]
+
+
+def _incident(edges: pl.DataFrame) -> pl.DataFrame:
+    """Record ids that touch at least one edge (with the best probability where scored)."""
+    prob = (
+        pl.col("match_probability")
+        if "match_probability" in edges.columns
+        else pl.lit(1.0, dtype=pl.Float64)
+    )
+    both = pl.concat(
+        [
+            edges.select(pl.col("unique_id_l").alias("unique_id"), prob.alias("p")),
+            edges.select(pl.col("unique_id_r").alias("unique_id"), prob.alias("p")),
+        ]
+    )
+    return both.group_by("unique_id").agg(pl.col("p").max())
+
+
+def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.DataFrame:
+    """Cluster customer records from all sources into golden customers.
+
+    Args:
+        records: one row per source record with ``source_system``, ``source_id`` and any of
+            ``first_name``, ``last_name``, ``email``, ``phone``, ``birth_date``,
+            ``address_line1``, ``city``, ``state``, ``postal_code``, ``updated_at`` (a polars or
+            pandas DataFrame or a pyarrow Table). ``(source_system, source_id)`` must be unique.
+        settings: tunables; the defaults are the tuned values.
+
+    Returns:
+        A polars DataFrame with one row per input record, sorted by (source_system, source_id):
+        ``source_system``, ``source_id``, ``customer_id`` (``CUS-`` + 12 hex of the md5 of the
+        cluster's smallest ``source_system|source_id``), ``match_method`` (the strongest edge
+        attaching the record to its cluster: ``deterministic_email``, ``deterministic_phone``,
+        ``probabilistic``, or ``singleton`` when it matched nothing) and ``match_probability``
+        (1.0 for deterministic matches; the best Splink probability among the record's accepted
+        pairs for probabilistic ones; null for singletons, which were not matched to anything).
+    """
+    settings = settings or MatchSettings()
+    frame = _prepare_input(records)
+    if frame.height == 0:
+        return pl.DataFrame(schema=XREF_SCHEMA)
+    features = matching_features(frame)
+
+    email_edges = deterministic_edges(features, "email", settings.max_records_per_key)
+    phone_edges = deterministic_edges(features, "phone", settings.max_records_per_key)
+    det_pairs = _blocked_pair_count(
+        features.filter(pl.col("email").is_not_null()), ("email",)
+    ) + _blocked_pair_count(features.filter(pl.col("phone").is_not_null()), ("phone",))
+    prob_edges = probabilistic_edges(features, settings, det_pairs)
+
+    labels = _components(frame.height, [email_edges, phone_edges, prob_edges])
+    xref = frame.select("source_system", "source_id").with_columns(
+        pl.Series("unique_id", np.arange(frame.height, dtype=np.int64)),
+        pl.Series("cluster", labels.astype(np.int64)),
+    )
+    # Input is sorted, so the first record of each cluster is its smallest key.
+    roots = xref.group_by("cluster").agg(
+        pl.col("source_system").first(), pl.col("source_id").first()
+    )
+    roots = roots.with_columns(
+        pl.struct("source_system", "source_id")
+        .map_elements(
+            lambda k: customer_id_for(k["source_system"], k["source_id"]), return_dtype=pl.String
+        )
+        .alias("customer_id")
+    ).select("cluster", "customer_id")
+
+    by_email = _incident(email_edges).select("unique_id", pl.lit(True).alias("is_email"))
+    by_phone = _incident(phone_edges).select("unique_id", pl.lit(True).alias("is_phone"))
+    by_model = _incident(prob_edges).rename({"p": "prob"})
+    xref = (
+        xref.join(roots, on="cluster", how="left")
+        .join(by_email, on="unique_id", how="left")
+        .join(by_phone, on="unique_id", how="left")
+        .join(by_model, on="unique_id", how="left")
+        .sort("unique_id")
+    )
+    method = (
+        pl.when(pl.col("is_email"))
+        .then(pl.lit("deterministic_email"))
+        .when(pl.col("is_phone"))
+        .then(pl.lit("deterministic_phone"))
+        .when(pl.col("prob").is_not_null())
+        .then(pl.lit("probabilistic"))
+        .otherwise(pl.lit("singleton"))
+    )
+    probability = (
+        pl.when(pl.col("is_email") | pl.col("is_phone"))
+        .then(pl.lit(1.0))
+        .otherwise(pl.col("prob"))
+        .cast(pl.Float64)
+    )
+    return xref.select(
+        "source_system",
+        "source_id",
+        "customer_id",
+        method.alias("match_method"),
+        probability.alias("match_probability"),
+    )
