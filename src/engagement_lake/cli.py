@@ -25,6 +25,8 @@ schemas_app = typer.Typer(
     help="Validate the contracts in schemas/ and generate code from them.", no_args_is_help=True
 )
 app.add_typer(schemas_app, name="schemas")
+mdm_app = typer.Typer(help="Master data: evaluate customer matching.", no_args_is_help=True)
+app.add_typer(mdm_app, name="mdm")
 
 DataDirOpt = Annotated[
     Path | None,
@@ -170,12 +172,14 @@ def build(
     full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
 ) -> None:
     """Run `dbt build` on the bronze data into the DuckDB warehouse."""
-    from engagement_lake.dbt_runner import DbtError
+    from engagement_lake.dbt_runner import BronzeFileError, DbtError
     from engagement_lake.dbt_runner import build as run_build
 
     cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
     try:
-        run_build(cfg, select or (), full_refresh=full_refresh)
+        run_build(cfg, select or (), full_refresh=full_refresh, unreadable=unreadable)
+    except BronzeFileError as exc:
+        raise _fail(str(exc)) from None
     except DbtError as exc:
         raise _fail(f"dbt build failed:\n{exc}") from None
 
@@ -200,6 +204,26 @@ def demo(
     except RuntimeError as exc:
         raise _fail(str(exc)) from None
     typer.echo(summary)
+
+
+@mdm_app.command("evaluate")
+def mdm_evaluate(data_dir: DataDirOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Compare silver.customer_xref with DIR/_truth/identity.parquet: pairwise P/R/F1, clusters."""
+    import duckdb
+    import polars as pl
+
+    from engagement_lake.mdm import evaluate_matches
+
+    folder = config.data_dir(data_dir)
+    truth_path = folder / "_truth" / "identity.parquet"
+    db = config.warehouse_path(warehouse)
+    if not truth_path.exists():
+        raise _fail(f"{truth_path}: no ground truth (generate the data with engagement-lake generate)")
+    if not db.exists():
+        raise _fail(f"{db}: no warehouse (run engagement-lake build)")
+    with duckdb.connect(str(db), read_only=True) as con:
+        xref = con.execute("select * from silver.customer_xref").pl()
+    typer.echo(str(evaluate_matches(xref, pl.read_parquet(truth_path))))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -64,6 +64,45 @@ class DbtError(RuntimeError):
     """dbt failed; the message names the failing nodes (one per line)."""
 
 
+class BronzeFileError(DbtError):
+    """A bronze file cannot be read; raised before dbt runs, so no layer is touched."""
+
+
+UNREADABLE_POLICIES = ("fail", "quarantine")
+
+
+def check_bronze_files(data_dir: Path, unreadable: str = "fail") -> list[Path]:
+    """Open the footer of every bronze Parquet file before the build.
+
+    A truncated or corrupt file would otherwise fail one staging model half-way through the DAG
+    and leave gold half rebuilt. With ``unreadable="fail"`` (the default) the build stops here
+    with one line naming the file. With ``"quarantine"`` (opt-in) each unreadable file is moved,
+    untouched, to ``DIR/_quarantine/<its bronze path>`` with a note beside it, and the build
+    goes on without exactly those files. Returns the files moved.
+    """
+    import pyarrow.parquet as pq
+
+    if unreadable not in UNREADABLE_POLICIES:
+        raise ValueError(f"unknown policy {unreadable!r}; choose {' or '.join(UNREADABLE_POLICIES)}")
+    moved: list[Path] = []
+    for path in sorted((data_dir / "bronze").glob("*/*/*/*.parquet")):
+        try:
+            pq.read_metadata(path)
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            reason = " ".join(str(exc).split())
+            if unreadable == "fail":
+                raise BronzeFileError(
+                    f"bronze file {path} is unreadable ({reason}); the build did not start. "
+                    "Replace the file, or rerun with --unreadable quarantine to set it aside."
+                ) from None
+            dest = data_dir / "_quarantine" / path.relative_to(data_dir)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            path.rename(dest)
+            dest.with_suffix(".reason.txt").write_text(reason + "\n")
+            moved.append(dest)
+    return moved
+
+
 def close_duckdb_connections() -> None:
     """Release the DuckDB file held by dbt-duckdb after an in-process run (dbt-duckdb #616).
 
@@ -170,8 +209,14 @@ def build(
     *,
     full_refresh: bool = False,
     progress: bool = True,
+    unreadable: str = "fail",
 ) -> DbtRun:
-    """``dbt build`` (seeds, models, snapshots, tests in DAG order); raises naming what failed."""
+    """``dbt build`` (seeds, models, snapshots, tests in DAG order); raises naming what failed.
+
+    Bronze files are checked first (``check_bronze_files``), so an unreadable file stops the
+    build before any model runs — never a half-updated gold layer.
+    """
+    check_bronze_files(config.data_dir, unreadable)
     args = ["build"]
     if select:
         args += ["--select", *select]

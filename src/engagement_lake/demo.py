@@ -12,6 +12,7 @@ from engagement_lake.config import RunConfig
 def run_demo(cfg: RunConfig) -> str:
     """Generate the demo world, build the warehouse, and return a short summary for the user."""
     from engagement_lake.dbt_runner import DbtError, build
+    from engagement_lake.export import export_gold
     from engagement_lake.generate import generate
 
     result = generate(cfg.data_dir, scale=cfg.scale, seed=cfg.seed, as_of=cfg.as_of)
@@ -19,6 +20,7 @@ def run_demo(cfg: RunConfig) -> str:
         build(cfg)
     except DbtError as exc:
         raise RuntimeError(f"dbt build failed:\n{exc}") from None
+    export_gold(cfg)
     return summary(cfg, sum(result.rows.values()))
 
 

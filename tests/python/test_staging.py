@@ -183,18 +183,32 @@ def test_extra_column_is_ignored(staged):
     ).fetchone() == (1,)
 
 
-def test_only_shop_customers_builds(tmp_path, contracts):
+def test_only_shop_customers_builds_and_matches(tmp_path, contracts):
+    """A lake with one table builds end to end, and its duplicate accounts are merged."""
     data = tmp_path / "data"
     rows = build_rows(contracts, 4)["shop.customers"]
-    write_table(data, contracts["shop.customers"], rows)
+    duplicates = [
+        # the same person again: e-mail in another case with a plus-tag
+        {**rows[0], "customer_id": "C0000901", "email": "PERSON.0+SALE@example.com"},
+        # and again with no e-mail at all, the phone typed differently
+        {**rows[1], "customer_id": "C0000902", "email": None, "phone": "555.011.1001"},
+    ]
+    write_table(data, contracts["shop.customers"], rows + duplicates)
     cfg = RunConfig(data, tmp_path / "w.duckdb", target_dir=tmp_path / "target")
     build(cfg, progress=False)
     con = duckdb.connect(str(cfg.warehouse), read_only=True)
-    assert con.execute("select count(*) from staging.stg_shop__customers").fetchone() == (4,)
+    assert con.execute("select count(*) from staging.stg_shop__customers").fetchone() == (6,)
     assert con.execute("select count(*) from staging.stg_shop__orders").fetchone() == (0,)
     assert con.execute(
         "select bronze_rows, staging_rows from quality.reconciliation where table_name = 'orders'"
     ).fetchone() == (0, 0)
+    assert con.execute("select count(*) from silver.customer_golden").fetchone() == (4,)
+    pairs = dict(con.execute(
+        "select source_id, customer_id from silver.customer_xref where source_system = 'shop'"
+    ).fetchall())
+    assert pairs["C0000901"] == pairs["C0000001"]
+    assert pairs["C0000902"] == pairs["C0000002"]
+    assert con.execute("select count(*) from gold.dim_customer").fetchone() == (5,)  # + unknown
     con.close()
 
 

@@ -3,8 +3,9 @@
 A Python model because the maximum-likelihood fits (scipy) and the hypergeometric expectation
 live in engagement_lake.analytics.clv as pure, tested functions; this model only feeds them the
 transaction log and writes their output (fitted parameters included, one copy per row, so that
-clv_model_parameters and the gold table can show them). Time unit: days. Observation end: the
-as_of_date var, else the newest load date — never the wall clock.
+clv_model_parameters and the gold table can show them). Time unit: days. Spend: the order subtotal
+(merchandise value; tax and shipping are not customer value). Observation end: the as_of_date
+var, else the newest load date — never the wall clock.
 """
 
 MODEL_VERSION = "bgnbd-gg-1"
@@ -31,8 +32,19 @@ def model(dbt, session):
     orders = dbt.ref("stg_shop__orders").pl()
     xref = dbt.ref("customer_xref").pl().filter(pl.col("source_system") == "shop")
     fixed = dbt.config.get("as_of_date")
-    as_of = date.fromisoformat(fixed) if fixed else orders["_loaded_at"].max().date()
+    empty = {
+        "customer_id": pl.String, "frequency": pl.Float64, "recency_days": pl.Float64,
+        "age_days": pl.Float64, "monetary_value": pl.Float64, "p_alive": pl.Float64,
+        "expected_purchases_12mo": pl.Float64, "expected_average_spend": pl.Float64,
+        "predicted_clv_12mo": pl.Float64, "predicted_clv_36mo": pl.Float64,
+        "model_version": pl.String, "fit_date": pl.Date, "bgnbd_r": pl.Float64,
+        "bgnbd_alpha": pl.Float64, "bgnbd_a": pl.Float64, "bgnbd_b": pl.Float64,
+        "gg_p": pl.Float64, "gg_q": pl.Float64, "gg_v": pl.Float64,
+    }
 
+    if orders.height == 0:  # a lake without shop orders yet: no predictions, not an error
+        return pl.DataFrame(schema=empty)
+    as_of = date.fromisoformat(fixed) if fixed else orders["_loaded_at"].max().date()
     log = (
         orders.filter(pl.col("status") != "cancelled")
         .join(
@@ -44,19 +56,10 @@ def model(dbt, session):
         .select(
             pl.col("golden").alias("customer_id"),
             pl.col("ordered_at").dt.date().alias("order_date"),
-            pl.col("total_amount").cast(pl.Float64).alias("amount"),
+            pl.col("subtotal_amount").cast(pl.Float64).alias("amount"),
         )
         .sort("customer_id", "order_date")
     )
-    empty = {
-        "customer_id": pl.String, "frequency": pl.Float64, "recency_days": pl.Float64,
-        "age_days": pl.Float64, "monetary_value": pl.Float64, "p_alive": pl.Float64,
-        "expected_purchases_12mo": pl.Float64, "expected_average_spend": pl.Float64,
-        "predicted_clv_12mo": pl.Float64, "predicted_clv_36mo": pl.Float64,
-        "model_version": pl.String, "fit_date": pl.Date, "bgnbd_r": pl.Float64,
-        "bgnbd_alpha": pl.Float64, "bgnbd_a": pl.Float64, "bgnbd_b": pl.Float64,
-        "gg_p": pl.Float64, "gg_q": pl.Float64, "gg_v": pl.Float64,
-    }
     if log.height == 0:
         return pl.DataFrame(schema=empty)
 

@@ -145,7 +145,7 @@ def matching_features(records: pl.DataFrame) -> pl.DataFrame:
     """Matching keys for each record, numbered ``unique_id`` 0..n-1 in input order.
 
     The columns are what the deterministic rules join on and what Splink compares: ``email``
-    (plus-tags and domain typos removed), ``email_user`` (its local part), ``phone`` (E.164),
+    (plus-tags and domain typos removed), ``phone`` (E.164),
     ``fn``/``fn_canon``/``fn_names`` (first name letters / with unambiguous nicknames resolved /
     with every name a nickname may stand for), ``ln`` (last name letters),
     ``ln_sdx`` (Soundex of ``ln``), ``dob`` and ``dob_year``, ``zip`` and ``zip3``, ``addr``
@@ -166,7 +166,6 @@ def matching_features(records: pl.DataFrame) -> pl.DataFrame:
         state_code_expr("state").alias("state"),
     )
     return features.with_columns(
-        pl.col("email").str.extract(r"^([^@]+)@", 1).alias("email_user"),
         soundex_expr("ln").alias("ln_sdx"),
         pl.col("dob").dt.year().alias("dob_year"),
         pl.col("zip").str.slice(0, 3).alias("zip3"),
@@ -283,7 +282,7 @@ def _comparisons() -> list[Any]:
                     ),
                     0.02,
                 ),
-                (cll.ElseLevel(), 0.02),
+                (cll.ElseLevel(), 0.01),
             ],
         ),
         # Street, ZIP and state describe one place, so they form one comparison: as separate
@@ -311,7 +310,7 @@ def _comparisons() -> list[Any]:
                     cll.CustomLevel(
                         "addr_l = addr_r", label_for_charts="Same street line, ZIP differs"
                     ),
-                    0.06,
+                    0.01,
                 ),
                 (
                     cll.CustomLevel(
@@ -330,8 +329,7 @@ def _comparisons() -> list[Any]:
             "email",
             [
                 (cll.NullLevel("email"), None),
-                (cll.ExactMatchLevel("email"), 0.80),
-                (cll.ExactMatchLevel("email_user"), 0.05),
+                (cll.ExactMatchLevel("email"), 0.85),
                 (cll.ElseLevel(), 0.15),
             ],
         ),
@@ -340,8 +338,8 @@ def _comparisons() -> list[Any]:
             [
                 (cll.NullLevel("phone"), None),
                 (cll.ExactMatchLevel("phone"), 0.85),
-                (cll.DamerauLevenshteinLevel("phone", 1), 0.05),
-                (cll.ElseLevel(), 0.10),
+                (cll.DamerauLevenshteinLevel("phone", 1), 0.02),
+                (cll.ElseLevel(), 0.02),
             ],
         ),
     ]
@@ -354,13 +352,12 @@ def _comparisons() -> list[Any]:
 PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
     ("email",),
     ("phone",),
-    ("fn_canon", "ln"),
+    ("fn_canon", "ln", "zip3"),
     ("ln", "dob"),
     ("fn_canon", "dob"),
     ("ln_sdx", "dob_year", "zip3"),
     ("zip", "ln_sdx"),
     ("zip", "fn_canon"),
-    ("email_user", "ln_sdx"),
 )
 
 #: Blocks for expectation maximisation. Comparisons on a block's own columns cannot be trained
@@ -423,11 +420,17 @@ def probabilistic_edges(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=settings.u_max_pairs, seed=settings.seed
         )
+        # EM sums floating-point numbers in parallel; the summation order (and so the last bit
+        # of every parameter) would vary between runs. One thread makes the model, and so the
+        # crosswalk, bit-for-bit reproducible. u-estimation counts (integers) and scoring is
+        # row-wise, so both stay parallel.
+        con.execute("SET threads = 1")
         for block in TRAINING_BLOCKS:
             if _blocked_pair_count(features, block) >= settings.min_em_pairs:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*block), estimate_without_term_frequencies=True
                 )
+        con.execute("RESET threads")
         predictions = linker.inference.predict(threshold_match_probability=settings.threshold)
         table = predictions.as_duckdbpyrelation().select(
             "unique_id_l, unique_id_r, match_probability"

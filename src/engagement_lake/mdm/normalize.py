@@ -151,6 +151,9 @@ EMAIL_DOMAIN_TYPOS: dict[str, str] = {
     "icloud.co": "icloud.com",
     "aol.co": "aol.com",
     "aol.con": "aol.com",
+    "live.co": "live.com",
+    "msn.co": "msn.com",
+    "protonmal.com": "protonmail.com",
 }
 
 #: Address tokens -> USPS standard abbreviation. Unit designators all collapse to ``UNIT`` so
@@ -345,7 +348,9 @@ def canonical_first_name_expr(column: str | pl.Expr) -> pl.Expr:
     return first_name_key_expr(column).replace(NICKNAME_TO_CANONICAL)
 
 
-_VARIANTS_JOINED = {v: "|".join(names) for v, names in NICKNAME_TO_CANONICALS.items()}
+#: Nickname -> "|"-joined sorted list of itself and its canonical names (precomputed so the
+#: vectorised expression is a dictionary lookup and a split, not a per-row list sort).
+_VARIANTS_JOINED = {v: "|".join(sorted({v, *names})) for v, names in NICKNAME_TO_CANONICALS.items()}
 
 
 def first_name_variants_expr(column: str | pl.Expr) -> pl.Expr:
@@ -356,11 +361,7 @@ def first_name_variants_expr(column: str | pl.Expr) -> pl.Expr:
     Patricia and Patrick stay different. Null when there is no first name.
     """
     key = first_name_key_expr(column)
-    canonicals = key.replace_strict(_VARIANTS_JOINED, default="", return_dtype=pl.String)
-    names = pl.concat_list([key, canonicals.str.split("|")]).list.eval(
-        pl.element().filter(pl.element().str.len_chars() > 0)
-    )
-    return pl.when(key.is_not_null()).then(names.list.unique().list.sort())
+    return key.replace_strict(_VARIANTS_JOINED, default=key, return_dtype=pl.String).str.split("|")
 
 
 def address_key_expr(column: str | pl.Expr) -> pl.Expr:
