@@ -219,7 +219,9 @@ def build(
     check_bronze_files(config.data_dir, unreadable)
     args = ["build"]
     if select:
-        args += ["--select", *select]
+        # Only tests whose parents are all selected: a partial build must not run a
+        # relationships test against a model it did not build.
+        args += ["--select", *select, "--indirect-selection", "cautious"]
     missing = missing_bronze_tables(config.data_dir)
     if missing:
         args += ["--exclude", *(f"source:{fqn}" for fqn in missing)]
