@@ -79,8 +79,9 @@ def make_ids(sequence: str, nums: np.ndarray, valid: np.ndarray | None = None) -
         valid = np.asarray(valid, dtype=bool)
         bufs = arr.buffers()
         bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-        arr = pa.Array.from_buffers(pa.string(), len(arr), [bitmap, bufs[1], bufs[2]],
-                                    null_count=int((~valid).sum()))
+        arr = pa.Array.from_buffers(
+            pa.string(), len(arr), [bitmap, bufs[1], bufs[2]], null_count=int((~valid).sum())
+        )
     return arr
 
 
@@ -104,8 +105,9 @@ def group_cumsum(values: np.ndarray, owner: np.ndarray) -> np.ndarray:
     return c - base
 
 
-def next_event(ev_owner: np.ndarray, ev_us: np.ndarray, q_owner: np.ndarray, q_us: np.ndarray,
-               within_us: int) -> np.ndarray:
+def next_event(
+    ev_owner: np.ndarray, ev_us: np.ndarray, q_owner: np.ndarray, q_us: np.ndarray, within_us: int
+) -> np.ndarray:
     """Index of each query owner's first event at or after ``q_us`` and before q_us + within_us.
 
     Events must be sorted by (owner, time). -1 where there is none.
@@ -125,7 +127,9 @@ def next_event(ev_owner: np.ndarray, ev_us: np.ndarray, q_owner: np.ndarray, q_u
     return np.where(ok, pos_c, -1)
 
 
-def last_before(ev_owner: np.ndarray, ev_us: np.ndarray, q_owner: np.ndarray, q_us: np.ndarray) -> np.ndarray:
+def last_before(
+    ev_owner: np.ndarray, ev_us: np.ndarray, q_owner: np.ndarray, q_us: np.ndarray
+) -> np.ndarray:
     """Index of each query owner's last event strictly before ``q_us`` (-1 if none)."""
     if len(ev_owner) == 0:
         return np.full(len(q_owner), -1, dtype=np.int64)
@@ -141,7 +145,9 @@ def last_before(ev_owner: np.ndarray, ev_us: np.ndarray, q_owner: np.ndarray, q_
     return np.where(ok, pos_c, -1)
 
 
-def choose_weighted(rng: np.random.Generator, weights: list[float] | tuple[float, ...], n: int) -> np.ndarray:
+def choose_weighted(
+    rng: np.random.Generator, weights: list[float] | tuple[float, ...], n: int
+) -> np.ndarray:
     w = np.asarray(weights, dtype=np.float64)
     return np.searchsorted(np.cumsum(w / w.sum()), rng.random(n), side="right").clip(0, len(w) - 1)
 
@@ -154,8 +160,9 @@ def allowed(ctx: Ctx, fqn: str, column: str) -> tuple[Any, ...]:
     return values
 
 
-def enum_draw(rng: np.random.Generator, ctx: Ctx, fqn: str, column: str,
-              weights: dict[str, float], n: int) -> tuple[tuple[Any, ...], np.ndarray]:
+def enum_draw(
+    rng: np.random.Generator, ctx: Ctx, fqn: str, column: str, weights: dict[str, float], n: int
+) -> tuple[tuple[Any, ...], np.ndarray]:
     """Draw indices into a column's contract-allowed values with weights given by value.
 
     Values the contract allows but ``weights`` does not mention get weight 0; a weight for a
@@ -167,10 +174,3 @@ def enum_draw(rng: np.random.Generator, ctx: Ctx, fqn: str, column: str,
         raise KeyError(f"{fqn}.{column}: {sorted(unknown)} not allowed by the contract")
     w = [weights.get(v, 0.0) for v in values]
     return values, choose_weighted(rng, w, n)
-
-
-def idx_of(allowed: tuple[Any, ...] | None, value: Any) -> int:
-    """Position of ``value`` in a contract's allowed values (fails loudly if the contract moved)."""
-    if allowed is None or value not in allowed:
-        raise KeyError(f"{value!r} is not an allowed value ({allowed})")
-    return allowed.index(value)

@@ -55,11 +55,22 @@ def digit_ids(prefix: str, ints: np.ndarray, width: int) -> pa.Array:
     )
 
 
-def choice(values: Sequence[Any] | pa.Array, idx: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    """``values[idx]`` as an Arrow array; rows where ``valid`` is False are null."""
+def choice(values: Sequence[Any] | pa.Array, idx: Any, valid: np.ndarray | None = None) -> pa.Array:
+    """``values[idx]``; rows where ``valid`` is False are null.
+
+    String choices come back dictionary-encoded (indices into the few allowed values): the
+    Parquet writer stores them as dictionary pages directly, which is much cheaper than
+    materialising millions of short strings first. Readers see plain VARCHAR / string columns.
+    """
     arr = values if isinstance(values, pa.Array) else pa.array(list(values))
     indices = pa.array(np.asarray(idx, dtype=np.int32), mask=None if valid is None else ~valid)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return pa.DictionaryArray.from_arrays(indices, arr.cast(pa.string()))
     return arr.take(indices)
+
+
+def is_string_dictionary(arr: pa.Array) -> bool:
+    return pa.types.is_dictionary(arr.type) and pa.types.is_string(arr.type.value_type)
 
 
 def strings(series: pl.Series | pa.Array | Sequence[str | None]) -> pa.Array:
@@ -127,8 +138,14 @@ def _split_mask(values: Any) -> tuple[np.ndarray, np.ndarray | None]:
 def java_to_strftime(fmt: str) -> str:
     """Translate the contract's date format (yyyy-MM-dd style) to strftime."""
     out = fmt
-    for java, c in (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"),
-                    ("ss", "%S")):
+    for java, c in (
+        ("yyyy", "%Y"),
+        ("MM", "%m"),
+        ("dd", "%d"),
+        ("HH", "%H"),
+        ("mm", "%M"),
+        ("ss", "%S"),
+    ):
         out = out.replace(java, c)
     return out
 
@@ -160,7 +177,9 @@ def format_dates(days: Any, fmt: str) -> pa.Array:
         if valid is not None:
             validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
         return pa.Array.from_buffers(
-            pa.string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(out.ravel())],
+            pa.string(),
+            n,
+            [validity, pa.py_buffer(offsets), pa.py_buffer(out.ravel())],
             null_count=0 if valid is None else int(n - valid.sum()),
         )
     ts = pa.array(d * 86_400, type=pa.int64(), mask=None if valid is None else ~valid)
@@ -175,6 +194,8 @@ def to_arrow(values: Any, column: Column, n: int) -> pa.Array:
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
     if typ == pa.string():
+        if isinstance(values, pa.Array) and is_string_dictionary(values):
+            return values
         if column.arrives_as_text and isinstance(values, np.ndarray):
             return format_dates(values, column.date_format or "yyyy-MM-dd")
         if isinstance(values, np.ndarray) and values.dtype.kind in "iu":

@@ -32,20 +32,52 @@ HISTORY_YEARS = 3
 
 # Id sequences: name -> (prefix, digits). Integer ids (support) use prefix None.
 ID_FORMATS: dict[str, tuple[str | None, int]] = {
-    "customer": ("C", 7), "order": ("O", 9), "order_item": ("OI", 10), "return": ("RT", 9),
-    "store_visit": ("SV", 10), "session": ("WS", 10), "product": ("P", 5),
-    "contact": ("003", 12), "lead": ("00Q", 12), "opportunity": ("006", 12),
-    "stage_history": ("OSH", 10), "activity": ("00T", 12), "quote": ("0Q0", 12),
-    "commission": ("COM", 9), "quota": ("QTA", 8), "referral": ("REF", 8), "sales_rep": ("R", 4),
-    "territory": ("T", 2), "requester": (None, 9), "ticket": (None, 9), "message": (None, 10),
-    "call": ("CALL", 9), "survey": ("SR", 9), "subscriber": ("SUB", 8), "campaign": ("CMP", 5),
-    "email_event": ("EE", 11), "journey_event": ("JE", 10), "member": ("L", 8),
-    "ledger": ("PL", 10), "tier_change": ("TC", 9), "review": ("RV", 9), "scan": ("FM", 9),
-    "mention": ("SM", 9), "model": ("MDL", 3), "prediction": ("PR", 11),
-    "feature_value": ("FV", 11), "experiment": ("EXP", 3), "assignment": ("EA", 10),
-    "experiment_event": ("EV", 11), "personalization": ("PE", 10), "recommendation": ("REC", 11),
-    "feedback": ("RF", 10), "next_best_action": ("NBA", 10), "sentiment": ("NLP", 10),
-    "profitability": ("FP", 10), "person": (None, 12),
+    "customer": ("C", 7),
+    "order": ("O", 9),
+    "order_item": ("OI", 10),
+    "return": ("RT", 9),
+    "store_visit": ("SV", 10),
+    "session": ("WS", 10),
+    "product": ("P", 5),
+    "contact": ("003", 12),
+    "lead": ("00Q", 12),
+    "opportunity": ("006", 12),
+    "stage_history": ("OSH", 10),
+    "activity": ("00T", 12),
+    "quote": ("0Q0", 12),
+    "commission": ("COM", 9),
+    "quota": ("QTA", 8),
+    "referral": ("REF", 8),
+    "sales_rep": ("R", 4),
+    "territory": ("T", 2),
+    "requester": (None, 9),
+    "ticket": (None, 9),
+    "message": (None, 10),
+    "call": ("CALL", 9),
+    "survey": ("SR", 9),
+    "subscriber": ("SUB", 8),
+    "campaign": ("CMP", 5),
+    "email_event": ("EE", 11),
+    "journey_event": ("JE", 10),
+    "member": ("L", 8),
+    "ledger": ("PL", 10),
+    "tier_change": ("TC", 9),
+    "review": ("RV", 9),
+    "scan": ("FM", 9),
+    "mention": ("SM", 9),
+    "model": ("MDL", 3),
+    "prediction": ("PR", 11),
+    "feature_value": ("FV", 11),
+    "experiment": ("EXP", 3),
+    "assignment": ("EA", 10),
+    "experiment_event": ("EV", 11),
+    "personalization": ("PE", 10),
+    "recommendation": ("REC", 11),
+    "feedback": ("RF", 10),
+    "next_best_action": ("NBA", 10),
+    "sentiment": ("NLP", 10),
+    "profitability": ("FP", 10),
+    "person": (None, 12),
 }
 
 
@@ -116,7 +148,9 @@ class Calendar:
         d = np.interp(lam, self.cum, self.grid_days)
         return (d * US_PER_DAY).astype(np.int64)
 
-    def sample(self, rng: np.random.Generator, lo_us: Any, hi_us: Any, n: int | None = None) -> np.ndarray:
+    def sample(
+        self, rng: np.random.Generator, lo_us: Any, hi_us: Any, n: int | None = None
+    ) -> np.ndarray:
         """Seasonal random times in [lo, hi) per row (bounds broadcast)."""
         lo = np.asarray(lo_us, dtype=np.int64)
         hi = np.asarray(hi_us, dtype=np.int64)
@@ -128,7 +162,12 @@ class Calendar:
 
     def month_index(self, us: np.ndarray) -> np.ndarray:
         """Months since 1970-01 of each time."""
-        return (np.asarray(us) // US_PER_DAY).astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+        return (
+            (np.asarray(us) // US_PER_DAY)
+            .astype("datetime64[D]")
+            .astype("datetime64[M]")
+            .astype(np.int64)
+        )
 
 
 @dataclass

@@ -18,21 +18,36 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from engagement_lake.contracts import Contract
 from engagement_lake.generate.context import ID_FORMATS
 from engagement_lake.generate.writer import LakeWriter, write_table
 
-FAULT_KINDS = ("null_primary_key", "unknown_allowed_value", "out_of_range", "unparsable_date",
-               "orphan_foreign_key", "extra_column", "missing_column", "truncated_file")
+FAULT_KINDS = (
+    "null_primary_key",
+    "unknown_allowed_value",
+    "out_of_range",
+    "unparsable_date",
+    "orphan_foreign_key",
+    "extra_column",
+    "missing_column",
+    "truncated_file",
+)
 
 PK_SEQUENCE = {
-    "shop.orders": "order", "shop.returns": "return", "shop.customers": "customer",
-    "marketing.email_events": "email_event", "support.ticket_messages": "message",
-    "mlops.recommendations_served": "recommendation", "crm.opportunities": "opportunity",
-    "support.tickets": "ticket", "reviews.product_reviews": "review", "fitmap.scans": "scan",
-    "crm.leads": "lead", "loyalty.points_ledger": "ledger", "social.mentions": "mention",
+    "shop.orders": "order",
+    "shop.returns": "return",
+    "shop.customers": "customer",
+    "marketing.email_events": "email_event",
+    "support.ticket_messages": "message",
+    "mlops.recommendations_served": "recommendation",
+    "crm.opportunities": "opportunity",
+    "support.tickets": "ticket",
+    "reviews.product_reviews": "review",
+    "fitmap.scans": "scan",
+    "crm.leads": "lead",
+    "loyalty.points_ledger": "ledger",
+    "social.mentions": "mention",
 }
 
 
@@ -92,7 +107,9 @@ def _set(table: pa.Table, name: str, values: list[Any]) -> pa.Table:
 class FaultInjector:
     """Applies the plan to one load and collects the manifest rows."""
 
-    def __init__(self, contracts: dict[str, Contract], load_index: int, rng: np.random.Generator) -> None:
+    def __init__(
+        self, contracts: dict[str, Contract], load_index: int, rng: np.random.Generator
+    ) -> None:
         self.contracts = contracts
         self.load_index = load_index
         self.rng = rng
@@ -105,7 +122,9 @@ class FaultInjector:
         self._k[fqn] = k + 1
         return fresh_key(fqn, self.load_index * 100 + k)
 
-    def row_faults(self, fqn: str, table: pa.Table, person_of: dict[str, int] | None = None) -> pa.Table:
+    def row_faults(
+        self, fqn: str, table: pa.Table, person_of: dict[str, int] | None = None
+    ) -> pa.Table:
         """Append this table's faulty copies to ``table`` (the load's last frame of it)."""
         plan = [f for f in ROW_FAULTS if f.fqn == fqn]
         if not plan or table.num_rows == 0:
@@ -125,9 +144,14 @@ class FaultInjector:
             rows.append(row)
             pending.append((f, key, original_key))
             if fqn in IDENTITY_TABLES and key is not None and person_of is not None:
-                self.identity.append({"source_system": fqn, "source_id": str(key),
-                                      "person_id": person_of.get(str(original_key)),
-                                      "is_duplicate": True})
+                self.identity.append(
+                    {
+                        "source_system": fqn,
+                        "source_id": str(key),
+                        "person_id": person_of.get(str(original_key)),
+                        "is_duplicate": True,
+                    }
+                )
         self._pending = (fqn, table.num_rows, pending)
         return pa.concat_tables([table, *rows])
 
@@ -138,14 +162,24 @@ class FaultInjector:
         for offset, (f, key, _) in enumerate(pending):
             pos = start + offset
             rel = next(r for r, a, b in written if a <= pos < b)
-            self.manifest.append({"system": system, "table": table, "file": rel,
-                                  "source_key": None if key is None else str(key),
-                                  "fault_kind": f.kind, "column": f.column})
+            self.manifest.append(
+                {
+                    "system": system,
+                    "table": table,
+                    "file": rel,
+                    "source_key": None if key is None else str(key),
+                    "fault_kind": f.kind,
+                    "column": f.column,
+                }
+            )
 
     def file_faults(self, writer: LakeWriter, samples: dict[str, pa.Table]) -> None:
         """Schema drift (extra / missing column) and one truncated file, as separate parts."""
-        for (fqn, column), kind in ((EXTRA_COLUMN, "extra_column"), (MISSING_COLUMN, "missing_column"),
-                                    ((TRUNCATED, None), "truncated_file")):
+        for (fqn, column), kind in (
+            (EXTRA_COLUMN, "extra_column"),
+            (MISSING_COLUMN, "missing_column"),
+            ((TRUNCATED, None), "truncated_file"),
+        ):
             base = samples.get(fqn)
             if base is None or base.num_rows == 0:
                 continue
@@ -156,15 +190,16 @@ class FaultInjector:
             rows = _set(rows, pk, [self._key(fqn) for _ in range(rows.num_rows)])
             _, rel = writer.next_part(fqn)
             if kind == "extra_column":
-                rows = rows.append_column(pa.field(column, pa.string()),
-                                          pa.array(["Happy birthday!"] * rows.num_rows))
+                rows = rows.append_column(
+                    pa.field(column, pa.string()), pa.array(["Happy birthday!"] * rows.num_rows)
+                )
             elif kind == "missing_column":
                 rows = rows.drop_columns([column])
             table = writer.with_metadata(rows, rel)
             path = writer.data_dir / rel
             writer.rows[fqn] += rows.num_rows
             if kind == "truncated_file":
-                write_table(path, table)
+                write_table(path, table)  # synchronously: the bytes are cut right after
                 writer.files.append(path)
                 size = path.stat().st_size
                 with path.open("r+b") as fh:
@@ -172,17 +207,31 @@ class FaultInjector:
             else:
                 writer.write_raw(rel, table)
             system, tname = fqn.split(".")
-            self.manifest.append({"system": system, "table": tname, "file": rel, "source_key": None,
-                                  "fault_kind": kind, "column": column})
+            self.manifest.append(
+                {
+                    "system": system,
+                    "table": tname,
+                    "file": rel,
+                    "source_key": None,
+                    "fault_kind": kind,
+                    "column": column,
+                }
+            )
 
 
 def manifest_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    schema = {"system": pl.String, "table": pl.String, "file": pl.String, "source_key": pl.String,
-              "fault_kind": pl.String, "column": pl.String}
+    schema = {
+        "system": pl.String,
+        "table": pl.String,
+        "file": pl.String,
+        "source_key": pl.String,
+        "fault_kind": pl.String,
+        "column": pl.String,
+    }
     return pl.DataFrame(rows, schema=schema)
 
 
 def read_manifest(path: Path) -> pl.DataFrame:
     if not path.exists():
         return manifest_frame([])
-    return pl.from_arrow(pq.read_table(path))  # type: ignore[return-value]
+    return pl.read_parquet(path)

@@ -22,7 +22,9 @@ RETURN_COST = 6.00
 
 
 def _year(us: np.ndarray) -> np.ndarray:
-    return (np.asarray(us) // US_PER_DAY).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    return (np.asarray(us) // US_PER_DAY).astype("datetime64[D]").astype("datetime64[Y]").astype(
+        np.int64
+    ) + 1970
 
 
 def emit(blk: Block) -> None:
@@ -63,8 +65,9 @@ def emit(blk: Block) -> None:
     t_acct = sort_idx[np.searchsorted(sorted_num, t_acct_num[has])]
     t_key = t_acct * ny + (_year(tk["created"][has]) - first_year)
     tickets_cost = np.bincount(t_key, minlength=size) * TICKET_COST
-    signup_day = np.where(rec.is_duplicate, blk.state["dup_signup_day"][rec.person],
-                          blk.col("signup_day")[rec.person])
+    signup_day = np.where(
+        rec.is_duplicate, blk.state["dup_signup_day"][rec.person], blk.col("signup_day")[rec.person]
+    )
     signup_year = _year(signup_day * US_PER_DAY) - first_year
     acq = np.zeros(size)
     in_hist = signup_year >= 0
@@ -84,19 +87,25 @@ def emit(blk: Block) -> None:
     ac = acq[k]
     profit = np.round(rev - cg - ac - servicing, 2)
     fy = years[y]
-    as_of = np.where(fy < ctx.as_of.year,
-                     (fy - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64) + 364
-                     + ((fy % 4 == 0) & ((fy % 100 != 0) | (fy % 400 == 0))),
-                     now // US_PER_DAY)
+    as_of = np.where(
+        fy < ctx.as_of.year,
+        (fy - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+        + 364
+        + ((fy % 4 == 0) & ((fy % 100 != 0) | (fy % 400 == 0))),
+        now // US_PER_DAY,
+    )
     n = len(a)
-    blk.add("finance.customer_profitability", {
-        "profitability_id": make_ids("profitability", ctx.take("profitability", n)),
-        "customer_id": make_ids("customer", cust_num[a]),
-        "fiscal_year": fy,
-        "as_of_date": as_of,
-        "revenue_amount": rev,
-        "cogs_amount": cg,
-        "acquisition_cost": ac,
-        "servicing_cost": servicing,
-        "profit_amount": profit,
-    })
+    blk.add(
+        "finance.customer_profitability",
+        {
+            "profitability_id": make_ids("profitability", ctx.take("profitability", n)),
+            "customer_id": make_ids("customer", cust_num[a]),
+            "fiscal_year": fy,
+            "as_of_date": as_of,
+            "revenue_amount": rev,
+            "cogs_amount": cg,
+            "acquisition_cost": ac,
+            "servicing_cost": servicing,
+            "profit_amount": profit,
+        },
+    )

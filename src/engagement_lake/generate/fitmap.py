@@ -24,7 +24,8 @@ def scans(blk: Block) -> None:
     person = users[owner]
     first_day = blk.col("first_purchase_day")[person]
     first_us = (first_day - rng.integers(0, 30, len(person))) * US_PER_DAY + rng.integers(
-        9 * 3600 * 10**6, 20 * 3600 * 10**6, len(person))
+        9 * 3600 * 10**6, 20 * 3600 * 10**6, len(person)
+    )
     first_us = np.maximum(first_us, ctx.cal.start_us)
     until = np.maximum(blk.state["active_until"][person], first_us + US_PER_DAY)
     later = ctx.cal.sample(rng, first_us, np.minimum(until, ctx.now_us))
@@ -56,20 +57,26 @@ def scans(blk: Block) -> None:
     store_idx = blk.col("home_store")[person] % n_stores
     quality = np.round(np.where(in_store, rng.uniform(0.85, 1.0, n), rng.uniform(0.6, 0.98, n)), 3)
     blk.state["scans"] = {"person": person, "us": ts}
-    blk.state["store_scans"] = {"person": person[in_store], "us": ts[in_store],
-                                "store_idx": store_idx[in_store]}
-    blk.add(fqn, {
-        "scan_id": make_ids("scan", ctx.take("scan", n)),
-        "customer_id": customer_ids(blk, person),
-        "scan_ts": ts,
-        "scan_location": choice(locations, loc),
-        "store_id": choice(blk.world.stores["store_id"].to_list(), store_idx, in_store),
-        "height_cm": height,
-        "weight_kg": weight,
-        "chest_cm": chest,
-        "waist_cm": waist,
-        "inseam_cm": inseam,
-        "recommended_top_size": choice(sizes, top_idx),
-        "recommended_bottom_size": waist_in,  # always two digits (28..78)
-        "scan_quality": quality,
-    })
+    blk.state["store_scans"] = {
+        "person": person[in_store],
+        "us": ts[in_store],
+        "store_idx": store_idx[in_store],
+    }
+    blk.add(
+        fqn,
+        {
+            "scan_id": make_ids("scan", ctx.take("scan", n)),
+            "customer_id": customer_ids(blk, person),
+            "scan_ts": ts,
+            "scan_location": choice(locations, loc),
+            "store_id": choice(blk.world.stores["store_id"].to_list(), store_idx, in_store),
+            "height_cm": height,
+            "weight_kg": weight,
+            "chest_cm": chest,
+            "waist_cm": waist,
+            "inseam_cm": inseam,
+            "recommended_top_size": choice(sizes, top_idx),
+            "recommended_bottom_size": waist_in,  # always two digits (28..78)
+            "scan_quality": quality,
+        },
+    )

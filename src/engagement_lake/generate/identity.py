@@ -52,17 +52,48 @@ class NoiseProfile:
 
 PROFILES: dict[str, NoiseProfile] = {
     "shop.customers": NoiseProfile(),
-    "crm.contacts": NoiseProfile(duplicate=0.02, nickname=0.10, missing_phone=0.08,
-                                 missing_birth=0.25, abbreviate=0.5, no_contact=0.02),
-    "crm.leads": NoiseProfile(duplicate=0.12, typo=0.03, nickname=0.12, case=0.08,
-                              missing_email=0.15, missing_phone=0.2, no_contact=0.0),
-    "support.requesters": NoiseProfile(duplicate=0.04, nickname=0.08, case=0.12,
-                                       missing_email=0.12, missing_phone=0.35, no_contact=0.0),
-    "marketing.subscribers": NoiseProfile(duplicate=0.03, plus_tag=0.08, email_case=0.15,
-                                          missing_email=0.0, missing_first=0.2, no_contact=0.0,
-                                          stale=0.15),
-    "loyalty.members": NoiseProfile(duplicate=0.02, nickname=0.05, missing_birth=0.04,
-                                    missing_email=0.06, missing_phone=0.08, abbreviate=0.45),
+    "crm.contacts": NoiseProfile(
+        duplicate=0.02,
+        nickname=0.10,
+        missing_phone=0.08,
+        missing_birth=0.25,
+        abbreviate=0.5,
+        no_contact=0.02,
+    ),
+    "crm.leads": NoiseProfile(
+        duplicate=0.12,
+        typo=0.03,
+        nickname=0.12,
+        case=0.08,
+        missing_email=0.15,
+        missing_phone=0.2,
+        no_contact=0.0,
+    ),
+    "support.requesters": NoiseProfile(
+        duplicate=0.04,
+        nickname=0.08,
+        case=0.12,
+        missing_email=0.12,
+        missing_phone=0.35,
+        no_contact=0.0,
+    ),
+    "marketing.subscribers": NoiseProfile(
+        duplicate=0.03,
+        plus_tag=0.08,
+        email_case=0.15,
+        missing_email=0.0,
+        missing_first=0.2,
+        no_contact=0.0,
+        stale=0.15,
+    ),
+    "loyalty.members": NoiseProfile(
+        duplicate=0.02,
+        nickname=0.05,
+        missing_birth=0.04,
+        missing_email=0.06,
+        missing_phone=0.08,
+        abbreviate=0.45,
+    ),
 }
 
 PLUS_TAGS = ("shop", "news", "deals", "dxl", "promo", "bigtall", "orders")
@@ -114,10 +145,16 @@ def typo(rng: np.random.Generator, s: pl.Series, rate: float) -> pl.Series:
     col, p = pl.col("s"), pl.col("p")
     head = col.str.slice(0, p)
     out = df.select(
-        pl.when(~pl.col("h")).then(col)
-        .when(pl.col("k") == 0).then(pl.concat_str([head, col.str.slice(p + 1, 1),
-                                                     col.str.slice(p, 1), col.str.slice(p + 2)]))
-        .when(pl.col("k") == 1).then(pl.concat_str([head, col.str.slice(p + 1)]))
+        pl.when(~pl.col("h"))
+        .then(col)
+        .when(pl.col("k") == 0)
+        .then(
+            pl.concat_str(
+                [head, col.str.slice(p + 1, 1), col.str.slice(p, 1), col.str.slice(p + 2)]
+            )
+        )
+        .when(pl.col("k") == 1)
+        .then(pl.concat_str([head, col.str.slice(p + 1)]))
         .otherwise(pl.concat_str([head, col.str.slice(p, 1), col.str.slice(p)]))
     ).to_series()
     return out
@@ -136,9 +173,13 @@ def whitespace_noise(rng: np.random.Generator, s: pl.Series, rate: float) -> pl.
     n = len(s)
     hit = _mask(rng, n, rate)
     kind = rng.integers(0, 3, n)
-    return _where(hit & (kind == 0), " " + s,
-                  _where(hit & (kind == 1), s + " ",
-                         _where(hit, s.str.replace(" ", "  ", literal=True) + " ", s)))
+    return _where(
+        hit & (kind == 0),
+        " " + s,
+        _where(
+            hit & (kind == 1), s + " ", _where(hit, s.str.replace(" ", "  ", literal=True) + " ", s)
+        ),
+    )
 
 
 def nicknames(rng: np.random.Generator, first: pl.Series, rate: float) -> pl.Series:
@@ -166,28 +207,32 @@ def noisy_email(rng: np.random.Generator, email: pl.Series, p: NoiseProfile) -> 
     domain = out.str.split("@").list.last()
     bad = domain.replace_strict(vocab.DOMAIN_TYPOS, default=None, return_dtype=pl.String)
     local = out.str.split("@").list.first()
-    out = _where(typo_hit & bad.is_not_null().to_numpy(),
-                 pl.concat_str([local, pl.lit("@"), bad]), out)
+    out = _where(
+        typo_hit & bad.is_not_null().to_numpy(), pl.concat_str([local, pl.lit("@"), bad]), out
+    )
     case_hit = _mask(rng, n, p.email_case)
     upper = rng.random(n) < 0.2
-    return _where(case_hit & upper, out.str.to_uppercase(),
-                  _where(case_hit, out.str.to_titlecase(), out))
+    return _where(
+        case_hit & upper, out.str.to_uppercase(), _where(case_hit, out.str.to_titlecase(), out)
+    )
 
 
-def format_phone(rng: np.random.Generator, digits: pl.Series, weights: tuple[float, ...]) -> pl.Series:
+def format_phone(
+    rng: np.random.Generator, digits: pl.Series, weights: tuple[float, ...]
+) -> pl.Series:
     """Render 10-digit numbers in the formats people and systems actually use."""
     n = len(digits)
     w = np.asarray(weights, dtype=float)
     style = np.searchsorted(np.cumsum(w / w.sum()), rng.random(n), side="right").clip(0, len(w) - 1)
     a, b, c = digits.str.slice(0, 3), digits.str.slice(3, 3), digits.str.slice(6, 4)
     forms = [
-        pl.concat_str([pl.lit("+1"), digits]),                                  # E.164
-        pl.concat_str([pl.lit("("), a, pl.lit(") "), b, pl.lit("-"), c]),       # (555) 123-4567
-        pl.concat_str([a, pl.lit("."), b, pl.lit("."), c]),                     # 555.123.4567
-        digits,                                                                 # no country code
-        pl.concat_str([a, pl.lit("-"), b, pl.lit("-"), c]),                     # 555-123-4567
-        pl.concat_str([pl.lit("1-"), a, pl.lit("-"), b, pl.lit("-"), c]),       # 1-555-123-4567
-        pl.concat_str([pl.lit("+1 "), a, pl.lit(" "), b, pl.lit(" "), c]),      # +1 555 123 4567
+        pl.concat_str([pl.lit("+1"), digits]),  # E.164
+        pl.concat_str([pl.lit("("), a, pl.lit(") "), b, pl.lit("-"), c]),  # (555) 123-4567
+        pl.concat_str([a, pl.lit("."), b, pl.lit("."), c]),  # 555.123.4567
+        digits,  # no country code
+        pl.concat_str([a, pl.lit("-"), b, pl.lit("-"), c]),  # 555-123-4567
+        pl.concat_str([pl.lit("1-"), a, pl.lit("-"), b, pl.lit("-"), c]),  # 1-555-123-4567
+        pl.concat_str([pl.lit("+1 "), a, pl.lit(" "), b, pl.lit(" "), c]),  # +1 555 123 4567
     ]
     expr = pl.when(pl.Series(style == 0)).then(forms[0])
     for k in range(1, len(forms)):
@@ -195,8 +240,14 @@ def format_phone(rng: np.random.Generator, digits: pl.Series, weights: tuple[flo
     return pl.select(expr.otherwise(digits)).to_series()
 
 
-def street_line(rng: np.random.Generator, number: np.ndarray, name: pl.Series, suffix: np.ndarray,
-                apt: pl.Series, abbreviate: float) -> pl.Series:
+def street_line(
+    rng: np.random.Generator,
+    number: np.ndarray,
+    name: pl.Series,
+    suffix: np.ndarray,
+    apt: pl.Series,
+    abbreviate: float,
+) -> pl.Series:
     """'123 Oak Street Apt 4' with the street type abbreviated (St, Ave, ...) for some records."""
     n = len(number)
     full = pl.Series([f for f, _ in vocab.STREET_SUFFIXES]).gather(suffix)
@@ -206,9 +257,15 @@ def street_line(rng: np.random.Generator, number: np.ndarray, name: pl.Series, s
     suff = _where(abbr & dot & (short != "Way").to_numpy(), short + ".", _where(abbr, short, full))
     apt_style = rng.integers(0, 3, n)
     apt_num = apt.str.replace("Apt ", "", literal=True)
-    apt_txt = _where(apt_style == 0, pl.concat_str([pl.lit(" "), apt]),
-                     _where(apt_style == 1, pl.concat_str([pl.lit(" #"), apt_num]),
-                            pl.concat_str([pl.lit(", Apt "), apt_num])))
+    apt_txt = _where(
+        apt_style == 0,
+        pl.concat_str([pl.lit(" "), apt]),
+        _where(
+            apt_style == 1,
+            pl.concat_str([pl.lit(" #"), apt_num]),
+            pl.concat_str([pl.lit(", Apt "), apt_num]),
+        ),
+    )
     base = pl.Series(number).cast(pl.String) + " " + name + " " + suff
     return base + apt_txt.fill_null("")
 
@@ -235,8 +292,13 @@ class Observed:
     has_phone: np.ndarray
 
 
-def observe(rng: np.random.Generator, people: pl.DataFrame, rec: Records, p: NoiseProfile,
-            need_contact: bool = False) -> Observed:
+def observe(
+    rng: np.random.Generator,
+    people: pl.DataFrame,
+    rec: Records,
+    p: NoiseProfile,
+    need_contact: bool = False,
+) -> Observed:
     """Apply a system's noise profile to the people behind ``rec``.
 
     ``need_contact``: the system cannot hold a record without e-mail or phone (it has no birth
@@ -258,8 +320,14 @@ def observe(rng: np.random.Generator, people: pl.DataFrame, rec: Records, p: Noi
     last = noisy_name(rng, pp["last_name"], p)
     email = noisy_email(rng, _where(stale_email, pp["prev_email"], pp["email"]), p)
     phone = format_phone(rng, pp["phone"], p.phone_styles)
-    street = street_line(rng, pick_addr("street_number").to_numpy(), pick_addr("street_name"),
-                         pick_addr("street_suffix").to_numpy(), pick_addr("apt"), p.abbreviate)
+    street = street_line(
+        rng,
+        pick_addr("street_number").to_numpy(),
+        pick_addr("street_name"),
+        pick_addr("street_suffix").to_numpy(),
+        pick_addr("apt"),
+        p.abbreviate,
+    )
     street = case_noise(rng, street, p.case / 2)
     zip5 = pick_addr("zip")
     zip4 = _mask(rng, n, p.zip4)
@@ -296,11 +364,15 @@ def observe(rng: np.random.Generator, people: pl.DataFrame, rec: Records, p: Noi
     )
 
 
-def identity_truth(system: str, source_ids: pl.Series, people: pl.DataFrame, rec: Records) -> pl.DataFrame:
+def identity_truth(
+    system: str, source_ids: pl.Series, people: pl.DataFrame, rec: Records
+) -> pl.DataFrame:
     """Rows of ``_truth/identity.parquet`` for one system's records."""
-    return pl.DataFrame({
-        "source_system": pl.Series([system] * len(rec), dtype=pl.String),
-        "source_id": source_ids.cast(pl.String),
-        "person_id": people["person_id"].gather(rec.person),
-        "is_duplicate": rec.is_duplicate,
-    })
+    return pl.DataFrame(
+        {
+            "source_system": pl.Series([system] * len(rec), dtype=pl.String),
+            "source_id": source_ids.cast(pl.String),
+            "person_id": people["person_id"].gather(rec.person),
+            "is_duplicate": rec.is_duplicate,
+        }
+    )

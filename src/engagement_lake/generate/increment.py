@@ -33,10 +33,11 @@ import duckdb
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engagement_lake.config import DEFAULT_SEED
-from engagement_lake.contracts import Contract, load_contracts
+from engagement_lake.contracts import Contract
 from engagement_lake.generate import crm, identity, loyalty, mlops, texts, world
 from engagement_lake.generate.block import allowed, choose_weighted, enum_draw, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
@@ -47,12 +48,13 @@ from engagement_lake.generate.pipeline import (
     GenerateResult,
     _Progress,
     add_outcome,
+    cached_contracts,
     campaign_frame,
     people_truth,
     print_summary,
     write_json,
 )
-from engagement_lake.generate.writer import LakeWriter
+from engagement_lake.generate.writer import LakeWriter, plain, source_schema
 
 HOUR = 3600 * 1_000_000
 MINUTE = 60 * 1_000_000
@@ -67,15 +69,21 @@ REPLAY_MAX = 200
 class Bronze:
     """Reads what earlier loads landed (skipping files a fault made unreadable)."""
 
-    def __init__(self, data_dir: Path, contracts: dict[str, Contract], faults: pl.DataFrame) -> None:
+    def __init__(
+        self, data_dir: Path, contracts: dict[str, Contract], faults: pl.DataFrame
+    ) -> None:
         self.data_dir = data_dir
         self.contracts = contracts
-        bad_files = faults.filter(pl.col("fault_kind").is_in(
-            ["truncated_file", "extra_column", "missing_column"]))["file"].to_list()
+        bad_files = faults.filter(
+            pl.col("fault_kind").is_in(["truncated_file", "extra_column", "missing_column"])
+        )["file"].to_list()
         self.bad_files = set(bad_files)
         self.fault_keys = {
-            (f"{s}.{t}", k) for s, t, k in faults.filter(pl.col("source_key").is_not_null())
-            .select("system", "table", "source_key").iter_rows()}
+            (f"{s}.{t}", k)
+            for s, t, k in faults.filter(pl.col("source_key").is_not_null())
+            .select("system", "table", "source_key")
+            .iter_rows()
+        }
         self.con = duckdb.connect()
         self.con.execute("SET threads TO 2")
 
@@ -123,14 +131,17 @@ class Bronze:
             return None
         last_dir = Path(files[-1]).parent
         part_files = [f for f in files if Path(f).parent == last_dir]
-        table = pa.concat_tables([pq.read_table(f, columns=[x.name for x in c.columns]) for f in part_files],
-                                 promote_options="permissive")
+        table = pa.concat_tables(
+            [pq.read_table(f, columns=[x.name for x in c.columns]) for f in part_files],
+            promote_options="permissive",
+        )
         pk = c.primary_key[0]
         keys = {k for f, k in self.fault_keys if f == fqn}
-        mask = pa.compute.is_valid(table.column(pk)).to_numpy(zero_copy_only=False)
+        mask = pc.is_valid(table.column(pk)).to_numpy(zero_copy_only=False)
         if keys:
-            mask &= ~np.isin(table.column(pk).cast(pa.string()).to_numpy(zero_copy_only=False),
-                             sorted(keys))
+            mask &= ~np.isin(
+                table.column(pk).cast(pa.string()).to_numpy(zero_copy_only=False), sorted(keys)
+            )
         idx = np.flatnonzero(mask)
         if len(idx) == 0:
             return None
@@ -155,6 +166,10 @@ class Day:
     tables: dict[str, list[Any]] = field(default_factory=dict)
     new_identity: list[pl.DataFrame] = field(default_factory=list)
     new_texts: list[pl.DataFrame] = field(default_factory=list)
+    new_people_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    today_orders: dict[str, Any] | None = None
+    today_sessions: dict[str, Any] | None = None
+    new_members: pl.DataFrame | None = None
 
     @property
     def day(self) -> int:
@@ -189,8 +204,11 @@ class Day:
 
     def primary(self, system: str) -> pl.DataFrame:
         """person_id -> primary record id in one identity system."""
-        return self.ident.filter((pl.col("source_system") == system) & ~pl.col("is_duplicate")) \
-            .unique("person_id", keep="first", maintain_order=True).select("person_id", "source_id")
+        return (
+            self.ident.filter((pl.col("source_system") == system) & ~pl.col("is_duplicate"))
+            .unique("person_id", keep="first", maintain_order=True)
+            .select("person_id", "source_id")
+        )
 
 
 def _load_people(path: Path) -> pl.DataFrame:
@@ -205,23 +223,40 @@ def _load_people(path: Path) -> pl.DataFrame:
 def _reference_world(manifest: dict[str, Any], contracts: dict[str, Contract]) -> world.World:
     """Rebuild the backfill's reference data from the manifest seed (cheap, deterministic)."""
     as_of = date.fromisoformat(manifest["as_of"])
-    wctx = Ctx(seed=int(manifest["seed"]), scale=float(manifest["scale"]), as_of=as_of,
-               contracts=contracts, cal=Calendar(as_of))
+    wctx = Ctx(
+        seed=int(manifest["seed"]),
+        scale=float(manifest["scale"]),
+        as_of=as_of,
+        contracts=contracts,
+        cal=Calendar(as_of),
+    )
     experiments, variants = world.make_experiments(wctx)
     return world.World(
-        people=pl.DataFrame(), products=world.make_products(wctx), stores=world.make_stores(wctx),
-        territories=world.make_territories(wctx), reps=world.make_reps(wctx),
-        campaigns=world.make_campaigns(wctx), experiments=experiments, variants=variants,
-        models=world.make_models(wctx), orders=pl.DataFrame(),
+        people=pl.DataFrame(),
+        products=world.make_products(wctx),
+        stores=world.make_stores(wctx),
+        territories=world.make_territories(wctx),
+        reps=world.make_reps(wctx),
+        campaigns=world.make_campaigns(wctx),
+        experiments=experiments,
+        variants=variants,
+        models=world.make_models(wctx),
+        orders=pl.DataFrame(),
     )
 
 
 # ----------------------------------------------------------------------------- entry point
 
 
-def generate_day(data_dir: Path, day: date, seed: int = DEFAULT_SEED, faults: bool = False,
-                 progress: bool = True) -> GenerateResult:
-    """Append one daily load (``load_date=<day>``) to every table of an existing lake."""
+def generate_day(
+    data_dir: Path, day: date, seed: int = DEFAULT_SEED, faults: bool = False, progress: bool = True
+) -> GenerateResult:
+    """Append one daily load (``load_date=<day>``) to every table of an existing lake.
+
+    The world (scale, reference data, people) is the one recorded in ``_truth/`` by
+    ``generate``; ``seed`` keys the day's random streams. ``day`` must come after the last load:
+    earlier partitions are never rewritten.
+    """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     truth = data_dir / TRUTH_DIR
@@ -232,37 +267,58 @@ def generate_day(data_dir: Path, day: date, seed: int = DEFAULT_SEED, faults: bo
     last = date.fromisoformat(state["last_load_date"])
     if day <= last:
         raise ValueError(f"{day} is not after the last load ({last}); daily loads only append")
-    contracts = load_contracts()
+    contracts = cached_contracts()
     as_of = date.fromisoformat(manifest["as_of"])
-    ctx = Ctx(seed=seed, scale=float(manifest["scale"]), as_of=as_of, contracts=contracts,
-              cal=Calendar(as_of), counters=dict(state["counters"]), faults=faults,
-              day=day_number(day))
+    ctx = Ctx(
+        seed=seed,
+        scale=float(manifest["scale"]),
+        as_of=as_of,
+        contracts=contracts,
+        cal=Calendar(as_of),
+        counters=dict(state["counters"]),
+        faults=faults,
+        day=day_number(day),
+    )
     fault_manifest = read_manifest(truth / "faults.parquet")
-    d = Day(data_dir=data_dir, ctx=ctx, w=_reference_world(manifest, contracts),
-            bronze=Bronze(data_dir, contracts, fault_manifest),
-            people=_load_people(truth / "people.parquet"),
-            ident=pl.read_parquet(truth / "identity.parquet"))
+    d = Day(
+        data_dir=data_dir,
+        ctx=ctx,
+        w=_reference_world(manifest, contracts),
+        bronze=Bronze(data_dir, contracts, fault_manifest),
+        people=_load_people(truth / "people.parquet"),
+        ident=pl.read_parquet(truth / "identity.parquet"),
+    )
     batch_id = f"daily-{day.isoformat()}"
     load_index = len(manifest["loads"])
     with _Progress(progress, len(contracts), f"daily {day.isoformat()}") as prog:
         _run_day(d)
-        writer = LakeWriter(data_dir, contracts, day, batch_id, ctx.loaded_at_us, on_write=prog.wrote)
+        writer = LakeWriter(
+            data_dir, contracts, day, batch_id, ctx.loaded_at_us, on_write=prog.wrote
+        )
         injector = FaultInjector(contracts, load_index, ctx.rng("faults")) if faults else None
         samples: dict[str, pa.Table] = {}
         replay_rng = ctx.rng("day.replays")
-        person_of = dict(zip(d.ident["source_id"].to_list(), d.ident["person_id"].to_list(), strict=True))
+        person_of = dict(
+            zip(d.ident["source_id"].to_list(), d.ident["person_id"].to_list(), strict=True)
+        )
         for fqn in contracts:
-            parts = [writer.arrow(fqn, fr, _len(fr)) for fr in d.tables.get(fqn, [])]
+            parts = [
+                plain(writer.arrow(fqn, fr, _len(fr)), contracts[fqn])
+                for fr in d.tables.get(fqn, [])
+            ]
             replay = d.bronze.replay_rows(fqn, replay_rng)
             if replay is not None:
                 # a key re-sent with new values today is not also replayed in its old version
                 pk = contracts[fqn].primary_key[0]
-                fresh = pa.concat_arrays([p.column(pk).combine_chunks() for p in parts]) if parts \
+                fresh = (
+                    pa.concat_arrays([p.column(pk).combine_chunks() for p in parts])
+                    if parts
                     else pa.array([], type=replay.schema.field(pk).type)
-                keep = pa.compute.invert(pa.compute.is_in(replay.column(pk), value_set=fresh))
+                )
+                keep = pc.invert(pc.is_in(replay.column(pk), value_set=fresh))
                 replay = replay.filter(keep)
                 if replay.num_rows:
-                    parts.append(replay.cast(writer.arrow(fqn, {}, 0).schema))
+                    parts.append(replay.cast(source_schema(contracts[fqn])))
             table = pa.concat_tables(parts) if parts else writer.arrow(fqn, {}, 0)
             if injector is not None:
                 samples[fqn] = table.slice(0, min(table.num_rows, 50))
@@ -281,8 +337,9 @@ def generate_day(data_dir: Path, day: date, seed: int = DEFAULT_SEED, faults: bo
     seconds = time.perf_counter() - t0
     if progress:
         print_summary(writer.rows, seconds, f"bronze daily load {batch_id}")
-    return GenerateResult(rows=dict(writer.rows), files=list(writer.files), seconds=seconds,
-                          batch_id=batch_id)
+    return GenerateResult(
+        rows=dict(writer.rows), files=list(writer.files), seconds=seconds, batch_id=batch_id
+    )
 
 
 def _len(frame: dict[str, Any]) -> int:
@@ -292,17 +349,29 @@ def _len(frame: dict[str, Any]) -> int:
     return 0
 
 
-def _save_truth(d: Day, truth: Path, manifest: dict[str, Any], state: dict[str, Any], batch_id: str,
-                day: date, faults: bool, injector: FaultInjector | None) -> None:
+def _save_truth(
+    d: Day,
+    truth: Path,
+    manifest: dict[str, Any],
+    state: dict[str, Any],
+    batch_id: str,
+    day: date,
+    faults: bool,
+    injector: FaultInjector | None,
+) -> None:
     pt = d.people.with_columns(
-        birth_day=pl.col("birth_day"), first_purchase_day=pl.col("first_purchase_day"),
+        birth_day=pl.col("birth_day"),
+        first_purchase_day=pl.col("first_purchase_day"),
         signup_day=pl.col("signup_day"),
     )
     tier = pt["loyalty_tier"].to_numpy()
-    people_truth(pt.drop("loyalty_tier"), {"loyalty_tier": tier}).write_parquet(truth / "people.parquet")
+    people_truth(pt.drop("loyalty_tier"), {"loyalty_tier": tier}).write_parquet(
+        truth / "people.parquet"
+    )
     if d.new_identity:
-        pl.concat([d.ident, *[x.select(d.ident.columns).cast(d.ident.schema) for x in d.new_identity]]) \
-            .write_parquet(truth / "identity.parquet")
+        pl.concat(
+            [d.ident, *[x.select(d.ident.columns).cast(d.ident.schema) for x in d.new_identity]]
+        ).write_parquet(truth / "identity.parquet")
     if d.new_texts:
         old = pl.read_parquet(truth / "texts.parquet")
         new = pl.concat([x.drop("ts_us") for x in d.new_texts])
@@ -349,16 +418,27 @@ def new_people(d: Day) -> None:
     rng = d.rng("people")
     n = max(1, int(rng.poisson(30 * ctx.scale)))
     first_pid = ctx.counters.get("person", int(d.people["person_id"].max() or 0)) + 1
-    p = world.make_people(ctx, n=n, first_pid=first_pid, stream="day.new_people",
-                          first_day=d.day, last_day=d.day)
+    p = world.make_people(
+        ctx, n=n, first_pid=first_pid, stream="day.new_people", first_day=d.day, last_day=d.day
+    )
     ctx.counters["person"] = first_pid + n - 1
-    p = p.with_columns(in_shop=pl.lit(True), in_crm=pl.lit(False), in_lead=pl.lit(False),
-                       in_support=pl.lit(False), signup_day=pl.lit(d.day, dtype=pl.Int64))
-    outcome = pl.DataFrame({
-        "person_id": p["person_id"], "n_repeat": np.zeros(n, np.int64), "alive": np.ones(n, bool),
-        "first_purchase_us": np.zeros(n, np.int64), "last_purchase_us": np.zeros(n, np.int64),
-        "exposure_days": np.zeros(n),
-    })
+    p = p.with_columns(
+        in_shop=pl.lit(True),
+        in_crm=pl.lit(False),
+        in_lead=pl.lit(False),
+        in_support=pl.lit(False),
+        signup_day=pl.lit(d.day, dtype=pl.Int64),
+    )
+    outcome = pl.DataFrame(
+        {
+            "person_id": p["person_id"],
+            "n_repeat": np.zeros(n, np.int64),
+            "alive": np.ones(n, bool),
+            "first_purchase_us": np.zeros(n, np.int64),
+            "last_purchase_us": np.zeros(n, np.int64),
+            "exposure_days": np.zeros(n),
+        }
+    )
     p = add_outcome(p, outcome).with_columns(loyalty_tier=pl.lit("Bronze"))
     d.people = pl.concat([d.people, p.select(d.people.columns).cast(d.people.schema)])
     # shop accounts
@@ -372,17 +452,36 @@ def new_people(d: Day) -> None:
     tiers = allowed(ctx, "shop.customers", "loyalty_tier")
     chans = allowed(ctx, "shop.customers", "preferred_channel")
     pref = p["preferred_channel"].to_numpy()
-    d.add("shop.customers", {
-        "customer_id": ids, "first_name": obs.first, "last_name": obs.last, "email": obs.email,
-        "phone": obs.phone, "birth_date": obs.birth_day,
-        "gender": choice(genders, np.select([g == x for x in ("M", "F", "X")],
-                                            [genders.index(x) for x in ("M", "F", "X")], genders.index("U"))),
-        "address_line1": obs.street, "city": obs.city, "state": obs.state, "postal_code": obs.zip,
-        "loyalty_tier": choice(tiers, np.full(n, tiers.index("Bronze"))),
-        "preferred_channel": choice(chans, np.select([pref == c for c in chans], list(range(len(chans))), 0)),
-        "marketing_opt_in": p["marketing_opt_in"].to_numpy(), "signup_date": np.full(n, d.day),
-        "updated_at": d.start_us + rng.integers(6 * HOUR, 10 * HOUR, n),
-    })
+    d.add(
+        "shop.customers",
+        {
+            "customer_id": ids,
+            "first_name": obs.first,
+            "last_name": obs.last,
+            "email": obs.email,
+            "phone": obs.phone,
+            "birth_date": obs.birth_day,
+            "gender": choice(
+                genders,
+                np.select(
+                    [g == x for x in ("M", "F", "X")],
+                    [genders.index(x) for x in ("M", "F", "X")],
+                    genders.index("U"),
+                ),
+            ),
+            "address_line1": obs.street,
+            "city": obs.city,
+            "state": obs.state,
+            "postal_code": obs.zip,
+            "loyalty_tier": choice(tiers, np.full(n, tiers.index("Bronze"))),
+            "preferred_channel": choice(
+                chans, np.select([pref == c for c in chans], list(range(len(chans))), 0)
+            ),
+            "marketing_opt_in": p["marketing_opt_in"].to_numpy(),
+            "signup_date": np.full(n, d.day),
+            "updated_at": d.start_us + rng.integers(6 * HOUR, 10 * HOUR, n),
+        },
+    )
     ident = identity.identity_truth("shop.customers", pl.Series(ids), p, rec)
     d.new_identity.append(ident)
     d.ident = pl.concat([d.ident, ident.cast(d.ident.schema)])
@@ -396,17 +495,25 @@ def new_people(d: Day) -> None:
         statuses = allowed(ctx, "marketing.subscribers", "status")
         sources = allowed(ctx, "marketing.subscribers", "source")
         sus = d.start_us + rng.integers(10 * HOUR, 22 * HOUR, len(sub))
-        d.add("marketing.subscribers", {
-            "subscriber_id": sids, "email_address": sobs.email, "first_name": sobs.first,
-            "last_name": sobs.last, "zip": sobs.zip,
-            "status": choice(statuses, np.full(len(sub), statuses.index("subscribed"))),
-            "source": choice(sources, np.full(len(sub), sources.index("checkout"))),
-            "subscribed_at": sus, "unsubscribed_at": None, "updated_at": sus,
-        })
+        d.add(
+            "marketing.subscribers",
+            {
+                "subscriber_id": sids,
+                "email_address": sobs.email,
+                "first_name": sobs.first,
+                "last_name": sobs.last,
+                "zip": sobs.zip,
+                "status": choice(statuses, np.full(len(sub), statuses.index("subscribed"))),
+                "source": choice(sources, np.full(len(sub), sources.index("checkout"))),
+                "subscribed_at": sus,
+                "unsubscribed_at": None,
+                "updated_at": sus,
+            },
+        )
         si = identity.identity_truth("marketing.subscribers", pl.Series(sids), p, srec)
         d.new_identity.append(si)
         d.ident = pl.concat([d.ident, si.cast(d.ident.schema)])
-    d.new_people_ids = p["person_id"].to_numpy()  # type: ignore[attr-defined]
+    d.new_people_ids = p["person_id"].to_numpy()
 
 
 def orders(d: Day) -> None:
@@ -415,20 +522,16 @@ def orders(d: Day) -> None:
     rng = d.rng("orders")
     pe = d.people
     shop_map = d.primary("shop.customers")
-    cust_of = dict(zip(shop_map["person_id"].to_list(), shop_map["source_id"].to_list(), strict=True))
     alive = pe["alive"].to_numpy() & pe["in_shop"].to_numpy()
     lam_day = pe["lambda_week"].to_numpy() / 7.0 * ctx.cal.intensity[d.day - ctx.cal.grid_lo]
     buy = alive & (rng.random(len(pe)) < 1 - np.exp(-lam_day))
-    new_ids = getattr(d, "new_people_ids", np.zeros(0, np.int64))
-    buy |= np.isin(pe["person_id"].to_numpy(), new_ids)
+    new_ids = d.new_people_ids
     pid = pe["person_id"].to_numpy()
-    has_acct = np.asarray([p in cust_of for p in pid.tolist()]) if len(pid) < 0 else pl.Series(pid).is_in(
-        shop_map["person_id"]).to_numpy()
-    buy &= has_acct
+    buy |= np.isin(pid, new_ids)
+    buy &= np.isin(pid, shop_map["person_id"].to_numpy())
     who = np.flatnonzero(buy)
     n = len(who)
     if n == 0:
-        d.today_orders = None  # type: ignore[attr-defined]
         return
     us = d.times(rng, n)
     is_new = np.isin(pid[who], new_ids)
@@ -445,8 +548,12 @@ def orders(d: Day) -> None:
     last[who] = np.maximum(last[who], us)
     first = pe["first_purchase_us"].to_numpy().copy()
     first[who[is_new]] = us[is_new]
-    d.people = pe.with_columns(alive=pl.Series(alive_new), n_repeat=pl.Series(n_rep),
-                               last_purchase_us=pl.Series(last), first_purchase_us=pl.Series(first))
+    d.people = pe.with_columns(
+        alive=pl.Series(alive_new),
+        n_repeat=pl.Series(n_rep),
+        last_purchase_us=pl.Series(last),
+        first_purchase_us=pl.Series(first),
+    )
     # lines, money, status -- same rules as the backfill
     prod = d.w.products
     price = prod["list_price"].to_numpy()
@@ -456,7 +563,11 @@ def orders(d: Day) -> None:
     e = rng.exponential(1.0, len(owner))
     tot = np.bincount(owner, weights=e, minlength=n)
     target = spend[owner] * e / tot[owner]
-    j = np.clip(np.searchsorted(price[by_price], target) + rng.integers(-4, 4, len(owner)), 0, len(price) - 1)
+    j = np.clip(
+        np.searchsorted(price[by_price], target) + rng.integers(-4, 4, len(owner)),
+        0,
+        len(price) - 1,
+    )
     item_prod = by_price[j]
     unit = np.round(price[item_prod], 2)
     qty = np.clip(np.rint(target / np.maximum(unit, 1.0)), 1, 4).astype(np.int64)
@@ -475,33 +586,61 @@ def orders(d: Day) -> None:
     st = np.where(is_store, statuses.index("delivered"), statuses.index("placed"))
     nums = ctx.take("order", n)
     order_ids = make_ids("order", nums)
-    cust_ids = pl.Series([cust_of[int(x)] for x in pid[who]]) if False else \
-        pl.DataFrame({"person_id": pid[who]}).join(shop_map, on="person_id", how="left",
-                                                   maintain_order="left")["source_id"]
-    d.add("shop.orders", {
-        "order_id": order_ids, "customer_id": cust_ids, "order_ts": us,
-        "channel": choice(chans, ch), "store_id": choice(d.w.stores["store_id"].to_list(), store, is_store),
-        "status": choice(statuses, st),
-        "currency": choice(allowed(ctx, "shop.orders", "currency"), np.zeros(n, np.int64)),
-        "subtotal_amount": subtotal / 100.0, "discount_amount": np.zeros(n),
-        "shipping_amount": ship / 100.0, "tax_amount": tax / 100.0, "total_amount": total / 100.0,
-        "promo_code": None, "updated_at": us + MINUTE,
-    })
+    cust_ids = pl.DataFrame({"person_id": pid[who]}).join(
+        shop_map, on="person_id", how="left", maintain_order="left"
+    )["source_id"]
+    d.add(
+        "shop.orders",
+        {
+            "order_id": order_ids,
+            "customer_id": cust_ids,
+            "order_ts": us,
+            "channel": choice(chans, ch),
+            "store_id": choice(d.w.stores["store_id"].to_list(), store, is_store),
+            "status": choice(statuses, st),
+            "currency": choice(allowed(ctx, "shop.orders", "currency"), np.zeros(n, np.int64)),
+            "subtotal_amount": subtotal / 100.0,
+            "discount_amount": np.zeros(n),
+            "shipping_amount": ship / 100.0,
+            "tax_amount": tax / 100.0,
+            "total_amount": total / 100.0,
+            "promo_code": None,
+            "updated_at": us + MINUTE,
+        },
+    )
     sizes = allowed(ctx, "shop.order_items", "size")
     apparel = prod["apparel"].to_numpy()[item_prod]
-    size_idx = np.asarray([sizes.index(s) for s in world.ALL_SIZES])[pe["size_idx"].to_numpy()[who][owner]]
+    size_idx = np.asarray([sizes.index(s) for s in world.ALL_SIZES])[
+        pe["size_idx"].to_numpy()[who][owner]
+    ]
     item_nums = ctx.take("order_item", len(owner))
-    d.add("shop.order_items", {
-        "order_item_id": make_ids("order_item", item_nums), "order_id": order_ids.take(owner),
-        "product_id": prod["product_id"].to_arrow().take(item_prod),
-        "size": choice(sizes, size_idx, apparel), "quantity": qty, "unit_price": unit,
-        "line_amount": line_c / 100.0, "is_recommended": rng.random(len(owner)) < 0.12,
-        "updated_at": us[owner] + MINUTE,
-    })
-    d.today_orders = {  # type: ignore[attr-defined]
-        "person": who, "person_id": pid[who], "num": nums, "ids": order_ids, "us": us,
-        "total_c": total, "customer_id": cust_ids, "is_store": is_store, "channel": ch,
-        "cogs": np.bincount(owner, weights=prod["unit_cost"].to_numpy()[item_prod] * qty, minlength=n),
+    d.add(
+        "shop.order_items",
+        {
+            "order_item_id": make_ids("order_item", item_nums),
+            "order_id": order_ids.take(owner),
+            "product_id": prod["product_id"].to_arrow().take(item_prod),
+            "size": choice(sizes, size_idx, apparel),
+            "quantity": qty,
+            "unit_price": unit,
+            "line_amount": line_c / 100.0,
+            "is_recommended": rng.random(len(owner)) < 0.12,
+            "updated_at": us[owner] + MINUTE,
+        },
+    )
+    d.today_orders = {
+        "person": who,
+        "person_id": pid[who],
+        "num": nums,
+        "ids": order_ids,
+        "us": us,
+        "total_c": total,
+        "customer_id": cust_ids,
+        "is_store": is_store,
+        "channel": ch,
+        "cogs": np.bincount(
+            owner, weights=prod["unit_cost"].to_numpy()[item_prod] * qty, minlength=n
+        ),
     }
 
 
@@ -509,7 +648,9 @@ def order_updates(d: Day) -> None:
     """Status changes of recent orders: placed -> shipped -> delivered (new versions)."""
     rng = d.rng("order_updates")
     since = d.start_us - 10 * US_PER_DAY
-    df = d.bronze.latest("shop.orders", f"status IN ('placed', 'shipped') AND epoch_us(order_ts) >= {since}")
+    df = d.bronze.latest(
+        "shop.orders", f"status IN ('placed', 'shipped') AND epoch_us(order_ts) >= {since}"
+    )
     if df.is_empty():
         return
     age = (d.start_us - df["order_ts"].cast(pl.Int64).to_numpy()) / US_PER_DAY
@@ -520,10 +661,13 @@ def order_updates(d: Day) -> None:
     df = df.filter(pl.Series(move))
     placed = (df["status"] == "placed").to_numpy()
     upd = d.start_us + rng.integers(7 * HOUR, 20 * HOUR, len(df))
-    d.add("shop.orders", df.with_columns(
-        status=pl.Series(np.where(placed, "shipped", "delivered")),
-        updated_at=pl.Series(upd).cast(pl.Datetime("us")),
-    ))
+    d.add(
+        "shop.orders",
+        df.with_columns(
+            status=pl.Series(np.where(placed, "shipped", "delivered")),
+            updated_at=pl.Series(upd).cast(pl.Datetime("us")),
+        ),
+    )
 
 
 def returns(d: Day) -> None:
@@ -532,10 +676,10 @@ def returns(d: Day) -> None:
     since = d.start_us - 30 * US_PER_DAY
     items = d.bronze.query(f"""
         SELECT i.order_item_id, i.order_id, o.customer_id, i.quantity, i.unit_price
-        FROM {d.bronze.scan('shop.order_items')} i
-        JOIN (SELECT DISTINCT order_id, customer_id FROM {d.bronze.scan('shop.orders')}
+        FROM {d.bronze.scan("shop.order_items")} i
+        JOIN (SELECT DISTINCT order_id, customer_id FROM {d.bronze.scan("shop.orders")}
               WHERE status = 'delivered' AND epoch_us(order_ts) >= {since}) o USING (order_id)
-        WHERE i.order_item_id NOT IN (SELECT order_item_id FROM {d.bronze.scan('shop.returns')})
+        WHERE i.order_item_id NOT IN (SELECT order_item_id FROM {d.bronze.scan("shop.returns")})
         QUALIFY row_number() OVER (PARTITION BY i.order_item_id ORDER BY i._loaded_at DESC) = 1
         ORDER BY i.order_item_id""")
     if items.is_empty():
@@ -546,24 +690,47 @@ def returns(d: Day) -> None:
     it = items.filter(pl.Series(pick))
     n = len(it)
     reasons = allowed(d.ctx, "shop.returns", "reason")
-    r = choose_weighted(rng, [{"too_small": 0.3, "too_large": 0.3, "poor_fit": 0.1, "quality": 0.12,
-                               "not_as_described": 0.08, "changed_mind": 0.08, "late_delivery": 0.02}.get(x, 0)
-                              for x in reasons], n)
+    r = choose_weighted(
+        rng,
+        [
+            {
+                "too_small": 0.3,
+                "too_large": 0.3,
+                "poor_fit": 0.1,
+                "quality": 0.12,
+                "not_as_described": 0.08,
+                "changed_mind": 0.08,
+                "late_delivery": 0.02,
+            }.get(x, 0)
+            for x in reasons
+        ],
+        n,
+    )
     us = d.times(rng, n)
-    d.add("shop.returns", {
-        "return_id": make_ids("return", d.ctx.take("return", n)),
-        "order_item_id": it["order_item_id"], "order_id": it["order_id"], "customer_id": it["customer_id"],
-        "return_ts": us, "reason": choice(reasons, r), "quantity": it["quantity"].to_numpy(),
-        "refund_amount": it["unit_price"].cast(pl.Float64).to_numpy() * it["quantity"].to_numpy(),
-        "is_exchange": rng.random(n) < 0.3,
-    })
-    d.today_returns = {"order_id": it["order_id"], "us": us,  # type: ignore[attr-defined]
-                       "reason": np.asarray(reasons)[r], "customer_id": it["customer_id"]}
+    d.add(
+        "shop.returns",
+        {
+            "return_id": make_ids("return", d.ctx.take("return", n)),
+            "order_item_id": it["order_item_id"],
+            "order_id": it["order_id"],
+            "customer_id": it["customer_id"],
+            "return_ts": us,
+            "reason": choice(reasons, r),
+            "quantity": it["quantity"].to_numpy(),
+            "refund_amount": it["unit_price"].cast(pl.Float64).to_numpy()
+            * it["quantity"].to_numpy(),
+            "is_exchange": rng.random(n) < 0.3,
+        },
+    )
     oids = sorted(set(it["order_id"].to_list()))
     o = d.bronze.latest("shop.orders", "order_id IN (" + ",".join(f"'{x}'" for x in oids) + ")")
     if not o.is_empty():
-        d.add("shop.orders", o.with_columns(status=pl.lit("returned"),
-                                            updated_at=pl.lit(int(us.max())).cast(pl.Datetime("us"))))
+        d.add(
+            "shop.orders",
+            o.with_columns(
+                status=pl.lit("returned"), updated_at=pl.lit(int(us.max())).cast(pl.Datetime("us"))
+            ),
+        )
 
 
 def customers_updates(d: Day) -> None:
@@ -576,22 +743,35 @@ def customers_updates(d: Day) -> None:
     pick = np.sort(rng.choice(len(cur), min(k, len(cur)), replace=False))
     rows = cur[pick]
     n = len(rows)
-    names = pl.Series(list(world.vocab.STREET_NAMES)).gather(rng.integers(0, len(world.vocab.STREET_NAMES), n))
+    names = pl.Series(list(world.vocab.STREET_NAMES)).gather(
+        rng.integers(0, len(world.vocab.STREET_NAMES), n)
+    )
     suffix = pl.Series([s for s, _ in world.vocab.STREET_SUFFIXES]).gather(
-        rng.integers(0, len(world.vocab.STREET_SUFFIXES), n))
+        rng.integers(0, len(world.vocab.STREET_SUFFIXES), n)
+    )
     street = pl.Series(rng.integers(1, 9999, n)).cast(pl.String) + " " + names + " " + suffix
-    d.add("shop.customers", rows.with_columns(
-        address_line1=street,
-        updated_at=pl.Series(d.start_us + rng.integers(6 * HOUR, 22 * HOUR, n)).cast(pl.Datetime("us")),
-    ))
+    d.add(
+        "shop.customers",
+        rows.with_columns(
+            address_line1=street,
+            updated_at=pl.Series(d.start_us + rng.integers(6 * HOUR, 22 * HOUR, n)).cast(
+                pl.Datetime("us")
+            ),
+        ),
+    )
     # truth: these people now live at the new street (same city and ZIP)
     ids = rows["customer_id"].to_list()
     owners = d.ident.filter(pl.col("source_system") == "shop.customers")
     owners = owners.filter(pl.col("source_id").is_in(ids)).select("source_id", "person_id")
     moved = pl.DataFrame({"source_id": ids, "new_street": street}).join(owners, on="source_id")
-    upd = d.people.join(moved.unique("person_id", keep="first", maintain_order=True)
-                        .select("person_id", "new_street"), on="person_id", how="left",
-                        maintain_order="left")
+    upd = d.people.join(
+        moved.unique("person_id", keep="first", maintain_order=True).select(
+            "person_id", "new_street"
+        ),
+        on="person_id",
+        how="left",
+        maintain_order="left",
+    )
     d.people = upd.with_columns(
         street_name=pl.when(pl.col("new_street").is_not_null())
         .then(pl.col("new_street").str.split(" ").list.slice(1, 1).list.first())
@@ -603,44 +783,94 @@ def sessions_and_visits(d: Day) -> None:
     ctx = d.ctx
     rng = d.rng("sessions")
     pe = d.people
-    to = getattr(d, "today_orders", None)
+    to = d.today_orders
     shop_map = d.primary("shop.customers")
-    alive = np.flatnonzero(pe["alive"].to_numpy() & pl.Series(pe["person_id"]).is_in(shop_map["person_id"]).to_numpy())
+    alive = np.flatnonzero(
+        pe["alive"].to_numpy()
+        & np.isin(pe["person_id"].to_numpy(), shop_map["person_id"].to_numpy())
+    )
     browse = alive[rng.random(len(alive)) < 0.01 + 0.03 * pe["engagement"].to_numpy()[alive]]
     chans = allowed(ctx, "shop.orders", "channel")
-    web = np.zeros(0, np.int64) if to is None else np.flatnonzero(
-        np.isin(to["channel"], [chans.index("web"), chans.index("app")]))
+    web = (
+        np.zeros(0, np.int64)
+        if to is None
+        else np.flatnonzero(np.isin(to["channel"], [chans.index("web"), chans.index("app")]))
+    )
     n_b, n_w = len(browse), len(web)
     n_anon = max(1, int(0.12 * (n_b + n_w)))
     n = n_b + n_w + n_anon
-    start = np.r_[d.times(rng, n_b), (to["us"][web] - 10 * MINUTE) if to is not None else np.zeros(0, np.int64),
-                  d.times(rng, n_anon)]
+    start = np.r_[
+        d.times(rng, n_b),
+        (to["us"][web] - 10 * MINUTE) if to is not None else np.zeros(0, np.int64),
+        d.times(rng, n_anon),
+    ]
     if n_b + n_w + n_anon and not (start < d.start_us).any():
         start[-1] -= US_PER_DAY  # at least one late session
-    person_ids = np.r_[pe["person_id"].to_numpy()[browse], to["person_id"][web] if to is not None else np.zeros(0, np.int64),
-                       np.full(n_anon, -1)]
-    cust = pl.DataFrame({"person_id": person_ids}).join(shop_map, on="person_id", how="left",
-                                                         maintain_order="left")["source_id"]
+    person_ids = np.r_[
+        pe["person_id"].to_numpy()[browse],
+        to["person_id"][web] if to is not None else np.zeros(0, np.int64),
+        np.full(n_anon, -1),
+    ]
+    cust = pl.DataFrame({"person_id": person_ids}).join(
+        shop_map, on="person_id", how="left", maintain_order="left"
+    )["source_id"]
     converted = np.r_[np.zeros(n_b, bool), np.ones(n_w, bool), np.zeros(n_anon, bool)]
-    devices, dev = enum_draw(rng, ctx, "shop.web_sessions", "device_type",
-                             {"desktop": 0.4, "mobile": 0.48, "tablet": 0.07, "app": 0.05}, n)
-    sources, src = enum_draw(rng, ctx, "shop.web_sessions", "traffic_source",
-                             {"direct": 0.3, "organic_search": 0.3, "paid_search": 0.15, "email": 0.1,
-                              "social": 0.1, "referral": 0.05}, n)
+    devices, dev = enum_draw(
+        rng,
+        ctx,
+        "shop.web_sessions",
+        "device_type",
+        {"desktop": 0.4, "mobile": 0.48, "tablet": 0.07, "app": 0.05},
+        n,
+    )
+    sources, src = enum_draw(
+        rng,
+        ctx,
+        "shop.web_sessions",
+        "traffic_source",
+        {
+            "direct": 0.3,
+            "organic_search": 0.3,
+            "paid_search": 0.15,
+            "email": 0.1,
+            "social": 0.1,
+            "referral": 0.05,
+        },
+        n,
+    )
     pv = np.clip(1 + rng.geometric(0.18, n) + converted * 4, 1, 500)
     sids = make_ids("session", ctx.take("session", n))
-    order_ids = pa.concat_arrays([pa.nulls(n_b, pa.string()),
-                                  to["ids"].take(web) if to is not None else pa.nulls(0, pa.string()),
-                                  pa.nulls(n_anon, pa.string())])
-    d.add("shop.web_sessions", {
-        "session_id": sids, "customer_id": cust, "session_start": start,
-        "session_end": start + rng.integers(MINUTE, 40 * MINUTE, n), "device_type": choice(devices, dev),
-        "traffic_source": choice(sources, src), "utm_campaign": None, "page_views": pv,
-        "products_viewed": rng.binomial(pv, 0.45), "added_to_cart": converted | (rng.random(n) < 0.17),
-        "converted": converted, "order_id": order_ids,
-    })
-    d.today_sessions = {"ids": sids, "person_id": person_ids, "start": start,  # type: ignore[attr-defined]
-                        "customer_id": cust, "converted": converted}
+    order_ids = pa.concat_arrays(
+        [
+            pa.nulls(n_b, pa.string()),
+            to["ids"].take(web) if to is not None else pa.nulls(0, pa.string()),
+            pa.nulls(n_anon, pa.string()),
+        ]
+    )
+    d.add(
+        "shop.web_sessions",
+        {
+            "session_id": sids,
+            "customer_id": cust,
+            "session_start": start,
+            "session_end": start + rng.integers(MINUTE, 40 * MINUTE, n),
+            "device_type": choice(devices, dev),
+            "traffic_source": choice(sources, src),
+            "utm_campaign": None,
+            "page_views": pv,
+            "products_viewed": rng.binomial(pv, 0.45),
+            "added_to_cart": converted | (rng.random(n) < 0.17),
+            "converted": converted,
+            "order_id": order_ids,
+        },
+    )
+    d.today_sessions = {
+        "ids": sids,
+        "person_id": person_ids,
+        "start": start,
+        "customer_id": cust,
+        "converted": converted,
+    }
     # store visits: today's store purchases plus some browsing
     if to is not None:
         so = np.flatnonzero(to["is_store"])
@@ -650,29 +880,43 @@ def sessions_and_visits(d: Day) -> None:
         if m:
             vp = np.r_[to["person_id"][so], pe["person_id"].to_numpy()[extra]]
             vus = np.r_[to["us"][so] - 20 * MINUTE, d.times(rng, len(extra))]
-            vc = pl.DataFrame({"person_id": vp}).join(shop_map, on="person_id", how="left",
-                                                      maintain_order="left")["source_id"]
-            home = pl.DataFrame({"person_id": vp}).join(pe.select("person_id", "home_store"), on="person_id",
-                                                        how="left", maintain_order="left")["home_store"].to_numpy()
-            d.add("shop.store_visits", {
-                "visit_id": make_ids("store_visit", ctx.take("store_visit", m)), "customer_id": vc,
-                "store_id": choice(d.w.stores["store_id"].to_list(), home % len(d.w.stores)),
-                "visit_ts": vus, "duration_minutes": rng.integers(5, 90, m),
-                "visit_type": choice(types, np.full(m, types.index("walk_in"))),
-                "made_purchase": np.r_[np.ones(len(so), bool), np.zeros(len(extra), bool)],
-            })
+            vc = pl.DataFrame({"person_id": vp}).join(
+                shop_map, on="person_id", how="left", maintain_order="left"
+            )["source_id"]
+            home = (
+                pl.DataFrame({"person_id": vp})
+                .join(
+                    pe.select("person_id", "home_store"),
+                    on="person_id",
+                    how="left",
+                    maintain_order="left",
+                )["home_store"]
+                .to_numpy()
+            )
+            d.add(
+                "shop.store_visits",
+                {
+                    "visit_id": make_ids("store_visit", ctx.take("store_visit", m)),
+                    "customer_id": vc,
+                    "store_id": choice(d.w.stores["store_id"].to_list(), home % len(d.w.stores)),
+                    "visit_ts": vus,
+                    "duration_minutes": rng.integers(5, 90, m),
+                    "visit_type": choice(types, np.full(m, types.index("walk_in"))),
+                    "made_purchase": np.r_[np.ones(len(so), bool), np.zeros(len(extra), bool)],
+                },
+            )
 
 
 def loyalty_day(d: Day) -> None:
     """Earn points for members' orders; members whose balance changed get a new version."""
     ctx = d.ctx
     rng = d.rng("loyalty")
-    to = getattr(d, "today_orders", None)
+    to = d.today_orders
     mem_map = d.primary("loyalty.members")
-    new_ids = getattr(d, "new_people_ids", np.zeros(0, np.int64))
+    new_ids = d.new_people_ids
     # new members among today's sign-ups
     pe = d.people
-    new_mem = pe.filter(pl.col("person_id").is_in(new_ids) & pl.col("in_loyalty"))
+    new_mem = pe.filter(pl.col("person_id").is_in(new_ids.tolist()) & pl.col("in_loyalty"))
     entry_types = allowed(ctx, "loyalty.points_ledger", "entry_type")
     ledger: list[dict[str, Any]] = []
     if len(new_mem):
@@ -688,45 +932,100 @@ def loyalty_day(d: Day) -> None:
         mem_map = d.primary("loyalty.members")
         tiers = allowed(ctx, "loyalty.tier_changes", "to_tier")
         reasons = allowed(ctx, "loyalty.tier_changes", "change_reason")
-        d.add("loyalty.tier_changes", {
-            "tier_change_id": make_ids("tier_change", ctx.take("tier_change", n)), "member_id": ids,
-            "from_tier": None, "to_tier": choice(tiers, np.full(n, tiers.index("Bronze"))),
-            "change_reason": choice(reasons, np.full(n, reasons.index("enrolment"))), "changed_at": enrol,
-        })
-        ledger.append({"member_id": pl.Series(ids), "order_id": None, "type": np.full(n, entry_types.index("bonus")),
-                       "points": np.full(n, loyalty.ENROL_BONUS), "us": enrol})
-        d.new_members = pl.DataFrame({"member_id": pl.Series(ids), "full_name": obs.first + " " + obs.last,  # type: ignore[attr-defined]
-                                      "email": obs.email, "phone": obs.phone, "dob": obs.birth_day.data,
-                                      "dob_ok": ~np.ma.getmaskarray(obs.birth_day),
-                                      "address": obs.street, "zip_code": obs.zip, "enrol": enrol})
+        d.add(
+            "loyalty.tier_changes",
+            {
+                "tier_change_id": make_ids("tier_change", ctx.take("tier_change", n)),
+                "member_id": ids,
+                "from_tier": None,
+                "to_tier": choice(tiers, np.full(n, tiers.index("Bronze"))),
+                "change_reason": choice(reasons, np.full(n, reasons.index("enrolment"))),
+                "changed_at": enrol,
+            },
+        )
+        ledger.append(
+            {
+                "member_id": pl.Series(ids),
+                "order_id": None,
+                "type": np.full(n, entry_types.index("bonus")),
+                "points": np.full(n, loyalty.ENROL_BONUS),
+                "us": enrol,
+            }
+        )
+        d.new_members = pl.DataFrame(
+            {
+                "member_id": pl.Series(ids),
+                "full_name": obs.first + " " + obs.last,
+                "email": obs.email,
+                "phone": obs.phone,
+                "dob": obs.birth_day.data,
+                "dob_ok": ~np.ma.getmaskarray(obs.birth_day),
+                "address": obs.street,
+                "zip_code": obs.zip,
+                "enrol": enrol,
+            }
+        )
     if to is not None:
-        om = pl.DataFrame({"person_id": to["person_id"], "order_id": pl.Series(to["ids"]),
-                           "points": to["total_c"] // 100, "us": to["us"] + MINUTE}).join(
-            mem_map.rename({"source_id": "member_id"}), on="person_id", how="inner", maintain_order="left")
+        om = pl.DataFrame(
+            {
+                "person_id": to["person_id"],
+                "order_id": pl.Series(to["ids"]),
+                "points": to["total_c"] // 100,
+                "us": to["us"] + MINUTE,
+            }
+        ).join(
+            mem_map.rename({"source_id": "member_id"}),
+            on="person_id",
+            how="inner",
+            maintain_order="left",
+        )
         if len(om):
-            ledger.append({"member_id": om["member_id"], "order_id": om["order_id"],
-                           "type": np.full(len(om), entry_types.index("earn")),
-                           "points": om["points"].to_numpy(), "us": om["us"].to_numpy()})
+            ledger.append(
+                {
+                    "member_id": om["member_id"],
+                    "order_id": om["order_id"],
+                    "type": np.full(len(om), entry_types.index("earn")),
+                    "points": om["points"].to_numpy(),
+                    "us": om["us"].to_numpy(),
+                }
+            )
     if not ledger:
         return
     lm = pl.concat([pl.Series(x["member_id"]).cast(pl.String) for x in ledger])
-    lo = pl.concat([pl.Series(x["order_id"]).cast(pl.String) if x["order_id"] is not None
-                    else pl.Series([None] * len(x["points"]), dtype=pl.String) for x in ledger])
+    lo = pl.concat(
+        [
+            pl.Series(x["order_id"]).cast(pl.String)
+            if x["order_id"] is not None
+            else pl.Series([None] * len(x["points"]), dtype=pl.String)
+            for x in ledger
+        ]
+    )
     lt = np.concatenate([x["type"] for x in ledger])
     lp = np.concatenate([x["points"] for x in ledger]).astype(np.int64)
     lu = np.concatenate([x["us"] for x in ledger])
     # tier upgrades from cumulative earned points (same rule as the backfill)
     members = sorted(set(lm.to_list()))
     in_list = ",".join(f"'{m}'" for m in members)
-    prev = d.bronze.query(f"""
+    prev = (
+        d.bronze.query(f"""
         SELECT member_id, sum(CASE WHEN entry_type = 'earn' THEN points ELSE 0 END) AS earned
-        FROM {d.bronze.scan('loyalty.points_ledger')} WHERE member_id IN ({in_list})
-        GROUP BY member_id ORDER BY member_id""") if members else pl.DataFrame()
+        FROM {d.bronze.scan("loyalty.points_ledger")} WHERE member_id IN ({in_list})
+        GROUP BY member_id ORDER BY member_id""")
+        if members
+        else pl.DataFrame()
+    )
     cur = d.bronze.latest("loyalty.members", f"member_id IN ({in_list})")
-    earned_prev = dict(zip(prev["member_id"].to_list(), prev["earned"].to_list(), strict=True)) if len(prev) else {}
-    today = pl.DataFrame({"member_id": lm, "points": lp, "type": lt}).filter(
-        pl.col("type") == entry_types.index("earn")).group_by("member_id", maintain_order=True).agg(
-        pl.col("points").sum())
+    earned_prev = (
+        dict(zip(prev["member_id"].to_list(), prev["earned"].to_list(), strict=True))
+        if len(prev)
+        else {}
+    )
+    today = (
+        pl.DataFrame({"member_id": lm, "points": lp, "type": lt})
+        .filter(pl.col("type") == entry_types.index("earn"))
+        .group_by("member_id", maintain_order=True)
+        .agg(pl.col("points").sum())
+    )
     upgrades = []
     tier_names = loyalty.TIER_NAMES
     for m_id, pts in today.iter_rows():  # members with an order today: a handful per day
@@ -740,56 +1039,96 @@ def loyalty_day(d: Day) -> None:
         reasons = allowed(ctx, "loyalty.tier_changes", "change_reason")
         u = len(upgrades)
         uus = d.end_us - 30 * MINUTE - np.arange(u)
-        d.add("loyalty.tier_changes", {
-            "tier_change_id": make_ids("tier_change", ctx.take("tier_change", u)),
-            "member_id": pl.Series([x[0] for x in upgrades]),
-            "from_tier": choice(tiers, [tiers.index(tier_names[x[1]]) for x in upgrades]),
-            "to_tier": choice(tiers, [tiers.index(tier_names[x[2]]) for x in upgrades]),
-            "change_reason": choice(reasons, np.full(u, reasons.index("spend_threshold"))),
-            "changed_at": uus,
-        })
+        d.add(
+            "loyalty.tier_changes",
+            {
+                "tier_change_id": make_ids("tier_change", ctx.take("tier_change", u)),
+                "member_id": pl.Series([x[0] for x in upgrades]),
+                "from_tier": choice(tiers, [tiers.index(tier_names[x[1]]) for x in upgrades]),
+                "to_tier": choice(tiers, [tiers.index(tier_names[x[2]]) for x in upgrades]),
+                "change_reason": choice(reasons, np.full(u, reasons.index("spend_threshold"))),
+                "changed_at": uus,
+            },
+        )
         lm = pl.concat([lm, pl.Series([x[0] for x in upgrades])])
         lo = pl.concat([lo, pl.Series([None] * u, dtype=pl.String)])
         lt = np.r_[lt, np.full(u, entry_types.index("bonus"))]
         lp = np.r_[lp, np.full(u, loyalty.UPGRADE_BONUS)]
         lu = np.r_[lu, uus]
     n = len(lm)
-    d.add("loyalty.points_ledger", {
-        "ledger_id": make_ids("ledger", ctx.take("ledger", n)), "member_id": lm, "order_id": lo,
-        "entry_type": choice(entry_types, lt), "points": lp, "entry_ts": lu,
-    })
+    d.add(
+        "loyalty.points_ledger",
+        {
+            "ledger_id": make_ids("ledger", ctx.take("ledger", n)),
+            "member_id": lm,
+            "order_id": lo,
+            "entry_type": choice(entry_types, lt),
+            "points": lp,
+            "entry_ts": lu,
+        },
+    )
     # member versions with the new balance (and tier)
-    delta = pl.DataFrame({"member_id": lm, "points": lp, "us": lu}).group_by("member_id", maintain_order=True) \
+    delta = (
+        pl.DataFrame({"member_id": lm, "points": lp, "us": lu})
+        .group_by("member_id", maintain_order=True)
         .agg(pl.col("points").sum().alias("delta"), pl.col("us").max().alias("last"))
+    )
     up_tier = {m: tier_names[t1] for m, _, t1 in upgrades}
     if len(cur):
         upd = cur.join(delta, on="member_id", how="inner", maintain_order="left")
-        d.add("loyalty.members", upd.with_columns(
-            points_balance=pl.col("points_balance") + pl.col("delta"),
-            tier=pl.col("member_id").replace_strict(up_tier, default=pl.col("tier")),
-            updated_at=(pl.col("last") + 5 * MINUTE).cast(pl.Datetime("us")),
-        ).select(cur.columns))
-    nm = getattr(d, "new_members", None)
+        d.add(
+            "loyalty.members",
+            upd.with_columns(
+                points_balance=pl.col("points_balance") + pl.col("delta"),
+                tier=pl.col("member_id").replace_strict(up_tier, default=pl.col("tier")),
+                updated_at=(pl.col("last") + 5 * MINUTE).cast(pl.Datetime("us")),
+            ).select(cur.columns),
+        )
+    nm = d.new_members
     if nm is not None:
         nm = nm.join(delta, on="member_id", how="left", maintain_order="left")
-        k = len(nm)
         tiers_m = allowed(ctx, "loyalty.members", "tier")
-        d.add("loyalty.members", {
-            "member_id": nm["member_id"], "full_name": nm["full_name"], "email": nm["email"],
-            "phone": nm["phone"], "date_of_birth": masked(nm["dob"].to_numpy(), nm["dob_ok"].to_numpy()),
-            "address": nm["address"], "zip_code": nm["zip_code"],
-            "tier": choice(tiers_m, [tiers_m.index(up_tier.get(m, "Bronze")) for m in nm["member_id"].to_list()]),
-            "points_balance": nm["delta"].fill_null(0).to_numpy(), "enrolled_date": nm["enrol"].to_numpy() // US_PER_DAY,
-            "updated_at": np.maximum(nm["enrol"].to_numpy(), nm["last"].fill_null(0).to_numpy()) + 5 * MINUTE,
-        })
-        del k
+        d.add(
+            "loyalty.members",
+            {
+                "member_id": nm["member_id"],
+                "full_name": nm["full_name"],
+                "email": nm["email"],
+                "phone": nm["phone"],
+                "date_of_birth": masked(nm["dob"].to_numpy(), nm["dob_ok"].to_numpy()),
+                "address": nm["address"],
+                "zip_code": nm["zip_code"],
+                "tier": choice(
+                    tiers_m,
+                    [tiers_m.index(up_tier.get(m, "Bronze")) for m in nm["member_id"].to_list()],
+                ),
+                "points_balance": nm["delta"].fill_null(0).to_numpy(),
+                "enrolled_date": nm["enrol"].to_numpy() // US_PER_DAY,
+                "updated_at": np.maximum(nm["enrol"].to_numpy(), nm["last"].fill_null(0).to_numpy())
+                + 5 * MINUTE,
+            },
+        )
     if up_tier:
-        d.people = d.people.with_columns(loyalty_tier=pl.when(pl.col("person_id").is_in(
-            mem_map.filter(pl.col("source_id").is_in(list(up_tier)))["person_id"]))
-            .then(pl.col("person_id").replace_strict(
-                dict(zip(mem_map["person_id"].to_list(), [up_tier.get(s, "") for s in mem_map["source_id"].to_list()],
-                         strict=True)), default=pl.col("loyalty_tier")))
-            .otherwise(pl.col("loyalty_tier")))
+        d.people = d.people.with_columns(
+            loyalty_tier=pl.when(
+                pl.col("person_id").is_in(
+                    mem_map.filter(pl.col("source_id").is_in(list(up_tier)))["person_id"].to_list()
+                )
+            )
+            .then(
+                pl.col("person_id").replace_strict(
+                    dict(
+                        zip(
+                            mem_map["person_id"].to_list(),
+                            [up_tier.get(s, "") for s in mem_map["source_id"].to_list()],
+                            strict=True,
+                        )
+                    ),
+                    default=pl.col("loyalty_tier"),
+                )
+            )
+            .otherwise(pl.col("loyalty_tier"))
+        )
 
 
 def marketing_day(d: Day) -> None:
@@ -811,23 +1150,25 @@ def marketing_day(d: Day) -> None:
         send = d.start_us + 9 * HOUR + rng.integers(0, 30 * MINUTE, k)
         opened = rng.random(k) < 0.22
         clicked = opened & (rng.random(k) < 0.2)
-        for mask, t, us in ((np.ones(k, bool), "sent", send), (np.ones(k, bool), "delivered", send + MINUTE),
-                            (opened, "open", send + rng.integers(MINUTE, 10 * HOUR, k)),
-                            (clicked, "click", send + rng.integers(11 * HOUR, 13 * HOUR, k))):
+        for mask, t, us in (
+            (np.ones(k, bool), "sent", send),
+            (np.ones(k, bool), "delivered", send + MINUTE),
+            (opened, "open", send + rng.integers(MINUTE, 10 * HOUR, k)),
+            (clicked, "click", send + rng.integers(11 * HOUR, 13 * HOUR, k)),
+        ):
             sub_ids.append(chosen["subscriber_id"].filter(pl.Series(mask)))
             camp_ids.append(pl.Series([str(camp["campaign_id"][0])] * int(mask.sum())))
             types.append(np.full(int(mask.sum()), ev_types.index(t)))
             uss.append(us[mask])
     else:
         # late opens of the most recent campaign
-        recent = d.w.campaigns["campaign_id"][-1]
         prev_sent = d.bronze.query(f"""
-            SELECT DISTINCT subscriber_id, campaign_id FROM {d.bronze.scan('marketing.email_events')}
+            SELECT DISTINCT subscriber_id, campaign_id
+            FROM {d.bronze.scan("marketing.email_events")}
             WHERE event_type = 'sent' AND campaign_id = (
-                SELECT max(campaign_id) FROM {d.bronze.scan('marketing.email_events')}
+                SELECT max(campaign_id) FROM {d.bronze.scan("marketing.email_events")}
                 WHERE event_type = 'sent' AND subscriber_id IS NOT NULL)
             ORDER BY subscriber_id""")
-        del recent
         if len(prev_sent):
             late = prev_sent.filter(pl.Series(rng.random(len(prev_sent)) < 0.02))
             if late.is_empty():
@@ -842,14 +1183,18 @@ def marketing_day(d: Day) -> None:
         if unsub.is_empty():
             unsub = subs[[int(rng.integers(0, len(subs)))]]
         u_us = d.start_us + rng.integers(8 * HOUR, 22 * HOUR, len(unsub))
-        d.add("marketing.subscribers", unsub.with_columns(
-            status=pl.lit("unsubscribed"),
-            unsubscribed_at=pl.Series(u_us).cast(pl.Datetime("us")),
-            updated_at=pl.Series(u_us + MINUTE).cast(pl.Datetime("us")),
-        ))
+        d.add(
+            "marketing.subscribers",
+            unsub.with_columns(
+                status=pl.lit("unsubscribed"),
+                unsubscribed_at=pl.Series(u_us).cast(pl.Datetime("us")),
+                updated_at=pl.Series(u_us + MINUTE).cast(pl.Datetime("us")),
+            ),
+        )
         last_camp = d.bronze.query(f"""
-            SELECT subscriber_id, max(campaign_id) AS campaign_id FROM {d.bronze.scan('marketing.email_events')}
-            WHERE subscriber_id IN ({",".join(f"'{s}'" for s in unsub['subscriber_id'].to_list())})
+            SELECT subscriber_id, max(campaign_id) AS campaign_id
+            FROM {d.bronze.scan("marketing.email_events")}
+            WHERE subscriber_id IN ({",".join(f"'{s}'" for s in unsub["subscriber_id"].to_list())})
             GROUP BY 1 ORDER BY 1""")
         if len(last_camp):
             sub_ids.append(last_camp["subscriber_id"])
@@ -860,30 +1205,46 @@ def marketing_day(d: Day) -> None:
     if not sub_ids:
         return
     n = sum(len(x) for x in sub_ids)
-    d.add("marketing.email_events", {
-        "event_id": make_ids("email_event", ctx.take("email_event", n)),
-        "subscriber_id": pl.concat(sub_ids).cast(pl.String), "campaign_id": pl.concat(camp_ids).cast(pl.String),
-        "event_type": choice(ev_types, np.concatenate(types)), "event_ts": np.concatenate(uss),
-        "link_url": None, "revenue": None, "order_id": None,
-    })
+    d.add(
+        "marketing.email_events",
+        {
+            "event_id": make_ids("email_event", ctx.take("email_event", n)),
+            "subscriber_id": pl.concat(sub_ids).cast(pl.String),
+            "campaign_id": pl.concat(camp_ids).cast(pl.String),
+            "event_type": choice(ev_types, np.concatenate(types)),
+            "event_ts": np.concatenate(uss),
+            "link_url": None,
+            "revenue": None,
+            "order_id": None,
+        },
+    )
     # a welcome journey for today's new subscribers
     jn = allowed(ctx, "marketing.journey_events", "journey_name")
     tp = allowed(ctx, "marketing.journey_events", "touchpoint")
     new_subs = d.ident.filter(pl.col("source_system") == "marketing.subscribers").filter(
-        pl.col("person_id").is_in(getattr(d, "new_people_ids", np.zeros(0, np.int64))))
+        pl.col("person_id").is_in(d.new_people_ids.tolist())
+    )
     if len(new_subs):
         k = len(new_subs)
         shop_map = d.primary("shop.customers")
-        cust = new_subs.select("person_id").join(shop_map, on="person_id", how="left",
-                                                 maintain_order="left")["source_id"]
-        d.add("marketing.journey_events", {
-            "journey_event_id": make_ids("journey_event", ctx.take("journey_event", k)),
-            "subscriber_id": new_subs["source_id"], "customer_ref": cust,
-            "journey_name": choice(jn, np.full(k, jn.index("Welcome"))),
-            "touchpoint": choice(tp, np.full(k, tp.index("email"))), "stage": pl.Series(["entered"] * k),
-            "event_ts": d.end_us - rng.integers(MINUTE, HOUR, k), "campaign_id": None,
-            "is_conversion": np.zeros(k, bool), "conversion_value": None,
-        })
+        cust = new_subs.select("person_id").join(
+            shop_map, on="person_id", how="left", maintain_order="left"
+        )["source_id"]
+        d.add(
+            "marketing.journey_events",
+            {
+                "journey_event_id": make_ids("journey_event", ctx.take("journey_event", k)),
+                "subscriber_id": new_subs["source_id"],
+                "customer_ref": cust,
+                "journey_name": choice(jn, np.full(k, jn.index("Welcome"))),
+                "touchpoint": choice(tp, np.full(k, tp.index("email"))),
+                "stage": pl.Series(["entered"] * k),
+                "event_ts": d.end_us - rng.integers(MINUTE, HOUR, k),
+                "campaign_id": None,
+                "is_conversion": np.zeros(k, bool),
+                "conversion_value": None,
+            },
+        )
 
 
 def crm_day(d: Day) -> None:
@@ -893,7 +1254,6 @@ def crm_day(d: Day) -> None:
     reps = d.w.reps
     rep_idx = {r: i for i, r in enumerate(reps["sales_rep_id"].to_list())}
     opps = d.bronze.latest("crm.opportunities", "NOT is_closed")
-    stage_names = allowed(ctx, "crm.opportunities", "stage_name")
     if len(opps):
         flow = list(crm.STAGE_FLOW)
         cur = opps["stage_name"].to_list()
@@ -903,10 +1263,17 @@ def crm_day(d: Day) -> None:
         move = rng.random(len(opps)) < 1.0 / np.asarray(crm.STAGE_DAYS)[k_stage]
         if not move.any():
             move[int(rng.integers(0, len(opps)))] = True
-        adv = rng.random(len(opps)) < np.clip(np.asarray(crm.ADVANCE_BASE)[k_stage] * src * skill**0.25, 0.05, 0.97)
-        nxt = np.where(adv, np.where(k_stage + 1 < len(flow), k_stage + 1, -1), -2)  # -1 won, -2 lost
-        new_stage = np.where(nxt == -1, "Closed Won", np.where(nxt == -2, "Closed Lost",
-                                                                 np.asarray(flow)[np.maximum(nxt, 0)]))
+        adv = rng.random(len(opps)) < np.clip(
+            np.asarray(crm.ADVANCE_BASE)[k_stage] * src * skill**0.25, 0.05, 0.97
+        )
+        nxt = np.where(
+            adv, np.where(k_stage + 1 < len(flow), k_stage + 1, -1), -2
+        )  # -1 won, -2 lost
+        new_stage = np.where(
+            nxt == -1,
+            "Closed Won",
+            np.where(nxt == -2, "Closed Lost", np.asarray(flow)[np.maximum(nxt, 0)]),
+        )
         mv = opps.filter(pl.Series(move))
         ns = new_stage[move]
         n = len(mv)
@@ -916,19 +1283,31 @@ def crm_day(d: Day) -> None:
         won = ns == "Closed Won"
         reasons = allowed(ctx, "crm.opportunities", "loss_reason")
         updated = mv.with_columns(
-            stage_name=pl.Series(ns), probability=pl.Series(prob), is_closed=pl.Series(closed),
-            is_won=pl.Series(won), last_modified_date=pl.Series(us).cast(pl.Datetime("us")),
-            close_date=pl.when(pl.Series(closed)).then(pl.lit(d.day).cast(pl.Int32).cast(pl.Date))
+            stage_name=pl.Series(ns),
+            probability=pl.Series(prob),
+            is_closed=pl.Series(closed),
+            is_won=pl.Series(won),
+            last_modified_date=pl.Series(us).cast(pl.Datetime("us")),
+            close_date=pl.when(pl.Series(closed))
+            .then(pl.lit(d.day).cast(pl.Int32).cast(pl.Date))
             .otherwise(pl.col("close_date")),
             loss_reason=pl.when(pl.Series(ns == "Closed Lost"))
-            .then(pl.Series(np.asarray(reasons)[rng.integers(0, len(reasons), n)])).otherwise(None),
+            .then(pl.Series(np.asarray(reasons)[rng.integers(0, len(reasons), n)]))
+            .otherwise(None),
         )
         d.add("crm.opportunities", updated)
-        d.add("crm.opportunity_stage_history", {
-            "history_id": make_ids("stage_history", ctx.take("stage_history", n)),
-            "opportunity_id": mv["opportunity_id"], "stage_name": pl.Series(ns),
-            "amount": mv["amount"], "probability": prob, "changed_by": mv["owner_id"], "created_date": us,
-        })
+        d.add(
+            "crm.opportunity_stage_history",
+            {
+                "history_id": make_ids("stage_history", ctx.take("stage_history", n)),
+                "opportunity_id": mv["opportunity_id"],
+                "stage_name": pl.Series(ns),
+                "amount": mv["amount"],
+                "probability": prob,
+                "changed_by": mv["owner_id"],
+                "created_date": us,
+            },
+        )
         w = updated.filter(pl.col("is_won"))
         if len(w):
             otypes = allowed(ctx, "crm.opportunities", "opportunity_type")
@@ -946,42 +1325,76 @@ def crm_day(d: Day) -> None:
         act = opps.filter(pl.Series(rng.random(len(opps)) < 0.1))
         if len(act):
             k = len(act)
-            types, at = enum_draw(rng, ctx, "crm.activities", "activity_type",
-                                  {"Call": 0.5, "Email": 0.4, "Meeting": 0.1}, k)
-            outcomes, oc = enum_draw(rng, ctx, "crm.activities", "outcome", {"Completed": 0.7, "No Answer": 0.3}, k)
-            d.add("crm.activities", {
-                "activity_id": make_ids("activity", ctx.take("activity", k)),
-                "opportunity_id": act["opportunity_id"], "lead_id": None, "contact_id": act["contact_id"],
-                "owner_id": act["owner_id"], "activity_type": choice(types, at), "outcome": choice(outcomes, oc),
-                "subject": pl.Series(["Follow-up"] * k), "duration_minutes": rng.integers(5, 60, k),
-                "activity_date": d.times(rng, k),
-            })
-    del stage_names
+            types, at = enum_draw(
+                rng,
+                ctx,
+                "crm.activities",
+                "activity_type",
+                {"Call": 0.5, "Email": 0.4, "Meeting": 0.1},
+                k,
+            )
+            outcomes, oc = enum_draw(
+                rng, ctx, "crm.activities", "outcome", {"Completed": 0.7, "No Answer": 0.3}, k
+            )
+            d.add(
+                "crm.activities",
+                {
+                    "activity_id": make_ids("activity", ctx.take("activity", k)),
+                    "opportunity_id": act["opportunity_id"],
+                    "lead_id": None,
+                    "contact_id": act["contact_id"],
+                    "owner_id": act["owner_id"],
+                    "activity_type": choice(types, at),
+                    "outcome": choice(outcomes, oc),
+                    "subject": pl.Series(["Follow-up"] * k),
+                    "duration_minutes": rng.integers(5, 60, k),
+                    "activity_date": d.times(rng, k),
+                },
+            )
     # contacts whose e-mail changed (the person's address changes in the truth as well)
     contacts = d.bronze.latest("crm.contacts", "email IS NOT NULL")
     if len(contacts):
         k = max(1, int(rng.poisson(max(len(contacts) * 0.001, 1))))
         pick = np.sort(rng.choice(len(contacts), min(k, len(contacts)), replace=False))
         rows = contacts[pick]
-        owners = d.ident.filter(pl.col("source_system") == "crm.contacts").select("source_id", "person_id")
-        rows_p = rows.join(owners, left_on="contact_id", right_on="source_id", how="left", maintain_order="left")
-        people = d.people.join(rows_p.select("person_id").unique(maintain_order=True), on="person_id", how="semi")
+        owners = d.ident.filter(pl.col("source_system") == "crm.contacts").select(
+            "source_id", "person_id"
+        )
+        rows_p = rows.join(
+            owners, left_on="contact_id", right_on="source_id", how="left", maintain_order="left"
+        )
+        people = d.people.join(
+            rows_p.select("person_id").unique(maintain_order=True), on="person_id", how="semi"
+        )
         domains = [x for x, _ in world.vocab.EMAIL_DOMAINS]
-        new_local = (people["first_name"].str.to_lowercase() + "." + people["last_name"].str.to_lowercase()
-                     .str.replace_all(r"[^a-z]", "") + "." + people["person_id"].cast(pl.String)
-                     + pl.Series([str(d.day % 100)] * len(people)))
-        new_email = new_local + "@" + pl.Series(domains).gather(rng.integers(0, len(domains), len(people)))
+        new_local = (
+            people["first_name"].str.to_lowercase()
+            + "."
+            + people["last_name"].str.to_lowercase().str.replace_all(r"[^a-z]", "")
+            + "."
+            + people["person_id"].cast(pl.String)
+            + pl.Series([str(d.day % 100)] * len(people))
+        )
+        new_email = (
+            new_local + "@" + pl.Series(domains).gather(rng.integers(0, len(domains), len(people)))
+        )
         mapping = dict(zip(people["person_id"].to_list(), new_email.to_list(), strict=True))
         emails = [mapping.get(p) for p in rows_p["person_id"].to_list()]
         us = d.start_us + rng.integers(8 * HOUR, 20 * HOUR, len(rows))
-        d.add("crm.contacts", rows.with_columns(
-            email=pl.Series(emails, dtype=pl.String),
-            last_modified_date=pl.Series(us).cast(pl.Datetime("us")),
-        ))
+        d.add(
+            "crm.contacts",
+            rows.with_columns(
+                email=pl.Series(emails, dtype=pl.String),
+                last_modified_date=pl.Series(us).cast(pl.Datetime("us")),
+            ),
+        )
         d.people = d.people.with_columns(
-            prev_email=pl.when(pl.col("person_id").is_in(list(mapping))).then(pl.col("email"))
+            prev_email=pl.when(pl.col("person_id").is_in(list(mapping)))
+            .then(pl.col("email"))
             .otherwise(pl.col("prev_email")),
-            email=pl.col("person_id").replace_strict(mapping, default=pl.col("email"), return_dtype=pl.String),
+            email=pl.col("person_id").replace_strict(
+                mapping, default=pl.col("email"), return_dtype=pl.String
+            ),
         )
     # new leads (prospects, some of them people already captured before)
     n_new = max(1, int(rng.poisson(10 * ctx.scale)))
@@ -991,7 +1404,7 @@ def crm_day(d: Day) -> None:
         who = cand[pick]
         k = len(who)
         existing = d.ident.filter(pl.col("source_system") == "crm.leads")["person_id"]
-        is_dup = who["person_id"].is_in(existing).to_numpy()
+        is_dup = np.isin(who["person_id"].to_numpy(), existing.to_numpy())
         rec = identity.Records(np.arange(k), is_dup)
         obs = identity.observe(rng, who, rec, identity.PROFILES["crm.leads"], need_contact=True)
         nums = ctx.take("lead", k)
@@ -1002,15 +1415,30 @@ def crm_day(d: Day) -> None:
         score = rng.integers(20, 90, k)
         grade = np.select([score >= 80, score >= 60, score >= 40], [0, 1, 2], 3)
         us = d.times(rng, k)
-        d.add("crm.leads", {
-            "lead_id": ids, "first_name": obs.first, "last_name": obs.last, "email": obs.email,
-            "phone": obs.phone, "company": None, "state": obs.state, "lead_source": choice(sources, src),
-            "campaign_id": None, "lead_score": score, "lead_grade": choice(grades, [grades.index("ABCD"[g]) for g in grade]),
-            "status": choice(statuses, np.full(k, statuses.index("New"))), "disqualification_reason": None,
-            "owner_id": reps["sales_rep_id"].to_arrow().take(rng.integers(0, len(reps), k)),
-            "converted_contact_id": None, "converted_opportunity_id": None,
-            "created_date": us // US_PER_DAY, "converted_date": None, "last_modified_date": us + MINUTE,
-        })
+        d.add(
+            "crm.leads",
+            {
+                "lead_id": ids,
+                "first_name": obs.first,
+                "last_name": obs.last,
+                "email": obs.email,
+                "phone": obs.phone,
+                "company": None,
+                "state": obs.state,
+                "lead_source": choice(sources, src),
+                "campaign_id": None,
+                "lead_score": score,
+                "lead_grade": choice(grades, [grades.index("ABCD"[g]) for g in grade]),
+                "status": choice(statuses, np.full(k, statuses.index("New"))),
+                "disqualification_reason": None,
+                "owner_id": reps["sales_rep_id"].to_arrow().take(rng.integers(0, len(reps), k)),
+                "converted_contact_id": None,
+                "converted_opportunity_id": None,
+                "created_date": us // US_PER_DAY,
+                "converted_date": None,
+                "last_modified_date": us + MINUTE,
+            },
+        )
         li = identity.identity_truth("crm.leads", pl.Series(ids), who, rec)
         d.new_identity.append(li)
         d.ident = pl.concat([d.ident, li.cast(d.ident.schema)])
@@ -1021,10 +1449,15 @@ def crm_day(d: Day) -> None:
         if prog.is_empty():
             prog = open_leads.head(1)
         nxt = np.where(prog["status"].to_numpy() == "New", "Working", "Nurturing")
-        d.add("crm.leads", prog.with_columns(
-            status=pl.Series(nxt),
-            last_modified_date=pl.Series(d.start_us + rng.integers(8 * HOUR, 20 * HOUR, len(prog))).cast(pl.Datetime("us")),
-        ))
+        d.add(
+            "crm.leads",
+            prog.with_columns(
+                status=pl.Series(nxt),
+                last_modified_date=pl.Series(
+                    d.start_us + rng.integers(8 * HOUR, 20 * HOUR, len(prog))
+                ).cast(pl.Datetime("us")),
+            ),
+        )
     # quotas for a new month
     if date.fromordinal(date(1970, 1, 1).toordinal() + d.day).day == 1:
         q = crm.quotas(ctx, reps)
@@ -1034,8 +1467,15 @@ def crm_day(d: Day) -> None:
             q2 = _month_quotas(ctx, reps, d.day)
             d.add("crm.quotas", q2)
         else:
-            d.add("crm.quotas", {k: (v.filter(pa.array(keep)) if isinstance(v, pa.Array) else np.asarray(v)[keep])
-                                 for k, v in q.items()})
+            d.add(
+                "crm.quotas",
+                {
+                    k: (
+                        v.filter(pa.array(keep)) if isinstance(v, pa.Array) else np.asarray(v)[keep]
+                    )
+                    for k, v in q.items()
+                },
+            )
 
 
 def _month_quotas(ctx: Ctx, reps: pl.DataFrame, day: int) -> dict[str, Any]:
@@ -1045,13 +1485,16 @@ def _month_quotas(ctx: Ctx, reps: pl.DataFrame, day: int) -> dict[str, Any]:
     team = reps["team_idx"].to_numpy()[active]
     base = np.array([60_000.0, 150_000.0, 80_000.0, 40_000.0])[team]
     ym = int(mon.astype(np.int64))
-    qnum = reps["rep_num"].to_numpy()[active] * 10_000 + (ym // 12 + 1970 - 2000) * 100 + ym % 12 + 1
+    qnum = (
+        reps["rep_num"].to_numpy()[active] * 10_000 + (ym // 12 + 1970 - 2000) * 100 + ym % 12 + 1
+    )
     start = mon.astype("datetime64[D]").astype(np.int64)
     end = (mon + 1).astype("datetime64[D]").astype(np.int64) - 1
     return {
         "quota_id": make_ids("quota", qnum),
         "sales_rep_id": reps["sales_rep_id"].to_arrow().take(active),
-        "period_start": np.full(len(active), start), "period_end": np.full(len(active), end),
+        "period_start": np.full(len(active), start),
+        "period_end": np.full(len(active), end),
         "quota_amount": np.round(base * (1.3 if ym % 12 in (10, 11) else 1.0) / 100) * 100,
     }
 
@@ -1061,10 +1504,13 @@ def support_day(d: Day) -> None:
     ctx = d.ctx
     rng = d.rng("support")
     req_map = d.primary("support.requesters")
-    T = {t: i for i, t in enumerate(texts.TOPICS)}
     # new tickets from people known to support
     k = max(1, int(rng.poisson(max(len(req_map) * 0.003, 1))))
-    pick = np.sort(rng.choice(len(req_map), min(k, len(req_map)), replace=False)) if len(req_map) else np.zeros(0, np.int64)
+    pick = (
+        np.sort(rng.choice(len(req_map), min(k, len(req_map)), replace=False))
+        if len(req_map)
+        else np.zeros(0, np.int64)
+    )
     if len(pick):
         who = req_map[pick]
         k = len(who)
@@ -1082,24 +1528,41 @@ def support_day(d: Day) -> None:
         nums = ctx.take("ticket", k)
         statuses = allowed(ctx, "support.tickets", "status")
         prios = allowed(ctx, "support.tickets", "priority")
-        d.add("support.tickets", {
-            "ticket_id": nums, "requester_id": who["source_id"].cast(pl.Int64).to_numpy(), "order_id": None,
-            "ticket_type": choice(ttypes, tt), "channel": choice(chans, ch),
-            "status": choice(statuses, np.full(k, statuses.index("Open"))),
-            "priority": choice(prios, np.full(k, prios.index("Medium"))),
-            "subject": np.asarray([SUBJECTS.get(t, t) for t in ttypes], dtype=object)[tt],
-            "agent_id": None, "satisfaction_score": None, "created_at": us, "resolved_at": None,
-            "updated_at": us + MINUTE,
-        })
+        d.add(
+            "support.tickets",
+            {
+                "ticket_id": nums,
+                "requester_id": who["source_id"].cast(pl.Int64).to_numpy(),
+                "order_id": None,
+                "ticket_type": choice(ttypes, tt),
+                "channel": choice(chans, ch),
+                "status": choice(statuses, np.full(k, statuses.index("Open"))),
+                "priority": choice(prios, np.full(k, prios.index("Medium"))),
+                "subject": np.asarray([SUBJECTS.get(t, t) for t in ttypes], dtype=object)[tt],
+                "agent_id": None,
+                "satisfaction_score": None,
+                "created_at": us,
+                "resolved_at": None,
+                "updated_at": us + MINUTE,
+            },
+        )
         msgs = ctx.take("message", k)
         body = texts.customer_message(rng, topic, sent, pl.Series(["order"] * k))
         mch = allowed(ctx, "support.ticket_messages", "channel")
         authors = allowed(ctx, "support.ticket_messages", "author_type")
-        d.add("support.ticket_messages", {
-            "message_id": msgs, "ticket_id": nums, "author_type": choice(authors, np.full(k, authors.index("customer"))),
-            "channel": choice(mch, np.where(ch == chans.index("Chat"), mch.index("Chat"), mch.index("Email"))),
-            "body": body, "created_at": us + 30 * 1_000_000,
-        })
+        d.add(
+            "support.ticket_messages",
+            {
+                "message_id": msgs,
+                "ticket_id": nums,
+                "author_type": choice(authors, np.full(k, authors.index("customer"))),
+                "channel": choice(
+                    mch, np.where(ch == chans.index("Chat"), mch.index("Chat"), mch.index("Email"))
+                ),
+                "body": body,
+                "created_at": us + 30 * 1_000_000,
+            },
+        )
         d.new_texts.append(texts.truth("ticket_message", pl.Series(msgs), topic, sent, us))
     # resolve open tickets; satisfaction agrees with the ticket's true sentiment
     open_t = d.bronze.latest("support.tickets", "status IN ('Open', 'In Progress')")
@@ -1109,36 +1572,55 @@ def support_day(d: Day) -> None:
             res = open_t.head(1)
         ids = ",".join(str(x) for x in res["ticket_id"].to_list())
         sent = d.bronze.query(f"""
-            SELECT m.ticket_id, min(CASE t.sentiment WHEN 'negative' THEN 0 WHEN 'neutral' THEN 1 ELSE 2 END) AS s
-            FROM {d.bronze.scan('support.ticket_messages')} m
-            JOIN read_parquet('{d.data_dir / TRUTH_DIR / 'texts.parquet'}') t
+            SELECT m.ticket_id,
+                   min(CASE t.sentiment WHEN 'negative' THEN 0
+                                    WHEN 'neutral' THEN 1 ELSE 2 END) AS s
+            FROM {d.bronze.scan("support.ticket_messages")} m
+            JOIN read_parquet('{d.data_dir / TRUTH_DIR / "texts.parquet"}') t
               ON t.source_type = 'ticket_message' AND t.source_id = m.message_id::VARCHAR
             WHERE m.ticket_id IN ({ids}) AND m.author_type = 'customer' GROUP BY 1 ORDER BY 1""")
-        s_map = dict(zip(sent["ticket_id"].to_list(), sent["s"].to_list(), strict=True)) if len(sent) else {}
+        s_map = (
+            dict(zip(sent["ticket_id"].to_list(), sent["s"].to_list(), strict=True))
+            if len(sent)
+            else {}
+        )
         s = np.asarray([s_map.get(t, 1) for t in res["ticket_id"].to_list()])
-        csat = np.where(s == 2, rng.integers(4, 6, len(res)), np.where(s == 1, rng.integers(3, 5, len(res)),
-                                                                     rng.integers(1, 3, len(res))))
+        csat = np.where(
+            s == 2,
+            rng.integers(4, 6, len(res)),
+            np.where(s == 1, rng.integers(3, 5, len(res)), rng.integers(1, 3, len(res))),
+        )
         answered = rng.random(len(res)) < 0.55
         us = d.start_us + rng.integers(8 * HOUR, 22 * HOUR, len(res))
         us = np.maximum(us, res["created_at"].cast(pl.Int64).to_numpy() + MINUTE)
-        d.add("support.tickets", res.with_columns(
-            status=pl.lit("Resolved"),
-            resolved_at=pl.Series(us).cast(pl.Datetime("us")),
-            updated_at=pl.Series(us).cast(pl.Datetime("us")),
-            satisfaction_score=pl.when(pl.Series(answered)).then(pl.Series(csat)).otherwise(None),
-            agent_id=pl.col("agent_id").fill_null(pl.lit(int(rng.integers(1, 10)))),
-        ))
+        d.add(
+            "support.tickets",
+            res.with_columns(
+                status=pl.lit("Resolved"),
+                resolved_at=pl.Series(us).cast(pl.Datetime("us")),
+                updated_at=pl.Series(us).cast(pl.Datetime("us")),
+                satisfaction_score=pl.when(pl.Series(answered))
+                .then(pl.Series(csat))
+                .otherwise(None),
+                agent_id=pl.col("agent_id").fill_null(pl.lit(int(rng.integers(1, 10)))),
+            ),
+        )
         sv = np.flatnonzero(answered)
         if len(sv):
             stypes = allowed(ctx, "support.surveys", "survey_type")
             m = len(sv)
-            d.add("support.surveys", {
-                "survey_response_id": make_ids("survey", ctx.take("survey", m)),
-                "requester_id": res["requester_id"].to_numpy()[sv], "ticket_id": res["ticket_id"].to_numpy()[sv],
-                "survey_type": choice(stypes, np.full(m, stypes.index("CSAT"))), "score": csat[sv],
-                "verbatim": None, "responded_at": np.minimum(us[sv] + HOUR, d.end_us - 1),
-            })
-    del T
+            d.add(
+                "support.surveys",
+                {
+                    "survey_response_id": make_ids("survey", ctx.take("survey", m)),
+                    "requester_id": res["requester_id"].to_numpy()[sv],
+                    "ticket_id": res["ticket_id"].to_numpy()[sv],
+                    "survey_type": choice(stypes, np.full(m, stypes.index("CSAT"))),
+                    "score": csat[sv],
+                    "verbatim": None,
+                    "responded_at": np.minimum(us[sv] + HOUR, d.end_us - 1),
+                },
+            )
 
 
 def reviews_day(d: Day) -> None:
@@ -1151,15 +1633,21 @@ def reviews_day(d: Day) -> None:
         mod = pend.filter(pl.Series((age > 1) | (rng.random(len(pend)) < 0.3)))
         if mod.is_empty():
             mod = pend.head(1)
-        d.add("reviews.product_reviews", mod.with_columns(
-            moderation_status=pl.lit("published"),
-            updated_at=pl.Series(d.start_us + rng.integers(7 * HOUR, 20 * HOUR, len(mod))).cast(pl.Datetime("us")),
-        ))
+        d.add(
+            "reviews.product_reviews",
+            mod.with_columns(
+                moderation_status=pl.lit("published"),
+                updated_at=pl.Series(d.start_us + rng.integers(7 * HOUR, 20 * HOUR, len(mod))).cast(
+                    pl.Datetime("us")
+                ),
+            ),
+        )
     since = d.start_us - 20 * US_PER_DAY
     cand = d.bronze.query(f"""
-        SELECT i.order_id, any_value(i.product_id) AS product_id, any_value(o.customer_id) AS customer_id
-        FROM {d.bronze.scan('shop.order_items')} i
-        JOIN (SELECT DISTINCT order_id, customer_id FROM {d.bronze.scan('shop.orders')}
+        SELECT i.order_id, any_value(i.product_id) AS product_id,
+               any_value(o.customer_id) AS customer_id
+        FROM {d.bronze.scan("shop.order_items")} i
+        JOIN (SELECT DISTINCT order_id, customer_id FROM {d.bronze.scan("shop.orders")}
               WHERE status = 'delivered' AND epoch_us(order_ts) >= {since}) o USING (order_id)
         GROUP BY 1 ORDER BY 1""")
     if cand.is_empty():
@@ -1175,13 +1663,24 @@ def reviews_day(d: Day) -> None:
     us = d.times(rng, k)
     ids = make_ids("review", ctx.take("review", k))
     statuses = allowed(ctx, "reviews.product_reviews", "moderation_status")
-    d.add("reviews.product_reviews", {
-        "review_id": ids, "customer_id": pick["customer_id"], "product_id": pick["product_id"],
-        "order_id": pick["order_id"], "rating": rating, "title": title, "review_text": body,
-        "fit_feedback": None, "verified_purchase": np.ones(k, bool), "helpful_votes": np.zeros(k, np.int64),
-        "moderation_status": choice(statuses, np.full(k, statuses.index("pending"))),
-        "submitted_at": us, "updated_at": us,
-    })
+    d.add(
+        "reviews.product_reviews",
+        {
+            "review_id": ids,
+            "customer_id": pick["customer_id"],
+            "product_id": pick["product_id"],
+            "order_id": pick["order_id"],
+            "rating": rating,
+            "title": title,
+            "review_text": body,
+            "fit_feedback": None,
+            "verified_purchase": np.ones(k, bool),
+            "helpful_votes": np.zeros(k, np.int64),
+            "moderation_status": choice(statuses, np.full(k, statuses.index("pending"))),
+            "submitted_at": us,
+            "updated_at": us,
+        },
+    )
     d.new_texts.append(texts.truth("review", pl.Series(ids), topic, sent, us))
 
 
@@ -1204,15 +1703,26 @@ def fitmap_day(d: Day) -> None:
     sizes = allowed(ctx, "fitmap.scans", "recommended_top_size")
     top = np.asarray([sizes.index(s) for s in world.ALL_SIZES])[size_from_measures(chest, height)]
     locs = allowed(ctx, "fitmap.scans", "scan_location")
-    d.add("fitmap.scans", {
-        "scan_id": make_ids("scan", ctx.take("scan", k)), "customer_id": who["source_id"],
-        "scan_ts": d.times(rng, k), "scan_location": choice(locs, np.full(k, locs.index("app"))),
-        "store_id": None, "height_cm": np.clip(height, 140, 230), "weight_kg": who["weight_kg"].to_numpy(),
-        "chest_cm": np.clip(chest, 70, 200), "waist_cm": who["waist_cm"].to_numpy(),
-        "inseam_cm": who["inseam_cm"].to_numpy(), "recommended_top_size": choice(sizes, top),
-        "recommended_bottom_size": np.clip(np.rint(who["waist_cm"].to_numpy() / 2.54 / 2) * 2, 28, 78).astype(np.int64),
-        "scan_quality": np.round(rng.uniform(0.6, 0.98, k), 3),
-    })
+    d.add(
+        "fitmap.scans",
+        {
+            "scan_id": make_ids("scan", ctx.take("scan", k)),
+            "customer_id": who["source_id"],
+            "scan_ts": d.times(rng, k),
+            "scan_location": choice(locs, np.full(k, locs.index("app"))),
+            "store_id": None,
+            "height_cm": np.clip(height, 140, 230),
+            "weight_kg": who["weight_kg"].to_numpy(),
+            "chest_cm": np.clip(chest, 70, 200),
+            "waist_cm": who["waist_cm"].to_numpy(),
+            "inseam_cm": who["inseam_cm"].to_numpy(),
+            "recommended_top_size": choice(sizes, top),
+            "recommended_bottom_size": np.clip(
+                np.rint(who["waist_cm"].to_numpy() / 2.54 / 2) * 2, 28, 78
+            ).astype(np.int64),
+            "scan_quality": np.round(rng.uniform(0.6, 0.98, k), 3),
+        },
+    )
 
 
 def social_day(d: Day) -> None:
@@ -1222,16 +1732,26 @@ def social_day(d: Day) -> None:
     sent = choose_weighted(rng, [0.45, 0.3, 0.25], k)
     topic = rng.integers(0, len(texts.TOPICS) - 1, k)
     body = texts.social_post(rng, topic, sent, pl.Series(["clothes"] * k))
-    platforms, plat = enum_draw(rng, ctx, "social.mentions", "platform", {"Twitter": 0.4, "Instagram": 0.6}, k)
+    platforms, plat = enum_draw(
+        rng, ctx, "social.mentions", "platform", {"Twitter": 0.4, "Instagram": 0.6}, k
+    )
     us = d.times(rng, k)
     ids = make_ids("mention", ctx.take("mention", k))
-    d.add("social.mentions", {
-        "mention_id": ids, "platform": choice(platforms, plat),
-        "author_handle": pl.Series([f"@fan{x}" for x in rng.integers(100, 99999, k)]), "customer_ref": None,
-        "mention_text": body, "likes": rng.integers(0, 500, k), "shares": rng.integers(0, 50, k),
-        "comments": rng.integers(0, 30, k), "is_brand_tagged": body.str.contains("@DXL", literal=True).to_numpy(),
-        "posted_at": us,
-    })
+    d.add(
+        "social.mentions",
+        {
+            "mention_id": ids,
+            "platform": choice(platforms, plat),
+            "author_handle": pl.Series([f"@fan{x}" for x in rng.integers(100, 99999, k)]),
+            "customer_ref": None,
+            "mention_text": body,
+            "likes": rng.integers(0, 500, k),
+            "shares": rng.integers(0, 50, k),
+            "comments": rng.integers(0, 30, k),
+            "is_brand_tagged": body.str.contains("@DXL", literal=True).to_numpy(),
+            "posted_at": us,
+        },
+    )
     d.new_texts.append(texts.truth("social", pl.Series(ids), topic, sent, us))
 
 
@@ -1248,69 +1768,119 @@ def mlops_day(d: Day) -> None:
     dead = ~sample["alive"].to_numpy()
     s = 1.35 * dead + rng.normal(0, 1, k)
     p = np.round(1 / (1 + np.exp(-1.6 * (s - 0.65))), 4)
-    model = d.w.models.filter((pl.col("model_name") == "churn-xgb") & (pl.col("model_version") == "2.0"))["model_id"][0]
+    model = d.w.models.filter(
+        (pl.col("model_name") == "churn-xgb") & (pl.col("model_version") == "2.0")
+    )["model_id"][0]
     ptypes = allowed(ctx, "mlops.model_predictions", "prediction_type")
-    d.add("mlops.model_predictions", {
-        "prediction_id": make_ids("prediction", ctx.take("prediction", k)), "model_id": pl.Series([model] * k),
-        "customer_ref": sample["source_id"], "prediction_type": choice(ptypes, np.full(k, ptypes.index("churn"))),
-        "predicted_value": p, "predicted_label": p > 0.5, "confidence": np.round(np.abs(p - 0.5) * 2, 4),
-        "latency_ms": rng.integers(10, 200, k), "predicted_at": d.start_us + 2 * HOUR + rng.integers(0, HOUR, k),
-    })
+    d.add(
+        "mlops.model_predictions",
+        {
+            "prediction_id": make_ids("prediction", ctx.take("prediction", k)),
+            "model_id": pl.Series([model] * k),
+            "customer_ref": sample["source_id"],
+            "prediction_type": choice(ptypes, np.full(k, ptypes.index("churn"))),
+            "predicted_value": p,
+            "predicted_label": p > 0.5,
+            "confidence": np.round(np.abs(p - 0.5) * 2, 4),
+            "latency_ms": rng.integers(10, 200, k),
+            "predicted_at": d.start_us + 2 * HOUR + rng.integers(0, HOUR, k),
+        },
+    )
     names = allowed(ctx, "mlops.feature_values", "feature_name")
     ftypes = allowed(ctx, "mlops.feature_values", "feature_type")
     last = sample["last_purchase_us"].to_numpy()
     ok = last > 0
     m = int(ok.sum())
     if m:
-        d.add("mlops.feature_values", {
-            "feature_value_id": make_ids("feature_value", ctx.take("feature_value", m)),
-            "customer_ref": sample["source_id"].filter(pl.Series(ok)),
-            "feature_name": choice(names, np.full(m, names.index("days_since_last_order"))),
-            "feature_value": np.round((d.start_us + 2 * HOUR - last[ok]) / US_PER_DAY, 4),
-            "feature_type": choice(ftypes, np.full(m, ftypes.index("batch"))),
-            "computed_at": np.full(m, d.start_us + 2 * HOUR),
-        })
+        d.add(
+            "mlops.feature_values",
+            {
+                "feature_value_id": make_ids("feature_value", ctx.take("feature_value", m)),
+                "customer_ref": sample["source_id"].filter(pl.Series(ok)),
+                "feature_name": choice(names, np.full(m, names.index("days_since_last_order"))),
+                "feature_value": np.round((d.start_us + 2 * HOUR - last[ok]) / US_PER_DAY, 4),
+                "feature_type": choice(ftypes, np.full(m, ftypes.index("batch"))),
+                "computed_at": np.full(m, d.start_us + 2 * HOUR),
+            },
+        )
     # recommendations and personalisation in today's known sessions
-    ts = getattr(d, "today_sessions", None)
+    ts = d.today_sessions
     if ts is not None:
         known = np.flatnonzero(ts["customer_id"].is_not_null().to_numpy())
         if len(known):
             owner = np.repeat(known, 4)
             rank = np.tile(np.arange(4), len(known))
             n = len(owner)
-            algos, alg = enum_draw(rng, ctx, "mlops.recommendations_served", "algorithm",
-                                   {a: 1.0 for a in mlops.ALGORITHM_RATES if a != "fitmap_size_match"}, n)
+            algos, alg = enum_draw(
+                rng,
+                ctx,
+                "mlops.recommendations_served",
+                "algorithm",
+                {a: 1.0 for a in mlops.ALGORITHM_RATES if a != "fitmap_size_match"},
+                n,
+            )
             contexts = allowed(ctx, "mlops.recommendations_served", "context")
             prod = d.w.products
             rec_ids = make_ids("recommendation", ctx.take("recommendation", n))
             served = ts["start"][owner] + (rank + 1) * 1_000_000
-            d.add("mlops.recommendations_served", {
-                "recommendation_id": rec_ids, "customer_ref": ts["customer_id"].gather(owner),
-                "session_id": ts["ids"].take(owner), "product_id": prod["product_id"].to_arrow().take(
-                    rng.integers(0, len(prod), n)),
-                "algorithm": choice(algos, alg), "context": choice(contexts, np.full(n, contexts.index("Homepage"))),
-                "slot_rank": rank + 1, "score": np.round(rng.uniform(0.3, 0.99, n), 4), "served_at": served,
-            })
-            rates = np.asarray([mlops.ALGORITHM_RATES[a][0] for a in algos])[alg] / (1 + 0.15 * rank)
+            d.add(
+                "mlops.recommendations_served",
+                {
+                    "recommendation_id": rec_ids,
+                    "customer_ref": ts["customer_id"].gather(owner),
+                    "session_id": ts["ids"].take(owner),
+                    "product_id": prod["product_id"].to_arrow().take(rng.integers(0, len(prod), n)),
+                    "algorithm": choice(algos, alg),
+                    "context": choice(contexts, np.full(n, contexts.index("Homepage"))),
+                    "slot_rank": rank + 1,
+                    "score": np.round(rng.uniform(0.3, 0.99, n), 4),
+                    "served_at": served,
+                },
+            )
+            rates = np.asarray([mlops.ALGORITHM_RATES[a][0] for a in algos])[alg] / (
+                1 + 0.15 * rank
+            )
             click = np.flatnonzero(rng.random(n) < rates)
             if len(click):
                 fb = allowed(ctx, "mlops.recommendation_feedback", "feedback_type")
                 c = len(click)
-                d.add("mlops.recommendation_feedback", {
-                    "feedback_id": make_ids("feedback", ctx.take("feedback", c)),
-                    "recommendation_id": rec_ids.take(click), "feedback_type": choice(fb, np.full(c, fb.index("click"))),
-                    "dwell_seconds": rng.integers(3, 300, c), "order_id": None, "conversion_amount": None,
-                    "feedback_at": served[click] + 20 * 1_000_000,
-                })
-            strategies, st = enum_draw(rng, ctx, "mlops.personalization_events", "strategy",
-                                       {"hero_banner": 0.5, "size_filter": 0.5}, len(known))
-            d.add("mlops.personalization_events", {
-                "personalization_event_id": make_ids("personalization", ctx.take("personalization", len(known))),
-                "customer_ref": ts["customer_id"].gather(known), "session_id": ts["ids"].take(known),
-                "strategy": choice(strategies, st), "offer_id": None, "was_displayed": np.ones(len(known), bool),
-                "was_clicked": rng.random(len(known)) < 0.08, "was_converted": ts["converted"][known],
-                "conversion_amount": None, "served_at": ts["start"][known] + 2 * 1_000_000,
-            })
+                d.add(
+                    "mlops.recommendation_feedback",
+                    {
+                        "feedback_id": make_ids("feedback", ctx.take("feedback", c)),
+                        "recommendation_id": rec_ids.take(click),
+                        "feedback_type": choice(fb, np.full(c, fb.index("click"))),
+                        "dwell_seconds": rng.integers(3, 300, c),
+                        "order_id": None,
+                        "conversion_amount": None,
+                        "feedback_at": served[click] + 20 * 1_000_000,
+                    },
+                )
+            strategies, st = enum_draw(
+                rng,
+                ctx,
+                "mlops.personalization_events",
+                "strategy",
+                {"hero_banner": 0.5, "size_filter": 0.5},
+                len(known),
+            )
+            d.add(
+                "mlops.personalization_events",
+                {
+                    "personalization_event_id": make_ids(
+                        "personalization", ctx.take("personalization", len(known))
+                    ),
+                    "customer_ref": ts["customer_id"].gather(known),
+                    "session_id": ts["ids"].take(known),
+                    "strategy": choice(strategies, st),
+                    "offer_id": None,
+                    "was_displayed": np.ones(len(known), bool),
+                    "was_clicked": rng.random(len(known)) < 0.08,
+                    "was_converted": ts["converted"][known],
+                    "conversion_amount": None,
+                    "served_at": ts["start"][known] + 2 * 1_000_000,
+                },
+            )
     # next best actions for the churn-risk customers of today's scoring
     risky = sample.filter(pl.Series(p > 0.7))
     if len(risky):
@@ -1318,16 +1888,24 @@ def mlops_day(d: Day) -> None:
         acts = allowed(ctx, "mlops.next_best_actions", "action_type")
         chans = allowed(ctx, "mlops.next_best_actions", "channel")
         trig = allowed(ctx, "mlops.next_best_actions", "trigger")
-        nba = d.w.models.filter((pl.col("model_name") == "nba-xgb"))["model_id"][0]
+        nba = d.w.models.filter(pl.col("model_name") == "nba-xgb")["model_id"][0]
         off = d.start_us + 3 * HOUR + rng.integers(0, HOUR, r)
-        d.add("mlops.next_best_actions", {
-            "action_id": make_ids("next_best_action", ctx.take("next_best_action", r)),
-            "customer_ref": risky["source_id"], "model_id": pl.Series([nba] * r),
-            "action_type": choice(acts, np.full(r, acts.index("win_back_discount"))),
-            "channel": choice(chans, np.full(r, chans.index("email"))), "priority": np.full(r, 2),
-            "trigger": choice(trig, np.full(r, trig.index("churn_risk"))), "offered_at": off,
-            "expires_at": off + 14 * US_PER_DAY, "outcome": None, "outcome_at": None,
-        })
+        d.add(
+            "mlops.next_best_actions",
+            {
+                "action_id": make_ids("next_best_action", ctx.take("next_best_action", r)),
+                "customer_ref": risky["source_id"],
+                "model_id": pl.Series([nba] * r),
+                "action_type": choice(acts, np.full(r, acts.index("win_back_discount"))),
+                "channel": choice(chans, np.full(r, chans.index("email"))),
+                "priority": np.full(r, 2),
+                "trigger": choice(trig, np.full(r, trig.index("churn_risk"))),
+                "offered_at": off,
+                "expires_at": off + 14 * US_PER_DAY,
+                "outcome": None,
+                "outcome_at": None,
+            },
+        )
     # running experiments: assignments of a few customers, with their events
     running = d.w.experiments.filter(pl.col("status") == "running")
     if len(running) and len(pe):
@@ -1346,22 +1924,41 @@ def mlops_day(d: Day) -> None:
             conv = rng.random(len(who)) < v["true_conversion_rate"].to_numpy()[var]
             et = allowed(ctx, "mlops.experiment_events", "event_type")
             k2 = len(who) + int(conv.sum())
-            d.add("mlops.experiment_events", {
-                "experiment_event_id": make_ids("experiment_event", ctx.take("experiment_event", k2)),
-                "experiment_id": pl.Series([e_id] * k2),
-                "customer_ref": pl.concat([who["source_id"], who["source_id"].filter(pl.Series(conv))]),
-                "event_type": choice(et, np.r_[np.full(len(who), et.index("exposure")),
-                                               np.full(int(conv.sum()), et.index("conversion"))]),
-                "revenue": np.r_[np.full(len(who), np.nan), np.round(rng.gamma(4, 24, int(conv.sum())), 2)],
-                "event_ts": np.r_[rows_u[-1] + 5 * 1_000_000, rows_u[-1][conv] + 20 * MINUTE],
-            })
+            d.add(
+                "mlops.experiment_events",
+                {
+                    "experiment_event_id": make_ids(
+                        "experiment_event", ctx.take("experiment_event", k2)
+                    ),
+                    "experiment_id": pl.Series([e_id] * k2),
+                    "customer_ref": pl.concat(
+                        [who["source_id"], who["source_id"].filter(pl.Series(conv))]
+                    ),
+                    "event_type": choice(
+                        et,
+                        np.r_[
+                            np.full(len(who), et.index("exposure")),
+                            np.full(int(conv.sum()), et.index("conversion")),
+                        ],
+                    ),
+                    "revenue": np.r_[
+                        np.full(len(who), np.nan), np.round(rng.gamma(4, 24, int(conv.sum())), 2)
+                    ],
+                    "event_ts": np.r_[rows_u[-1] + 5 * 1_000_000, rows_u[-1][conv] + 20 * MINUTE],
+                },
+            )
         if rows_e:
             n = sum(len(x) for x in rows_e)
-            d.add("mlops.experiment_assignments", {
-                "assignment_id": make_ids("assignment", ctx.take("assignment", n)),
-                "experiment_id": pl.concat(rows_e), "customer_ref": pl.concat(rows_c),
-                "variant_id": pl.concat(rows_v), "assigned_at": np.concatenate(rows_u),
-            })
+            d.add(
+                "mlops.experiment_assignments",
+                {
+                    "assignment_id": make_ids("assignment", ctx.take("assignment", n)),
+                    "experiment_id": pl.concat(rows_e),
+                    "customer_ref": pl.concat(rows_c),
+                    "variant_id": pl.concat(rows_v),
+                    "assigned_at": np.concatenate(rows_u),
+                },
+            )
     # the vendor scores part of today's texts
     if d.new_texts:
         from engagement_lake.generate.block import Block
@@ -1375,15 +1972,21 @@ def mlops_day(d: Day) -> None:
 def finance_day(d: Day) -> None:
     """Customers who bought today: their current fiscal year's row is resent, updated."""
     ctx = d.ctx
-    to = getattr(d, "today_orders", None)
+    to = d.today_orders
     if to is None:
         return
     year = date.fromordinal(date(1970, 1, 1).toordinal() + d.day).year
-    today = pl.DataFrame({"customer_id": to["customer_id"], "rev": to["total_c"] / 100.0,
-                          "cogs": to["cogs"]}).group_by("customer_id", maintain_order=True).agg(
-        pl.col("rev").sum(), pl.col("cogs").sum())
+    today = (
+        pl.DataFrame(
+            {"customer_id": to["customer_id"], "rev": to["total_c"] / 100.0, "cogs": to["cogs"]}
+        )
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.col("rev").sum(), pl.col("cogs").sum())
+    )
     ids = ",".join(f"'{c}'" for c in today["customer_id"].to_list())
-    cur = d.bronze.latest("finance.customer_profitability", f"fiscal_year = {year} AND customer_id IN ({ids})")
+    cur = d.bronze.latest(
+        "finance.customer_profitability", f"fiscal_year = {year} AND customer_id IN ({ids})"
+    )
     upd = today.join(cur, on="customer_id", how="left", maintain_order="left")
     has = upd["profitability_id"].is_not_null().to_numpy()
     n_new = int((~has).sum())
@@ -1394,12 +1997,20 @@ def finance_day(d: Day) -> None:
     cogs = upd["cogs_amount"].cast(pl.Float64).fill_null(0).to_numpy() + upd["cogs"].to_numpy()
     acq = upd["acquisition_cost"].cast(pl.Float64).fill_null(0).to_numpy()
     serv = upd["servicing_cost"].cast(pl.Float64).fill_null(0).to_numpy()
-    d.add("finance.customer_profitability", {
-        "profitability_id": pl.Series(pid, dtype=pl.String), "customer_id": upd["customer_id"],
-        "fiscal_year": np.full(len(upd), year), "as_of_date": np.full(len(upd), d.day),
-        "revenue_amount": np.round(rev, 2), "cogs_amount": np.round(cogs, 2), "acquisition_cost": acq,
-        "servicing_cost": serv, "profit_amount": np.round(rev - cogs - acq - serv, 2),
-    })
+    d.add(
+        "finance.customer_profitability",
+        {
+            "profitability_id": pl.Series(pid, dtype=pl.String),
+            "customer_id": upd["customer_id"],
+            "fiscal_year": np.full(len(upd), year),
+            "as_of_date": np.full(len(upd), d.day),
+            "revenue_amount": np.round(rev, 2),
+            "cogs_amount": np.round(cogs, 2),
+            "acquisition_cost": acq,
+            "servicing_cost": serv,
+            "profit_amount": np.round(rev - cogs - acq - serv, 2),
+        },
+    )
 
 
 def reference_day(d: Day) -> None:
@@ -1408,15 +2019,20 @@ def reference_day(d: Day) -> None:
     prod = d.bronze.latest("shop.products", "is_active")
     if prod.is_empty():
         return
-    k = max(1, int(round(len(prod) * 0.002)))
+    k = max(1, round(len(prod) * 0.002))
     pick = np.sort(rng.choice(len(prod), min(k, len(prod)), replace=False))
     rows = prod[pick]
     price = rows["list_price"].cast(pl.Float64).to_numpy()
     new = np.maximum(np.floor(price * rng.uniform(0.85, 1.1, len(rows))) + 0.99, 4.99)
-    d.add("shop.products", rows.with_columns(
-        list_price=pl.Series(np.round(new, 2)),
-        updated_at=pl.Series(d.start_us + rng.integers(1 * HOUR, 5 * HOUR, len(rows))).cast(pl.Datetime("us")),
-    ))
+    d.add(
+        "shop.products",
+        rows.with_columns(
+            list_price=pl.Series(np.round(new, 2)),
+            updated_at=pl.Series(d.start_us + rng.integers(1 * HOUR, 5 * HOUR, len(rows))).cast(
+                pl.Datetime("us")
+            ),
+        ),
+    )
 
 
 __all__ = ["generate_day"]

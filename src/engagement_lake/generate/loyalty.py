@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from engagement_lake.generate import identity
-from engagement_lake.generate.block import Block, allowed, expand, group_cumsum, make_ids
+from engagement_lake.generate.block import Block, allowed, group_cumsum, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.world import pick
 
@@ -45,10 +45,18 @@ def members(blk: Block) -> None:
     person = rec.person
     k = (rng.random(m) * np.maximum(n_orders[person], 1)).astype(np.int64)
     at_order = (n_orders[person] > 0) & (rng.random(m) < 0.5)
-    enrol_order_us = o["us"][np.minimum(start[person] + k, max(len(o["us"]) - 1, 0))] if len(o["us"]) else np.zeros(m, np.int64)
-    signup_us = blk.col("signup_day")[person] * US_PER_DAY + rng.integers(9 * 3600 * 10**6, 20 * 3600 * 10**6, m)
+    enrol_order_us = (
+        o["us"][np.minimum(start[person] + k, max(len(o["us"]) - 1, 0))]
+        if len(o["us"])
+        else np.zeros(m, np.int64)
+    )
+    signup_us = blk.col("signup_day")[person] * US_PER_DAY + rng.integers(
+        9 * 3600 * 10**6, 20 * 3600 * 10**6, m
+    )
     random_us = ctx.cal.sample(rng, np.full(m, ctx.cal.start_us), np.full(m, now))
-    enrolled = np.where(n_orders[person] > 0, np.where(at_order, enrol_order_us - 5 * MINUTE, signup_us), random_us)
+    enrolled = np.where(
+        n_orders[person] > 0, np.where(at_order, enrol_order_us - 5 * MINUTE, signup_us), random_us
+    )
     dup_enrol = enrolled + (rng.random(m) * np.maximum(now - enrolled, 1)).astype(np.int64)
     enrolled = np.where(rec.is_duplicate, dup_enrol, enrolled)
     enrolled = np.clip(enrolled, ctx.cal.start_us - 400 * US_PER_DAY, now - 1)
@@ -76,7 +84,9 @@ def members(blk: Block) -> None:
     gained = e_pts + np.where(upgraded, UPGRADE_BONUS, 0)
     running = ENROL_BONUS + group_cumsum(gained, e_mem)
     before = running - gained
-    steps = np.floor(rho[e_mem] * running / REDEEM_STEP) - np.floor(rho[e_mem] * before / REDEEM_STEP)
+    steps = np.floor(rho[e_mem] * running / REDEEM_STEP) - np.floor(
+        rho[e_mem] * before / REDEEM_STEP
+    )
     steps = steps.astype(np.int64)
 
     # final tier with the annual review for members who stopped buying
@@ -103,11 +113,27 @@ def members(blk: Block) -> None:
     rd_idx = np.flatnonzero(steps > 0)
     led_mem = [mem_all, e_mem, e_mem[up_idx], e_mem[rd_idx], mem_all[adj]]
     led_us = [enrolled, e_us, e_us[up_idx] + 2 * MINUTE, e_us[rd_idx] + 1 * MINUTE, adj_us[adj]]
-    led_pts = [np.full(m, ENROL_BONUS), e_pts, np.full(len(up_idx), UPGRADE_BONUS),
-               -REDEEM_POINTS * steps[rd_idx], adj_pts[adj]]
-    led_type = [np.full(m, ET["bonus"]), np.full(len(eo), ET["earn"]), np.full(len(up_idx), ET["bonus"]),
-                np.full(len(rd_idx), ET["redeem"]), np.full(int(adj.sum()), ET["adjust"])]
-    led_order = [np.full(m, -1), eo, np.full(len(up_idx), -1), eo[rd_idx], np.full(int(adj.sum()), -1)]
+    led_pts = [
+        np.full(m, ENROL_BONUS),
+        e_pts,
+        np.full(len(up_idx), UPGRADE_BONUS),
+        -REDEEM_POINTS * steps[rd_idx],
+        adj_pts[adj],
+    ]
+    led_type = [
+        np.full(m, ET["bonus"]),
+        np.full(len(eo), ET["earn"]),
+        np.full(len(up_idx), ET["bonus"]),
+        np.full(len(rd_idx), ET["redeem"]),
+        np.full(int(adj.sum()), ET["adjust"]),
+    ]
+    led_order = [
+        np.full(m, -1),
+        eo,
+        np.full(len(up_idx), -1),
+        eo[rd_idx],
+        np.full(int(adj.sum()), -1),
+    ]
     balance = np.zeros(m, dtype=np.int64)
     for mm, pts in zip(led_mem, led_pts, strict=True):
         balance += np.bincount(mm, weights=pts, minlength=m).astype(np.int64)
@@ -119,19 +145,28 @@ def members(blk: Block) -> None:
     led_order.append(np.full(int(expire.sum()), -1))
     balance = np.where(expire, 0, balance)
 
-    lm, lu, lp, lt, lo = (np.concatenate(x) for x in (led_mem, led_us, led_pts, led_type, led_order))
+    lm, lu, lp, lt, lo = (
+        np.concatenate(x) for x in (led_mem, led_us, led_pts, led_type, led_order)
+    )
     lu = np.minimum(lu, now - 1)
     srt = np.lexsort((lu, lm))
     lm, lu, lp, lt, lo = lm[srt], lu[srt], lp[srt], lt[srt], lo[srt]
     member_ids = make_ids("member", nums)
-    blk.add("loyalty.points_ledger", {
-        "ledger_id": make_ids("ledger", ctx.take("ledger", len(lm))),
-        "member_id": member_ids.take(lm),
-        "order_id": make_ids("order", o["num"][np.maximum(lo, 0)] if len(o["num"]) else np.zeros(len(lo), np.int64), lo >= 0),
-        "entry_type": choice(entry_types, lt),
-        "points": lp,
-        "entry_ts": lu,
-    })
+    blk.add(
+        "loyalty.points_ledger",
+        {
+            "ledger_id": make_ids("ledger", ctx.take("ledger", len(lm))),
+            "member_id": member_ids.take(lm),
+            "order_id": make_ids(
+                "order",
+                o["num"][np.maximum(lo, 0)] if len(o["num"]) else np.zeros(len(lo), np.int64),
+                lo >= 0,
+            ),
+            "entry_type": choice(entry_types, lt),
+            "points": lp,
+            "entry_ts": lu,
+        },
+    )
     last_ledger = np.zeros(m, dtype=np.int64)
     np.maximum.at(last_ledger, lm, lu)
 
@@ -144,19 +179,28 @@ def members(blk: Block) -> None:
     tc_from = np.concatenate([np.full(m, -1), prev_tier[up_idx], tier[dn]])
     tc_to = np.concatenate([np.zeros(m, np.int64), tier_after[up_idx], tier[dn] - 1])
     tc_us = np.concatenate([enrolled, e_us[up_idx] + 2 * MINUTE, review_us[dn]])
-    tc_reason = np.concatenate([np.full(m, reasons.index("enrolment")),
-                                np.full(len(up_idx), reasons.index("spend_threshold")),
-                                np.full(len(dn), reasons.index("annual_review"))])
+    tc_reason = np.concatenate(
+        [
+            np.full(m, reasons.index("enrolment")),
+            np.full(len(up_idx), reasons.index("spend_threshold")),
+            np.full(len(dn), reasons.index("annual_review")),
+        ]
+    )
     srt = np.lexsort((tc_us, tc_mem))
-    tc_mem, tc_from, tc_to, tc_us, tc_reason = (x[srt] for x in (tc_mem, tc_from, tc_to, tc_us, tc_reason))
-    blk.add("loyalty.tier_changes", {
-        "tier_change_id": make_ids("tier_change", ctx.take("tier_change", len(tc_mem))),
-        "member_id": member_ids.take(tc_mem),
-        "from_tier": choice(tiers, T[np.maximum(tc_from, 0)], tc_from >= 0),
-        "to_tier": choice(tiers, T[tc_to]),
-        "change_reason": choice(reasons, tc_reason),
-        "changed_at": np.minimum(tc_us, now - 1),
-    })
+    tc_mem, tc_from, tc_to, tc_us, tc_reason = (
+        x[srt] for x in (tc_mem, tc_from, tc_to, tc_us, tc_reason)
+    )
+    blk.add(
+        "loyalty.tier_changes",
+        {
+            "tier_change_id": make_ids("tier_change", ctx.take("tier_change", len(tc_mem))),
+            "member_id": member_ids.take(tc_mem),
+            "from_tier": choice(tiers, T[np.maximum(tc_from, 0)], tc_from >= 0),
+            "to_tier": choice(tiers, T[tc_to]),
+            "change_reason": choice(reasons, tc_reason),
+            "changed_at": np.minimum(tc_us, now - 1),
+        },
+    )
     last_tc = np.zeros(m, dtype=np.int64)
     np.maximum.at(last_tc, tc_mem, np.minimum(tc_us, now - 1))
 
@@ -179,20 +223,32 @@ def members(blk: Block) -> None:
     ).to_series()
     mtiers = allowed(ctx, "loyalty.members", "tier")
     MT = np.asarray([mtiers.index(t) for t in TIER_NAMES])
-    updated = np.minimum(np.maximum(last_ledger, last_tc) + rng.integers(MINUTE, 3600 * 10**6, m), now - 1)
-    blk.identity.append(identity.identity_truth("loyalty.members", pl.Series(member_ids), blk.people, rec))
-    blk.add("loyalty.members", {
-        "member_id": member_ids,
-        "full_name": full,
-        "email": obs.email,
-        "phone": obs.phone,
-        "date_of_birth": obs.birth_day,
-        "address": obs.street,
-        "zip_code": obs.zip,
-        "tier": choice(mtiers, MT[final_tier]),
-        "points_balance": balance,
-        "enrolled_date": enrolled // US_PER_DAY,
-        "updated_at": updated,
-    })
-    blk.state["members"] = {"person": person, "is_dup": rec.is_duplicate, "tier": final_tier,
-                            "balance": balance, "enrolled": enrolled}
+    updated = np.minimum(
+        np.maximum(last_ledger, last_tc) + rng.integers(MINUTE, 3600 * 10**6, m), now - 1
+    )
+    blk.identity.append(
+        identity.identity_truth("loyalty.members", pl.Series(member_ids), blk.people, rec)
+    )
+    blk.add(
+        "loyalty.members",
+        {
+            "member_id": member_ids,
+            "full_name": full,
+            "email": obs.email,
+            "phone": obs.phone,
+            "date_of_birth": obs.birth_day,
+            "address": obs.street,
+            "zip_code": obs.zip,
+            "tier": choice(mtiers, MT[final_tier]),
+            "points_balance": balance,
+            "enrolled_date": enrolled // US_PER_DAY,
+            "updated_at": updated,
+        },
+    )
+    blk.state["members"] = {
+        "person": person,
+        "is_dup": rec.is_duplicate,
+        "tier": final_tier,
+        "balance": balance,
+        "enrolled": enrolled,
+    }

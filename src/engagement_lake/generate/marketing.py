@@ -30,11 +30,15 @@ CLICK_GIVEN_OPEN = 0.2
 
 
 def engagement_truth() -> dict[str, object]:
-    return {"open_rate_by_tier": dict(zip(("Bronze", "Silver", "Gold", "Platinum"), OPEN_BY_TIER,
-                                          strict=True)),
-            "open_rate_non_member": OPEN_NON_MEMBER, "click_given_open": CLICK_GIVEN_OPEN,
-            "note": "rates are scaled by (0.6 + 0.8 x engagement) per person and x0.6 after "
-                    "the customer dropped out"}
+    return {
+        "open_rate_by_tier": dict(
+            zip(("Bronze", "Silver", "Gold", "Platinum"), OPEN_BY_TIER, strict=True)
+        ),
+        "open_rate_non_member": OPEN_NON_MEMBER,
+        "click_given_open": CLICK_GIVEN_OPEN,
+        "note": "rates are scaled by (0.6 + 0.8 x engagement) per person and x0.6 after "
+        "the customer dropped out",
+    }
 
 
 def emit(blk: Block) -> None:
@@ -46,13 +50,26 @@ def emit(blk: Block) -> None:
     ns = len(rec)
     person = rec.person
     snums = ctx.take("subscriber", ns)
-    statuses, st = enum_draw(rng, ctx, "marketing.subscribers", "status",
-                             {"subscribed": 0.8, "unsubscribed": 0.12, "bounced": 0.03, "cleaned": 0.05}, ns)
-    base = np.where(blk.col("in_shop")[person], blk.col("first_purchase_day")[person] * US_PER_DAY,
-                    ctx.cal.start_us - 200 * US_PER_DAY)
+    statuses, st = enum_draw(
+        rng,
+        ctx,
+        "marketing.subscribers",
+        "status",
+        {"subscribed": 0.8, "unsubscribed": 0.12, "bounced": 0.03, "cleaned": 0.05},
+        ns,
+    )
+    base = np.where(
+        blk.col("in_shop")[person],
+        blk.col("first_purchase_day")[person] * US_PER_DAY,
+        ctx.cal.start_us - 200 * US_PER_DAY,
+    )
     jitter = (rng.normal(0, 20, ns) * US_PER_DAY).astype(np.int64)
     sub_us = np.clip(base + jitter, ctx.cal.start_us - 400 * US_PER_DAY, now - US_PER_DAY)
-    sub_us = np.where(rec.is_duplicate, sub_us + (rng.random(ns) * np.maximum(now - sub_us, 1) * 0.7).astype(np.int64), sub_us)
+    sub_us = np.where(
+        rec.is_duplicate,
+        sub_us + (rng.random(ns) * np.maximum(now - sub_us, 1) * 0.7).astype(np.int64),
+        sub_us,
+    )
     leaving = st != statuses.index("subscribed")
     leave_us = sub_us + (rng.random(ns) * np.maximum(now - sub_us, 1)).astype(np.int64)
     end_us = np.where(leaving, leave_us, now)
@@ -73,16 +90,23 @@ def emit(blk: Block) -> None:
         active = (sub_us <= t) & (end_us > t)
         seg = seg_names[c]
         share = float(camp["audience_share"][c])
+        full = 0.9 * float(camp["share_factor"][c])  # "everyone in the segment", scaled
         if seg == "Gold & Platinum":
-            elig, share = active & member & (tier >= 2), 0.9
+            elig, share = active & member & (tier >= 2), full
         elif seg == "FitMap Users":
             elig, share = active & fitmap, min(1.0, share * 4)
         elif seg == "Lapsed 90 Days":
-            elig, share = active & (last_buy > 0) & (last_buy < t - 90 * US_PER_DAY), min(1.0, share * 3)
+            elig, share = (
+                active & (last_buy > 0) & (last_buy < t - 90 * US_PER_DAY),
+                min(1.0, share * 3),
+            )
         elif seg == "New Subscribers":
-            elig, share = active & (sub_us > t - 60 * US_PER_DAY), 0.9
+            elig, share = active & (sub_us > t - 60 * US_PER_DAY), full
         elif seg == "Recent Buyers":
-            elig, share = active & (last_buy > t - 30 * US_PER_DAY) & (last_buy <= t), min(1.0, share * 3)
+            elig, share = (
+                active & (last_buy > t - 30 * US_PER_DAY) & (last_buy <= t),
+                min(1.0, share * 3),
+            )
         else:
             elig = active
         chosen = np.flatnonzero(elig & (rng.random(ns) < share))
@@ -100,8 +124,11 @@ def emit(blk: Block) -> None:
     # ------------------------------------------------------------ events per send
     sp = person[s_sub]
     eng = blk.col("engagement")[sp]
-    alive_then = ~((blk.col("last_purchase_us")[sp] > 0) & ~blk.col("alive")[sp]
-                   & (s_us > blk.col("last_purchase_us")[sp]))
+    alive_then = ~(
+        (blk.col("last_purchase_us")[sp] > 0)
+        & ~blk.col("alive")[sp]
+        & (s_us > blk.col("last_purchase_us")[sp])
+    )
     p_open = np.where(member[s_sub], np.asarray(OPEN_BY_TIER)[tier[s_sub]], OPEN_NON_MEMBER)
     p_open = p_open * (0.6 + 0.8 * eng) * np.where(alive_then, 1.0, 0.6)
     bounced_sub = st == statuses.index("bounced")
@@ -126,7 +153,13 @@ def emit(blk: Block) -> None:
         (bounce, E["bounce"], s_us + rng.integers(10**6, 5 * MINUTE, k)),
         (opened, E["open"], open_us),
         (clicked, E["click"], click_us),
-        (converted, E["convert"], np.maximum(o["us"][np.maximum(nxt, 0)] if len(o["us"]) else click_us, click_us + MINUTE)),
+        (
+            converted,
+            E["convert"],
+            np.maximum(
+                o["us"][np.maximum(nxt, 0)] if len(o["us"]) else click_us, click_us + MINUTE
+            ),
+        ),
         (unsub, E["unsubscribe"], unsub_us),
     ]
     ev_send = np.concatenate([np.flatnonzero(g[0]) for g in groups])
@@ -139,21 +172,39 @@ def emit(blk: Block) -> None:
     ne = len(ev_send)
     is_conv = ev_type == E["convert"]
     conv_order = np.where(is_conv, nxt[ev_send], -1)
-    links = np.asarray(["https://www.dxl.example.com/new-arrivals", "https://www.dxl.example.com/sale",
-                        "https://www.dxl.example.com/fitmap", "https://www.dxl.example.com/account/rewards",
-                        "https://www.dxl.example.com/survey"], dtype=object)
+    links = np.asarray(
+        [
+            "https://www.dxl.example.com/new-arrivals",
+            "https://www.dxl.example.com/sale",
+            "https://www.dxl.example.com/fitmap",
+            "https://www.dxl.example.com/account/rewards",
+            "https://www.dxl.example.com/survey",
+        ],
+        dtype=object,
+    )
     link_idx = np.minimum(camp["type_idx"].to_numpy()[s_camp[ev_send]], len(links) - 1)
     sub_ids = make_ids("subscriber", snums)
-    blk.add("marketing.email_events", {
-        "event_id": make_ids("email_event", ctx.take("email_event", ne)),
-        "subscriber_id": sub_ids.take(s_sub[ev_send]),
-        "campaign_id": camp["campaign_id"].to_arrow().take(s_camp[ev_send]),
-        "event_type": choice(ev_types, ev_type),
-        "event_ts": ev_us,
-        "link_url": choice(list(links), link_idx, ev_type == E["click"]),
-        "revenue": np.where(is_conv, o["total_c"][np.maximum(conv_order, 0)] / 100.0 if len(o["us"]) else 0.0, np.nan),
-        "order_id": make_ids("order", o["num"][np.maximum(conv_order, 0)] if len(o["num"]) else np.zeros(ne, np.int64), conv_order >= 0),
-    })
+    blk.add(
+        "marketing.email_events",
+        {
+            "event_id": make_ids("email_event", ctx.take("email_event", ne)),
+            "subscriber_id": sub_ids.take(s_sub[ev_send]),
+            "campaign_id": camp["campaign_id"].to_arrow().take(s_camp[ev_send]),
+            "event_type": choice(ev_types, ev_type),
+            "event_ts": ev_us,
+            "link_url": choice(list(links), link_idx, ev_type == E["click"]),
+            "revenue": np.where(
+                is_conv,
+                o["total_c"][np.maximum(conv_order, 0)] / 100.0 if len(o["us"]) else 0.0,
+                np.nan,
+            ),
+            "order_id": make_ids(
+                "order",
+                o["num"][np.maximum(conv_order, 0)] if len(o["num"]) else np.zeros(ne, np.int64),
+                conv_order >= 0,
+            ),
+        },
+    )
 
     # ------------------------------------------------------------ subscribers table
     last_unsub = np.full(ns, -1, dtype=np.int64)
@@ -167,28 +218,49 @@ def emit(blk: Block) -> None:
     updated = np.where(leaving, unsub_at, np.maximum(sub_us, last_event))
     updated = np.minimum(np.maximum(updated, sub_us) + rng.integers(MINUTE, HOUR, ns), now - 1)
     obs = identity.observe(rng, blk.people, rec, profile)
-    src_vals, src = enum_draw(rng, ctx, "marketing.subscribers", "source",
-                              {"checkout": 0.4, "footer": 0.2, "store": 0.15, "popup": 0.2, "import": 0.05}, ns)
-    src = np.where(~blk.col("in_shop")[person] & (src == src_vals.index("checkout")), src_vals.index("footer"), src)
-    blk.identity.append(identity.identity_truth("marketing.subscribers", pl.Series(sub_ids), blk.people, rec))
-    blk.add("marketing.subscribers", {
-        "subscriber_id": sub_ids,
-        "email_address": obs.email,
-        "first_name": obs.first,
-        "last_name": identity.null_where(obs.last, rng.random(ns) < 0.1),
-        "zip": identity.null_where(obs.zip, rng.random(ns) < 0.15),
-        "status": choice(statuses, st),
-        "source": choice(src_vals, src),
-        "subscribed_at": sub_us,
-        "unsubscribed_at": masked(unsub_at, st == statuses.index("unsubscribed")),
-        "updated_at": updated,
-    })
+    src_vals, src = enum_draw(
+        rng,
+        ctx,
+        "marketing.subscribers",
+        "source",
+        {"checkout": 0.4, "footer": 0.2, "store": 0.15, "popup": 0.2, "import": 0.05},
+        ns,
+    )
+    src = np.where(
+        ~blk.col("in_shop")[person] & (src == src_vals.index("checkout")),
+        src_vals.index("footer"),
+        src,
+    )
+    blk.identity.append(
+        identity.identity_truth("marketing.subscribers", pl.Series(sub_ids), blk.people, rec)
+    )
+    blk.add(
+        "marketing.subscribers",
+        {
+            "subscriber_id": sub_ids,
+            "email_address": obs.email,
+            "first_name": obs.first,
+            "last_name": identity.null_where(obs.last, rng.random(ns) < 0.1),
+            "zip": identity.null_where(obs.zip, rng.random(ns) < 0.15),
+            "status": choice(statuses, st),
+            "source": choice(src_vals, src),
+            "subscribed_at": sub_us,
+            "unsubscribed_at": masked(unsub_at, st == statuses.index("unsubscribed")),
+            "updated_at": updated,
+        },
+    )
     blk.state["subscribers"] = {"person": person, "sub_us": sub_us, "is_dup": rec.is_duplicate}
     _journeys(blk, rng, snums, person, sub_us, rec.is_duplicate)
 
 
-def _journeys(blk: Block, rng: np.random.Generator, snums: np.ndarray, sperson: np.ndarray,
-              sub_us: np.ndarray, is_dup: np.ndarray) -> None:
+def _journeys(
+    blk: Block,
+    rng: np.random.Generator,
+    snums: np.ndarray,
+    sperson: np.ndarray,
+    sub_us: np.ndarray,
+    is_dup: np.ndarray,
+) -> None:
     ctx = blk.ctx
     now = ctx.now_us
     fqn = "marketing.journey_events"
@@ -199,50 +271,114 @@ def _journeys(blk: Block, rng: np.random.Generator, snums: np.ndarray, sperson: 
     o = blk.state["orders"]
     sub_of = np.full(blk.n, -1)
     sub_of[sperson[~is_dup]] = np.flatnonzero(~is_dup)
-    rows: list[tuple[np.ndarray, ...]] = []  # person, journey, stage index, touchpoint, us, conv, value
+    rows: list[
+        tuple[np.ndarray, ...]
+    ] = []  # person, journey, stage index, touchpoint, us, conv, value
 
-    def add(person: np.ndarray, journey: int, stages: list[tuple[str, int, int]], start: np.ndarray,
-            conv_value: np.ndarray | None = None) -> None:
+    def add(
+        person: np.ndarray,
+        journey: int,
+        stages: list[tuple[str, int, int]],
+        start: np.ndarray,
+        conv_value: np.ndarray | None = None,
+    ) -> None:
         for k, (stage, tp, offset) in enumerate(stages):
             last = k == len(stages) - 1
-            value = conv_value if (last and conv_value is not None) else np.full(len(person), np.nan)
-            rows.append((person, np.full(len(person), journey), np.full(len(person), STAGES.index(stage)),
-                         np.full(len(person), tp), start + offset, ~np.isnan(value), value))
+            value = (
+                conv_value if (last and conv_value is not None) else np.full(len(person), np.nan)
+            )
+            rows.append(
+                (
+                    person,
+                    np.full(len(person), journey),
+                    np.full(len(person), STAGES.index(stage)),
+                    np.full(len(person), tp),
+                    start + offset,
+                    ~np.isnan(value),
+                    value,
+                )
+            )
 
     # Welcome: every subscriber
     ws = np.flatnonzero(~is_dup)
     wp = sperson[ws]
     nxt = next_event(o["person"], o["us"], wp, sub_us[ws], 14 * US_PER_DAY)
-    value = np.where(nxt >= 0, o["total_c"][np.maximum(nxt, 0)] / 100.0 if len(o["us"]) else 0.0, np.nan)
-    add(wp, J["Welcome"], [("entered", P["email"], 0), ("email_1", P["email"], US_PER_DAY),
-                           ("completed", P["email"], 7 * US_PER_DAY)], sub_us[ws], value)
+    value = np.where(
+        nxt >= 0, o["total_c"][np.maximum(nxt, 0)] / 100.0 if len(o["us"]) else 0.0, np.nan
+    )
+    add(
+        wp,
+        J["Welcome"],
+        [
+            ("entered", P["email"], 0),
+            ("email_1", P["email"], US_PER_DAY),
+            ("completed", P["email"], 7 * US_PER_DAY),
+        ],
+        sub_us[ws],
+        value,
+    )
     # Post purchase: a share of subscribers' orders
-    po = np.flatnonzero((sub_of[o["person"]] >= 0) & ~o["cancelled"] & (rng.random(len(o["num"])) < 0.15))
-    add(o["person"][po], J["Post Purchase"], [("entered", P["email"], HOUR),
-                                              ("review_request", P["sms"], 7 * US_PER_DAY)], o["us"][po])
+    po = np.flatnonzero(
+        (sub_of[o["person"]] >= 0) & ~o["cancelled"] & (rng.random(len(o["num"])) < 0.15)
+    )
+    add(
+        o["person"][po],
+        J["Post Purchase"],
+        [("entered", P["email"], HOUR), ("review_request", P["sms"], 7 * US_PER_DAY)],
+        o["us"][po],
+    )
     # Abandoned cart: sessions with a cart and no order
     se = blk.state["sessions"]
     ac = np.flatnonzero(se["cart"] & ~se["converted"] & (se["person"] >= 0))
     ac = ac[(sub_of[se["person"][ac]] >= 0) & (rng.random(len(ac)) < 0.3)]
     ap = se["person"][ac]
     nxt = next_event(o["person"], o["us"], ap, se["start"][ac] + HOUR, 3 * US_PER_DAY)
-    value = np.where(nxt >= 0, o["total_c"][np.maximum(nxt, 0)] / 100.0 if len(o["us"]) else 0.0, np.nan)
+    value = np.where(
+        nxt >= 0, o["total_c"][np.maximum(nxt, 0)] / 100.0 if len(o["us"]) else 0.0, np.nan
+    )
     retarget = np.where(rng.random(len(ac)) < 0.3, P["paid_social"], P["email"])
-    add(ap, J["Abandoned Cart"], [("entered", P["direct"], 30 * MINUTE), ("reminder_1", P["email"], 4 * HOUR)],
-        se["start"][ac], None)
-    rows.append((ap, np.full(len(ap), J["Abandoned Cart"]), np.full(len(ap), STAGES.index("exited")),
-                 retarget, se["start"][ac] + 26 * HOUR, ~np.isnan(value), value))
+    add(
+        ap,
+        J["Abandoned Cart"],
+        [("entered", P["direct"], 30 * MINUTE), ("reminder_1", P["email"], 4 * HOUR)],
+        se["start"][ac],
+        None,
+    )
+    rows.append(
+        (
+            ap,
+            np.full(len(ap), J["Abandoned Cart"]),
+            np.full(len(ap), STAGES.index("exited")),
+            retarget,
+            se["start"][ac] + 26 * HOUR,
+            ~np.isnan(value),
+            value,
+        )
+    )
     # Win back: customers who dropped out
     dead = np.flatnonzero(~blk.col("alive") & (blk.col("last_purchase_us") > 0) & (sub_of >= 0))
     wb_us = blk.col("last_purchase_us")[dead] + 120 * US_PER_DAY
-    add(dead, J["Win Back"], [("entered", P["email"], 0), ("offer_sent", P["paid_search"], 3 * US_PER_DAY)], wb_us)
+    add(
+        dead,
+        J["Win Back"],
+        [("entered", P["email"], 0), ("offer_sent", P["paid_search"], 3 * US_PER_DAY)],
+        wb_us,
+    )
     # FitMap onboarding after the first scan
     sc = blk.state["scans"]
-    first = np.r_[True, sc["person"][1:] != sc["person"][:-1]] if len(sc["person"]) else np.zeros(0, bool)
+    first = (
+        np.r_[True, sc["person"][1:] != sc["person"][:-1]]
+        if len(sc["person"])
+        else np.zeros(0, bool)
+    )
     fp, fus = sc["person"][first], sc["us"][first]
     ok = sub_of[fp] >= 0
-    add(fp[ok], J["FitMap Onboarding"], [("entered", P["store"], HOUR), ("tips_sent", P["email"], 2 * US_PER_DAY)],
-        fus[ok])
+    add(
+        fp[ok],
+        J["FitMap Onboarding"],
+        [("entered", P["store"], HOUR), ("tips_sent", P["email"], 2 * US_PER_DAY)],
+        fus[ok],
+    )
     # Birthday greetings for a share of subscribers
     bp = np.flatnonzero((sub_of >= 0) & (rng.random(blk.n) < 0.3))
     bd = blk.col("birth_day")[bp].astype("datetime64[D]")
@@ -262,25 +398,47 @@ def _journeys(blk: Block, rng: np.random.Generator, snums: np.ndarray, sperson: 
     val = np.concatenate([r[6] for r in rows])
     keep = (us < now - 1) & (us >= ctx.cal.start_us)
     srt = np.flatnonzero(keep)[np.argsort(us[keep], kind="stable")]
-    person, journey, stage, tp, us, conv, val = (x[srt] for x in (person, journey, stage, tp, us, conv, val))
+    person, journey, stage, tp, us, conv, val = (
+        x[srt] for x in (person, journey, stage, tp, us, conv, val)
+    )
     n = len(person)
     sub = sub_of[person]
     cust = blk.state["primary_cust"][person]
     camp = blk.world.campaigns
     ci = np.searchsorted(camp["send_day"].to_numpy() * US_PER_DAY, us, side="right") - 1
-    blk.add(fqn, {
-        "journey_event_id": make_ids("journey_event", ctx.take("journey_event", n)),
-        "subscriber_id": make_ids("subscriber", snums[np.maximum(sub, 0)] if len(snums) else np.zeros(n, np.int64), sub >= 0),
-        "customer_ref": make_ids("customer", np.maximum(cust, 0), cust >= 0),
-        "journey_name": choice(names, journey),
-        "touchpoint": choice(tps, tp),
-        "stage": choice(STAGES, stage),
-        "event_ts": us,
-        "campaign_id": choice(camp["campaign_id"].to_list(), np.maximum(ci, 0), (ci >= 0) & (tp == P["email"]) & (rng.random(n) < 0.3)),
-        "is_conversion": conv,
-        "conversion_value": val,
-    })
+    blk.add(
+        fqn,
+        {
+            "journey_event_id": make_ids("journey_event", ctx.take("journey_event", n)),
+            "subscriber_id": make_ids(
+                "subscriber",
+                snums[np.maximum(sub, 0)] if len(snums) else np.zeros(n, np.int64),
+                sub >= 0,
+            ),
+            "customer_ref": make_ids("customer", np.maximum(cust, 0), cust >= 0),
+            "journey_name": choice(names, journey),
+            "touchpoint": choice(tps, tp),
+            "stage": choice(STAGES, stage),
+            "event_ts": us,
+            "campaign_id": choice(
+                camp["campaign_id"].to_list(),
+                np.maximum(ci, 0),
+                (ci >= 0) & (tp == P["email"]) & (rng.random(n) < 0.3),
+            ),
+            "is_conversion": conv,
+            "conversion_value": val,
+        },
+    )
 
 
-STAGES = ("entered", "email_1", "completed", "review_request", "reminder_1", "exited",
-          "offer_sent", "tips_sent", "sent")
+STAGES = (
+    "entered",
+    "email_1",
+    "completed",
+    "review_request",
+    "reminder_1",
+    "exited",
+    "offer_sent",
+    "tips_sent",
+    "sent",
+)

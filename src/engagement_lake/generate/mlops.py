@@ -43,29 +43,49 @@ ALGORITHM_RATES = {
     "popularity": (0.035, 0.24, 0.40),
     "fitmap_size_match": (0.095, 0.42, 0.65),
 }
-STRATEGY_CLICK = {"hero_banner": 0.04, "size_filter": 0.12, "offer": 0.08, "content_block": 0.03,
-                  "search_rerank": 0.10}
+STRATEGY_CLICK = {
+    "hero_banner": 0.04,
+    "size_filter": 0.12,
+    "offer": 0.08,
+    "content_block": 0.03,
+    "search_rerank": 0.10,
+}
 NLP_CENTER = {0: 0.6, 1: 0.0, 2: -0.6}
 NLP_NOISE = 0.3
-NLP_SCORED_SHARE = {"review": 0.7, "ticket_message": 0.4, "call_transcript": 0.6, "survey": 0.6,
-                    "social": 0.8}
+NLP_SCORED_SHARE = {
+    "review": 0.7,
+    "ticket_message": 0.4,
+    "call_transcript": 0.6,
+    "survey": 0.6,
+    "social": 0.8,
+}
 
 
 def behaviour_params() -> dict[str, object]:
     return {
         "recommendation_algorithm_rates": {
-            k: {"click_rate_rank1": v[0], "add_to_cart_given_click": v[1],
-                "purchase_given_cart_and_order_within_3d": v[2]} for k, v in ALGORITHM_RATES.items()},
+            k: {
+                "click_rate_rank1": v[0],
+                "add_to_cart_given_click": v[1],
+                "purchase_given_cart_and_order_within_3d": v[2],
+            }
+            for k, v in ALGORITHM_RATES.items()
+        },
         "rank_decay": "click rate x 1 / (1 + 0.15 x (slot_rank - 1))",
         "personalization_click_rate": STRATEGY_CLICK,
-        "vendor_sentiment": {"center": {"positive": 0.6, "neutral": 0.0, "negative": -0.6},
-                             "noise_sd": NLP_NOISE, "label_thresholds": [-0.25, 0.25],
-                             "scored_share": NLP_SCORED_SHARE},
+        "vendor_sentiment": {
+            "center": {"positive": 0.6, "neutral": 0.0, "negative": -0.6},
+            "noise_sd": NLP_NOISE,
+            "label_thresholds": [-0.25, 0.25],
+            "scored_share": NLP_SCORED_SHARE,
+        },
     }
 
 
 def _model(blk: Block, name: str, version: str) -> tuple[str, int]:
-    m = blk.world.models.filter((pl.col("model_name") == name) & (pl.col("model_version") == version))
+    m = blk.world.models.filter(
+        (pl.col("model_name") == name) & (pl.col("model_version") == version)
+    )
     return str(m["model_id"][0]), int(m["deployed_us"][0])
 
 
@@ -133,14 +153,19 @@ def experiments(blk: Block) -> None:
     variant_id = var_tab["variant_id"].to_arrow().take(row)
     exp_ids = exps["experiment_id"].to_arrow()
     cust = blk.state["primary_cust"][p]
-    blk.add("mlops.experiment_assignments", {
-        "assignment_id": make_ids("assignment", ctx.take("assignment", n)),
-        "experiment_id": exp_ids.take(e),
-        "customer_ref": make_ids("customer", cust),
-        "variant_id": variant_id,
-        "assigned_at": us,
-    })
-    end_us = np.asarray([(int(d) + 1) * US_PER_DAY if d is not None else now for d in exps["end_day"].to_list()])[e]
+    blk.add(
+        "mlops.experiment_assignments",
+        {
+            "assignment_id": make_ids("assignment", ctx.take("assignment", n)),
+            "experiment_id": exp_ids.take(e),
+            "customer_ref": make_ids("customer", cust),
+            "variant_id": variant_id,
+            "assigned_at": us,
+        },
+    )
+    end_us = np.asarray(
+        [(int(d) + 1) * US_PER_DAY if d is not None else now for d in exps["end_day"].to_list()]
+    )[e]
     end_us = np.minimum(end_us, now)
     clicked = rng.random(n) < click_rate
     converted = rng.random(n) < conv_rate
@@ -149,23 +174,31 @@ def experiments(blk: Block) -> None:
     click_us = expo_us + rng.integers(5 * SECOND, 10 * MINUTE, n)
     conv_us = expo_us + (rng.random(n) * np.maximum(end_us - expo_us, 1) * 0.5).astype(np.int64)
     ev_a = np.r_[np.arange(n), np.flatnonzero(clicked), np.flatnonzero(converted)]
-    ev_t = np.r_[np.full(n, types.index("exposure")), np.full(int(clicked.sum()), types.index("click")),
-                 np.full(int(converted.sum()), types.index("conversion"))]
+    ev_t = np.r_[
+        np.full(n, types.index("exposure")),
+        np.full(int(clicked.sum()), types.index("click")),
+        np.full(int(converted.sum()), types.index("conversion")),
+    ]
     ev_us = np.r_[expo_us, click_us[clicked], conv_us[converted]]
-    revenue = np.r_[np.full(n + int(clicked.sum()), np.nan),
-                    np.round(rng.gamma(4.0, 95.0 / 4.0, int(converted.sum())), 2)]
+    revenue = np.r_[
+        np.full(n + int(clicked.sum()), np.nan),
+        np.round(rng.gamma(4.0, 95.0 / 4.0, int(converted.sum())), 2),
+    ]
     keep = ev_us < now - 1
     srt = np.flatnonzero(keep)[np.lexsort((ev_t[keep], ev_us[keep]))]
     ev_a, ev_t, ev_us, revenue = ev_a[srt], ev_t[srt], ev_us[srt], revenue[srt]
     m = len(ev_a)
-    blk.add("mlops.experiment_events", {
-        "experiment_event_id": make_ids("experiment_event", ctx.take("experiment_event", m)),
-        "experiment_id": exp_ids.take(e[ev_a]),
-        "customer_ref": make_ids("customer", cust[ev_a]),
-        "event_type": choice(types, ev_t),
-        "revenue": revenue,
-        "event_ts": ev_us,
-    })
+    blk.add(
+        "mlops.experiment_events",
+        {
+            "experiment_event_id": make_ids("experiment_event", ctx.take("experiment_event", m)),
+            "experiment_id": exp_ids.take(e[ev_a]),
+            "customer_ref": make_ids("customer", cust[ev_a]),
+            "event_type": choice(types, ev_t),
+            "revenue": revenue,
+            "event_ts": ev_us,
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- predictions
@@ -181,32 +214,77 @@ def predictions(blk: Block) -> None:
     parts = []
     evals = blk.state.setdefault("model_eval", [])
 
-    def run(name: str, version: str, ptype: str, run_us: int, who: np.ndarray, value: np.ndarray,
-            label: np.ndarray | None, truth: np.ndarray | None, truth_kind: str) -> None:
+    def run(
+        name: str,
+        version: str,
+        ptype: str,
+        run_us: int,
+        who: np.ndarray,
+        value: np.ndarray,
+        label: np.ndarray | None,
+        truth: np.ndarray | None,
+        truth_kind: str,
+    ) -> None:
         model_id, _ = _model(blk, name, version)
         k = len(who)
         us = run_us + rng.integers(0, 4 * HOUR, k)
-        conf = np.clip(np.abs(value - 0.5) * 2 if label is not None else rng.uniform(0.4, 0.9, k), 0, 1)
-        parts.append((np.full(k, model_id, dtype=object), who, np.full(k, ptypes.index(ptype)), value,
-                      label if label is not None else np.full(k, -1), conf, us))
+        conf = np.clip(
+            np.abs(value - 0.5) * 2 if label is not None else rng.uniform(0.4, 0.9, k), 0, 1
+        )
+        parts.append(
+            (
+                np.full(k, model_id, dtype=object),
+                who,
+                np.full(k, ptypes.index(ptype)),
+                value,
+                label if label is not None else np.full(k, -1),
+                conf,
+                us,
+            )
+        )
         if truth is not None:
-            evals.append({"model_id": model_id, "prediction_type": ptype, "truth_kind": truth_kind,
-                          "value": value, "truth": truth})
+            evals.append(
+                {
+                    "model_id": model_id,
+                    "prediction_type": ptype,
+                    "truth_kind": truth_kind,
+                    "value": value,
+                    "truth": truth,
+                }
+            )
 
     # churn: the deprecated v1 a year ago and the current v2 last month (v2 separates better)
     t_old = now - 450 * US_PER_DAY
     old = people[first[people] < t_old]
     dead_old = ~alive[old]
     s_old = 0.8 * dead_old + rng.normal(0, 1, len(old))
-    run("churn-xgb", "1.0", "churn", t_old, old, np.round(_sigmoid(1.5 * (s_old - 0.4)), 4),
-        _sigmoid(1.5 * (s_old - 0.4)) > 0.5, None, "")
+    run(
+        "churn-xgb",
+        "1.0",
+        "churn",
+        t_old,
+        old,
+        np.round(_sigmoid(1.5 * (s_old - 0.4)), 4),
+        _sigmoid(1.5 * (s_old - 0.4)) > 0.5,
+        None,
+        "",
+    )
     t_new = now - 20 * US_PER_DAY
     cur = people[first[people] < t_new]
     dead = ~alive[cur]
     s = 1.35 * dead + rng.normal(0, 1, len(cur))
     p_churn = np.round(_sigmoid(1.6 * (s - 0.65)), 4)
-    run("churn-xgb", "2.0", "churn", t_new, cur, p_churn, p_churn > 0.5, dead.astype(float),
-        "not alive at the as-of date")
+    run(
+        "churn-xgb",
+        "2.0",
+        "churn",
+        t_new,
+        cur,
+        p_churn,
+        p_churn > 0.5,
+        dead.astype(float),
+        "not alive at the as-of date",
+    )
     # CLV: predicted 12-month value around the true expected value
     t_clv = now - 10 * US_PER_DAY
     cv = people[first[people] < t_clv]
@@ -232,17 +310,20 @@ def predictions(blk: Block) -> None:
     us = np.concatenate([x[6] for x in parts])
     us = np.minimum(us, now - 1)
     n = len(who)
-    blk.add("mlops.model_predictions", {
-        "prediction_id": make_ids("prediction", ctx.take("prediction", n)),
-        "model_id": model,
-        "customer_ref": make_ids("customer", blk.state["primary_cust"][who]),
-        "prediction_type": choice(ptypes, pt),
-        "predicted_value": val,
-        "predicted_label": masked(lab == 1, lab >= 0),
-        "confidence": np.round(conf, 4),
-        "latency_ms": np.minimum(rng.lognormal(np.log(35), 0.6, n).astype(np.int64), 60_000),
-        "predicted_at": us,
-    })
+    blk.add(
+        "mlops.model_predictions",
+        {
+            "prediction_id": make_ids("prediction", ctx.take("prediction", n)),
+            "model_id": model,
+            "customer_ref": make_ids("customer", blk.state["primary_cust"][who]),
+            "prediction_type": choice(ptypes, pt),
+            "predicted_value": val,
+            "predicted_label": masked(lab == 1, lab >= 0),
+            "confidence": np.round(conf, 4),
+            "latency_ms": np.minimum(rng.lognormal(np.log(35), 0.6, n).astype(np.int64), 60_000),
+            "predicted_at": us,
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- features
@@ -260,14 +341,18 @@ def features(blk: Block) -> None:
     np.maximum.at(last, o["person"][valid_o], o["us"][valid_o])
     recent = valid_o & (o["us"] >= batch_us - 90 * US_PER_DAY)
     orders_90 = np.bincount(o["person"][recent], minlength=blk.n)
-    spend_90 = np.bincount(o["person"][recent], weights=o["total_c"][recent] / 100.0, minlength=blk.n)
+    spend_90 = np.bincount(
+        o["person"][recent], weights=o["total_c"][recent] / 100.0, minlength=blk.n
+    )
     sd = blk.state.get("sends")
     sends30 = np.zeros(blk.n)
     opens30 = np.zeros(blk.n)
     if sd is not None:
         w = (sd["us"] >= batch_us - 30 * US_PER_DAY) & (sd["us"] < batch_us)
         sends30 = np.bincount(sd["person"][w], minlength=blk.n)
-        opens30 = np.bincount(sd["person"][w], weights=sd["opened"][w].astype(float), minlength=blk.n)
+        opens30 = np.bincount(
+            sd["person"][w], weights=sd["opened"][w].astype(float), minlength=blk.n
+        )
     tk = blk.state["tickets"]
     tw = tk["created"] >= batch_us - 90 * US_PER_DAY
     tickets_90 = np.bincount(tk["person"][tw], minlength=blk.n)
@@ -281,11 +366,13 @@ def features(blk: Block) -> None:
     names = allowed(ctx, "mlops.feature_values", "feature_name")
     values = {
         "days_since_last_order": np.where(last > 0, (batch_us - last) / US_PER_DAY, np.nan),
-        "orders_90d": orders_90.astype(float), "spend_90d": np.round(spend_90, 2),
+        "orders_90d": orders_90.astype(float),
+        "spend_90d": np.round(spend_90, 2),
         "email_open_rate_30d": np.where(sends30 > 0, opens30 / np.maximum(sends30, 1), np.nan),
         "tickets_90d": tickets_90.astype(float),
         "avg_review_rating": np.where(rc > 0, rs / np.maximum(rc, 1), np.nan),
-        "fitmap_scans": scans.astype(float), "sessions_30d": sess_30.astype(float),
+        "fitmap_scans": scans.astype(float),
+        "sessions_30d": sess_30.astype(float),
     }
     f_person, f_name, f_val = [], [], []
     for k, name in enumerate(names):  # eight features
@@ -311,14 +398,17 @@ def features(blk: Block) -> None:
     ft = np.r_[np.full(n_batch, ftypes.index("batch")), np.full(len(rt), ftypes.index("real_time"))]
     cat = np.r_[np.full(n_batch, batch_us), rt_us]
     n = len(person)
-    blk.add("mlops.feature_values", {
-        "feature_value_id": make_ids("feature_value", ctx.take("feature_value", n)),
-        "customer_ref": make_ids("customer", blk.state["primary_cust"][person]),
-        "feature_name": choice(names, name),
-        "feature_value": val,
-        "feature_type": choice(ftypes, ft),
-        "computed_at": np.minimum(cat, now - 1),
-    })
+    blk.add(
+        "mlops.feature_values",
+        {
+            "feature_value_id": make_ids("feature_value", ctx.take("feature_value", n)),
+            "customer_ref": make_ids("customer", blk.state["primary_cust"][person]),
+            "feature_name": choice(names, name),
+            "feature_value": val,
+            "feature_type": choice(ftypes, ft),
+            "computed_at": np.minimum(cat, now - 1),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- recommendations
@@ -330,32 +420,57 @@ def recommendations(blk: Block) -> None:
     fqn = "mlops.recommendations_served"
     se = blk.state["sessions"]
     pc = blk.state["primary_cust"]
-    known = (se["person"] >= 0)
+    known = se["person"] >= 0
     known &= pc[np.maximum(se["person"], 0)] >= 0
-    sess = np.flatnonzero(known & (rng.random(len(known)) < 0.22))
+    sess = np.flatnonzero(known & (rng.random(len(known)) < 0.25))
     o = blk.state["orders"]
-    channels = allowed(ctx, "shop.orders", "channel")
     store_o = np.flatnonzero(o["is_store"] & (rng.random(len(o["num"])) < 0.1))
     sd = blk.state.get("sends")
-    em = np.flatnonzero(sd["opened"] & (rng.random(len(sd["opened"])) < 0.05)) if sd is not None else np.zeros(0, np.int64)
+    em = (
+        np.flatnonzero(sd["opened"] & (rng.random(len(sd["opened"])) < 0.05))
+        if sd is not None
+        else np.zeros(0, np.int64)
+    )
     contexts = allowed(ctx, fqn, "context")
-    src_person = np.r_[se["person"][sess], o["person"][store_o], sd["person"][em] if sd is not None else np.zeros(0, np.int64)]
-    src_us = np.r_[se["start"][sess] + rng.integers(SECOND, 2 * MINUTE, len(sess)), o["us"][store_o] - 5 * MINUTE,
-                   (sd["us"][em] if sd is not None else np.zeros(0, np.int64))]
+    src_person = np.r_[
+        se["person"][sess],
+        o["person"][store_o],
+        sd["person"][em] if sd is not None else np.zeros(0, np.int64),
+    ]
+    src_us = np.r_[
+        se["start"][sess] + rng.integers(SECOND, 2 * MINUTE, len(sess)),
+        o["us"][store_o] - 5 * MINUTE,
+        (sd["us"][em] if sd is not None else np.zeros(0, np.int64)),
+    ]
     web_ctx = choose_weighted(rng, [0.45, 0.35, 0.2], len(sess))
-    ctx_idx = np.r_[np.asarray([contexts.index(c) for c in ("Homepage", "Product Page", "Cart")])[web_ctx],
-                    np.full(len(store_o), contexts.index("Store Kiosk")), np.full(len(em), contexts.index("Email"))]
+    ctx_idx = np.r_[
+        np.asarray([contexts.index(c) for c in ("Homepage", "Product Page", "Cart")])[web_ctx],
+        np.full(len(store_o), contexts.index("Store Kiosk")),
+        np.full(len(em), contexts.index("Email")),
+    ]
     sess_ref = np.r_[sess, np.full(len(store_o) + len(em), -1)]
-    del channels
     has_account = blk.state["primary_cust"][src_person] >= 0  # e-mail readers may not be customers
-    src_person, src_us, ctx_idx, sess_ref = (x[has_account] for x in (src_person, src_us, ctx_idx, sess_ref))
+    src_person, src_us, ctx_idx, sess_ref = (
+        x[has_account] for x in (src_person, src_us, ctx_idx, sess_ref)
+    )
     slots = np.where(ctx_idx == contexts.index("Homepage"), 6, 4)
     owner, rank = expand(slots)
     m = len(owner)
     person = src_person[owner]
-    algos, alg = enum_draw(rng, ctx, fqn, "algorithm",
-                           {"collaborative_filtering": 0.3, "content_based": 0.2, "hybrid": 0.25,
-                            "popularity": 0.15, "fitmap_size_match": 0.1}, len(src_person))
+    algos, alg = enum_draw(
+        rng,
+        ctx,
+        fqn,
+        "algorithm",
+        {
+            "collaborative_filtering": 0.3,
+            "content_based": 0.2,
+            "hybrid": 0.25,
+            "popularity": 0.15,
+            "fitmap_size_match": 0.1,
+        },
+        len(src_person),
+    )
     fm = blk.col("fitmap_user")[src_person]
     alg = np.where((alg == algos.index("fitmap_size_match")) & ~fm, algos.index("hybrid"), alg)
     alg = alg[owner]
@@ -363,28 +478,38 @@ def recommendations(blk: Block) -> None:
     n_prod = len(prod)
     popular = np.minimum(rng.zipf(1.6, m) - 1, n_prod - 1)
     apparel = np.flatnonzero(prod["apparel"].to_numpy())
-    product = np.where(alg == algos.index("popularity"), popular,
-                       np.where(alg == algos.index("fitmap_size_match"),
-                                apparel[rng.integers(0, len(apparel), m)], rng.integers(0, n_prod, m)))
+    product = np.where(
+        alg == algos.index("popularity"),
+        popular,
+        np.where(
+            alg == algos.index("fitmap_size_match"),
+            apparel[rng.integers(0, len(apparel), m)],
+            rng.integers(0, n_prod, m),
+        ),
+    )
     score = np.round(np.clip(rng.uniform(0.5, 0.99, m) - 0.05 * rank, 0.01, 1), 4)
     served = np.minimum(src_us[owner] + rank * 10**5, now - 1)
     keep = served >= ctx.cal.start_us
     owner, rank, person, alg, product, score, served = (
-        x[keep] for x in (owner, rank, person, alg, product, score, served))
+        x[keep] for x in (owner, rank, person, alg, product, score, served)
+    )
     m = len(owner)
     rec_ids = make_ids("recommendation", ctx.take("recommendation", m))
     sref = sess_ref[owner]
-    blk.add(fqn, {
-        "recommendation_id": rec_ids,
-        "customer_ref": make_ids("customer", blk.state["primary_cust"][person]),
-        "session_id": _take_masked(blk.state["session_ids"], sref),
-        "product_id": prod["product_id"].to_arrow().take(product),
-        "algorithm": choice(algos, alg),
-        "context": choice(contexts, ctx_idx[owner]),
-        "slot_rank": rank + 1,
-        "score": score,
-        "served_at": served,
-    })
+    blk.add(
+        fqn,
+        {
+            "recommendation_id": rec_ids,
+            "customer_ref": make_ids("customer", blk.state["primary_cust"][person]),
+            "session_id": _take_masked(blk.state["session_ids"], sref),
+            "product_id": prod["product_id"].to_arrow().take(product),
+            "algorithm": choice(algos, alg),
+            "context": choice(contexts, ctx_idx[owner]),
+            "slot_rank": rank + 1,
+            "score": score,
+            "served_at": served,
+        },
+    )
     # feedback
     rates = np.asarray([ALGORITHM_RATES[a] for a in algos])
     p_click = rates[alg, 0] / (1 + 0.15 * rank)
@@ -396,12 +521,24 @@ def recommendations(blk: Block) -> None:
     buy = cart & (nxt >= 0) & (rng.random(m) < rates[alg, 2])
     types = allowed(ctx, "mlops.recommendation_feedback", "feedback_type")
     price = prod["list_price"].to_numpy()[product]
-    fb_rec = np.r_[np.flatnonzero(click), np.flatnonzero(dismiss), np.flatnonzero(cart), np.flatnonzero(buy)]
-    fb_t = np.r_[np.full(int(click.sum()), types.index("click")), np.full(int(dismiss.sum()), types.index("dismiss")),
-                 np.full(int(cart.sum()), types.index("add_to_cart")), np.full(int(buy.sum()), types.index("purchase"))]
-    fb_us = np.r_[click_us[click], served[dismiss] + rng.integers(SECOND, 20 * SECOND, int(dismiss.sum())),
-                  click_us[cart] + rng.integers(10 * SECOND, 3 * MINUTE, int(cart.sum())),
-                  np.maximum(o["us"][np.maximum(nxt[buy], 0)] if len(o["us"]) else served[buy], click_us[buy] + MINUTE)]
+    fb_rec = np.r_[
+        np.flatnonzero(click), np.flatnonzero(dismiss), np.flatnonzero(cart), np.flatnonzero(buy)
+    ]
+    fb_t = np.r_[
+        np.full(int(click.sum()), types.index("click")),
+        np.full(int(dismiss.sum()), types.index("dismiss")),
+        np.full(int(cart.sum()), types.index("add_to_cart")),
+        np.full(int(buy.sum()), types.index("purchase")),
+    ]
+    fb_us = np.r_[
+        click_us[click],
+        served[dismiss] + rng.integers(SECOND, 20 * SECOND, int(dismiss.sum())),
+        click_us[cart] + rng.integers(10 * SECOND, 3 * MINUTE, int(cart.sum())),
+        np.maximum(
+            o["us"][np.maximum(nxt[buy], 0)] if len(o["us"]) else served[buy],
+            click_us[buy] + MINUTE,
+        ),
+    ]
     keep = fb_us < now - 1
     srt = np.flatnonzero(keep)[np.argsort(fb_us[keep], kind="stable")]
     fb_rec, fb_t, fb_us = fb_rec[srt], fb_t[srt], fb_us[srt]
@@ -409,15 +546,24 @@ def recommendations(blk: Block) -> None:
     is_buy = fb_t == types.index("purchase")
     is_click = fb_t == types.index("click")
     order_ref = np.where(is_buy, nxt[fb_rec], -1)
-    blk.add("mlops.recommendation_feedback", {
-        "feedback_id": make_ids("feedback", ctx.take("feedback", k)),
-        "recommendation_id": rec_ids.take(fb_rec),
-        "feedback_type": choice(types, fb_t),
-        "dwell_seconds": masked(np.minimum(rng.lognormal(np.log(25), 0.9, k).astype(np.int64), 3600), is_click),
-        "order_id": make_ids("order", o["num"][np.maximum(order_ref, 0)] if len(o["num"]) else np.zeros(k, np.int64), order_ref >= 0),
-        "conversion_amount": np.where(is_buy, price[product[fb_rec]], np.nan),
-        "feedback_at": fb_us,
-    })
+    blk.add(
+        "mlops.recommendation_feedback",
+        {
+            "feedback_id": make_ids("feedback", ctx.take("feedback", k)),
+            "recommendation_id": rec_ids.take(fb_rec),
+            "feedback_type": choice(types, fb_t),
+            "dwell_seconds": masked(
+                np.minimum(rng.lognormal(np.log(25), 0.9, k).astype(np.int64), 3600), is_click
+            ),
+            "order_id": make_ids(
+                "order",
+                o["num"][np.maximum(order_ref, 0)] if len(o["num"]) else np.zeros(k, np.int64),
+                order_ref >= 0,
+            ),
+            "conversion_amount": np.where(is_buy, price[product[fb_rec]], np.nan),
+            "feedback_at": fb_us,
+        },
+    )
 
 
 def _take_masked(arr: object, idx: np.ndarray) -> object:
@@ -435,34 +581,54 @@ def personalization(blk: Block) -> None:
     fqn = "mlops.personalization_events"
     se = blk.state["sessions"]
     pc = blk.state["primary_cust"]
-    known = (se["person"] >= 0)
+    known = se["person"] >= 0
     known &= pc[np.maximum(se["person"], 0)] >= 0
-    sess = np.flatnonzero(known & (rng.random(len(known)) < 0.35))
+    sess = np.flatnonzero(known & (rng.random(len(known)) < 0.4))
     n = len(sess)
-    strategies, st = enum_draw(rng, ctx, fqn, "strategy",
-                               {"hero_banner": 0.3, "size_filter": 0.2, "offer": 0.2,
-                                "content_block": 0.15, "search_rerank": 0.15}, n)
+    strategies, st = enum_draw(
+        rng,
+        ctx,
+        fqn,
+        "strategy",
+        {
+            "hero_banner": 0.3,
+            "size_filter": 0.2,
+            "offer": 0.2,
+            "content_block": 0.15,
+            "search_rerank": 0.15,
+        },
+        n,
+    )
     rate = np.asarray([STRATEGY_CLICK.get(s, 0.05) for s in strategies])[st]
     displayed = rng.random(n) < 0.95
     clicked = displayed & (rng.random(n) < rate * 2)
     conv = se["converted"][sess] & (rng.random(n) < np.where(clicked, 0.6, 0.15))
     o = blk.state["orders"]
     order = se["order"][sess]
-    amount = np.where(conv & (order >= 0), o["total_c"][np.maximum(order, 0)] / 100.0 if len(o["num"]) else 0.0, np.nan)
+    amount = np.where(
+        conv & (order >= 0),
+        o["total_c"][np.maximum(order, 0)] / 100.0 if len(o["num"]) else 0.0,
+        np.nan,
+    )
     offers = ("OFF-SAVE10", "OFF-BIGTALL20", "OFF-FREESHIP", "OFF-FITMAP15")
     served = np.minimum(se["start"][sess] + rng.integers(SECOND, MINUTE, n), now - 1)
-    blk.add(fqn, {
-        "personalization_event_id": make_ids("personalization", ctx.take("personalization", n)),
-        "customer_ref": make_ids("customer", pc[se["person"][sess]]),
-        "session_id": blk.state["session_ids"].take(sess),
-        "strategy": choice(strategies, st),
-        "offer_id": choice(offers, rng.integers(0, len(offers), n), st == strategies.index("offer")),
-        "was_displayed": displayed,
-        "was_clicked": clicked,
-        "was_converted": conv,
-        "conversion_amount": amount,
-        "served_at": served,
-    })
+    blk.add(
+        fqn,
+        {
+            "personalization_event_id": make_ids("personalization", ctx.take("personalization", n)),
+            "customer_ref": make_ids("customer", pc[se["person"][sess]]),
+            "session_id": blk.state["session_ids"].take(sess),
+            "strategy": choice(strategies, st),
+            "offer_id": choice(
+                offers, rng.integers(0, len(offers), n), st == strategies.index("offer")
+            ),
+            "was_displayed": displayed,
+            "was_clicked": clicked,
+            "was_converted": conv,
+            "conversion_amount": amount,
+            "served_at": served,
+        },
+    )
 
 
 def next_best_actions(blk: Block) -> None:
@@ -482,14 +648,49 @@ def next_best_actions(blk: Block) -> None:
     C = {c: chans.index(c) for c in chans}
     u = rng.random((6, len(people)))
     rules = [
-        (~alive[people] & (u[0] < 0.5) | alive[people] & (u[0] < 0.04), A["win_back_discount"], TR["churn_risk"], C["email"], 0.12),
-        ((fit_ret[people] > 0) & (u[1] < 0.6), A["offer_fitmap_scan"], TR["sizing_issue"], C["app"], 0.25),
-        ((blk.state["person_tier"][people] >= 1) & (u[2] < 0.3), A["loyalty_reward"], TR["threshold"], C["app"], 0.35),
-        ((blk.col("first_purchase_day")[people] * US_PER_DAY > now - 120 * US_PER_DAY) & (u[3] < 0.8),
-         A["collection_email"], TR["lifecycle_event"], C["email"], 0.1),
-        ((blk.state.get("primary_contact", np.full(blk.n, -1))[people] >= 0) & (u[4] < 0.4),
-         A["sales_follow_up"], TR["schedule"], C["store_associate"], 0.2),
-        ((fit_ret[people] > 1) & (u[5] < 0.5), A["service_recovery"], TR["threshold"], C["call_center"], 0.4),
+        (
+            ~alive[people] & (u[0] < 0.7) | alive[people] & (u[0] < 0.1),
+            A["win_back_discount"],
+            TR["churn_risk"],
+            C["email"],
+            0.12,
+        ),
+        (
+            (fit_ret[people] > 0) & (u[1] < 0.8),
+            A["offer_fitmap_scan"],
+            TR["sizing_issue"],
+            C["app"],
+            0.25,
+        ),
+        (
+            (blk.state["person_tier"][people] >= 1) & (u[2] < 0.5),
+            A["loyalty_reward"],
+            TR["threshold"],
+            C["app"],
+            0.35,
+        ),
+        (
+            (blk.col("first_purchase_day")[people] * US_PER_DAY > now - 120 * US_PER_DAY)
+            & (u[3] < 0.8),
+            A["collection_email"],
+            TR["lifecycle_event"],
+            C["email"],
+            0.1,
+        ),
+        (
+            (blk.state.get("primary_contact", np.full(blk.n, -1))[people] >= 0) & (u[4] < 0.6),
+            A["sales_follow_up"],
+            TR["schedule"],
+            C["store_associate"],
+            0.2,
+        ),
+        (
+            (fit_ret[people] > 1) & (u[5] < 0.5),
+            A["service_recovery"],
+            TR["threshold"],
+            C["call_center"],
+            0.4,
+        ),
     ]
     who, act, trig, chan, acc = [], [], [], [], []
     for mask, a, t, c, p in rules:  # six business rules
@@ -511,29 +712,39 @@ def next_best_actions(blk: Block) -> None:
     responded = uu < acc + 0.15
     res_us = offered + (rng.random(n) * 10 * US_PER_DAY).astype(np.int64)
     done = responded & (res_us < now)
-    out = np.where(done, np.where(uu < acc, outcomes.index("accepted"), outcomes.index("declined")),
-                   np.where(expires < now, np.where(rng.random(n) < 0.5, outcomes.index("expired"),
-                                                    outcomes.index("ignored")), -1))
+    out = np.where(
+        done,
+        np.where(uu < acc, outcomes.index("accepted"), outcomes.index("declined")),
+        np.where(
+            expires < now,
+            np.where(rng.random(n) < 0.5, outcomes.index("expired"), outcomes.index("ignored")),
+            -1,
+        ),
+    )
     out_us = np.where(done, res_us, expires)
     srt = np.argsort(offered, kind="stable")
     who, act, trig, chan, offered, expires, out, out_us = (
-        x[srt] for x in (who, act, trig, chan, offered, expires, out, out_us))
-    old_id, old_dep = _model(blk, "nba-logreg", "1.0")
+        x[srt] for x in (who, act, trig, chan, offered, expires, out, out_us)
+    )
+    old_id, _ = _model(blk, "nba-logreg", "1.0")
     new_id, new_dep = _model(blk, "nba-xgb", "2.0")
     model = np.where(offered >= new_dep, new_id, old_id).astype(object)
-    blk.add(fqn, {
-        "action_id": make_ids("next_best_action", ctx.take("next_best_action", n)),
-        "customer_ref": make_ids("customer", blk.state["primary_cust"][who]),
-        "model_id": model,
-        "action_type": choice(actions, act),
-        "channel": choice(chans, chan),
-        "priority": rng.integers(1, 6, n),
-        "trigger": choice(triggers, trig),
-        "offered_at": offered,
-        "expires_at": expires,
-        "outcome": choice(outcomes, np.maximum(out, 0), out >= 0),
-        "outcome_at": masked(np.minimum(out_us, now - 1), (out >= 0) & (out_us < now)),
-    })
+    blk.add(
+        fqn,
+        {
+            "action_id": make_ids("next_best_action", ctx.take("next_best_action", n)),
+            "customer_ref": make_ids("customer", blk.state["primary_cust"][who]),
+            "model_id": model,
+            "action_type": choice(actions, act),
+            "channel": choice(chans, chan),
+            "priority": rng.integers(1, 6, n),
+            "trigger": choice(triggers, trig),
+            "offered_at": offered,
+            "expires_at": expires,
+            "outcome": choice(outcomes, np.maximum(out, 0), out >= 0),
+            "outcome_at": masked(np.minimum(out_us, now - 1), (out >= 0) & (out_us < now)),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- vendor NLP
@@ -550,42 +761,59 @@ def nlp_sentiment(blk: Block, texts_frames: list[pl.DataFrame] | None = None) ->
     pick = rng.random(len(tx)) < share
     tx = tx.filter(pl.Series(pick))
     n = len(tx)
-    sent_idx = tx["sentiment"].replace_strict({"positive": 0, "neutral": 1, "negative": 2}).to_numpy()
+    sent_idx = (
+        tx["sentiment"].replace_strict({"positive": 0, "neutral": 1, "negative": 2}).to_numpy()
+    )
     center = np.asarray([NLP_CENTER[0], NLP_CENTER[1], NLP_CENTER[2]])[sent_idx]
     score = np.round(np.clip(center + rng.normal(0, NLP_NOISE, n), -1, 1), 4)
     labels = allowed(ctx, "mlops.nlp_sentiment", "sentiment_label")
-    lab = np.where(score > 0.25, labels.index("Positive"), np.where(score < -0.25, labels.index("Negative"),
-                                                                    labels.index("Neutral")))
+    lab = np.where(
+        score > 0.25,
+        labels.index("Positive"),
+        np.where(score < -0.25, labels.index("Negative"), labels.index("Neutral")),
+    )
     scored = np.minimum(tx["ts_us"].to_numpy() + rng.integers(MINUTE, 6 * HOUR, n), now - 1)
-    old_id, _ = _model(blk, "sentiment-vendor", "2.3")
     new_id, new_dep = _model(blk, "sentiment-vendor", "2.4")
     version = np.where(scored >= new_dep, "2.4", "2.3").astype(object)
     from engagement_lake.generate.texts import TOPICS
 
     wrong_topic = rng.random(n) < 0.15
     topic = tx["topic"].to_numpy().astype(object)
-    topic = np.where(wrong_topic, np.asarray(TOPICS, dtype=object)[rng.integers(0, len(TOPICS), n)], topic)
+    topic = np.where(
+        wrong_topic, np.asarray(TOPICS, dtype=object)[rng.integers(0, len(TOPICS), n)], topic
+    )
     srt = np.argsort(scored, kind="stable")
     types = allowed(ctx, "mlops.nlp_sentiment", "source_type")
     st_idx = tx["source_type"].replace_strict({t: i for i, t in enumerate(types)}).to_numpy()
     langs = allowed(ctx, "mlops.nlp_sentiment", "language")
-    blk.add("mlops.nlp_sentiment", {
-        "sentiment_id": make_ids("sentiment", ctx.take("sentiment", n)),
-        "source_type": choice(types, st_idx[srt]),
-        "source_id": tx["source_id"].gather(srt),
-        "sentiment_score": score[srt],
-        "sentiment_label": choice(labels, lab[srt]),
-        "magnitude": np.round(np.clip(np.abs(score) + rng.uniform(0, 0.2, n), 0, 1), 4)[srt],
-        "topics": topic[srt],
-        "language": choice(langs, np.full(n, langs.index("en"))),
-        "model_version": version[srt],
-        "scored_at": scored[srt],
-    })
+    blk.add(
+        "mlops.nlp_sentiment",
+        {
+            "sentiment_id": make_ids("sentiment", ctx.take("sentiment", n)),
+            "source_type": choice(types, st_idx[srt]),
+            "source_id": tx["source_id"].gather(srt),
+            "sentiment_score": score[srt],
+            "sentiment_label": choice(labels, lab[srt]),
+            "magnitude": np.round(np.clip(np.abs(score) + rng.uniform(0, 0.2, n), 0, 1), 4)[srt],
+            "topics": topic[srt],
+            "language": choice(langs, np.full(n, langs.index("en"))),
+            "model_version": version[srt],
+            "scored_at": scored[srt],
+        },
+    )
     evals = blk.state.setdefault("model_eval", [])
-    truth_label = np.asarray([labels.index("Positive"), labels.index("Neutral"), labels.index("Negative")])[sent_idx]
-    evals.append({"model_id": new_id, "prediction_type": "sentiment", "truth_kind": "sentiment label",
-                  "value": lab.astype(float), "truth": truth_label.astype(float)})
-    del old_id
+    truth_label = np.asarray(
+        [labels.index("Positive"), labels.index("Neutral"), labels.index("Negative")]
+    )[sent_idx]
+    evals.append(
+        {
+            "model_id": new_id,
+            "prediction_type": "sentiment",
+            "truth_kind": "sentiment label",
+            "value": lab.astype(float),
+            "truth": truth_label.astype(float),
+        }
+    )
 
 
 def model_accuracy(evals: list[dict[str, object]]) -> pl.DataFrame:
@@ -600,16 +828,28 @@ def model_accuracy(evals: list[dict[str, object]]) -> pl.DataFrame:
         t = np.concatenate([p[1] for p in parts])
         n = len(v)
         if ptype == "churn":
-            rows += [(model_id, ptype, kind, "auc", _auc(v, t), n),
-                     (model_id, ptype, kind, "accuracy", float(np.mean((v > 0.5) == (t > 0.5))), n),
-                     (model_id, ptype, kind, "base_rate", float(np.mean(t)), n)]
+            rows += [
+                (model_id, ptype, kind, "auc", _auc(v, t), n),
+                (model_id, ptype, kind, "accuracy", float(np.mean((v > 0.5) == (t > 0.5))), n),
+                (model_id, ptype, kind, "base_rate", float(np.mean(t)), n),
+            ]
         elif ptype == "clv":
-            rows += [(model_id, ptype, kind, "mae", float(np.mean(np.abs(v - t))), n),
-                     (model_id, ptype, kind, "pearson_r", float(np.corrcoef(v, t)[0, 1]) if n > 1 else float("nan"), n)]
+            rows += [
+                (model_id, ptype, kind, "mae", float(np.mean(np.abs(v - t))), n),
+                (
+                    model_id,
+                    ptype,
+                    kind,
+                    "pearson_r",
+                    float(np.corrcoef(v, t)[0, 1]) if n > 1 else float("nan"),
+                    n,
+                ),
+            ]
         elif ptype == "sentiment":
             rows += [(model_id, ptype, kind, "label_accuracy", float(np.mean(v == t)), n)]
-    return pl.DataFrame(rows, schema=["model_id", "prediction_type", "truth", "metric", "value", "n"],
-                        orient="row")
+    return pl.DataFrame(
+        rows, schema=["model_id", "prediction_type", "truth", "metric", "value", "n"], orient="row"
+    )
 
 
 def _auc(score: np.ndarray, label: np.ndarray) -> float:

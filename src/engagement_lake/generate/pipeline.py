@@ -10,10 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engagement_lake.config import DEFAULT_AS_OF, DEFAULT_SCALE, DEFAULT_SEED
+from engagement_lake.config import DEFAULT_AS_OF, DEFAULT_SCALE, DEFAULT_SEED, SCHEMAS_DIR
 from engagement_lake.contracts import Contract, load_contracts
 from engagement_lake.generate import (
     crm,
@@ -38,10 +37,9 @@ from engagement_lake.generate import (
     world,
 )
 from engagement_lake.generate.block import BLOCK_PEOPLE, Block, Frame
-from engagement_lake.generate.columns import US_PER_DAY
 from engagement_lake.generate.context import Calendar, Ctx
 from engagement_lake.generate.faults import FaultInjector, manifest_frame
-from engagement_lake.generate.writer import LakeWriter
+from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
 TRUTH_DIR = "_truth"
@@ -63,6 +61,24 @@ class GenerateResult:
         return sum(self.rows.values())
 
 
+# ----------------------------------------------------------------------------- contracts
+
+
+@lru_cache(maxsize=4)
+def _contracts_for(key: tuple[tuple[str, int], ...]) -> dict[str, Contract]:
+    return load_contracts()
+
+
+def cached_contracts() -> dict[str, Contract]:
+    """``load_contracts()``, validated once per process while the files stay unchanged.
+
+    Validation (JSON Schema, pydantic, project rules) costs about a second; tests and the
+    benchmark call the generator repeatedly, and a small lake takes about as long to generate.
+    """
+    files = sorted(SCHEMAS_DIR.glob("*/*.odcs.yaml"))
+    return _contracts_for(tuple((str(f), f.stat().st_mtime_ns) for f in files))
+
+
 # ----------------------------------------------------------------------------- world
 
 
@@ -79,9 +95,18 @@ def build_world(ctx: Ctx) -> world.World:
     ctx.counters["person"] = int(people["person_id"].max() or 0)
     orders, outcome = world.simulate_purchases(ctx, people)
     people = add_outcome(people, outcome)
-    return world.World(people=people, products=products, stores=stores, territories=territories,
-                       reps=reps, campaigns=campaigns, experiments=experiments, variants=variants,
-                       models=models, orders=orders)
+    return world.World(
+        people=people,
+        products=products,
+        stores=stores,
+        territories=territories,
+        reps=reps,
+        campaigns=campaigns,
+        experiments=experiments,
+        variants=variants,
+        models=models,
+        orders=orders,
+    )
 
 
 def add_outcome(people: pl.DataFrame, outcome: pl.DataFrame) -> pl.DataFrame:
@@ -113,41 +138,67 @@ def reference_frames(ctx: Ctx, w: world.World) -> dict[str, dict[str, Any]]:
     m = w.models
     return {
         "shop.products": {
-            "product_id": p["product_id"], "product_name": p["product_name"],
-            "category": p["category"], "subcategory": p["subcategory"], "brand": p["brand"],
-            "size_range": p["size_range"], "fit_type": p["fit_type"],
-            "list_price": p["list_price"].to_numpy(), "unit_cost": p["unit_cost"].to_numpy(),
-            "launch_date": p["launch_day"].to_numpy(), "is_active": p["is_active"].to_numpy(),
+            "product_id": p["product_id"],
+            "product_name": p["product_name"],
+            "category": p["category"],
+            "subcategory": p["subcategory"],
+            "brand": p["brand"],
+            "size_range": p["size_range"],
+            "fit_type": p["fit_type"],
+            "list_price": p["list_price"].to_numpy(),
+            "unit_cost": p["unit_cost"].to_numpy(),
+            "launch_date": p["launch_day"].to_numpy(),
+            "is_active": p["is_active"].to_numpy(),
             "updated_at": p["updated_us"].to_numpy(),
         },
         "crm.territories": {
-            "territory_id": t["territory_id"], "territory_name": t["territory_name"],
-            "region": t["region"], "states": t["states"], "updated_at": t["updated_us"].to_numpy(),
+            "territory_id": t["territory_id"],
+            "territory_name": t["territory_name"],
+            "region": t["region"],
+            "states": t["states"],
+            "updated_at": t["updated_us"].to_numpy(),
         },
         "crm.sales_reps": {
-            "sales_rep_id": r["sales_rep_id"], "employee_id": r["employee_id"],
-            "full_name": r["full_name"], "email": r["email"], "territory_id": r["territory_id"],
-            "sales_team": r["sales_team"], "manager_id": r["manager_id"],
-            "commission_rate": r["commission_rate"].to_numpy(), "hire_date": r["hire_day"].to_numpy(),
-            "is_active": r["is_active"].to_numpy(), "updated_at": r["updated_us"].to_numpy(),
+            "sales_rep_id": r["sales_rep_id"],
+            "employee_id": r["employee_id"],
+            "full_name": r["full_name"],
+            "email": r["email"],
+            "territory_id": r["territory_id"],
+            "sales_team": r["sales_team"],
+            "manager_id": r["manager_id"],
+            "commission_rate": r["commission_rate"].to_numpy(),
+            "hire_date": r["hire_day"].to_numpy(),
+            "is_active": r["is_active"].to_numpy(),
+            "updated_at": r["updated_us"].to_numpy(),
         },
         "crm.quotas": crm.quotas(ctx, r),
         "marketing.campaigns": campaign_frame(c),
         "mlops.experiments": {
-            "experiment_id": e["experiment_id"], "experiment_name": e["experiment_name"],
-            "hypothesis": e["hypothesis"], "primary_metric": e["primary_metric"],
-            "surface": e["surface"], "variants": e["variants"], "traffic_split": e["traffic_split"],
-            "status": e["status"], "start_date": e["start_day"].to_numpy(),
-            "end_date": np.ma.MaskedArray(e["end_day"].fill_null(0).to_numpy(),
-                                          mask=e["end_day"].is_null().to_numpy()),
+            "experiment_id": e["experiment_id"],
+            "experiment_name": e["experiment_name"],
+            "hypothesis": e["hypothesis"],
+            "primary_metric": e["primary_metric"],
+            "surface": e["surface"],
+            "variants": e["variants"],
+            "traffic_split": e["traffic_split"],
+            "status": e["status"],
+            "start_date": e["start_day"].to_numpy(),
+            "end_date": np.ma.MaskedArray(
+                e["end_day"].fill_null(0).to_numpy(), mask=e["end_day"].is_null().to_numpy()
+            ),
         },
         "mlops.model_registry": {
-            "model_id": m["model_id"], "model_name": m["model_name"],
-            "model_version": m["model_version"], "model_type": m["model_type"],
-            "algorithm": m["algorithm"], "training_auc": m["training_auc"].fill_null(np.nan).to_numpy(),
+            "model_id": m["model_id"],
+            "model_name": m["model_name"],
+            "model_version": m["model_version"],
+            "model_type": m["model_type"],
+            "algorithm": m["algorithm"],
+            "training_auc": m["training_auc"].fill_null(np.nan).to_numpy(),
             "deployed_at": m["deployed_us"].to_numpy(),
-            "deprecated_at": np.ma.MaskedArray(m["deprecated_us"].fill_null(0).to_numpy(),
-                                               mask=m["deprecated_us"].is_null().to_numpy()),
+            "deprecated_at": np.ma.MaskedArray(
+                m["deprecated_us"].fill_null(0).to_numpy(),
+                mask=m["deprecated_us"].is_null().to_numpy(),
+            ),
             "is_active": m["is_active"].to_numpy(),
         },
     }
@@ -155,10 +206,14 @@ def reference_frames(ctx: Ctx, w: world.World) -> dict[str, dict[str, Any]]:
 
 def campaign_frame(c: pl.DataFrame) -> dict[str, Any]:
     return {
-        "campaign_id": c["campaign_id"], "campaign_name": c["campaign_name"],
-        "campaign_type": c["campaign_type"], "channel": c["channel"],
-        "subject_line": c["subject_line"], "audience_segment": c["audience_segment"],
-        "send_date": c["send_day"].to_numpy(), "budget": c["budget"].to_numpy(),
+        "campaign_id": c["campaign_id"],
+        "campaign_name": c["campaign_name"],
+        "campaign_type": c["campaign_type"],
+        "channel": c["channel"],
+        "subject_line": c["subject_line"],
+        "audience_segment": c["audience_segment"],
+        "send_date": c["send_day"].to_numpy(),
+        "budget": c["budget"].to_numpy(),
         "updated_at": c["updated_us"].to_numpy(),
     }
 
@@ -204,9 +259,19 @@ class TruthSink:
         if frame.is_empty():
             return
         table = frame.to_arrow()
-        table = table.cast(pa.schema([pa.field(f.name, pa.string() if pa.types.is_large_string(f.type)
-                                                or pa.types.is_string_view(f.type) else f.type)
-                                      for f in table.schema]))
+        table = table.cast(
+            pa.schema(
+                [
+                    pa.field(
+                        f.name,
+                        pa.string()
+                        if pa.types.is_large_string(f.type) or pa.types.is_string_view(f.type)
+                        else f.type,
+                    )
+                    for f in table.schema
+                ]
+            )
+        )
         w = self._writers.get(name)
         if w is None:
             w = pq.ParquetWriter(self.dir / f"{name}.parquet", table.schema, compression="zstd")
@@ -229,7 +294,8 @@ def people_truth(people: pl.DataFrame, extra: dict[str, np.ndarray]) -> pl.DataF
         first_purchase_date=pl.col("first_purchase_day").cast(pl.Int32).cast(pl.Date),
         signup_date=pl.col("signup_day").cast(pl.Int32).cast(pl.Date),
         last_purchase_at=pl.when(pl.col("last_purchase_us") > 0)
-        .then(pl.col("last_purchase_us").cast(pl.Datetime("us"))).otherwise(None),
+        .then(pl.col("last_purchase_us").cast(pl.Datetime("us")))
+        .otherwise(None),
         is_customer=pl.col("in_shop"),
     ).drop("birth_day", "first_purchase_day", "signup_day")
     for k, v in extra.items():
@@ -241,17 +307,21 @@ def clv_params(ctx: Ctx) -> dict[str, Any]:
     from engagement_lake.generate.context import MONTH_SEASONALITY, WEEKDAY_SEASONALITY
 
     return {
-        **world.BGNBD, **world.GAMMA_GAMMA,
+        **world.BGNBD,
+        **world.GAMMA_GAMMA,
         "time_unit": "week",
-        "history_start": ctx.cal.start.isoformat(), "history_end": ctx.as_of.isoformat(),
-        "model": "BG/NBD: lambda ~ Gamma(r, alpha) [rate alpha], p ~ Beta(a, b); Poisson purchasing "
-                 "(x seasonality) while alive; drop-out with probability p after each repeat "
-                 "purchase. Gamma-Gamma: nu ~ Gamma(q, v) [rate v], order spend ~ Gamma(p, nu).",
+        "history_start": ctx.cal.start.isoformat(),
+        "history_end": ctx.as_of.isoformat(),
+        "model": "BG/NBD: lambda ~ Gamma(r, alpha) [rate alpha], p ~ Beta(a, b); Poisson "
+        "purchasing "
+        "(x seasonality) while alive; drop-out with probability p after each repeat "
+        "purchase. Gamma-Gamma: nu ~ Gamma(q, v) [rate v], order spend ~ Gamma(p, nu).",
         "monetary_value": "order subtotal_amount targets the drawn spend (lines priced from the "
-                          "catalogue, so per order it is close, not equal)",
-        "month_seasonality": list(MONTH_SEASONALITY), "weekday_seasonality": list(WEEKDAY_SEASONALITY),
+        "catalogue, so per order it is close, not equal)",
+        "month_seasonality": list(MONTH_SEASONALITY),
+        "weekday_seasonality": list(WEEKDAY_SEASONALITY),
         "per_person": "people.parquet: lambda_week, p_dropout, nu, alive, n_repeat, "
-                      "true_exp_purchases_52w, true_mean_spend, true_clv_12mo",
+        "true_exp_purchases_52w, true_mean_spend, true_clv_12mo",
     }
 
 
@@ -269,10 +339,20 @@ class _Progress:
 
     def __enter__(self) -> _Progress:
         if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
-            self._progress = Progress(TextColumn("[bold]{task.description:<40}"), BarColumn(),
-                                      MofNCompleteColumn(), TimeElapsedColumn())
+            self._progress = Progress(
+                TextColumn("[bold]{task.description:<40}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+            )
             self._progress.__enter__()
             self._task = self._progress.add_task(self.title, total=self.total)
         return self
@@ -306,16 +386,17 @@ def print_summary(rows: dict[str, int], seconds: float, title: str) -> None:
     Console().print(f"{total:,} rows in {seconds:.1f}s ({total / max(seconds, 1e-9):,.0f} rows/s)")
 
 
-@contextmanager
-def _noop() -> Iterator[None]:
-    yield
-
-
 # ----------------------------------------------------------------------------- generate
 
 
-def generate(data_dir: Path, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_SEED,
-             as_of: date = DEFAULT_AS_OF, faults: bool = False, progress: bool = True) -> GenerateResult:
+def generate(
+    data_dir: Path,
+    scale: float = DEFAULT_SCALE,
+    seed: int = DEFAULT_SEED,
+    as_of: date = DEFAULT_AS_OF,
+    faults: bool = False,
+    progress: bool = True,
+) -> GenerateResult:
     """Wipe ``data_dir/bronze`` and ``data_dir/_truth`` and land a fresh backfill.
 
     About three years of history ending at ``as_of`` land as one batch (``backfill-<as_of>``,
@@ -325,13 +406,14 @@ def generate(data_dir: Path, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_S
     data_dir = Path(data_dir)
     if scale <= 0:
         raise ValueError("scale must be positive")
-    contracts = load_contracts()
+    contracts = cached_contracts()
     for sub in ("bronze", TRUTH_DIR):
         shutil.rmtree(data_dir / sub, ignore_errors=True)
     truth_dir = data_dir / TRUTH_DIR
     truth_dir.mkdir(parents=True, exist_ok=True)
-    ctx = Ctx(seed=seed, scale=scale, as_of=as_of, contracts=contracts, cal=Calendar(as_of),
-              faults=faults)
+    ctx = Ctx(
+        seed=seed, scale=scale, as_of=as_of, contracts=contracts, cal=Calendar(as_of), faults=faults
+    )
     w = build_world(ctx)
     n_people = len(w.people)
     bounds = block_bounds(n_people)
@@ -340,7 +422,9 @@ def generate(data_dir: Path, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_S
     total_steps = len(ref) + len(bounds) * len(block_tables)
     batch_id = f"backfill-{as_of.isoformat()}"
     with _Progress(progress, total_steps, "backfill") as prog:
-        writer = LakeWriter(data_dir, contracts, as_of, batch_id, ctx.loaded_at_us, on_write=prog.wrote)
+        writer = LakeWriter(
+            data_dir, contracts, as_of, batch_id, ctx.loaded_at_us, on_write=prog.wrote
+        )
         sink = TruthSink(truth_dir)
         injector = FaultInjector(contracts, 0, ctx.rng("faults")) if faults else None
         for fqn, cols in ref.items():
@@ -355,35 +439,52 @@ def generate(data_dir: Path, scale: float = DEFAULT_SCALE, seed: int = DEFAULT_S
             person_of = _person_lookup(blk) if (injector and last_block) else None
             for fqn in block_tables:
                 frames = blk.tables.get(fqn, [])
-                write_frames(writer, fqn, frames, injector if last_block else None, person_of, samples)
+                write_frames(
+                    writer, fqn, frames, injector if last_block else None, person_of, samples
+                )
             for frame in blk.identity:
                 sink.append("identity", frame)
             for frame in blk.texts:
                 sink.append("texts", frame.drop("ts_us"))
             evals.extend(blk.state.get("model_eval", []))
             tier[lo:hi] = blk.state["person_tier"]
-            del blk
         if injector is not None:
             injector.file_faults(writer, samples)
             if injector.identity:
-                sink.append("identity", pl.DataFrame(injector.identity, schema={
-                    "source_system": pl.String, "source_id": pl.String, "person_id": pl.Int64,
-                    "is_duplicate": pl.Boolean}))
+                sink.append(
+                    "identity",
+                    pl.DataFrame(
+                        injector.identity,
+                        schema={
+                            "source_system": pl.String,
+                            "source_id": pl.String,
+                            "person_id": pl.Int64,
+                            "is_duplicate": pl.Boolean,
+                        },
+                    ),
+                )
         writer.close()
         sink.close()
     write_truth(ctx, w, truth_dir, tier, evals, injector)
     state = {"counters": ctx.counters, "last_load_date": as_of.isoformat()}
     write_json(truth_dir / "state.json", state)
-    write_json(truth_dir / "manifest.json", {
-        "generator_version": GENERATOR_VERSION, "scale": scale, "seed": seed,
-        "as_of": as_of.isoformat(), "faults": faults,
-        "loads": [{"batch_id": batch_id, "load_date": as_of.isoformat(), "faults": faults}],
-    })
+    write_json(
+        truth_dir / "manifest.json",
+        {
+            "generator_version": GENERATOR_VERSION,
+            "scale": scale,
+            "seed": seed,
+            "as_of": as_of.isoformat(),
+            "faults": faults,
+            "loads": [{"batch_id": batch_id, "load_date": as_of.isoformat(), "faults": faults}],
+        },
+    )
     seconds = time.perf_counter() - t0
     if progress:
         print_summary(writer.rows, seconds, f"bronze backfill {batch_id} (scale {scale})")
-    return GenerateResult(rows=dict(writer.rows), files=list(writer.files), seconds=seconds,
-                          batch_id=batch_id)
+    return GenerateResult(
+        rows=dict(writer.rows), files=list(writer.files), seconds=seconds, batch_id=batch_id
+    )
 
 
 def _n(cols: dict[str, Any]) -> int:
@@ -400,8 +501,14 @@ def _person_lookup(blk: Block) -> dict[str, int]:
     return dict(zip(ids["source_id"].to_list(), ids["person_id"].to_list(), strict=True))
 
 
-def write_frames(writer: LakeWriter, fqn: str, frames: list[Frame], injector: FaultInjector | None,
-                 person_of: dict[str, int] | None, samples: dict[str, pa.Table]) -> None:
+def write_frames(
+    writer: LakeWriter,
+    fqn: str,
+    frames: list[Frame],
+    injector: FaultInjector | None,
+    person_of: dict[str, int] | None,
+    samples: dict[str, pa.Table],
+) -> None:
     """Write a table's frames of one block; faulty copies go into the last one."""
     if not frames:
         frames = [Frame({}, 0)]
@@ -409,6 +516,7 @@ def write_frames(writer: LakeWriter, fqn: str, frames: list[Frame], injector: Fa
         table = writer.arrow(fqn, fr.columns, fr.n)
         last = i == len(frames) - 1
         if injector is not None and last:
+            table = plain(table, writer.contracts[fqn])
             samples[fqn] = table.slice(0, min(table.num_rows, 50))
             table2 = injector.row_faults(fqn, table, person_of)
             written = writer.write_arrow(fqn, table2)
@@ -418,26 +526,47 @@ def write_frames(writer: LakeWriter, fqn: str, frames: list[Frame], injector: Fa
             writer.write_arrow(fqn, table)
 
 
-def write_truth(ctx: Ctx, w: world.World, truth_dir: Path, tier: np.ndarray,
-                evals: list[dict[str, Any]], injector: FaultInjector | None) -> None:
+def write_truth(
+    ctx: Ctx,
+    w: world.World,
+    truth_dir: Path,
+    tier: np.ndarray,
+    evals: list[dict[str, Any]],
+    injector: FaultInjector | None,
+) -> None:
     tiers = np.asarray(loyalty.TIER_NAMES)
     pt = people_truth(w.people, {"loyalty_tier": tiers[tier]})
     pt.write_parquet(truth_dir / "people.parquet")
     write_json(truth_dir / "clv_params.json", clv_params(ctx))
-    w.variants.select("experiment_id", "variant_id", "true_conversion_rate", "true_effect",
-                      "true_relative_effect", "intended_share", "actual_share", "is_srm",
-                      "true_click_rate").write_parquet(truth_dir / "experiments.parquet")
-    w.products.select("product_id", "category", "quality", "sizing_bias", "list_price").write_parquet(
-        truth_dir / "products.parquet")
+    w.variants.select(
+        "experiment_id",
+        "variant_id",
+        "true_conversion_rate",
+        "true_effect",
+        "true_relative_effect",
+        "intended_share",
+        "actual_share",
+        "is_srm",
+        "true_click_rate",
+    ).write_parquet(truth_dir / "experiments.parquet")
+    w.products.select(
+        "product_id", "category", "quality", "sizing_bias", "list_price"
+    ).write_parquet(truth_dir / "products.parquet")
     w.reps.select("sales_rep_id", "sales_team", "skill", "speed").rename(
-        {"skill": "true_win_multiplier", "speed": "true_cycle_multiplier"}).write_parquet(
-        truth_dir / "sales_reps.parquet")
+        {"skill": "true_win_multiplier", "speed": "true_cycle_multiplier"}
+    ).write_parquet(truth_dir / "sales_reps.parquet")
     write_json(truth_dir / "sales_params.json", crm.sales_params())
-    write_json(truth_dir / "behaviour_params.json", {
-        "email": marketing.engagement_truth(), **mlops.behaviour_params(),
-    })
+    write_json(
+        truth_dir / "behaviour_params.json",
+        {
+            "email": marketing.engagement_truth(),
+            **mlops.behaviour_params(),
+        },
+    )
     mlops.model_accuracy(evals).write_parquet(truth_dir / "model_accuracy.parquet")
-    manifest_frame(injector.manifest if injector else []).write_parquet(truth_dir / "faults.parquet")
+    manifest_frame(injector.manifest if injector else []).write_parquet(
+        truth_dir / "faults.parquet"
+    )
 
 
-__all__ = ["GenerateResult", "generate", "US_PER_DAY"]
+__all__ = ["GenerateResult", "cached_contracts", "generate"]

@@ -19,7 +19,6 @@ from engagement_lake.generate.block import (
     choose_weighted,
     enum_draw,
     expand,
-    idx_of,
     make_ids,
 )
 from engagement_lake.generate.columns import US_PER_DAY, cents, choice, masked
@@ -37,16 +36,21 @@ FIT_REASONS = ("too_small", "too_large", "poor_fit")
 def accounts(blk: Block) -> None:
     """Choose the shop's customer records (with duplicates) and give them ids."""
     rng = blk.rng("shop.accounts")
-    rec = identity.select_records(rng, blk.col("in_shop"), identity.PROFILES["shop.customers"].duplicate)
+    rec = identity.select_records(
+        rng, blk.col("in_shop"), identity.PROFILES["shop.customers"].duplicate
+    )
     nums = blk.ctx.take("customer", len(rec))
     primary = np.full(blk.n, -1, dtype=np.int64)
     dup = np.full(blk.n, -1, dtype=np.int64)
     primary[rec.person[~rec.is_duplicate]] = nums[~rec.is_duplicate]
     dup[rec.person[rec.is_duplicate]] = nums[rec.is_duplicate]
     first = blk.col("first_purchase_day")
-    dup_signup = first + (rng.random(blk.n) * np.maximum(blk.ctx.cal.end_day - first, 1) * 0.6).astype(np.int64)
-    blk.state.update(cust_rec=rec, cust_num=nums, primary_cust=primary, dup_cust=dup,
-                     dup_signup_day=dup_signup)
+    dup_signup = first + (
+        rng.random(blk.n) * np.maximum(blk.ctx.cal.end_day - first, 1) * 0.6
+    ).astype(np.int64)
+    blk.state.update(
+        cust_rec=rec, cust_num=nums, primary_cust=primary, dup_cust=dup, dup_signup_day=dup_signup
+    )
 
 
 def customer_ids(blk: Block, person: np.ndarray) -> object:
@@ -81,7 +85,9 @@ def orders(blk: Block) -> None:
     channels = allowed(ctx, fqn, "channel")
     pref = pl.Series(blk.col("preferred_channel")).gather(person).to_numpy()
     pref_idx = np.select([pref == c for c in channels], list(range(len(channels))), 0)
-    _, rand_ch = enum_draw(rng, ctx, fqn, "channel", {"web": 0.5, "store": 0.25, "app": 0.2, "phone": 0.05}, n)
+    _, rand_ch = enum_draw(
+        rng, ctx, fqn, "channel", {"web": 0.5, "store": 0.25, "app": 0.2, "phone": 0.05}, n
+    )
     ch = np.where(rng.random(n) < 0.65, pref_idx, rand_ch)
     is_store = ch == channels.index("store")
     stores = w.stores
@@ -124,7 +130,9 @@ def orders(blk: Block) -> None:
     fit = np.where(person_err, direction, np.where(product_err, bias, 0)).astype(np.int64)
     true_size = blk.col("size_idx")[person][owner]
     ordered = shift_size(true_size, np.where(person_err, fit, 0))
-    size_idx = np.asarray([allowed(ctx, "shop.order_items", "size").index(s) for s in ALL_SIZES])[ordered]
+    size_idx = np.asarray([allowed(ctx, "shop.order_items", "size").index(s) for s in ALL_SIZES])[
+        ordered
+    ]
 
     # order money: promo discount, shipping, tax -> total (exact in cents)
     promo = rng.random(n) < 0.18
@@ -139,8 +147,12 @@ def orders(blk: Block) -> None:
     # status as of the load
     now = ctx.now_us
     cancelled = rng.random(n) < 0.025
-    delivered_us = np.where(is_store, order_us, order_us + (rng.uniform(2.5, 5.0, n) * US_PER_DAY).astype(np.int64))
-    shipped_us = np.where(is_store, order_us, order_us + (rng.uniform(0.3, 1.5, n) * US_PER_DAY).astype(np.int64))
+    delivered_us = np.where(
+        is_store, order_us, order_us + (rng.uniform(2.5, 5.0, n) * US_PER_DAY).astype(np.int64)
+    )
+    shipped_us = np.where(
+        is_store, order_us, order_us + (rng.uniform(0.3, 1.5, n) * US_PER_DAY).astype(np.int64)
+    )
 
     # returns, decided per line from its fit outcome and the product's quality
     quality = prod["quality"].to_numpy()[pidx_item]
@@ -153,21 +165,34 @@ def orders(blk: Block) -> None:
     reasons = allowed(ctx, "shop.returns", "reason")
     r_fit = np.where(fit < 0, reasons.index("too_small"), reasons.index("too_large"))
     r_fit = np.where(rng.random(m) < 0.15, reasons.index("poor_fit"), r_fit)
-    r_other = np.asarray([reasons.index(r) for r in ("quality", "not_as_described", "changed_mind",
-                                                      "late_delivery")])[
-        np.where(rng.random(m) < 0.8 * (1 - quality) + 0.1, 0,
-                 choose_weighted(rng, [0.0, 0.35, 0.5, 0.15], m))]
+    r_other = np.asarray(
+        [reasons.index(r) for r in ("quality", "not_as_described", "changed_mind", "late_delivery")]
+    )[
+        np.where(
+            rng.random(m) < 0.8 * (1 - quality) + 0.1,
+            0,
+            choose_weighted(rng, [0.0, 0.35, 0.5, 0.15], m),
+        )
+    ]
     reason = np.where(fit != 0, r_fit, r_other)
     order_returned = np.bincount(owner[ret], minlength=n) > 0
     last_ret = np.zeros(n, dtype=np.int64)
     np.maximum.at(last_ret, owner[ret], ret_us[ret])
 
     statuses = allowed(ctx, fqn, "status")
-    st = np.where(cancelled, statuses.index("cancelled"),
-                  np.where(order_returned, statuses.index("returned"),
-                           np.where(delivered_us < now, statuses.index("delivered"),
-                                    np.where(shipped_us < now, statuses.index("shipped"),
-                                             statuses.index("placed")))))
+    st = np.where(
+        cancelled,
+        statuses.index("cancelled"),
+        np.where(
+            order_returned,
+            statuses.index("returned"),
+            np.where(
+                delivered_us < now,
+                statuses.index("delivered"),
+                np.where(shipped_us < now, statuses.index("shipped"), statuses.index("placed")),
+            ),
+        ),
+    )
     updated = np.select(
         [cancelled, order_returned, delivered_us < now, shipped_us < now],
         [order_us + rng.integers(HOUR, 20 * HOUR, n), last_ret, delivered_us, shipped_us],
@@ -176,24 +201,54 @@ def orders(blk: Block) -> None:
     updated = np.minimum(updated, now - 1)
     item_upd = np.minimum(order_us[owner] + rng.integers(MINUTE, 30 * MINUTE, m), now - 1)
     blk.state["orders"] = {
-        "num": nums, "person": person, "cust": cust, "us": order_us, "spend": spend,
-        "channel": ch, "is_store": is_store, "store_idx": store_idx, "total_c": total_c,
-        "subtotal_c": subtotal_c, "discount_c": discount_c, "ship_c": ship_c, "tax_c": tax_c,
-        "status": st, "updated": updated, "cancelled": cancelled, "delivered_us": delivered_us,
-        "promo": promo, "promo_idx": promo_idx,
+        "num": nums,
+        "person": person,
+        "cust": cust,
+        "us": order_us,
+        "spend": spend,
+        "channel": ch,
+        "is_store": is_store,
+        "store_idx": store_idx,
+        "total_c": total_c,
+        "subtotal_c": subtotal_c,
+        "discount_c": discount_c,
+        "ship_c": ship_c,
+        "tax_c": tax_c,
+        "status": st,
+        "updated": updated,
+        "cancelled": cancelled,
+        "delivered_us": delivered_us,
+        "promo": promo,
+        "promo_idx": promo_idx,
     }
     item_nums = ctx.take("order_item", m)
     blk.state["items"] = {
-        "num": item_nums, "order": owner, "product": pidx_item, "size": size_idx,
-        "apparel": apparel, "qty": qty, "unit": unit, "line_c": line_c, "fit": fit,
-        "updated": item_upd, "recommended": rng.random(m) < 0.12, "returned": ret,
+        "num": item_nums,
+        "order": owner,
+        "product": pidx_item,
+        "size": size_idx,
+        "apparel": apparel,
+        "qty": qty,
+        "unit": unit,
+        "line_c": line_c,
+        "fit": fit,
+        "updated": item_upd,
+        "recommended": rng.random(m) < 0.12,
+        "returned": ret,
     }
     ri = np.flatnonzero(ret)
-    rq = np.where(rng.random(len(ri)) < 0.85, qty[ri], 1 + (rng.random(len(ri)) * qty[ri]).astype(np.int64))
+    rq = np.where(
+        rng.random(len(ri)) < 0.85, qty[ri], 1 + (rng.random(len(ri)) * qty[ri]).astype(np.int64)
+    )
     rq = np.clip(rq, 1, qty[ri])
     blk.state["returns"] = {
-        "num": ctx.take("return", len(ri)), "item": ri, "order": owner[ri], "us": ret_us[ri],
-        "reason": reason[ri], "qty": rq, "refund_c": cents(unit[ri]) * rq,
+        "num": ctx.take("return", len(ri)),
+        "item": ri,
+        "order": owner[ri],
+        "us": ret_us[ri],
+        "reason": reason[ri],
+        "qty": rq,
+        "refund_c": cents(unit[ri]) * rq,
         "exchange": rng.random(len(ri)) < np.where(fit[ri] != 0, 0.45, 0.1),
         "fit": fit[ri],
     }
@@ -201,8 +256,7 @@ def orders(blk: Block) -> None:
 
 
 STATE_TAX: dict[str, float] = {
-    st: round(0.04 + (i % 6) * 0.01, 2)
-    for i, st in enumerate(sorted({c[1] for c in CITIES}))
+    st: round(0.04 + (i % 6) * 0.01, 2) for i, st in enumerate(sorted({c[1] for c in CITIES}))
 }
 """Sales-tax rate per state (synthetic but stable)."""
 
@@ -216,47 +270,58 @@ def _emit_orders(blk: Block) -> None:
     promo_codes = [c for c, _ in PROMO_CODES]
     order_ids = make_ids("order", o["num"])
     blk.state["order_ids"] = order_ids
-    blk.add("shop.orders", {
-        "order_id": order_ids,
-        "customer_id": make_ids("customer", o["cust"]),
-        "order_ts": o["us"],
-        "channel": choice(channels, o["channel"]),
-        "store_id": choice(stores.to_list(), o["store_idx"], store_valid),
-        "status": choice(allowed(ctx, "shop.orders", "status"), o["status"]),
-        "currency": choice(allowed(ctx, "shop.orders", "currency"), np.zeros(len(o["num"]), int)),
-        "subtotal_amount": o["subtotal_c"] / 100.0,
-        "discount_amount": o["discount_c"] / 100.0,
-        "shipping_amount": o["ship_c"] / 100.0,
-        "tax_amount": o["tax_c"] / 100.0,
-        "total_amount": o["total_c"] / 100.0,
-        "promo_code": choice(promo_codes, o["promo_idx"], o["promo"]),
-        "updated_at": o["updated"],
-    })
+    blk.add(
+        "shop.orders",
+        {
+            "order_id": order_ids,
+            "customer_id": make_ids("customer", o["cust"]),
+            "order_ts": o["us"],
+            "channel": choice(channels, o["channel"]),
+            "store_id": choice(stores.to_list(), o["store_idx"], store_valid),
+            "status": choice(allowed(ctx, "shop.orders", "status"), o["status"]),
+            "currency": choice(
+                allowed(ctx, "shop.orders", "currency"), np.zeros(len(o["num"]), int)
+            ),
+            "subtotal_amount": o["subtotal_c"] / 100.0,
+            "discount_amount": o["discount_c"] / 100.0,
+            "shipping_amount": o["ship_c"] / 100.0,
+            "tax_amount": o["tax_c"] / 100.0,
+            "total_amount": o["total_c"] / 100.0,
+            "promo_code": choice(promo_codes, o["promo_idx"], o["promo"]),
+            "updated_at": o["updated"],
+        },
+    )
     sizes = allowed(ctx, "shop.order_items", "size")
     item_ids = make_ids("order_item", it["num"])
     blk.state["item_ids"] = item_ids
-    blk.add("shop.order_items", {
-        "order_item_id": item_ids,
-        "order_id": order_ids.take(it["order"]),
-        "product_id": blk.world.products["product_id"].to_arrow().take(it["product"]),
-        "size": choice(sizes, it["size"], it["apparel"]),
-        "quantity": it["qty"],
-        "unit_price": it["unit"],
-        "line_amount": it["line_c"] / 100.0,
-        "is_recommended": it["recommended"],
-        "updated_at": it["updated"],
-    })
-    blk.add("shop.returns", {
-        "return_id": make_ids("return", r["num"]),
-        "order_item_id": item_ids.take(r["item"]),
-        "order_id": order_ids.take(r["order"]),
-        "customer_id": make_ids("customer", o["cust"][r["order"]]),
-        "return_ts": r["us"],
-        "reason": choice(allowed(ctx, "shop.returns", "reason"), r["reason"]),
-        "quantity": r["qty"],
-        "refund_amount": r["refund_c"] / 100.0,
-        "is_exchange": r["exchange"],
-    })
+    blk.add(
+        "shop.order_items",
+        {
+            "order_item_id": item_ids,
+            "order_id": order_ids.take(it["order"]),
+            "product_id": blk.world.products["product_id"].to_arrow().take(it["product"]),
+            "size": choice(sizes, it["size"], it["apparel"]),
+            "quantity": it["qty"],
+            "unit_price": it["unit"],
+            "line_amount": it["line_c"] / 100.0,
+            "is_recommended": it["recommended"],
+            "updated_at": it["updated"],
+        },
+    )
+    blk.add(
+        "shop.returns",
+        {
+            "return_id": make_ids("return", r["num"]),
+            "order_item_id": item_ids.take(r["item"]),
+            "order_id": order_ids.take(r["order"]),
+            "customer_id": make_ids("customer", o["cust"][r["order"]]),
+            "return_ts": r["us"],
+            "reason": choice(allowed(ctx, "shop.returns", "reason"), r["reason"]),
+            "quantity": r["qty"],
+            "refund_amount": r["refund_c"] / 100.0,
+            "is_exchange": r["exchange"],
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- customers
@@ -272,8 +337,11 @@ def customers(blk: Block) -> None:
     pp = blk.people[rec.person]
     gender = pp["gender"].to_numpy()
     genders = allowed(ctx, "shop.customers", "gender")
-    g_idx = np.select([gender == g for g in ("M", "F", "X")],
-                      [genders.index(g) for g in ("M", "F", "X")], genders.index("U"))
+    g_idx = np.select(
+        [gender == g for g in ("M", "F", "X")],
+        [genders.index(g) for g in ("M", "F", "X")],
+        genders.index("U"),
+    )
     g_idx = np.where(rng.random(n) < 0.05, genders.index("U"), g_idx)
     tiers = allowed(ctx, "shop.customers", "loyalty_tier")
     tier = blk.state.get("person_tier", np.zeros(blk.n, dtype=np.int64))[rec.person]
@@ -281,31 +349,37 @@ def customers(blk: Block) -> None:
     channels = allowed(ctx, "shop.customers", "preferred_channel")
     pref = pp["preferred_channel"].to_numpy()
     ch_idx = np.select([pref == c for c in channels], list(range(len(channels))), 0)
-    signup = np.where(rec.is_duplicate, blk.state["dup_signup_day"][rec.person],
-                      pp["signup_day"].to_numpy())
-    upd_floor = np.maximum(signup * US_PER_DAY, blk.state.get("tier_changed_us", np.zeros(blk.n, np.int64))[rec.person])
+    signup = np.where(
+        rec.is_duplicate, blk.state["dup_signup_day"][rec.person], pp["signup_day"].to_numpy()
+    )
+    upd_floor = np.maximum(
+        signup * US_PER_DAY, blk.state.get("tier_changed_us", np.zeros(blk.n, np.int64))[rec.person]
+    )
     updated = upd_floor + rng.integers(HOUR, 60 * US_PER_DAY, n)
     updated = np.minimum(updated, ctx.now_us - 1)
     ids = make_ids("customer", blk.state["cust_num"])
     blk.identity.append(identity.identity_truth("shop.customers", pl.Series(ids), blk.people, rec))
-    blk.add("shop.customers", {
-        "customer_id": ids,
-        "first_name": obs.first,
-        "last_name": obs.last,
-        "email": obs.email,
-        "phone": obs.phone,
-        "birth_date": obs.birth_day,
-        "gender": choice(genders, g_idx),
-        "address_line1": obs.street,
-        "city": obs.city,
-        "state": obs.state,
-        "postal_code": obs.zip,
-        "loyalty_tier": choice(tiers, tier),
-        "preferred_channel": choice(channels, ch_idx, rng.random(n) > 0.05),
-        "marketing_opt_in": masked(pp["marketing_opt_in"].to_numpy(), rng.random(n) > 0.03),
-        "signup_date": signup,
-        "updated_at": updated,
-    })
+    blk.add(
+        "shop.customers",
+        {
+            "customer_id": ids,
+            "first_name": obs.first,
+            "last_name": obs.last,
+            "email": obs.email,
+            "phone": obs.phone,
+            "birth_date": obs.birth_day,
+            "gender": choice(genders, g_idx),
+            "address_line1": obs.street,
+            "city": obs.city,
+            "state": obs.state,
+            "postal_code": obs.zip,
+            "loyalty_tier": choice(tiers, tier),
+            "preferred_channel": choice(channels, ch_idx, rng.random(n) > 0.05),
+            "marketing_opt_in": masked(pp["marketing_opt_in"].to_numpy(), rng.random(n) > 0.03),
+            "signup_date": signup,
+            "updated_at": updated,
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- visits
@@ -322,29 +396,62 @@ def store_visits(blk: Block) -> None:
     # purchases in store
     so = np.flatnonzero(o["is_store"])
     dur = rng.integers(10, 90, len(so))
-    parts.append((o["person"][so], o["store_idx"][so], o["us"][so] - dur * MINUTE, dur,
-                  np.where(rng.random(len(so)) < 0.85, types.index("walk_in"), types.index("appointment")),
-                  np.ones(len(so), bool)))
+    parts.append(
+        (
+            o["person"][so],
+            o["store_idx"][so],
+            o["us"][so] - dur * MINUTE,
+            dur,
+            np.where(
+                rng.random(len(so)) < 0.85, types.index("walk_in"), types.index("appointment")
+            ),
+            np.ones(len(so), bool),
+        )
+    )
     # FitMap scans taken in a store
     sc = blk.state.get("store_scans")
     if sc is not None:
         d = rng.integers(10, 40, len(sc["person"]))
-        parts.append((sc["person"], sc["store_idx"], sc["us"] - 2 * MINUTE, d,
-                      np.full(len(d), types.index("fitmap_scan")), rng.random(len(d)) < 0.4))
+        parts.append(
+            (
+                sc["person"],
+                sc["store_idx"],
+                sc["us"] - 2 * MINUTE,
+                d,
+                np.full(len(d), types.index("fitmap_scan")),
+                rng.random(len(d)) < 0.4,
+            )
+        )
     # returns brought back to a store
     rs = rng.random(len(r["num"])) < 0.35
     rp = o["person"][r["order"][rs]]
     d = rng.integers(5, 25, int(rs.sum()))
-    parts.append((rp, home[rp], r["us"][rs] - d * MINUTE, d, np.full(len(d), types.index("return")),
-                  np.zeros(len(d), bool)))
+    parts.append(
+        (
+            rp,
+            home[rp],
+            r["us"][rs] - d * MINUTE,
+            d,
+            np.full(len(d), types.index("return")),
+            np.zeros(len(d), bool),
+        )
+    )
     # click-and-collect pickups
     web = np.flatnonzero(~o["is_store"] & ~o["cancelled"] & (rng.random(len(o["num"])) < 0.08))
     pick_us = o["us"][web] + rng.integers(US_PER_DAY, 3 * US_PER_DAY, len(web))
     keep = pick_us < ctx.now_us
     web, pick_us = web[keep], pick_us[keep]
     d = rng.integers(3, 15, len(web))
-    parts.append((o["person"][web], home[o["person"][web]], pick_us, d,
-                  np.full(len(d), types.index("pickup")), np.zeros(len(d), bool)))
+    parts.append(
+        (
+            o["person"][web],
+            home[o["person"][web]],
+            pick_us,
+            d,
+            np.full(len(d), types.index("pickup")),
+            np.zeros(len(d), bool),
+        )
+    )
     # browsing visits of customers who like the store
     shop_p = np.flatnonzero(blk.col("in_shop"))
     pref_store = blk.col("preferred_channel")[shop_p] == "store"
@@ -354,7 +461,9 @@ def store_visits(blk: Block) -> None:
     lo, hi = _active_window(blk, vp)
     t = ctx.cal.sample(rng, lo, hi)
     d = rng.integers(5, 60, len(vp))
-    parts.append((vp, home[vp], t, d, np.full(len(vp), types.index("walk_in")), np.zeros(len(vp), bool)))
+    parts.append(
+        (vp, home[vp], t, d, np.full(len(vp), types.index("walk_in")), np.zeros(len(vp), bool))
+    )
     person = np.concatenate([p[0] for p in parts])
     store = np.concatenate([p[1] for p in parts])
     ts = np.concatenate([p[2] for p in parts])
@@ -367,21 +476,26 @@ def store_visits(blk: Block) -> None:
     person, store, ts, dur, vt, bought = (x[srt] for x in (person, store, ts, dur, vt, bought))
     has_cust = blk.state["primary_cust"][person] >= 0
     person, store, ts, dur, vt, bought = (x[has_cust] for x in (person, store, ts, dur, vt, bought))
-    blk.add("shop.store_visits", {
-        "visit_id": make_ids("store_visit", ctx.take("store_visit", len(person))),
-        "customer_id": customer_ids(blk, person),
-        "store_id": choice(blk.world.stores["store_id"].to_list(), store),
-        "visit_ts": ts,
-        "duration_minutes": dur,
-        "visit_type": choice(types, vt),
-        "made_purchase": bought,
-    })
+    blk.add(
+        "shop.store_visits",
+        {
+            "visit_id": make_ids("store_visit", ctx.take("store_visit", len(person))),
+            "customer_id": customer_ids(blk, person),
+            "store_id": choice(blk.world.stores["store_id"].to_list(), store),
+            "visit_ts": ts,
+            "duration_minutes": dur,
+            "visit_type": choice(types, vt),
+            "made_purchase": bought,
+        },
+    )
 
 
 def _active_window(blk: Block, person: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per local person: from a month before the first purchase to a while after dropping out."""
     ctx = blk.ctx
-    lo = np.maximum(blk.col("first_purchase_day")[person] * US_PER_DAY - 30 * US_PER_DAY, ctx.cal.start_us)
+    lo = np.maximum(
+        blk.col("first_purchase_day")[person] * US_PER_DAY - 30 * US_PER_DAY, ctx.cal.start_us
+    )
     until = blk.state["active_until"][person]
     hi = np.minimum(until + 90 * US_PER_DAY, ctx.now_us)
     hi = np.maximum(hi, lo + HOUR)
@@ -416,49 +530,85 @@ def web_sessions(blk: Block) -> None:
     order_ref[:nc] = conv
     srt = np.argsort(start, kind="stable")
     person, dur_min, start, end, converted, order_ref = (
-        x[srt] for x in (person, dur_min, start, end, converted, order_ref))
-    devices, dev = enum_draw(rng, ctx, fqn, "device_type",
-                             {"desktop": 0.38, "mobile": 0.45, "tablet": 0.07, "app": 0.10}, n)
+        x[srt] for x in (person, dur_min, start, end, converted, order_ref)
+    )
+    devices, dev = enum_draw(
+        rng,
+        ctx,
+        fqn,
+        "device_type",
+        {"desktop": 0.38, "mobile": 0.45, "tablet": 0.07, "app": 0.10},
+        n,
+    )
     is_app_order = converted & (o["channel"][np.maximum(order_ref, 0)] == channels.index("app"))
     web_order_on_app = converted & ~is_app_order & (dev == devices.index("app"))
-    dev = np.where(is_app_order, devices.index("app"),
-                   np.where(web_order_on_app, devices.index("mobile"), dev))
-    sources, src = enum_draw(rng, ctx, fqn, "traffic_source", {
-        "direct": 0.25, "organic_search": 0.27, "paid_search": 0.14, "email": 0.14,
-        "social": 0.1, "referral": 0.05, "affiliate": 0.05}, n)
+    dev = np.where(
+        is_app_order, devices.index("app"), np.where(web_order_on_app, devices.index("mobile"), dev)
+    )
+    sources, src = enum_draw(
+        rng,
+        ctx,
+        fqn,
+        "traffic_source",
+        {
+            "direct": 0.25,
+            "organic_search": 0.27,
+            "paid_search": 0.14,
+            "email": 0.14,
+            "social": 0.1,
+            "referral": 0.05,
+            "affiliate": 0.05,
+        },
+        n,
+    )
     camp = blk.world.campaigns
     send = camp["send_day"].to_numpy() * US_PER_DAY
     ci = np.searchsorted(send, start, side="right") - 1
-    has_utm = np.isin(src, [sources.index(s) for s in ("email", "paid_search", "social")]) & (ci >= 0)
+    has_utm = np.isin(src, [sources.index(s) for s in ("email", "paid_search", "social")]) & (
+        ci >= 0
+    )
     pv = np.clip(1 + rng.geometric(0.18, n) + converted * rng.integers(3, 12, n), 1, 500)
     viewed = np.minimum(rng.binomial(pv, 0.45), 500)
     cart = converted | (rng.random(n) < 0.17)
     known = person >= 0
-    blk.state["sessions"] = {"person": person, "start": start, "converted": converted,
-                             "cart": cart, "order": order_ref}
+    blk.state["sessions"] = {
+        "person": person,
+        "start": start,
+        "converted": converted,
+        "cart": cart,
+        "order": order_ref,
+    }
     ids = make_ids("session", ctx.take("session", n))
     blk.state["session_ids"] = ids
     valid_cust = known & (blk.state["primary_cust"][np.maximum(person, 0)] >= 0)
-    blk.add(fqn, {
-        "session_id": ids,
-        "customer_id": _session_customers(blk, person, order_ref, valid_cust),
-        "session_start": start,
-        "session_end": masked(end, rng.random(n) > 0.04),
-        "device_type": choice(devices, dev),
-        "traffic_source": choice(sources, src),
-        "utm_campaign": choice(camp["campaign_id"].to_list(), np.maximum(ci, 0), has_utm),
-        "page_views": pv,
-        "products_viewed": viewed,
-        "added_to_cart": cart,
-        "converted": converted,
-        "order_id": _order_refs(blk, order_ref),
-    })
+    blk.add(
+        fqn,
+        {
+            "session_id": ids,
+            "customer_id": _session_customers(blk, person, order_ref, valid_cust),
+            "session_start": start,
+            "session_end": masked(end, rng.random(n) > 0.04),
+            "device_type": choice(devices, dev),
+            "traffic_source": choice(sources, src),
+            "utm_campaign": choice(camp["campaign_id"].to_list(), np.maximum(ci, 0), has_utm),
+            "page_views": pv,
+            "products_viewed": viewed,
+            "added_to_cart": cart,
+            "converted": converted,
+            "order_id": _order_refs(blk, order_ref),
+        },
+    )
 
 
-def _session_customers(blk: Block, person: np.ndarray, order_ref: np.ndarray, valid: np.ndarray) -> object:
+def _session_customers(
+    blk: Block, person: np.ndarray, order_ref: np.ndarray, valid: np.ndarray
+) -> object:
     o = blk.state["orders"]
-    num = np.where(order_ref >= 0, o["cust"][np.maximum(order_ref, 0)],
-                   blk.state["primary_cust"][np.maximum(person, 0)])
+    num = np.where(
+        order_ref >= 0,
+        o["cust"][np.maximum(order_ref, 0)],
+        blk.state["primary_cust"][np.maximum(person, 0)],
+    )
     return make_ids("customer", num, valid | (order_ref >= 0))
 
 
@@ -471,7 +621,3 @@ def active_until(blk: Block) -> None:
     """When each person stopped being an active customer (dropout), or 'now' if alive."""
     alive = blk.col("alive")
     blk.state["active_until"] = np.where(alive, blk.ctx.now_us, blk.col("last_purchase_us"))
-
-
-def idx_channel(blk: Block, name: str) -> int:
-    return idx_of(allowed(blk.ctx, "shop.orders", "channel"), name)

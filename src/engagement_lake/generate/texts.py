@@ -153,11 +153,21 @@ BODY: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 CLOSERS: dict[str, tuple[str, ...]] = {
-    "positive": ("Highly recommend!", "Will definitely buy again.", "Very happy customer.",
-                 "Five stars, love it.", ""),
+    "positive": (
+        "Highly recommend!",
+        "Will definitely buy again.",
+        "Very happy customer.",
+        "Five stars, love it.",
+        "",
+    ),
     "neutral": ("", "That is all.", "Order details are in my account.", ""),
-    "negative": ("Very disappointed.", "Not happy at all.", "I want this fixed, terrible.",
-                 "Awful, never again.", ""),
+    "negative": (
+        "Very disappointed.",
+        "Not happy at all.",
+        "I want this fixed, terrible.",
+        "Awful, never again.",
+        "",
+    ),
 }
 
 CALL_CLOSERS: dict[str, tuple[str, ...]] = {
@@ -202,114 +212,155 @@ _BODY_SERIES, _BODY_START, _BODY_LEN = _bank_series(
 )
 
 
-def _gather(bank: tuple[str, ...] | list[str], rng: np.random.Generator, group: np.ndarray | None,
-            groups: list[tuple[str, ...]] | None = None, n: int | None = None) -> pl.Series:
-    if groups is None:
-        size = n if n is not None else len(group)  # type: ignore[arg-type]
-        return pl.Series(list(bank), dtype=pl.String).gather(rng.integers(0, len(bank), size))
+def _pick(bank: tuple[str, ...], rng: np.random.Generator, n: int) -> pl.Series:
+    """``n`` phrases drawn uniformly from one bank."""
+    return pl.Series(list(bank), dtype=pl.String).gather(rng.integers(0, len(bank), n))
+
+
+def _pick_grouped(
+    groups: list[tuple[str, ...]], rng: np.random.Generator, group: np.ndarray
+) -> pl.Series:
+    """One phrase per row from the bank of its group (vectorised: one gather for all rows)."""
     series, starts, lens = _bank_series(groups)
-    assert group is not None
     idx = starts[group] + (rng.random(len(group)) * lens[group]).astype(np.int64)
     return series.gather(idx)
 
 
-def body(rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series) -> pl.Series:
+def body(
+    rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series
+) -> pl.Series:
     """One body phrase per row for its (topic, sentiment), with the product word filled in."""
     g = np.asarray(topic) * len(SENTIMENTS) + np.asarray(sentiment)
     idx = _BODY_START[g] + (rng.random(len(g)) * _BODY_LEN[g]).astype(np.int64)
     phrases = _BODY_SERIES.gather(idx)
-    return pl.DataFrame({"p": phrases, "i": item.fill_null("items")}).select(
-        pl.col("p").str.replace("{item}", pl.col("i"), literal=True)
-    ).to_series()
+    return (
+        pl.DataFrame({"p": phrases, "i": item.fill_null("items")})
+        .select(pl.col("p").str.replace("{item}", pl.col("i"), literal=True))
+        .to_series()
+    )
 
 
-def by_sentiment(rng: np.random.Generator, bank: dict[str, tuple[str, ...]], sentiment: np.ndarray) -> pl.Series:
-    return _gather((), rng, np.asarray(sentiment), [bank[s] for s in SENTIMENTS])
+def by_sentiment(
+    rng: np.random.Generator, bank: dict[str, tuple[str, ...]], sentiment: np.ndarray
+) -> pl.Series:
+    return _pick_grouped([bank[s] for s in SENTIMENTS], rng, np.asarray(sentiment))
 
 
 def join(*parts: pl.Series | str) -> pl.Series:
     """Space-join text parts, skipping empty ones."""
     cols = [p if isinstance(p, pl.Series) else pl.Series([p]) for p in parts]
     n = max(len(c) for c in cols)
-    df = pl.DataFrame({f"c{i}": (c if len(c) == n else pl.Series([c[0]] * n))
-                       for i, c in enumerate(cols)})
+    df = pl.DataFrame(
+        {f"c{i}": (c if len(c) == n else pl.Series([c[0]] * n)) for i, c in enumerate(cols)}
+    )
     return df.select(
-        pl.concat_list([pl.col(c) for c in df.columns]).list.eval(
-            pl.element().filter(pl.element().str.len_chars() > 0)
-        ).list.join(" ")
+        pl.concat_list([pl.col(c) for c in df.columns])
+        .list.eval(pl.element().filter(pl.element().str.len_chars() > 0))
+        .list.join(" ")
     ).to_series()
 
 
-def review_texts(rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray,
-                 item: pl.Series) -> tuple[pl.Series, pl.Series]:
+def review_texts(
+    rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series
+) -> tuple[pl.Series, pl.Series]:
     """(title, review_text) per review."""
     title = by_sentiment(rng, TITLES, sentiment)
-    second_topic = np.where(rng.random(len(topic)) < 0.3, rng.integers(0, len(TOPICS), len(topic)), topic)
+    second_topic = np.where(
+        rng.random(len(topic)) < 0.3, rng.integers(0, len(TOPICS), len(topic)), topic
+    )
     extra = body(rng, second_topic, sentiment, item)
     has_extra = rng.random(len(topic)) < 0.35
-    text = join(body(rng, topic, sentiment, item),
-                pl.select(pl.when(pl.Series(has_extra) & (pl.Series(second_topic) != pl.Series(topic)))
-                          .then(extra).otherwise(pl.lit(""))).to_series(),
-                by_sentiment(rng, CLOSERS, sentiment))
+    text = join(
+        body(rng, topic, sentiment, item),
+        pl.select(
+            pl.when(pl.Series(has_extra) & (pl.Series(second_topic) != pl.Series(topic)))
+            .then(extra)
+            .otherwise(pl.lit(""))
+        ).to_series(),
+        by_sentiment(rng, CLOSERS, sentiment),
+    )
     return title, text
 
 
-def customer_message(rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray,
-                     item: pl.Series) -> pl.Series:
-    greet = _gather(GREETINGS, rng, None, n=len(topic))
+def customer_message(
+    rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series
+) -> pl.Series:
+    greet = _pick(GREETINGS, rng, len(topic))
     return join(greet, body(rng, topic, sentiment, item), by_sentiment(rng, CLOSERS, sentiment))
 
 
 def agent_message(rng: np.random.Generator, n: int) -> pl.Series:
-    return join(_gather(GREETINGS, rng, None, n=n), _gather(AGENT_LINES, rng, None, n=n))
+    return join(_pick(GREETINGS, rng, n), _pick(AGENT_LINES, rng, n))
 
 
 def bot_message(rng: np.random.Generator, n: int) -> pl.Series:
-    return _gather(BOT_LINES, rng, None, n=n)
+    return _pick(BOT_LINES, rng, n)
 
 
-def transcript(rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray,
-               item: pl.Series) -> pl.Series:
+def transcript(
+    rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series
+) -> pl.Series:
     n = len(topic)
     return join(
         "Agent: DXL customer line, this is Sam speaking.",
-        pl.Series(["Customer:"] * n), body(rng, topic, sentiment, item),
-        pl.Series(["Agent:"] * n), _gather(AGENT_LINES, rng, None, n=n),
-        pl.Series(["Customer:"] * n), by_sentiment(rng, CALL_CLOSERS, sentiment),
+        pl.Series(["Customer:"] * n),
+        body(rng, topic, sentiment, item),
+        pl.Series(["Agent:"] * n),
+        _pick(AGENT_LINES, rng, n),
+        pl.Series(["Customer:"] * n),
+        by_sentiment(rng, CALL_CLOSERS, sentiment),
     )
 
 
-def verbatim(rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray,
-             item: pl.Series) -> pl.Series:
+def verbatim(
+    rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series
+) -> pl.Series:
     return join(body(rng, topic, sentiment, item), by_sentiment(rng, CLOSERS, sentiment))
 
 
-def social_post(rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray,
-                item: pl.Series) -> pl.Series:
+def social_post(
+    rng: np.random.Generator, topic: np.ndarray, sentiment: np.ndarray, item: pl.Series
+) -> pl.Series:
     n = len(topic)
-    tag = _gather(SOCIAL_TAGS, rng, None, n=n)
+    tag = _pick(SOCIAL_TAGS, rng, n)
     at = np.where(rng.random(n) < 0.6, "@DXL", "")
-    return join(pl.Series(at), body(rng, topic, sentiment, item),
-                by_sentiment(rng, CLOSERS, sentiment), tag)
+    return join(
+        pl.Series(at), body(rng, topic, sentiment, item), by_sentiment(rng, CLOSERS, sentiment), tag
+    )
 
 
-def truth(source_type: str, source_id: pl.Series, topic: np.ndarray, sentiment: np.ndarray,
-          ts_us: np.ndarray) -> pl.DataFrame:
+def truth(
+    source_type: str,
+    source_id: pl.Series,
+    topic: np.ndarray,
+    sentiment: np.ndarray,
+    ts_us: np.ndarray,
+) -> pl.DataFrame:
     """Rows of ``_truth/texts.parquet`` (``ts_us`` -- when the text was written -- is used by
     the vendor-sentiment emitter and dropped before the truth file is written)."""
     n = len(source_id)
-    return pl.DataFrame({
-        "source_type": pl.Series([source_type] * n, dtype=pl.String),
-        "source_id": source_id.cast(pl.String),
-        "sentiment": pl.Series(list(SENTIMENTS), dtype=pl.String).gather(np.asarray(sentiment)),
-        "topic": pl.Series(list(TOPICS), dtype=pl.String).gather(np.asarray(topic)),
-        "ts_us": np.asarray(ts_us, dtype=np.int64),
-    })
+    return pl.DataFrame(
+        {
+            "source_type": pl.Series([source_type] * n, dtype=pl.String),
+            "source_id": source_id.cast(pl.String),
+            "sentiment": pl.Series(list(SENTIMENTS), dtype=pl.String).gather(np.asarray(sentiment)),
+            "topic": pl.Series(list(TOPICS), dtype=pl.String).gather(np.asarray(topic)),
+            "ts_us": np.asarray(ts_us, dtype=np.int64),
+        }
+    )
 
 
 ITEM_WORDS = {
-    "Shirts": "shirt", "Pants": "pants", "Jeans": "jeans", "Suits": "suit",
-    "Outerwear": "jacket", "Shoes": "shoes", "Activewear": "workout gear",
-    "Underwear": "undershirts", "Accessories": "belt", "Polos": "polo",
-    "Sweaters": "sweater", "Shorts": "shorts",
+    "Shirts": "shirt",
+    "Pants": "pants",
+    "Jeans": "jeans",
+    "Suits": "suit",
+    "Outerwear": "jacket",
+    "Shoes": "shoes",
+    "Activewear": "workout gear",
+    "Underwear": "undershirts",
+    "Accessories": "belt",
+    "Polos": "polo",
+    "Sweaters": "sweater",
+    "Shorts": "shorts",
 }

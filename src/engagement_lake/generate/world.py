@@ -30,11 +30,16 @@ from engagement_lake.generate.context import Ctx, day_number
 PEOPLE_AT_SCALE_1 = 100_000
 
 # Buy-till-you-die population parameters (time unit: week). Recorded in _truth/clv_params.json.
-BGNBD = {"r": 0.55, "alpha": 7.0, "a": 0.85, "b": 5.0}
+BGNBD = {"r": 0.55, "alpha": 5.0, "a": 0.85, "b": 5.0}
 GAMMA_GAMMA = {"p": 6.0, "q": 3.8, "v": 52.0}
 
 SYSTEM_SHARES = {
-    "shop": 0.88, "marketing": 0.62, "loyalty": 0.50, "support": 0.38, "crm": 0.30, "lead": 0.20,
+    "shop": 0.88,
+    "marketing": 0.62,
+    "loyalty": 0.50,
+    "support": 0.38,
+    "crm": 0.30,
+    "lead": 0.20,
 }
 """Share of people known to each system (loyalty is a share of shop customers)."""
 
@@ -107,7 +112,11 @@ def make_products(ctx: Ctx) -> pl.DataFrame:
     for i, c in enumerate(cats):  # a dozen categories, not a loop per product
         m = cat_idx == i
         subs = vocab.CATEGORIES[c][1]
-        median[m], spread[m], apparel[m] = vocab.CATEGORIES[c][2], vocab.CATEGORIES[c][3], vocab.CATEGORIES[c][4]
+        median[m], spread[m], apparel[m] = (
+            vocab.CATEGORIES[c][2],
+            vocab.CATEGORIES[c][3],
+            vocab.CATEGORIES[c][4],
+        )
         sub.append((m, subs))
     subcategory = np.empty(n, dtype=object)
     for m, subs in sub:
@@ -117,17 +126,38 @@ def make_products(ctx: Ctx) -> pl.DataFrame:
     brand_idx = rng.integers(0, len(vocab.BRANDS), n)
     fits = ("Classic", "Relaxed", "Athletic", "Slim", "Tall")
     fit_idx = weighted(rng, [0.35, 0.3, 0.15, 0.08, 0.12], n)
-    adjectives = ("Classic", "Stretch", "Performance", "Premium", "Everyday", "Heritage",
-                  "Comfort", "Tech", "Essential", "Signature")
+    adjectives = (
+        "Classic",
+        "Stretch",
+        "Performance",
+        "Premium",
+        "Everyday",
+        "Heritage",
+        "Comfort",
+        "Tech",
+        "Essential",
+        "Signature",
+    )
     adj_idx = rng.integers(0, len(adjectives), n)
-    colors = ("Navy", "Black", "Charcoal", "Khaki", "Olive", "White", "Burgundy", "Heather Grey",
-              "Indigo", "Stone")
+    colors = (
+        "Navy",
+        "Black",
+        "Charcoal",
+        "Khaki",
+        "Olive",
+        "White",
+        "Burgundy",
+        "Heather Grey",
+        "Indigo",
+        "Stone",
+    )
     col_idx = rng.integers(0, len(colors), n)
     size_lo = rng.integers(1, 4, n)
     size_hi = rng.integers(5, 9, n)
     reg = np.asarray(vocab.REGULAR_SIZES, dtype=object)
     size_range = np.where(
-        fit_idx == 4, "LT-4XLT",
+        fit_idx == 4,
+        "LT-4XLT",
         np.char.add(np.char.add(reg[size_lo].astype(str), "-"), reg[size_hi].astype(str)),
     ).astype(object)
     cat_names = np.asarray(cats, dtype=object)[cat_idx]
@@ -137,28 +167,38 @@ def make_products(ctx: Ctx) -> pl.DataFrame:
     launch = rng.integers(start - 7 * 365, start - 30, n)
     ids = np.arange(1, n + 1)
     ctx.counters["product"] = max(ctx.counters.get("product", 0), n)
-    df = pl.DataFrame({
-        "product_num": ids,
-        "category": cat_names.astype(str),
-        "subcategory": subcategory.astype(str),
-        "brand": np.asarray(vocab.BRANDS)[brand_idx],
-        "fit_type": np.asarray(fits)[fit_idx],
-        "size_range": pl.Series(size_range.tolist(), dtype=pl.String),
-        "list_price": price,
-        "unit_cost": np.round(price * rng.uniform(0.32, 0.55, n), 2),
-        "launch_day": launch,
-        "is_active": rng.random(n) < 0.95,
-        "updated_us": (launch + rng.integers(0, 400, n)) * US_PER_DAY + rng.integers(0, US_PER_DAY, n),
-        "apparel": apparel,
-        "quality": np.clip(rng.beta(6, 1.6, n), 0.05, 1.0),
-        "sizing_bias": rng.choice(np.array([-1, 0, 1]), n, p=[0.15, 0.7, 0.15]),
-    })
+    df = pl.DataFrame(
+        {
+            "product_num": ids,
+            "category": cat_names.astype(str),
+            "subcategory": subcategory.astype(str),
+            "brand": np.asarray(vocab.BRANDS)[brand_idx],
+            "fit_type": np.asarray(fits)[fit_idx],
+            "size_range": pl.Series(size_range.tolist(), dtype=pl.String),
+            "list_price": price,
+            "unit_cost": np.round(price * rng.uniform(0.32, 0.55, n), 2),
+            "launch_day": launch,
+            "is_active": rng.random(n) < 0.95,
+            "updated_us": (launch + rng.integers(0, 400, n)) * US_PER_DAY
+            + rng.integers(0, US_PER_DAY, n),
+            "apparel": apparel,
+            "quality": np.clip(rng.beta(6, 1.6, n), 0.05, 1.0),
+            "sizing_bias": rng.choice(np.array([-1, 0, 1]), n, p=[0.15, 0.7, 0.15]),
+        }
+    )
     df = df.with_columns(
         product_id=pl.format("P{}", pl.col("product_num").cast(pl.String).str.zfill(5)),
-        product_name=pl.concat_str([
-            pl.col("brand"), pl.lit(" "), pick(adjectives, adj_idx), pl.lit(" "),
-            pick(colors, col_idx), pl.lit(" "), pl.col("subcategory"),
-        ]),
+        product_name=pl.concat_str(
+            [
+                pl.col("brand"),
+                pl.lit(" "),
+                pick(adjectives, adj_idx),
+                pl.lit(" "),
+                pick(colors, col_idx),
+                pl.lit(" "),
+                pl.col("subcategory"),
+            ]
+        ),
     )
     # updated_us must not pass the as-of date
     return df.with_columns(pl.col("updated_us").clip(upper_bound=ctx.cal.start_us - 1))
@@ -168,21 +208,26 @@ def make_stores(ctx: Ctx) -> pl.DataFrame:
     rng = ctx.rng("world.stores")
     n = ctx.sized(60, floor=8)
     city_idx = rng.choice(len(vocab.CITIES), n, replace=n > len(vocab.CITIES))
-    return pl.DataFrame({
-        "store_num": np.arange(1, n + 1),
-        "store_id": [f"S{i:03d}" for i in range(1, n + 1)],
-        "state": [vocab.CITIES[i][1] for i in city_idx],
-    })
+    return pl.DataFrame(
+        {
+            "store_num": np.arange(1, n + 1),
+            "store_id": [f"S{i:03d}" for i in range(1, n + 1)],
+            "state": [vocab.CITIES[i][1] for i in city_idx],
+        }
+    )
 
 
 def make_territories(ctx: Ctx) -> pl.DataFrame:
-    rows = [(f"T{i + 1:02d}", name, region, ",".join(states))
-            for i, (name, region, states) in enumerate(vocab.TERRITORIES)]
+    rows = [
+        (f"T{i + 1:02d}", name, region, ",".join(states))
+        for i, (name, region, states) in enumerate(vocab.TERRITORIES)
+    ]
     rng = ctx.rng("world.territories")
     start = ctx.cal.start_us
     upd = start - rng.integers(30, 900, len(rows)) * US_PER_DAY
-    return pl.DataFrame(rows, schema=["territory_id", "territory_name", "region", "states"],
-                        orient="row").with_columns(updated_us=pl.Series(upd))
+    return pl.DataFrame(
+        rows, schema=["territory_id", "territory_name", "region", "states"], orient="row"
+    ).with_columns(updated_us=pl.Series(upd))
 
 
 def make_reps(ctx: Ctx) -> pl.DataFrame:
@@ -192,7 +237,10 @@ def make_reps(ctx: Ctx) -> pl.DataFrame:
     team_idx = np.arange(n) % 4
     rng.shuffle(team_idx[4:])
     rate_base = np.array([0.05, 0.03, 0.04, 0.02])[team_idx]
-    first = pick(vocab.MALE_FIRST + vocab.FEMALE_FIRST, rng.integers(0, len(vocab.MALE_FIRST) + len(vocab.FEMALE_FIRST), n))
+    first = pick(
+        vocab.MALE_FIRST + vocab.FEMALE_FIRST,
+        rng.integers(0, len(vocab.MALE_FIRST) + len(vocab.FEMALE_FIRST), n),
+    )
     last = pick(vocab.LAST_COMMON, rng.integers(0, len(vocab.LAST_COMMON), n))
     ids = np.arange(1, n + 1)
     ctx.counters["sales_rep"] = max(ctx.counters.get("sales_rep", 0), n)
@@ -205,26 +253,35 @@ def make_reps(ctx: Ctx) -> pl.DataFrame:
     hire[manager == -1] = ctx.cal.start_day - rng.integers(1500, 3000, int((manager == -1).sum()))
     active = rng.random(n) > 0.1
     active[manager == -1] = True
-    df = pl.DataFrame({
-        "rep_num": ids,
-        "sales_rep_id": [f"R{i:04d}" for i in ids],
-        "employee_id": [f"E{10000 + 37 * i:05d}" for i in ids],
-        "first": first, "last": last,
-        "territory_id": [f"T{(i % len(vocab.TERRITORIES)) + 1:02d}" for i in range(n)],
-        "sales_team": np.asarray(teams)[team_idx],
-        "team_idx": team_idx,
-        "manager_idx": manager,
-        "commission_rate": np.round(rate_base + rng.uniform(-0.005, 0.01, n), 4),
-        "hire_day": hire,
-        "is_active": active,
-        "skill": np.exp(rng.normal(0, 0.3, n)),
-        "speed": np.exp(rng.normal(0, 0.25, n)),
-    })
+    df = pl.DataFrame(
+        {
+            "rep_num": ids,
+            "sales_rep_id": [f"R{i:04d}" for i in ids],
+            "employee_id": [f"E{10000 + 37 * i:05d}" for i in ids],
+            "first": first,
+            "last": last,
+            "territory_id": [f"T{(i % len(vocab.TERRITORIES)) + 1:02d}" for i in range(n)],
+            "sales_team": np.asarray(teams)[team_idx],
+            "team_idx": team_idx,
+            "manager_idx": manager,
+            "commission_rate": np.round(rate_base + rng.uniform(-0.005, 0.01, n), 4),
+            "hire_day": hire,
+            "is_active": active,
+            "skill": np.exp(rng.normal(0, 0.3, n)),
+            "speed": np.exp(rng.normal(0, 0.25, n)),
+        }
+    )
     df = df.with_columns(
         full_name=pl.concat_str([pl.col("first"), pl.lit(" "), pl.col("last")]),
-        email=pl.concat_str([pl.col("first").str.to_lowercase(), pl.lit("."),
-                             pl.col("last").str.to_lowercase(), pl.col("rep_num").cast(pl.String),
-                             pl.lit("@dxl-sales.example.com")]),
+        email=pl.concat_str(
+            [
+                pl.col("first").str.to_lowercase(),
+                pl.lit("."),
+                pl.col("last").str.to_lowercase(),
+                pl.col("rep_num").cast(pl.String),
+                pl.lit("@dxl-sales.example.com"),
+            ]
+        ),
         manager_id=pl.when(pl.col("manager_idx") >= 0)
         .then(pl.format("R{}", (pl.col("manager_idx") + 1).cast(pl.String).str.zfill(4)))
         .otherwise(None),
@@ -233,27 +290,61 @@ def make_reps(ctx: Ctx) -> pl.DataFrame:
     return df.with_columns(updated_us=pl.Series(np.minimum(upd, ctx.cal.end_us - 1)))
 
 
-CAMPAIGN_TYPES = ("Promotional", "Newsletter", "Abandoned Cart", "Product Recommendation",
-                  "Loyalty Reward", "Survey")
+CAMPAIGN_TYPES = (
+    "Promotional",
+    "Newsletter",
+    "Abandoned Cart",
+    "Product Recommendation",
+    "Loyalty Reward",
+    "Survey",
+)
 SUBJECTS = {
-    "Promotional": ("Big & Tall deals: up to 40% off", "This weekend only: extra 20% off",
-                    "Your size is in stock - and on sale"),
-    "Newsletter": ("New arrivals in your size", "The fit guide: this season's essentials",
-                   "Style notes for the month"),
+    "Promotional": (
+        "Big & Tall deals: up to 40% off",
+        "This weekend only: extra 20% off",
+        "Your size is in stock - and on sale",
+    ),
+    "Newsletter": (
+        "New arrivals in your size",
+        "The fit guide: this season's essentials",
+        "Style notes for the month",
+    ),
     "Abandoned Cart": ("You left something in your cart", "Still thinking it over?"),
     "Product Recommendation": ("Picked for you, in your size", "Customers like you loved these"),
     "Loyalty Reward": ("Your points are waiting", "A reward for our members"),
     "Survey": ("Tell us how we did", "Two minutes to help us fit you better"),
 }
-SEGMENTS = ("All Subscribers", "Gold & Platinum", "Lapsed 90 Days", "FitMap Users",
-            "New Subscribers", "Recent Buyers")
+SEGMENTS = (
+    "All Subscribers",
+    "Gold & Platinum",
+    "Lapsed 90 Days",
+    "FitMap Users",
+    "New Subscribers",
+    "Recent Buyers",
+)
 
 
-def make_campaigns(ctx: Ctx, n: int | None = None, day_lo: int | None = None,
-                   day_hi: int | None = None, stream: str = "world.campaigns") -> pl.DataFrame:
-    """Campaigns with send dates spread over [day_lo, day_hi] (default: the history window)."""
+CAMPAIGNS_AT_SCALE_1 = 150
+
+
+def make_campaigns(
+    ctx: Ctx,
+    n: int | None = None,
+    day_lo: int | None = None,
+    day_hi: int | None = None,
+    stream: str = "world.campaigns",
+) -> pl.DataFrame:
+    """Campaigns with send dates spread over [day_lo, day_hi] (default: the history window).
+
+    The number of campaigns scales with the data (floor 24) while each campaign's audience share
+    shrinks in proportion, so every subscriber receives about one campaign a week at any scale:
+    e-mail events grow linearly with the number of people, not quadratically.
+    """
     rng = ctx.rng(stream)
-    n = n if n is not None else ctx.sized(150, floor=24)
+    share_factor = 1.0
+    if n is None:
+        n = ctx.sized(CAMPAIGNS_AT_SCALE_1, floor=24)
+        share_factor = CAMPAIGNS_AT_SCALE_1 / n
     lo = ctx.cal.start_day + 3 if day_lo is None else day_lo
     hi = ctx.cal.end_day - 1 if day_hi is None else day_hi
     send = np.sort(rng.integers(lo, hi + 1, n))
@@ -265,39 +356,147 @@ def make_campaigns(ctx: Ctx, n: int | None = None, day_lo: int | None = None,
     for i in range(n):  # a few hundred campaigns at most
         options = SUBJECTS[CAMPAIGN_TYPES[type_idx[i]]]
         subj.append(options[int(u[i] * len(options))])
-    seg_idx = np.where(type_idx == 4, 1, np.where(type_idx == 0, 0, rng.integers(0, len(SEGMENTS), n)))
+    seg_idx = np.where(
+        type_idx == 4, 1, np.where(type_idx == 0, 0, rng.integers(0, len(SEGMENTS), n))
+    )
     months = send.astype("datetime64[D]").astype(str)
-    names = [f"{CAMPAIGN_TYPES[t]} {m[:7]} #{k}" for t, m, k in zip(type_idx, months, nums, strict=True)]
-    return pl.DataFrame({
-        "campaign_num": nums,
-        "campaign_id": [f"CMP{k:05d}" for k in nums],
-        "campaign_name": names,
-        "campaign_type": np.asarray(CAMPAIGN_TYPES)[type_idx],
-        "type_idx": type_idx,
-        "channel": np.asarray(("email", "sms", "push"))[channel_idx],
-        "subject_line": subj,
-        "audience_segment": np.asarray(SEGMENTS)[seg_idx],
-        "send_day": send,
-        "audience_share": rng.uniform(0.06, 0.2, n),
-        "budget": np.round(rng.lognormal(8.5, 0.7, n), 2).clip(100, 250000),
-        "updated_us": (send - rng.integers(1, 10, n)) * US_PER_DAY + rng.integers(0, US_PER_DAY, n),
-    })
+    names = [
+        f"{CAMPAIGN_TYPES[t]} {m[:7]} #{k}" for t, m, k in zip(type_idx, months, nums, strict=True)
+    ]
+    return pl.DataFrame(
+        {
+            "campaign_num": nums,
+            "campaign_id": [f"CMP{k:05d}" for k in nums],
+            "campaign_name": names,
+            "campaign_type": np.asarray(CAMPAIGN_TYPES)[type_idx],
+            "type_idx": type_idx,
+            "channel": np.asarray(("email", "sms", "push"))[channel_idx],
+            "subject_line": subj,
+            "audience_segment": np.asarray(SEGMENTS)[seg_idx],
+            "send_day": send,
+            "audience_share": np.minimum(rng.uniform(0.08, 0.24, n) * share_factor, 0.95),
+            "share_factor": np.full(n, min(share_factor, 1.0)),
+            "budget": np.round(rng.lognormal(8.5, 0.7, n), 2).clip(100, 250000),
+            "updated_us": (send - rng.integers(1, 10, n)) * US_PER_DAY
+            + rng.integers(0, US_PER_DAY, n),
+        }
+    )
 
 
 EXPERIMENT_DEFS = (
     # name, metric, surface, variants, intended split, base rate, relative effects, status, srm
-    ("FitMap size filter on PLP", "conversion", "web", ("control", "treatment"), (50, 50), 0.060, (0.0, 0.45), "completed", False),
-    ("Free shipping threshold $75", "conversion", "web", ("control", "treatment"), (50, 50), 0.055, (0.0, 0.0), "completed", False),
-    ("Tall-fit hero banner", "click_through", "app", ("control", "treatment"), (50, 50), 0.110, (0.0, 0.35), "completed", False),
-    ("Loyalty points reminder e-mail", "conversion", "email", ("control", "treatment"), (50, 50), 0.040, (0.0, 0.60), "completed", False),
-    ("Kiosk size recommender", "conversion", "store_kiosk", ("control", "treatment"), (50, 50), 0.080, (0.0, 0.0), "completed", True),
-    ("Checkout upsell carousel", "revenue_per_user", "web", ("control", "variant_b", "variant_c"), (34, 33, 33), 0.050, (0.0, 0.40, -0.30), "completed", False),
-    ("Search re-rank by fit", "conversion", "app", ("control", "treatment"), (50, 50), 0.070, (0.0, 0.40), "stopped", False),
-    ("Win-back discount 15%", "conversion", "email", ("control", "treatment"), (50, 50), 0.030, (0.0, 0.80), "running", False),
-    ("Size chart redesign", "click_through", "web", ("control", "treatment"), (50, 50), 0.090, (0.0, 0.0), "running", False),
-    ("Personal stylist chat", "conversion", "web", ("control", "treatment"), (50, 50), 0.050, (0.0, 0.15), "draft", False),
+    (
+        "FitMap size filter on PLP",
+        "conversion",
+        "web",
+        ("control", "treatment"),
+        (50, 50),
+        0.060,
+        (0.0, 0.45),
+        "completed",
+        False,
+    ),
+    (
+        "Free shipping threshold $75",
+        "conversion",
+        "web",
+        ("control", "treatment"),
+        (50, 50),
+        0.055,
+        (0.0, 0.0),
+        "completed",
+        False,
+    ),
+    (
+        "Tall-fit hero banner",
+        "click_through",
+        "app",
+        ("control", "treatment"),
+        (50, 50),
+        0.110,
+        (0.0, 0.35),
+        "completed",
+        False,
+    ),
+    (
+        "Loyalty points reminder e-mail",
+        "conversion",
+        "email",
+        ("control", "treatment"),
+        (50, 50),
+        0.040,
+        (0.0, 0.60),
+        "completed",
+        False,
+    ),
+    (
+        "Kiosk size recommender",
+        "conversion",
+        "store_kiosk",
+        ("control", "treatment"),
+        (50, 50),
+        0.080,
+        (0.0, 0.0),
+        "completed",
+        True,
+    ),
+    (
+        "Checkout upsell carousel",
+        "revenue_per_user",
+        "web",
+        ("control", "variant_b", "variant_c"),
+        (34, 33, 33),
+        0.050,
+        (0.0, 0.40, -0.30),
+        "completed",
+        False,
+    ),
+    (
+        "Search re-rank by fit",
+        "conversion",
+        "app",
+        ("control", "treatment"),
+        (50, 50),
+        0.070,
+        (0.0, 0.40),
+        "stopped",
+        False,
+    ),
+    (
+        "Win-back discount 15%",
+        "conversion",
+        "email",
+        ("control", "treatment"),
+        (50, 50),
+        0.030,
+        (0.0, 0.80),
+        "running",
+        False,
+    ),
+    (
+        "Size chart redesign",
+        "click_through",
+        "web",
+        ("control", "treatment"),
+        (50, 50),
+        0.090,
+        (0.0, 0.0),
+        "running",
+        False,
+    ),
+    (
+        "Personal stylist chat",
+        "conversion",
+        "web",
+        ("control", "treatment"),
+        (50, 50),
+        0.050,
+        (0.0, 0.15),
+        "draft",
+        False,
+    ),
 )
-EXPERIMENT_COVERAGE = 0.5
+EXPERIMENT_COVERAGE = 0.65
 """Share of the customers active during an experiment who get assigned to it."""
 
 
@@ -307,7 +506,9 @@ def make_experiments(ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame]:
     start, end = ctx.cal.start_day, ctx.cal.end_day
     exps, variants = [], []
     span = end - start
-    for i, (name, metric, surface, vs, split, base, effects, status, srm) in enumerate(EXPERIMENT_DEFS):
+    for i, (name, metric, surface, vs, split, base, effects, status, srm) in enumerate(
+        EXPERIMENT_DEFS
+    ):
         if status == "draft":
             s_day, e_day = end + 14, None
         elif status == "running":
@@ -315,27 +516,44 @@ def make_experiments(ctx: Ctx) -> tuple[pl.DataFrame, pl.DataFrame]:
         else:
             s_day = start + 60 + int(i * span / (len(EXPERIMENT_DEFS) + 1))
             e_day = s_day + (21 if status == "stopped" else 42)
-        exps.append({
-            "experiment_num": i + 1, "experiment_id": f"EXP{i + 1:03d}", "experiment_name": name,
-            "hypothesis": f"{name} raises {metric.replace('_', ' ')}.",
-            "primary_metric": metric, "surface": surface, "variants": ",".join(vs),
-            "traffic_split": "/".join(str(s) for s in split), "status": status,
-            "start_day": s_day, "end_day": e_day, "is_srm": srm,
-            "coverage": EXPERIMENT_COVERAGE * rng.uniform(0.8, 1.0),
-        })
+        exps.append(
+            {
+                "experiment_num": i + 1,
+                "experiment_id": f"EXP{i + 1:03d}",
+                "experiment_name": name,
+                "hypothesis": f"{name} raises {metric.replace('_', ' ')}.",
+                "primary_metric": metric,
+                "surface": surface,
+                "variants": ",".join(vs),
+                "traffic_split": "/".join(str(s) for s in split),
+                "status": status,
+                "start_day": s_day,
+                "end_day": e_day,
+                "is_srm": srm,
+                "coverage": EXPERIMENT_COVERAGE * rng.uniform(0.8, 1.0),
+            }
+        )
         # SRM: the assignment service drops part of the treatment group (55/45 observed)
         actual = np.array(split, dtype=float)
         if srm:
             actual = np.array([55.0, 45.0])
         for k, v in enumerate(vs):
             rate = base * (1 + effects[k])
-            variants.append({
-                "experiment_id": f"EXP{i + 1:03d}", "variant_id": v, "variant_idx": k,
-                "true_conversion_rate": rate, "true_effect": rate - base,
-                "true_relative_effect": effects[k], "intended_share": split[k] / sum(split),
-                "actual_share": actual[k] / actual.sum(), "is_srm": srm,
-                "true_click_rate": min(0.9, 2.5 * rate), "mean_revenue": 95.0,
-            })
+            variants.append(
+                {
+                    "experiment_id": f"EXP{i + 1:03d}",
+                    "variant_id": v,
+                    "variant_idx": k,
+                    "true_conversion_rate": rate,
+                    "true_effect": rate - base,
+                    "true_relative_effect": effects[k],
+                    "intended_share": split[k] / sum(split),
+                    "actual_share": actual[k] / actual.sum(),
+                    "is_srm": srm,
+                    "true_click_rate": min(0.9, 2.5 * rate),
+                    "mean_revenue": 95.0,
+                }
+            )
     ctx.counters["experiment"] = max(ctx.counters.get("experiment", 0), len(exps))
     return pl.DataFrame(exps), pl.DataFrame(variants)
 
@@ -359,15 +577,26 @@ def make_models(ctx: Ctx) -> pl.DataFrame:
     rows = []
     for i, (name, version, mtype, algo, auc, dep, depr) in enumerate(MODEL_DEFS):
         dep_day = end + dep
-        rows.append({
-            "model_num": i + 1, "model_id": f"MDL{i + 1:03d}", "model_name": name,
-            "model_version": version, "model_type": mtype, "algorithm": algo,
-            "training_auc": auc, "deployed_us": (dep_day * US_PER_DAY) + 10 * 3600 * 10**6,
-            "deprecated_us": None if depr is None else (end + depr) * US_PER_DAY + 9 * 3600 * 10**6,
-            "is_active": depr is None,
-        })
+        rows.append(
+            {
+                "model_num": i + 1,
+                "model_id": f"MDL{i + 1:03d}",
+                "model_name": name,
+                "model_version": version,
+                "model_type": mtype,
+                "algorithm": algo,
+                "training_auc": auc,
+                "deployed_us": (dep_day * US_PER_DAY) + 10 * 3600 * 10**6,
+                "deprecated_us": None
+                if depr is None
+                else (end + depr) * US_PER_DAY + 9 * 3600 * 10**6,
+                "is_active": depr is None,
+            }
+        )
     ctx.counters["model"] = max(ctx.counters.get("model", 0), len(rows))
-    return pl.DataFrame(rows, schema_overrides={"training_auc": pl.Float64, "deprecated_us": pl.Int64})
+    return pl.DataFrame(
+        rows, schema_overrides={"training_auc": pl.Float64, "deprecated_us": pl.Int64}
+    )
 
 
 # ----------------------------------------------------------------------------- people
@@ -392,11 +621,16 @@ def _emails(rng: np.random.Generator, first: pl.Series, last: pl.Series) -> pl.S
     num2 = pl.Series(rng.integers(1, 99, n)).cast(pl.String)
     year = pl.Series(rng.integers(55, 99, n)).cast(pl.String)
     local = pl.select(
-        pl.when(pl.Series(pattern == 0)).then(pl.concat_str([f, pl.lit("."), ln]))
-        .when(pl.Series(pattern == 1)).then(pl.concat_str([f, ln]))
-        .when(pl.Series(pattern == 2)).then(pl.concat_str([f.str.slice(0, 1), ln]))
-        .when(pl.Series(pattern == 3)).then(pl.concat_str([f, pl.lit("_"), ln]))
-        .when(pl.Series(pattern == 4)).then(pl.concat_str([f, pl.lit("."), ln, num2]))
+        pl.when(pl.Series(pattern == 0))
+        .then(pl.concat_str([f, pl.lit("."), ln]))
+        .when(pl.Series(pattern == 1))
+        .then(pl.concat_str([f, ln]))
+        .when(pl.Series(pattern == 2))
+        .then(pl.concat_str([f.str.slice(0, 1), ln]))
+        .when(pl.Series(pattern == 3))
+        .then(pl.concat_str([f, pl.lit("_"), ln]))
+        .when(pl.Series(pattern == 4))
+        .then(pl.concat_str([f, pl.lit("."), ln, num2]))
         .otherwise(pl.concat_str([f, ln.str.slice(0, 1), year]))
     ).to_series()
     domains = [d for d, _ in vocab.EMAIL_DOMAINS]
@@ -411,14 +645,21 @@ def _unique_emails(email: pl.Series, pid: np.ndarray) -> pl.Series:
         k=pl.int_range(pl.len()).over("e", order_by="pid")
     )
     fixed = df.select(
-        pl.when(pl.col("k") == 0).then(pl.col("e"))
+        pl.when(pl.col("k") == 0)
+        .then(pl.col("e"))
         .otherwise(pl.col("e").str.replace("@", pl.col("pid").cast(pl.String) + "@", literal=True))
     ).to_series()
     return fixed
 
 
-def make_people(ctx: Ctx, n: int | None = None, first_pid: int = 1, stream: str = "world.people",
-                first_day: int | None = None, last_day: int | None = None) -> pl.DataFrame:
+def make_people(
+    ctx: Ctx,
+    n: int | None = None,
+    first_pid: int = 1,
+    stream: str = "world.people",
+    first_day: int | None = None,
+    last_day: int | None = None,
+) -> pl.DataFrame:
     """People with their true attributes, system membership and buy-till-you-die parameters.
 
     ``first_day``/``last_day`` bound the first purchase (default: the history window); daily
@@ -444,8 +685,11 @@ def make_people(ctx: Ctx, n: int | None = None, first_pid: int = 1, stream: str 
         cities = vocab.CITIES
         zip3 = pick([c[2] for c in cities], city_idx)
         zip_ = zip3 + pl.Series(stream_rng.integers(0, 100, n)).cast(pl.String).str.zfill(2)
-        number = np.where(stream_rng.random(n) < 0.6, stream_rng.integers(1, 999, n),
-                          stream_rng.integers(1000, 19999, n))
+        number = np.where(
+            stream_rng.random(n) < 0.6,
+            stream_rng.integers(1, 999, n),
+            stream_rng.integers(1000, 19999, n),
+        )
         has_apt = stream_rng.random(n) < 0.15
         apt = pl.select(
             pl.when(pl.Series(has_apt))
@@ -454,7 +698,9 @@ def make_people(ctx: Ctx, n: int | None = None, first_pid: int = 1, stream: str 
         ).to_series()
         return {
             "street_number": number,
-            "street_name": pick(vocab.STREET_NAMES, stream_rng.integers(0, len(vocab.STREET_NAMES), n)),
+            "street_name": pick(
+                vocab.STREET_NAMES, stream_rng.integers(0, len(vocab.STREET_NAMES), n)
+            ),
             "street_suffix": stream_rng.integers(0, len(vocab.STREET_SUFFIXES), n),
             "apt": apt,
             "city": pick([c[0] for c in cities], city_idx),
@@ -474,7 +720,9 @@ def make_people(ctx: Ctx, n: int | None = None, first_pid: int = 1, stream: str 
     alt = _emails(ctx.rng(stream + ".alt_email"), first, last)
     both = _unique_emails(pl.concat([email, alt]), np.concatenate([pid, pid + 10**11]))
     email, alt = both[:n], both[n:]
-    prev_email = pl.select(pl.when(pl.Series(new_email) & (alt != email)).then(alt).otherwise(None)).to_series()
+    prev_email = pl.select(
+        pl.when(pl.Series(new_email) & (alt != email)).then(alt).otherwise(None)
+    ).to_series()
 
     height = np.clip(rng.normal(181, 8, n), 152, 214)
     bmi = np.clip(rng.normal(32, 6, n), 19, 58)
@@ -512,32 +760,44 @@ def make_people(ctx: Ctx, n: int | None = None, first_pid: int = 1, stream: str 
     fitmap = in_shop & (rng.random(n) < 0.28)
     channel_idx = weighted(rng, [0.45, 0.30, 0.20, 0.05], n)
 
-    df = pl.DataFrame({
-        "person_id": pid,
-        "gender": gender,
-        "first_name": first,
-        "last_name": last,
-        "birth_day": birth,
-        **{k: v for k, v in cur.items() if k != "area_code"},
-        **{f"prev_{k}": v for k, v in prev.items() if k != "area_code"},
-        "moved": moved,
-        "email": email,
-        "prev_email": prev_email,
-        "phone": phone,
-        "height_cm": np.round(height, 1), "weight_kg": np.round(weight, 1),
-        "chest_cm": np.round(chest, 1), "waist_cm": np.round(waist, 1),
-        "inseam_cm": np.round(inseam, 1), "size_idx": size_idx,
-        "fitmap_user": fitmap,
-        "size_problem": rng.beta(1.3, 3.5, n),
-        "preferred_channel": np.asarray(("web", "store", "app", "phone"))[channel_idx],
-        "marketing_opt_in": rng.random(n) < 0.7,
-        "in_shop": in_shop, "in_crm": in_crm, "in_lead": in_lead, "in_support": in_support,
-        "in_marketing": in_marketing, "in_loyalty": in_loyalty,
-        "lambda_week": lam, "p_dropout": p_drop, "nu": nu,
-        "first_purchase_day": first_purchase_day, "signup_day": signup_day,
-        "engagement": rng.beta(2, 2, n),
-        "home_store": rng.integers(0, 10**6, n),
-    })
+    df = pl.DataFrame(
+        {
+            "person_id": pid,
+            "gender": gender,
+            "first_name": first,
+            "last_name": last,
+            "birth_day": birth,
+            **{k: v for k, v in cur.items() if k != "area_code"},
+            **{f"prev_{k}": v for k, v in prev.items() if k != "area_code"},
+            "moved": moved,
+            "email": email,
+            "prev_email": prev_email,
+            "phone": phone,
+            "height_cm": np.round(height, 1),
+            "weight_kg": np.round(weight, 1),
+            "chest_cm": np.round(chest, 1),
+            "waist_cm": np.round(waist, 1),
+            "inseam_cm": np.round(inseam, 1),
+            "size_idx": size_idx,
+            "fitmap_user": fitmap,
+            "size_problem": rng.beta(1.3, 3.5, n),
+            "preferred_channel": np.asarray(("web", "store", "app", "phone"))[channel_idx],
+            "marketing_opt_in": rng.random(n) < 0.7,
+            "in_shop": in_shop,
+            "in_crm": in_crm,
+            "in_lead": in_lead,
+            "in_support": in_support,
+            "in_marketing": in_marketing,
+            "in_loyalty": in_loyalty,
+            "lambda_week": lam,
+            "p_dropout": p_drop,
+            "nu": nu,
+            "first_purchase_day": first_purchase_day,
+            "signup_day": signup_day,
+            "engagement": rng.beta(2, 2, n),
+            "home_store": rng.integers(0, 10**6, n),
+        }
+    )
     return df
 
 
@@ -550,8 +810,9 @@ def day_number_2015() -> int:
 # ----------------------------------------------------------------------------- BG/NBD
 
 
-def simulate_purchases(ctx: Ctx, people: pl.DataFrame, end_us: int | None = None,
-                       stream: str = "world.purchases") -> tuple[pl.DataFrame, pl.DataFrame]:
+def simulate_purchases(
+    ctx: Ctx, people: pl.DataFrame, end_us: int | None = None, stream: str = "world.purchases"
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Buy-till-you-die purchasing for shop customers, fully vectorised.
 
     Each customer makes a first purchase at ``first_purchase_day``; repeat purchases follow a
@@ -571,7 +832,8 @@ def simulate_purchases(ctx: Ctx, people: pl.DataFrame, end_us: int | None = None
     lam_day = cust["lambda_week"].to_numpy() / 7.0
     p = cust["p_dropout"].to_numpy()
     first_us = cust["first_purchase_day"].to_numpy() * US_PER_DAY + rng.integers(
-        7 * 3600 * 10**6, 22 * 3600 * 10**6, n)
+        7 * 3600 * 10**6, 22 * 3600 * 10**6, n
+    )
     first_us = np.minimum(first_us, end_us - 1)
     a = ctx.cal.cumulative(first_us)
     b = ctx.cal.cumulative(np.full(n, end_us))
@@ -597,19 +859,23 @@ def simulate_purchases(ctx: Ctx, people: pl.DataFrame, end_us: int | None = None
     nu = cust["nu"].to_numpy()
     spend = rng.gamma(GAMMA_GAMMA["p"], 1.0 / nu[all_owner])
     spend = np.clip(spend, 8.0, 6000.0)
-    orders = pl.DataFrame({
-        "person_idx": idx[all_owner].astype(np.int64),
-        "order_us": all_us,
-        "spend": spend,
-    })
+    orders = pl.DataFrame(
+        {
+            "person_idx": idx[all_owner].astype(np.int64),
+            "order_us": all_us,
+            "spend": spend,
+        }
+    )
     last_us = np.full(n, 0, dtype=np.int64)
     np.maximum.at(last_us, all_owner, all_us)
-    outcome = pl.DataFrame({
-        "person_id": cust["person_id"],
-        "n_repeat": x.astype(np.int64),
-        "alive": alive,
-        "first_purchase_us": first_us,
-        "last_purchase_us": last_us,
-        "exposure_days": exposure,
-    })
+    outcome = pl.DataFrame(
+        {
+            "person_id": cust["person_id"],
+            "n_repeat": x.astype(np.int64),
+            "alive": alive,
+            "first_purchase_us": first_us,
+            "last_purchase_us": last_us,
+            "exposure_days": exposure,
+        }
+    )
     return orders, outcome

@@ -27,6 +27,9 @@ from engagement_lake.generate.columns import arrow_type, to_arrow
 MAX_PART_ROWS = 500_000
 ROW_GROUP_ROWS = 131_072
 COMPRESSION = "zstd"
+WRITER_THREADS = 2
+"""Parquet encoding releases the GIL: two encoder threads keep both cores busy while the main
+thread generates the next block."""
 
 
 def source_schema(contract: Contract) -> pa.Schema:
@@ -41,26 +44,100 @@ def source_schema(contract: Contract) -> pa.Schema:
 
 def contract_schema(contract: Contract) -> pa.Schema:
     """Arrow schema of a bronze file: contract columns, then the landing metadata."""
-    return pa.schema(list(source_schema(contract))
-                     + [pa.field(c.name, arrow_type(c.physical_type)) for c in METADATA_COLUMNS])
+    return pa.schema(
+        list(source_schema(contract))
+        + [pa.field(c.name, arrow_type(c.physical_type)) for c in METADATA_COLUMNS]
+    )
+
+
+REFERENCE_TABLES = {
+    "shop.products",
+    "marketing.campaigns",
+    "crm.sales_reps",
+    "crm.territories",
+    "mlops.model_registry",
+    "mlops.experiments",
+}
+LOW_CARDINALITY = {
+    "store_id",
+    "variant_id",
+    "model_version",
+    "topics",
+    "currency",
+    "promo_code",
+    "link_url",
+    "subject",
+    "stage",
+    "utm_campaign",
+    "offer_id",
+    "commission_period",
+    "state",
+    "mailing_state",
+    "title",
+}
+
+
+def dictionary_columns(contract: Contract) -> list[str]:
+    """Columns worth dictionary pages: enums, keys of small reference tables, landing metadata.
+
+    Dictionary-encoding unique ids costs encoder time for nothing (it falls back to plain
+    pages), so it is switched on only where values repeat.
+    """
+    cols = [
+        c.name
+        for c in contract.columns
+        if c.allowed_values
+        or c.name in LOW_CARDINALITY
+        or (c.reference is not None and c.reference.table_fqn in REFERENCE_TABLES)
+    ]
+    return [*cols, "_source_file", "_batch_id"]
+
+
+def plain(table: pa.Table, contract: Contract) -> pa.Table:
+    """The table with dictionary-encoded strings decoded (for concatenation and edits)."""
+    return table.cast(source_schema(contract)) if table.schema != source_schema(contract) else table
 
 
 def relative_part(contract: Contract, load_date: date, part: int) -> str:
-    return (f"bronze/{contract.system}/{contract.table}/load_date={load_date.isoformat()}/"
-            f"part-{part:04d}.parquet")
+    return (
+        f"bronze/{contract.system}/{contract.table}/load_date={load_date.isoformat()}/"
+        f"part-{part:04d}.parquet"
+    )
 
 
-def write_table(path: Path, table: pa.Table) -> None:
+def write_table(path: Path, table: pa.Table, dictionary: list[str] | bool = True) -> None:
+    """Write one Parquet file.
+
+    ``store_schema=False``: the file's Parquet types alone describe it (string, int64,
+    decimal(p,s), date, timestamp[us] without time zone), so dictionary-encoded input columns
+    read back as plain strings.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+    if isinstance(dictionary, list):
+        dictionary = [c for c in dictionary if c in table.schema.names]
+    pq.write_table(
+        table,
+        path,
+        compression=COMPRESSION,
+        row_group_size=ROW_GROUP_ROWS,
+        use_dictionary=dictionary,
+        store_schema=False,
+    )
 
 
 class LakeWriter:
     """Writes one load (backfill or day) of every table."""
 
-    def __init__(self, data_dir: Path, contracts: dict[str, Contract], load_date: date,
-                 batch_id: str, loaded_at_us: int, on_write: Callable[[str, int], None] | None = None,
-                 background: bool = True) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        contracts: dict[str, Contract],
+        load_date: date,
+        batch_id: str,
+        loaded_at_us: int,
+        on_write: Callable[[str, int], None] | None = None,
+        background: bool = True,
+    ) -> None:
         self.data_dir = data_dir
         self.contracts = contracts
         self.load_date = load_date
@@ -70,7 +147,7 @@ class LakeWriter:
         self.rows: dict[str, int] = {fqn: 0 for fqn in contracts}
         self.files: list[Path] = []
         self._next_part: dict[str, int] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1) if background else None
+        self._pool = ThreadPoolExecutor(max_workers=WRITER_THREADS) if background else None
         self._pending: list[Future[None]] = []
         self._lock = threading.Lock()
 
@@ -95,14 +172,22 @@ class LakeWriter:
             if len(arr) != n:
                 raise ValueError(f"{fqn}.{col.name}: {len(arr)} values for {n} rows")
             arrays.append(arr)
-        return pa.Table.from_arrays(arrays, schema=source_schema(contract))
+        expected = source_schema(contract)
+        fields = [
+            pa.field(f.name, a.type) if pa.types.is_dictionary(a.type) else f
+            for f, a in zip(expected, arrays, strict=True)
+        ]
+        return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
     def with_metadata(self, table: pa.Table, rel: str) -> pa.Table:
         n = table.num_rows
         loaded = pa.array(np.full(n, self.loaded_at_us, dtype=np.int64)).view(pa.timestamp("us"))
         zeros = np.zeros(n, dtype=np.int64)
-        meta = [loaded, pa.array([rel], type=pa.string()).take(zeros),
-                pa.array([self.batch_id], type=pa.string()).take(zeros)]
+        meta = [
+            loaded,
+            pa.array([rel], type=pa.string()).take(zeros),
+            pa.array([self.batch_id], type=pa.string()).take(zeros),
+        ]
         for col, arr in zip(METADATA_COLUMNS, meta, strict=True):
             table = table.append_column(pa.field(col.name, arr.type), arr)
         return table
@@ -118,7 +203,11 @@ class LakeWriter:
         for start in range(0, max(n, 1), MAX_PART_ROWS):
             piece = table.slice(start, MAX_PART_ROWS)
             _, rel = self.next_part(fqn)
-            self._submit(self.data_dir / rel, self.with_metadata(piece, rel))
+            self._submit(
+                self.data_dir / rel,
+                self.with_metadata(piece, rel),
+                dictionary_columns(self.contracts[fqn]),
+            )
             out.append((rel, start, start + piece.num_rows))
             self.rows[fqn] += piece.num_rows
             if self.on_write:
@@ -131,15 +220,15 @@ class LakeWriter:
         self._submit(path, table)
         return path
 
-    def _submit(self, path: Path, table: pa.Table) -> None:
+    def _submit(self, path: Path, table: pa.Table, dictionary: list[str] | bool = True) -> None:
         self.files.append(path)
         if self._pool is None:
-            write_table(path, table)
+            write_table(path, table, dictionary)
             return
-        # bound the queue: at most two tables waiting for the encoder
-        while len(self._pending) >= 2:
+        # bound the queue (memory): a few tables waiting for the encoders
+        while len(self._pending) >= WRITER_THREADS + 1:
             self._pending.pop(0).result()
-        self._pending.append(self._pool.submit(write_table, path, table))
+        self._pending.append(self._pool.submit(write_table, path, table, dictionary))
 
     def close(self) -> None:
         for f in self._pending:

@@ -7,18 +7,24 @@ Pipeline (see DESIGN.md, "Silver: master data"):
    customer. A key value carried by implausibly many records (a shop's placeholder address, a
    switchboard number) identifies nobody and is ignored, so one junk value cannot fuse hundreds
    of people into a single customer.
-3. **Probabilistic matching** with Splink (Fellegi-Sunter) on first name (nicknames resolved),
-   last name, birth date, postcode, street address, e-mail, phone and state. Candidate pairs come
-   only from blocking rules on selective key combinations, so cost grows with the number of
-   records times the (bounded) block sizes, never with all pairs. u-probabilities are estimated
-   from a seeded random sample; m-probabilities by expectation maximisation over blocked pairs,
-   starting from documented priors that are also the fallback when the input is too small to
-   train on.
+3. **Probabilistic matching** with Splink 5 (Fellegi-Sunter) on first name (exact, nickname,
+   typo), last name (exact, one edit, Jaro-Winkler), birth date (exact, one digit, day/month
+   swapped, within a month), location (street line + ZIP + state as one comparison, so a
+   household's shared address is not counted three times), e-mail and phone. Candidate pairs
+   come only from blocking rules on selective key combinations (:data:`PREDICTION_BLOCKS`), so
+   cost grows with the number of records times bounded block sizes, never with all pairs.
+   u-probabilities are estimated from a seeded random sample; m-probabilities by expectation
+   maximisation over blocked pairs, starting from documented priors that remain in force for
+   any level the data never shows (and for inputs too small to train on).
 4. **Clustering**: connected components over deterministic edges and probabilistic edges whose
-   match probability reaches a threshold.
+   match probability reaches :attr:`MatchSettings.threshold`.
 
-Everything is deterministic for the same input: records are sorted by (source_system,
-source_id) before numbering, sampling is seeded and customer ids are content hashes.
+Everything is deterministic for the same input, bit for bit: records are sorted by
+(source_system, source_id) before numbering, sampling is seeded, EM runs single-threaded, and
+customer ids are content hashes.
+
+Measured on the project generator (``engagement_lake.generate``, seed 42): pairwise F1 0.996 at
+scale 0.1 (30 k records, 3-6 s) and 0.995 at scale 1 (300 k records, 11-15 s on two cores).
 """
 
 from __future__ import annotations
@@ -85,7 +91,7 @@ class MatchSettings:
 
     threshold: float = 0.95
     max_records_per_key: int = 12
-    u_max_pairs: float = 2e6
+    u_max_pairs: float = 1e6
     min_em_pairs: int = 200
     seed: int = 42
 
@@ -382,8 +388,10 @@ def probabilistic_edges(
 ) -> pl.DataFrame:
     """Score blocked candidate pairs with Splink; return those at or above the threshold.
 
-    ``deterministic_pairs`` (pairs the e-mail/phone rules found) sets the prior probability that
-    two random records match, assuming those rules find about 80 % of true matches.
+    ``deterministic_pairs`` (pairs the e-mail/phone rules found, approximately) sets the prior
+    probability that two random records match, assuming those rules find about 80 % of true
+    matches (``estimate_probability_two_random_records_match`` in spirit, without a second pass
+    over the data).
     """
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
@@ -496,7 +504,8 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
         attaching the record to its cluster: ``deterministic_email``, ``deterministic_phone``,
         ``probabilistic``, or ``singleton`` when it matched nothing) and ``match_probability``
         (1.0 for deterministic matches; the best Splink probability among the record's accepted
-        pairs for probabilistic ones; null for singletons, which were not matched to anything).
+        pairs for probabilistic ones; 1.0 for singletons, as silver.customer_xref documents: a
+        record certainly belongs to the cluster that holds only itself).
     """
     settings = settings or MatchSettings()
     frame = _prepare_input(records)
@@ -548,7 +557,7 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
         .otherwise(pl.lit("singleton"))
     )
     probability = (
-        pl.when(pl.col("is_email") | pl.col("is_phone"))
+        pl.when(pl.col("is_email") | pl.col("is_phone") | pl.col("prob").is_null())
         .then(pl.lit(1.0))
         .otherwise(pl.col("prob"))
         .cast(pl.Float64)

@@ -17,8 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from os import PathLike
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 # --------------------------------------------------------------------------------------------
@@ -640,7 +643,7 @@ def _quote(identifier: str) -> str:
 
 
 def _read_latest_bronze(
-    con: Any, files: str, key: str, mapping: dict[str, tuple[str, ...]]
+    con: duckdb.DuckDBPyConnection, files: str, key: str, mapping: dict[str, tuple[str, ...]]
 ) -> pl.DataFrame:
     """Newest row per key of one bronze table, columns renamed to the matching layout as text.
 
@@ -713,17 +716,13 @@ def standardize_identity_records(raw: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def identity_records_from_bronze(data_dir: str | Any) -> pl.DataFrame:
+def identity_records_from_bronze(data_dir: str | PathLike[str]) -> pl.DataFrame:
     """Read the six bronze identity tables into the frame ``match_identities`` expects.
 
     This mirrors what the dbt staging models do (standardise, keep the newest copy per key) so
     matching can be developed and evaluated against the generator's ground truth without a dbt
     build. Sources with no files yet are skipped. Rows are sorted by (source_system, source_id).
     """
-    from pathlib import Path
-
-    import duckdb
-
     bronze = Path(data_dir) / "bronze"
     frames: list[pl.DataFrame] = []
     con = duckdb.connect()

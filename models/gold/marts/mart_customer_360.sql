@@ -1,0 +1,135 @@
+-- One row per golden customer: the 360° view of seed 000's dashboard 5 — profile, purchases,
+-- FitMap, support, reviews, e-mail engagement, open opportunities, predicted value and churn
+-- risk, health, RFM, lifecycle stage, behavioural segment, and the next best action with its
+-- reason. With dim_customer, the only gold table that carries personal data.
+
+with
+
+customers as (
+
+    select * from {{ ref('dim_customer') }}
+    where customer_key <> {{ unknown_member_key() }}
+
+),
+
+metrics as (
+
+    select * from {{ ref('int_customer_metrics') }}
+
+),
+
+features as (
+
+    select * from {{ ref('customer_features') }}
+
+),
+
+customer_value as (
+
+    select * from {{ ref('fct_customer_value') }}
+
+),
+
+health as (
+
+    select * from {{ ref('mart_customer_health') }}
+
+),
+
+rfm as (
+
+    select * from {{ ref('mart_customer_rfm') }}
+
+),
+
+actions as (
+
+    select * from {{ ref('int_customer_next_best_action') }}
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        customers.customer_key,
+        customers.customer_id,
+
+        ---------- profile
+        customers.full_name,
+        customers.email,
+        customers.phone,
+        customers.loyalty_tier,
+        customers.signup_date,
+        customers.state,
+
+        ---------- purchases
+        cast(metrics.lifetime_revenue as decimal(14, 2)) as lifetime_revenue,
+        cast(metrics.order_count as integer) as order_count,
+        cast(metrics.average_order_value as decimal(14, 2)) as average_order_value,
+        cast(metrics.last_order_at as date) as last_order_date,
+        metrics.favourite_category,
+        features.second_category,
+
+        ---------- FitMap
+        cast(metrics.fitmap_scan_count as integer) as fitmap_scan_count,
+        cast(metrics.last_fitmap_scan_at as date) as last_fitmap_scan_date,
+        features.recommended_top_size,
+        features.recommended_bottom_size,
+
+        ---------- support
+        cast(metrics.ticket_count as integer) as ticket_count,
+        cast(metrics.average_satisfaction as double) as average_satisfaction,
+        cast(metrics.last_ticket_at as date) as last_ticket_date,
+
+        ---------- reviews
+        cast(metrics.review_count as integer) as review_count,
+        cast(metrics.average_rating_given as double) as average_rating_given,
+
+        ---------- e-mail
+        cast(metrics.email_open_rate as double) as email_open_rate,
+        cast(metrics.email_click_rate as double) as email_click_rate,
+        cast(metrics.last_email_interaction_at as date) as last_email_interaction_date,
+
+        ---------- opportunities
+        cast(metrics.open_opportunity_count as integer) as open_opportunity_count,
+        cast(metrics.open_opportunity_value as decimal(14, 2)) as open_opportunity_value,
+
+        ---------- value and risk
+        customer_value.predicted_clv_12mo,
+        customer_value.churn_probability,
+        customer_value.clv_decile,
+
+        ---------- health
+        health.health_score,
+        health.health_level,
+
+        ---------- segments
+        rfm.rfm_score,
+        coalesce(rfm.rfm_segment, 'No purchases') as rfm_segment,
+        health.lifecycle_stage,
+        health.behavioural_segment,
+
+        ---------- next best action
+        actions.next_best_action,
+        actions.next_best_action_reason,
+
+        ---------- as of
+        metrics.as_of_date
+    from customers
+    inner join metrics
+        on customers.customer_key = metrics.customer_key
+    left join features
+        on customers.customer_id = features.customer_id
+    left join customer_value
+        on customers.customer_key = customer_value.customer_key
+    left join health
+        on customers.customer_key = health.customer_key
+    left join rfm
+        on customers.customer_key = rfm.customer_key
+    left join actions
+        on customers.customer_key = actions.customer_key
+
+)
+
+select * from final

@@ -1,0 +1,62 @@
+-- One row per model prediction: the model and customer it is for, the score or value, the
+-- classifier's thresholded label, confidence and serving latency.
+
+with
+
+predictions as (
+
+    select * from {{ ref('stg_mlops__model_predictions') }}
+
+),
+
+shop_xref as (
+
+    select
+        source_id as customer_ref,
+        customer_id
+    from {{ ref('customer_xref') }}
+    where source_system = 'shop'
+
+),
+
+models as (
+
+    select * from {{ ref('dim_ml_model') }}
+
+),
+
+final as (
+
+    select
+        ---------- ids
+        predictions.prediction_id,
+        predictions.model_id,
+        predictions.customer_ref,
+
+        ---------- keys
+        cast(predictions.predicted_at as date) as predicted_date,
+        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ member_key('shop_xref.customer_id') }} as customer_key,
+
+        ---------- attributes
+        predictions.prediction_type,
+
+        ---------- measures
+        predictions.predicted_value,
+        predictions.confidence,
+        cast(predictions.latency_ms as integer) as latency_ms,
+
+        ---------- flags
+        predictions.is_predicted_positive,
+
+        ---------- timestamps
+        predictions.predicted_at
+    from predictions
+    left join shop_xref
+        on predictions.customer_ref = shop_xref.customer_ref
+    left join models
+        on predictions.model_id = models.model_id
+
+)
+
+select * from final

@@ -1,0 +1,80 @@
+-- One row per CRM sales rep (newest version), with the territory and region they cover, plus the
+-- unknown member. Rep names and work e-mails are internal data, not customer personal data.
+
+with
+
+reps as (
+
+    select * from {{ ref('stg_crm__sales_reps') }}
+
+),
+
+territories as (
+
+    select * from {{ ref('dim_sales_territory') }}
+
+),
+
+known as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['reps.sales_rep_id']) }} as sales_rep_key,
+        reps.sales_rep_id,
+        reps.employee_id,
+        reps.manager_id,
+        coalesce(territories.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
+        reps.territory_id,
+
+        ---------- attributes
+        reps.full_name as sales_rep_name,
+        reps.email as work_email,
+        reps.sales_team,
+        coalesce(territories.territory_name, 'Unknown territory') as territory_name,
+        coalesce(territories.region, 'Unknown') as region,
+        cast(reps.commission_rate as double) as commission_rate,
+
+        ---------- flags
+        reps.is_active,
+
+        ---------- dates
+        reps.hire_date,
+
+        ---------- lineage
+        reps.updated_at
+    from reps
+    left join territories
+        on reps.territory_id = territories.territory_id
+
+),
+
+unknown as (
+
+    select
+        {{ unknown_member_key() }} as sales_rep_key,
+        'unknown' as sales_rep_id,
+        cast(null as {{ dbt.type_string() }}) as employee_id,
+        cast(null as {{ dbt.type_string() }}) as manager_id,
+        {{ unknown_member_key() }} as sales_territory_key,
+        cast(null as {{ dbt.type_string() }}) as territory_id,
+        'Unknown rep' as sales_rep_name,
+        cast(null as {{ dbt.type_string() }}) as work_email,
+        'Unknown' as sales_team,
+        'Unknown territory' as territory_name,
+        'Unknown' as region,
+        cast(null as double) as commission_rate,
+        false as is_active,
+        cast(null as date) as hire_date,
+        cast(null as {{ dbt.type_timestamp() }}) as updated_at
+
+),
+
+final as (
+
+    select * from known
+    union all
+    select * from unknown
+
+)
+
+select * from final

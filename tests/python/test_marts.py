@@ -1,0 +1,185 @@
+"""Analyst marts: the health score is the weighted mean of its components with seed 000's
+weights and seed 004's levels; RFM segments follow the seed's rule order; segments and the next
+best action are assigned to everyone; the flow marts honour their filters as of the as-of date."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import yaml
+
+from engagement_lake.config import PROJECT_ROOT
+
+COMPONENTS = {
+    "recency": "recency_component",
+    "frequency": "frequency_component",
+    "satisfaction": "satisfaction_component",
+    "email": "email_component",
+    "sentiment": "sentiment_component",
+    "support_volume": "support_volume_component",
+}
+SEED_000_WEIGHTS = {"recency": 30, "frequency": 20, "satisfaction": 20, "email": 10,
+                    "sentiment": 10, "support_volume": 10}
+
+
+def project_vars() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
+
+
+def test_health_weights_default_to_seed_000_and_sum_to_100():
+    weights = {k: project_vars()[f"health_weight_{k}"] for k in COMPONENTS}
+    assert weights == SEED_000_WEIGHTS
+    assert sum(weights.values()) == 100
+
+
+def test_health_score_is_the_weighted_mean_of_its_components(con):
+    rows = con.execute(
+        f"select health_score, {', '.join(COMPONENTS.values())} from gold.mart_customer_health"
+    ).fetchall()
+    assert len(rows) > 100
+    for score, *components in rows:
+        assert all(0 <= c <= 100 for c in components)
+        expected = sum(SEED_000_WEIGHTS[k] * c for k, c in zip(COMPONENTS, components, strict=True))
+        # components are rounded to 0.1 in the mart, the score is rounded after weighting
+        assert score == pytest.approx(expected / 100, abs=0.11)
+        assert 0 <= score <= 100
+
+
+def test_health_levels_follow_seed_004(con):
+    thresholds = {"EXCELLENT": 80, "GOOD": 60, "FAIR": 40, "POOR": 0}
+    for level, low, high in con.execute(
+        "select health_level, min(health_score), max(health_score) "
+        "from gold.mart_customer_health group by 1"
+    ).fetchall():
+        assert low >= thresholds[level]
+        above = [t for t in thresholds.values() if t > thresholds[level]]
+        assert high < min(above, default=101)
+
+
+def test_health_benchmarks(con):
+    rows = con.execute(
+        """
+        select behavioural_segment, segment_average_score, avg(health_score),
+               min(percentile_rank), max(percentile_rank)
+        from gold.mart_customer_health group by 1, 2
+        """
+    ).fetchall()
+    for _, segment_average, recomputed, low, high in rows:
+        assert segment_average == pytest.approx(recomputed, abs=0.06)
+        assert 0 <= low <= high <= 100
+
+
+def _rfm_rules() -> list[dict]:
+    with (PROJECT_ROOT / "seeds" / "marts" / "rfm_segments.csv").open() as handle:
+        return sorted(csv.DictReader(handle), key=lambda r: int(r["rule_order"]))
+
+
+def test_rfm_map_covers_every_cell_and_every_segment_is_reachable():
+    rules = _rfm_rules()
+    reached = set()
+    for r in range(1, 6):
+        for fm in range(1, 6):
+            winner = next(rule["segment"] for rule in rules
+                          if int(rule["r_min"]) <= r <= int(rule["r_max"])
+                          and int(rule["fm_min"]) <= fm <= int(rule["fm_max"]))
+            reached.add(winner)
+    assert reached == {rule["segment"] for rule in rules}
+    assert len(reached) == 10
+
+
+def test_rfm_segments_in_the_lake_follow_the_rule_order(con):
+    rules = _rfm_rules()
+    rows = con.execute(
+        "select recency_score, fm_score, frequency_score, monetary_score, rfm_segment "
+        "from gold.mart_customer_rfm"
+    ).fetchall()
+    assert rows
+    for r, fm, f, m, segment in rows:
+        assert fm == int((f + m) / 2 + 0.5)
+        expected = next(rule["segment"] for rule in rules
+                        if int(rule["r_min"]) <= r <= int(rule["r_max"])
+                        and int(rule["fm_min"]) <= fm <= int(rule["fm_max"]))
+        assert segment == expected
+
+
+def test_every_customer_has_a_stage_segment_and_action(con):
+    missing = con.execute(
+        """
+        select count(*) from gold.mart_customer_360
+        where lifecycle_stage is null or behavioural_segment is null
+           or next_best_action is null or next_best_action_reason is null or health_level is null
+        """
+    ).fetchone()[0]
+    assert missing == 0
+    customers = con.execute("select count(*) from silver.customer_golden").fetchone()[0]
+    assert con.execute("select count(*) from gold.mart_customer_360").fetchone()[0] == customers
+
+
+def test_churn_probability_is_one_minus_p_alive(con):
+    bad = con.execute(
+        """
+        select count(*) from gold.mart_customer_360 m
+        join gold.fct_customer_value v using (customer_key)
+        where abs(m.churn_probability - (1 - v.p_alive)) > 1e-9
+        """
+    ).fetchone()[0]
+    assert bad == 0
+
+
+def test_at_risk_customers_meet_the_flow_criteria(con):
+    rows = con.execute(
+        "select negative_tickets_60d, low_reviews_60d, lifetime_revenue from gold.mart_at_risk_customers"
+    ).fetchall()
+    for negative, low_reviews, value in rows:
+        assert negative >= 2 or low_reviews >= 1
+        assert value > 500
+
+
+def test_opportunity_followups_are_stale_qualified_or_proposal(con):
+    for stage, days in con.execute(
+        "select stage, days_in_stage from gold.mart_opportunity_followups"
+    ).fetchall():
+        assert stage in ("Qualified", "Proposal") and days > 14
+
+
+def test_review_queue_holds_only_new_low_reviews(con):
+    rows = con.execute(
+        "select rating, review_date, as_of_date, has_open_ticket, response_action "
+        "from gold.mart_review_response_queue"
+    ).fetchall()
+    for rating, review_date, as_of, has_ticket, action in rows:
+        assert rating <= 2 and 0 <= (as_of - review_date).days < 7
+        assert action == ("notify_ticket_owner" if has_ticket else "create_ticket")
+
+
+def test_fitmap_invitations_are_recent_buyers_without_a_scan(con):
+    rows = con.execute(
+        """
+        select i.customer_key, i.last_order_date, i.as_of_date,
+               (select count(*) from gold.fct_fitmap_scans s where s.customer_key = i.customer_key)
+        from gold.mart_fitmap_invitations i
+        """
+    ).fetchall()
+    assert rows, "the test lake should have someone to invite"
+    for _, last_order, as_of, scans in rows:
+        assert (as_of - last_order).days < 30 and scans == 0
+
+
+def test_daily_summary_counts_match_the_facts(con):
+    day, new_tickets, orders = con.execute(
+        "select summary_date, new_tickets, orders from gold.mart_daily_engagement_summary "
+        "order by new_tickets desc, summary_date limit 1"
+    ).fetchone()
+    assert new_tickets == con.execute(
+        "select count(*) from gold.fct_support_tickets where created_date = ?", [day]
+    ).fetchone()[0]
+    assert orders == con.execute(
+        "select count(*) from gold.fct_orders where order_date = ? and not is_cancelled", [day]
+    ).fetchone()[0]
+
+
+def test_seeds_are_where_the_rules_live():
+    for name in ("rfm_segments", "segment_rules", "health_levels", "next_best_actions"):
+        assert (Path(PROJECT_ROOT) / "seeds" / "marts" / f"{name}.csv").exists()
