@@ -170,11 +170,23 @@ def build(
         list[str] | None, typer.Option("--select", "-s", help="dbt selection")
     ] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh")] = False,
+    export: Annotated[
+        bool, typer.Option(help="Write gold to DIR/gold/*.parquet after a full build")
+    ] = True,
+    include_personal: Annotated[
+        bool, typer.Option("--include-personal", help="Export personal columns unmasked")
+    ] = False,
+    unreadable: Annotated[
+        str,
+        typer.Option(help="Unreadable bronze file: 'fail' (default) or 'quarantine' it"),
+    ] = "fail",
 ) -> None:
-    """Run `dbt build` on the bronze data into the DuckDB warehouse."""
-    from engagement_lake.dbt_runner import BronzeFileError, DbtError
+    """Run `dbt build` on the bronze data into the DuckDB warehouse, then export gold."""
+    from engagement_lake.dbt_runner import UNREADABLE_POLICIES, BronzeFileError, DbtError
     from engagement_lake.dbt_runner import build as run_build
 
+    if unreadable not in UNREADABLE_POLICIES:
+        raise _fail(f"unknown --unreadable {unreadable!r}; choose fail or quarantine", 2)
     cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
     try:
         run_build(cfg, select or (), full_refresh=full_refresh, unreadable=unreadable)
@@ -182,6 +194,40 @@ def build(
         raise _fail(str(exc)) from None
     except DbtError as exc:
         raise _fail(f"dbt build failed:\n{exc}") from None
+    if export and not select:
+        _export(cfg, include_personal)
+
+
+def _export(cfg: config.RunConfig, include_personal: bool) -> None:
+    from engagement_lake.export import export_gold
+
+    result = export_gold(cfg, include_personal=include_personal)
+    masked = sum(len(cols) for cols in result.masked.values())
+    typer.echo(
+        f"exported {len(result.files)} gold tables to {cfg.data_dir / 'gold'}"
+        + (f" ({masked} personal columns masked)" if masked else "")
+    )
+
+
+@app.command()
+def export(
+    data_dir: DataDirOpt = None,
+    warehouse: WarehouseOpt = None,
+    include_personal: Annotated[
+        bool, typer.Option("--include-personal", help="Export personal columns unmasked")
+    ] = False,
+    target_dir: Annotated[
+        Path | None, typer.Option(help="dbt target folder of the build [default target/]")
+    ] = None,
+) -> None:
+    """Write every gold table to DIR/gold/<table>.parquet (personal columns masked)."""
+    cfg = config.RunConfig(
+        config.data_dir(data_dir), config.warehouse_path(warehouse), target_dir=target_dir
+    )
+    try:
+        _export(cfg, include_personal)
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from None
 
 
 @app.command()
@@ -218,12 +264,81 @@ def mdm_evaluate(data_dir: DataDirOpt = None, warehouse: WarehouseOpt = None) ->
     truth_path = folder / "_truth" / "identity.parquet"
     db = config.warehouse_path(warehouse)
     if not truth_path.exists():
-        raise _fail(f"{truth_path}: no ground truth (generate the data with engagement-lake generate)")
+        raise _fail(f"{truth_path}: no ground truth (run engagement-lake generate)")
     if not db.exists():
         raise _fail(f"{db}: no warehouse (run engagement-lake build)")
     with duckdb.connect(str(db), read_only=True) as con:
         xref = con.execute("select * from silver.customer_xref").pl()
     typer.echo(str(evaluate_matches(xref, pl.read_parquet(truth_path))))
+
+
+# ----------------------------------------------------------------------------- analysts
+
+
+@app.command()
+def customer(
+    customer_id: Annotated[
+        str, typer.Argument(help="Golden id (CUS-…) or a source id (C0000042, support:127)")
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Print the 360° view of one customer."""
+    from rich.console import Console
+
+    from engagement_lake.analyst import WarehouseError, customer_360, render_customer_360
+
+    try:
+        data = customer_360(config.warehouse_path(warehouse), customer_id)
+    except (LookupError, WarehouseError) as exc:
+        raise _fail(_one_line(exc)) from None
+    Console().print(render_customer_360(data))
+
+
+@app.command()
+def sql(
+    query: Annotated[
+        str, typer.Argument(help="One read-only statement (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)")
+    ],
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="Value for each ?, in order")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Run read-only SQL on the warehouse; values are bound as parameters, never pasted in."""
+    from engagement_lake.analyst import WarehouseError, run_sql
+
+    if fmt not in ("table", "csv", "json"):
+        raise _fail(f"unknown format {fmt!r}; choose table, csv or json", 2)
+    try:
+        typer.echo(run_sql(config.warehouse_path(warehouse), query, param or None, fmt), nl=False)
+    except (PermissionError, ValueError, WarehouseError) as exc:
+        raise _fail(_one_line(exc)) from None
+
+
+@app.command()
+def cookbook(
+    name: Annotated[str | None, typer.Argument(help="Analysis to run; omit to list them")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """List the analyst cookbook (analyses/), or run one of its questions on the warehouse."""
+    from engagement_lake.analyst import WarehouseError, list_cookbook, run_cookbook
+
+    analyses = config.PROJECT_ROOT / "analyses"
+    if name is None:
+        for entry in list_cookbook(analyses):
+            typer.echo(f"{entry.name:<46} {entry.question}")
+        return
+    try:
+        typer.echo(run_cookbook(config.warehouse_path(warehouse), name, analyses, fmt), nl=False)
+    except (LookupError, PermissionError, ValueError, WarehouseError) as exc:
+        raise _fail(_one_line(exc)) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = exc.args[0] if isinstance(exc, LookupError) and exc.args else str(exc)
+    return " ".join(str(text).split())
 
 
 def main() -> None:  # pragma: no cover - console entry point

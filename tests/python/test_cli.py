@@ -64,3 +64,105 @@ def test_malformed_contract_reported_by_validate(tmp_path):
     result = runner.invoke(app, ["schemas", "validate", "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert "orders.odcs.yaml: (document): 'version' is a required property" in result.output
+
+
+def test_build_stops_on_an_unreadable_bronze_file(tmp_path):
+    bad = tmp_path / "bronze" / "shop" / "orders" / "load_date=2026-06-30" / "part-0000.parquet"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"PAR1 not really parquet")
+    result = runner.invoke(
+        app, ["build", "--data-dir", str(tmp_path), "--warehouse", str(tmp_path / "w.duckdb")]
+    )
+    assert result.exit_code == 1
+    assert f"bronze file {bad} is unreadable" in result.output
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_build_rejects_an_unknown_policy(tmp_path):
+    result = runner.invoke(app, ["build", "--data-dir", str(tmp_path), "--unreadable", "ignore"])
+    assert result.exit_code == 2
+    assert "unknown --unreadable 'ignore'" in result.output
+
+
+def test_sql_refuses_writes_and_binds_parameters(lake):
+    db = str(lake.cfg.warehouse)
+    ok = runner.invoke(
+        app,
+        [
+            "sql",
+            "select count(*) as n from gold.dim_customer where loyalty_tier = ?",
+            "--param",
+            "Gold",
+            "--format",
+            "csv",
+            "--warehouse",
+            db,
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    header, value = ok.output.strip().splitlines()
+    assert header == "n" and int(value) >= 0
+    for statement in (
+        "drop table gold.dim_customer",
+        "delete from gold.dim_customer",
+        "select 1; drop table gold.dim_customer",
+    ):
+        refused = runner.invoke(app, ["sql", statement, "--warehouse", db])
+        assert refused.exit_code == 1
+        assert "read-only" in refused.output
+    assert (
+        runner.invoke(
+            app, ["sql", "select count(*) from gold.dim_customer", "--warehouse", db]
+        ).exit_code
+        == 0
+    )
+
+
+def test_customer_command_and_a_bad_id(lake):
+    db = str(lake.cfg.warehouse)
+    con = lake.connect()
+    customer_id = con.execute("select min(customer_id) from gold.mart_customer_360").fetchone()[0]
+    con.close()
+    shown = runner.invoke(app, ["customer", customer_id, "--warehouse", db])
+    assert shown.exit_code == 0, shown.output
+    assert customer_id in shown.output
+    missing = runner.invoke(app, ["customer", "CUS-doesnotexist", "--warehouse", db])
+    assert missing.exit_code == 1
+    assert "CUS-doesnotexist" in missing.output
+
+
+def test_cookbook_lists_runs_and_rejects_unknown(lake):
+    db = str(lake.cfg.warehouse)
+    listed = runner.invoke(app, ["cookbook"])
+    assert listed.exit_code == 0 and "q02_satisfaction_by_ticket_type" in listed.output
+    ran = runner.invoke(
+        app, ["cookbook", "d05_customer_360_overview", "--format", "json", "--warehouse", db]
+    )
+    assert ran.exit_code == 0, ran.output
+    assert '"customers"' in ran.output
+    unknown = runner.invoke(app, ["cookbook", "q99_nothing", "--warehouse", db])
+    assert unknown.exit_code == 1 and "q99_nothing" in unknown.output
+
+
+def test_export_command_writes_gold(lake, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    warehouse = tmp_path / "w.duckdb"
+    shutil.copy(lake.cfg.warehouse, warehouse)
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "--data-dir",
+            str(data),
+            "--warehouse",
+            str(warehouse),
+            "--target-dir",
+            str(lake.cfg.target_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (data / "gold" / "dim_customer.parquet").exists()
+    assert "personal columns masked" in result.output

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -86,10 +86,6 @@ def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
-def day_date(n: int) -> date:
-    return EPOCH + timedelta(days=int(n))
-
-
 def stream_key(name: str) -> int:
     """A stable 32-bit key for a stream name (crc32, unlike ``hash`` not salted per process)."""
     return zlib.crc32(name.encode())
@@ -160,15 +156,6 @@ class Calendar:
         t = self.inverse(a + u * (b - a))
         return np.clip(t, lo, np.maximum(lo, hi - 1))
 
-    def month_index(self, us: np.ndarray) -> np.ndarray:
-        """Months since 1970-01 of each time."""
-        return (
-            (np.asarray(us) // US_PER_DAY)
-            .astype("datetime64[D]")
-            .astype("datetime64[M]")
-            .astype(np.int64)
-        )
-
 
 @dataclass
 class Ctx:
@@ -211,7 +198,3 @@ class Ctx:
         """Exclusive upper bound of event times in the current load."""
         d = self.day if self.day is not None else self.cal.end_day
         return Calendar.day_end_us(d)
-
-
-def us_to_datetime(us: int) -> datetime:
-    return datetime(1970, 1, 1) + timedelta(microseconds=int(us))

@@ -734,49 +734,69 @@ def returns(d: Day) -> None:
 
 
 def customers_updates(d: Day) -> None:
-    """Some customers move house (new address) -- a new version of their account."""
+    """Some customers move house within their city: a new version of their account.
+
+    The truth follows: the old street becomes the person's previous address (so other systems
+    that still show it hold a *stale* value) and the new one the current address.
+    """
     rng = d.rng("customers")
     cur = d.bronze.latest("shop.customers", "address_line1 IS NOT NULL")
     if cur.is_empty():
         return
     k = max(1, int(rng.poisson(max(len(cur) * 0.0005, 1))))
-    pick = np.sort(rng.choice(len(cur), min(k, len(cur)), replace=False))
-    rows = cur[pick]
+    rows = cur[np.sort(rng.choice(len(cur), min(k, len(cur)), replace=False))]
+    owners = d.ident.filter(pl.col("source_system") == "shop.customers").select(
+        pl.col("source_id").alias("customer_id"), "person_id"
+    )
+    rows = rows.join(owners, on="customer_id", how="inner", maintain_order="left")
+    rows = rows.unique("person_id", keep="first", maintain_order=True)
     n = len(rows)
-    names = pl.Series(list(world.vocab.STREET_NAMES)).gather(
+    if n == 0:
+        return
+    number = rng.integers(1, 9999, n)
+    name = pl.Series(list(world.vocab.STREET_NAMES)).gather(
         rng.integers(0, len(world.vocab.STREET_NAMES), n)
     )
-    suffix = pl.Series([s for s, _ in world.vocab.STREET_SUFFIXES]).gather(
-        rng.integers(0, len(world.vocab.STREET_SUFFIXES), n)
+    suffix = rng.integers(0, len(world.vocab.STREET_SUFFIXES), n)
+    street = identity.street_line(
+        rng, number, name, suffix, pl.Series([None] * n, dtype=pl.String), 0.35
     )
-    street = pl.Series(rng.integers(1, 9999, n)).cast(pl.String) + " " + names + " " + suffix
+    updated = pl.Series(d.start_us + rng.integers(6 * HOUR, 22 * HOUR, n)).cast(pl.Datetime("us"))
     d.add(
         "shop.customers",
-        rows.with_columns(
-            address_line1=street,
-            updated_at=pl.Series(d.start_us + rng.integers(6 * HOUR, 22 * HOUR, n)).cast(
-                pl.Datetime("us")
-            ),
-        ),
+        rows.drop("person_id").with_columns(address_line1=street, updated_at=updated),
     )
-    # truth: these people now live at the new street (same city and ZIP)
-    ids = rows["customer_id"].to_list()
-    owners = d.ident.filter(pl.col("source_system") == "shop.customers")
-    owners = owners.filter(pl.col("source_id").is_in(ids)).select("source_id", "person_id")
-    moved = pl.DataFrame({"source_id": ids, "new_street": street}).join(owners, on="source_id")
-    upd = d.people.join(
-        moved.unique("person_id", keep="first", maintain_order=True).select(
-            "person_id", "new_street"
-        ),
-        on="person_id",
-        how="left",
-        maintain_order="left",
+    moves = pl.DataFrame(
+        {
+            "person_id": rows["person_id"],
+            "n_number": number,
+            "n_name": name,
+            "n_suffix": suffix,
+        }
     )
-    d.people = upd.with_columns(
-        street_name=pl.when(pl.col("new_street").is_not_null())
-        .then(pl.col("new_street").str.split(" ").list.slice(1, 1).list.first())
-        .otherwise(pl.col("street_name")),
-    ).drop("new_street")
+    pe = d.people.join(moves, on="person_id", how="left", maintain_order="left")
+    hit = pl.col("n_number").is_not_null()
+    pe = pe.with_columns(
+        [
+            pl.when(hit).then(pl.col(c)).otherwise(pl.col(f"prev_{c}")).alias(f"prev_{c}")
+            for c in (
+                "street_number",
+                "street_name",
+                "street_suffix",
+                "apt",
+                "city",
+                "state",
+                "zip",
+            )
+        ]
+    ).with_columns(
+        street_number=pl.when(hit).then(pl.col("n_number")).otherwise(pl.col("street_number")),
+        street_name=pl.when(hit).then(pl.col("n_name")).otherwise(pl.col("street_name")),
+        street_suffix=pl.when(hit).then(pl.col("n_suffix")).otherwise(pl.col("street_suffix")),
+        apt=pl.when(hit).then(None).otherwise(pl.col("apt")),
+        moved=pl.col("moved") | hit,
+    )
+    d.people = pe.drop("n_number", "n_name", "n_suffix").cast(d.people.schema)
 
 
 def sessions_and_visits(d: Day) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -54,7 +54,6 @@ class GenerateResult:
     files: list[Path]
     seconds: float
     batch_id: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_rows(self) -> int:

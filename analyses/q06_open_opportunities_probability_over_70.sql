@@ -1,0 +1,12 @@
+-- List all open sales opportunities with probability > 70% and value > $200.
+-- (seed 000, agent test query 6)
+select
+    opportunity_id,
+    stage_name,
+    amount,
+    probability
+from {{ ref('fct_sales_opportunities') }}
+where is_open
+    and probability > 70
+    and amount > 200
+order by amount desc, opportunity_id

@@ -1,0 +1,186 @@
+-- One row per conversion (an order that was not cancelled) × marketing touchpoint of the same
+-- golden customer in the 30 days up to the order (journey-platform events, e-mail clicks, web and
+-- app sessions by traffic source; fct_customer_journey.is_marketing_touch). Each row carries the
+-- credit the touchpoint earns under four attribution models and the conversion value (the
+-- order's net amount) that credit is worth:
+--   first touch  1 to the earliest touch,     last touch  1 to the latest touch,
+--   linear       1 / number of touches,       time decay  2^(-days before the order / 7), scaled
+--                                                         so that the conversion's credits sum to 1.
+-- A conversion without any touch in its window gets one 'direct' pseudo-touchpoint with credit 1
+-- in every model, on the channel the order was placed through. So, per conversion and per model,
+-- credits sum to exactly 1 (attributed values to the net amount, give or take rounding to cents).
+
+{% set lookback_days = 30 %}
+{% set half_life_days = 7 %}
+
+with
+
+---------- import CTEs
+
+conversions as (
+
+    select
+        order_key,
+        order_id,
+        customer_key,
+        channel_key,
+        net_amount,
+        ordered_at
+    from {{ ref('fct_orders') }}
+    where not is_cancelled
+
+),
+
+touchpoints as (
+
+    select
+        touchpoint_key,
+        customer_key,
+        channel_key,
+        campaign_key,
+        source_id,
+        touchpoint_type,
+        marketing_channel,
+        touchpoint_at
+    from {{ ref('fct_customer_journey') }}
+    where is_marketing_touch
+
+),
+
+---------- logical CTEs
+
+conversion_touchpoints as (
+
+    -- left join: a conversion with no touch in its window keeps one row with null touch columns,
+    -- which becomes the 'direct' pseudo-touchpoint below
+    select
+        conversions.order_key,
+        conversions.order_id,
+        conversions.customer_key,
+        conversions.net_amount,
+        conversions.ordered_at,
+        conversions.channel_key as conversion_channel_key,
+        touchpoints.touchpoint_key,
+        touchpoints.channel_key,
+        touchpoints.campaign_key,
+        touchpoints.source_id,
+        touchpoints.touchpoint_type,
+        touchpoints.marketing_channel,
+        touchpoints.touchpoint_at
+    from conversions
+    left join touchpoints
+        on conversions.customer_key = touchpoints.customer_key
+        and conversions.customer_key <> {{ unknown_member_key() }}
+        and touchpoints.touchpoint_at <= conversions.ordered_at
+        and touchpoints.touchpoint_at > {{ dbt.dateadd('day', -lookback_days, 'conversions.ordered_at') }}
+
+),
+
+touches_resolved as (
+
+    select
+        order_key,
+        order_id,
+        customer_key,
+        net_amount,
+        ordered_at,
+        touchpoint_key is null as is_direct,
+        coalesce(touchpoint_key, {{ surrogate_key(["'direct'", 'order_id']) }}) as touchpoint_key,
+        coalesce(channel_key, conversion_channel_key) as channel_key,
+        coalesce(campaign_key, {{ unknown_member_key() }}) as campaign_key,
+        coalesce(source_id, order_id) as touchpoint_source_id,
+        coalesce(touchpoint_type, 'direct') as touchpoint_type,
+        coalesce(marketing_channel, 'direct') as marketing_channel,
+        coalesce(touchpoint_at, ordered_at) as touchpoint_at
+    from conversion_touchpoints
+
+),
+
+touches_positioned as (
+
+    select
+        touches_resolved.*,
+        cast({{ dbt.datediff('touchpoint_at', 'ordered_at', 'second') }} as double) / 86400
+            as days_before_conversion,
+        row_number() over (
+            partition by order_key order by touchpoint_at, touchpoint_type, touchpoint_key
+        ) as touchpoint_position,
+        count(*) over (partition by order_key) as touchpoint_count
+    from touches_resolved
+
+),
+
+touches_weighted as (
+
+    select
+        touches_positioned.*,
+        power(cast(0.5 as double), days_before_conversion / {{ half_life_days }}) as time_decay_weight
+    from touches_positioned
+
+),
+
+credits as (
+
+    select
+        touches_weighted.*,
+        cast(case when touchpoint_position = 1 then 1 else 0 end as double) as first_touch_credit,
+        cast(case when touchpoint_position = touchpoint_count then 1 else 0 end as double)
+            as last_touch_credit,
+        cast(1 as double) / touchpoint_count as linear_credit,
+        time_decay_weight / sum(time_decay_weight) over (partition by order_key) as time_decay_credit
+    from touches_weighted
+
+),
+
+final as (
+
+    select
+        ---------- keys
+        {{ surrogate_key(['order_id', 'touchpoint_key']) }} as attribution_key,
+        order_key,
+        touchpoint_key,
+        customer_key,
+        channel_key,
+        campaign_key,
+        cast(ordered_at as date) as conversion_date,
+        cast(touchpoint_at as date) as touchpoint_date,
+
+        ---------- ids
+        order_id,
+        touchpoint_source_id,
+
+        ---------- attributes
+        touchpoint_type,
+        marketing_channel,
+
+        ---------- measures
+        cast(touchpoint_position as integer) as touchpoint_position,
+        cast(touchpoint_count as integer) as touchpoint_count,
+        cast(days_before_conversion as double) as days_before_conversion,
+        cast(net_amount as decimal(14, 2)) as conversion_value,
+
+        ---------- credits (each sums to 1 per conversion)
+        cast(first_touch_credit as double) as first_touch_credit,
+        cast(last_touch_credit as double) as last_touch_credit,
+        cast(linear_credit as double) as linear_credit,
+        cast(time_decay_credit as double) as time_decay_credit,
+
+        ---------- attributed conversion value (credit × net amount)
+        cast(first_touch_credit * net_amount as decimal(14, 2)) as first_touch_value,
+        cast(last_touch_credit * net_amount as decimal(14, 2)) as last_touch_value,
+        cast(linear_credit * net_amount as decimal(14, 2)) as linear_value,
+        cast(time_decay_credit * net_amount as decimal(14, 2)) as time_decay_value,
+
+        ---------- flags
+        is_direct,
+        touchpoint_position = 1 as is_first_touch,
+        touchpoint_position = touchpoint_count as is_last_touch,
+
+        ---------- timestamps
+        cast(ordered_at as timestamp) as converted_at,
+        cast(touchpoint_at as timestamp) as touchpoint_at
+    from credits
+
+)
+
+select * from final

@@ -1,0 +1,635 @@
+"""Tests of the synthetic data generator (``engagement_lake.generate``).
+
+Every check is driven by the contracts in ``schemas/`` rather than written per table: a
+contract change is picked up here without editing the tests. Lakes are generated once per
+module at scale 0.01 (about a thousand people), which keeps the whole file to seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from engagement_lake.contracts import METADATA_COLUMNS, Contract, load_contracts
+from engagement_lake.generate import GenerateResult, generate, generate_day
+from engagement_lake.generate.faults import FAULT_KINDS
+from engagement_lake.generate.writer import contract_schema
+
+SCALE = 0.01
+SEED = 7
+AS_OF = date(2026, 6, 30)
+DAY = date(2026, 7, 1)
+IDENTITY_TABLES = {
+    "shop.customers": "customer_id",
+    "crm.contacts": "contact_id",
+    "crm.leads": "lead_id",
+    "support.requesters": "requester_id",
+    "marketing.subscribers": "subscriber_id",
+    "loyalty.members": "member_id",
+}
+ROW_KINDS = {
+    "null_primary_key",
+    "unknown_allowed_value",
+    "out_of_range",
+    "unparsable_date",
+    "orphan_foreign_key",
+}
+
+Finding = tuple[str, str, str | None, str | None, str, str | None]
+"""(system, table, file, source_key, kind, column) -- the shape of _truth/faults.parquet."""
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def contracts() -> dict[str, Contract]:
+    return load_contracts()
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+    path = tmp_path_factory.mktemp("lake_a")
+    return path, generate(path, scale=SCALE, seed=SEED, as_of=AS_OF, progress=False)
+
+
+@pytest.fixture(scope="module")
+def faulty_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("lake_faults")
+    generate(path, scale=SCALE, seed=SEED, as_of=AS_OF, faults=True, progress=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def daily_lake(
+    lake: tuple[Path, GenerateResult], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str], dict[str, str], GenerateResult]:
+    """A copy of the backfilled lake with one daily load; file hashes before and after."""
+    path = tmp_path_factory.mktemp("lake_daily")
+    shutil.copytree(lake[0], path, dirs_exist_ok=True)
+    before = _hashes(path)
+    result = generate_day(path, DAY, seed=SEED, progress=False)
+    return path, before, _hashes(path), result
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((root / "bronze").rglob("*.parquet"))
+    }
+
+
+def _table_files(root: Path, c: Contract) -> list[Path]:
+    return sorted((root / "bronze" / c.system / c.table).glob("load_date=*/*.parquet"))
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _lit(v: Any) -> str:
+    return "'" + str(v).replace("'", "''") + "'" if isinstance(v, str) else str(v)
+
+
+def _strftime(fmt: str) -> str:
+    return fmt.replace("yyyy", "%Y").replace("MM", "%m").replace("dd", "%d")
+
+
+def detect(root: Path, contracts: dict[str, Contract]) -> list[Finding]:
+    """Re-detect every contract violation in bronze, independently of the generator.
+
+    File level: unreadable files, extra / missing columns, wrong physical types. Row level:
+    null keys, duplicate keys within a batch, required nulls, allowed values, minimum/maximum,
+    patterns, max length, unparsable text dates, orphan foreign keys, and the contracts' SQL
+    quality rules.
+    """
+    con = duckdb.connect()
+    found: list[Finding] = []
+    cols_of: dict[str, set[str]] = {}
+    for fqn, c in contracts.items():
+        expected = contract_schema(c)
+        readable = []
+        for f in _table_files(root, c):
+            rel = str(f.relative_to(root))
+            try:
+                schema = pq.read_schema(f)
+                pq.ParquetFile(f).read_row_group(0)
+            except Exception:
+                found.append((c.system, c.table, rel, None, "truncated_file", None))
+                continue
+            names = set(schema.names)
+            found += [
+                (c.system, c.table, rel, None, "extra_column", x)
+                for x in sorted(names - set(expected.names))
+            ]
+            found += [
+                (c.system, c.table, rel, None, "missing_column", x)
+                for x in sorted(set(expected.names) - names)
+            ]
+            found += [
+                (c.system, c.table, rel, None, "wrong_type", fld.name)
+                for fld in expected
+                if fld.name in names and schema.field(fld.name).type != fld.type
+            ]
+            readable.append(str(f))
+        assert readable, f"{fqn} has no readable file"
+        con.execute(
+            f"CREATE VIEW {_q(fqn)} AS SELECT * FROM "
+            f"read_parquet({readable!r}, union_by_name = true)"
+        )
+        cols_of[fqn] = {r[0] for r in con.execute(f"DESCRIBE {_q(fqn)}").fetchall()}
+
+    for fqn, c in contracts.items():
+        t, pk = _q(fqn), c.primary_key[0]
+        sel = f"SELECT _source_file, {_q(pk)}::VARCHAR FROM {t}"
+
+        def add(sql: str, kind: str, column: str | None, key: bool = True, c: Contract = c) -> None:
+            for f, k in con.execute(sql).fetchall():
+                found.append((c.system, c.table, f, k if key else None, kind, column))
+
+        add(f"{sel} WHERE {_q(pk)} IS NULL", "null_primary_key", pk, key=False)
+        add(
+            f"SELECT min(_source_file), {_q(pk)}::VARCHAR FROM {t} WHERE {_q(pk)} IS NOT NULL "
+            f"GROUP BY {_q(pk)}, _batch_id HAVING count(*) > 1",
+            "duplicate_key",
+            pk,
+        )
+        for col in c.columns:
+            if col.name not in cols_of[fqn]:
+                continue
+            cn = _q(col.name)
+            if col.required and not col.primary_key:
+                add(f"{sel} WHERE {cn} IS NULL AND {_q(pk)} IS NOT NULL", "required_null", col.name)
+            if col.allowed_values:
+                values = ", ".join(_lit(v) for v in col.allowed_values)
+                add(
+                    f"{sel} WHERE {cn}::VARCHAR NOT IN ({values})",
+                    "unknown_allowed_value",
+                    col.name,
+                )
+            if col.arrives_as_text:
+                fmt = _strftime(col.date_format or "yyyy-MM-dd")
+                add(
+                    f"{sel} WHERE {cn} IS NOT NULL AND try_strptime({cn}, '{fmt}') IS NULL",
+                    "unparsable_date",
+                    col.name,
+                )
+            if col.minimum is not None:
+                add(f"{sel} WHERE {cn} < {_lit(col.minimum)}", "out_of_range", col.name)
+            if col.maximum is not None:
+                add(f"{sel} WHERE {cn} > {_lit(col.maximum)}", "out_of_range", col.name)
+            if col.pattern:
+                add(
+                    f"{sel} WHERE NOT regexp_matches({cn}::VARCHAR, {_lit(col.pattern)})",
+                    "pattern",
+                    col.name,
+                )
+            if col.max_length:
+                add(f"{sel} WHERE length({cn}) > {col.max_length}", "too_long", col.name)
+            if col.reference:
+                r = col.reference
+                kind = "orphan_foreign_key" if r.required else "orphan_optional_reference"
+                add(
+                    f"{sel} WHERE {cn} IS NOT NULL AND {cn} NOT IN "
+                    f"(SELECT {_q(r.column)} FROM {_q(r.table_fqn)} "
+                    f"WHERE {_q(r.column)} IS NOT NULL)",
+                    kind,
+                    col.name,
+                )
+        for rule in c.quality:
+            if rule.kind == "sql" and rule.query:
+                n = con.execute(rule.query.replace("${table}", t)).fetchone()[0]
+                if n:
+                    found.append((c.system, c.table, None, str(n), f"rule:{rule.name}", None))
+    return found
+
+
+def _read(root: Path, c: Contract) -> pa.Table:
+    return pa.concat_tables(pq.read_table(f) for f in _table_files(root, c))
+
+
+# ----------------------------------------------------------------------------- layout
+
+
+def test_layout_and_metadata(
+    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+) -> None:
+    root, result = lake
+    assert result.batch_id == f"backfill-{AS_OF.isoformat()}"
+    assert set(result.rows) == set(contracts)
+    assert all(n > 0 for n in result.rows.values()), "every table has rows"
+    for fqn, c in contracts.items():
+        files = _table_files(root, c)
+        assert files, fqn
+        assert {f.parent.name for f in files} == {f"load_date={AS_OF.isoformat()}"}
+        rows = 0
+        for f in files:
+            assert f.name.startswith("part-") and len(f.stem) == len("part-0000")
+            schema = pq.read_schema(f)
+            assert schema.names == [
+                *(x.name for x in c.columns),
+                *(m.name for m in METADATA_COLUMNS),
+            ]
+            meta = pq.read_table(f, columns=["_loaded_at", "_source_file", "_batch_id"])
+            assert set(meta.column("_source_file").to_pylist()) == {str(f.relative_to(root))}
+            assert set(meta.column("_batch_id").to_pylist()) == {result.batch_id}
+            assert meta.column("_loaded_at").null_count == 0
+            rows += meta.num_rows
+        assert rows == result.rows[fqn]
+
+
+def test_truth_is_apart_from_bronze(lake: tuple[Path, GenerateResult]) -> None:
+    root, _ = lake
+    truth = root / "_truth"
+    for name in (
+        "identity.parquet",
+        "people.parquet",
+        "clv_params.json",
+        "experiments.parquet",
+        "texts.parquet",
+        "model_accuracy.parquet",
+        "faults.parquet",
+        "manifest.json",
+    ):
+        assert (truth / name).exists(), name
+    assert not any("_truth" in p.parts for p in (root / "bronze").rglob("*"))
+    assert {p.name for p in root.iterdir()} == {"bronze", "_truth"}
+
+
+def test_same_seed_same_tables(
+    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract], tmp_path: Path
+) -> None:
+    root, result = lake
+    again = generate(tmp_path, scale=SCALE, seed=SEED, as_of=AS_OF, progress=False)
+    assert again.rows == result.rows
+    for c in contracts.values():
+        assert [f.relative_to(root) for f in _table_files(root, c)] == [
+            f.relative_to(tmp_path) for f in _table_files(tmp_path, c)
+        ]
+        assert _read(root, c).equals(_read(tmp_path, c)), c.fqn
+    for name in ("identity.parquet", "people.parquet", "texts.parquet"):
+        assert pl.read_parquet(root / "_truth" / name).equals(
+            pl.read_parquet(tmp_path / "_truth" / name)
+        )
+
+
+def test_other_seed_differs(
+    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract], tmp_path: Path
+) -> None:
+    root, _ = lake
+    generate(tmp_path, scale=SCALE, seed=SEED + 1, as_of=AS_OF, progress=False)
+    c = contracts["shop.customers"]
+    assert not _read(root, c).equals(_read(tmp_path, c))
+
+
+# ----------------------------------------------------------------------------- contracts
+
+
+def test_backfill_conforms_to_contracts(
+    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+) -> None:
+    root, _ = lake
+    findings = detect(root, contracts)
+    assert not findings, Counter((f[4], f"{f[0]}.{f[1]}", f[5]) for f in findings)
+
+
+def test_history_window_and_event_times(
+    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+) -> None:
+    """About three years of history, never after the as-of date (not the wall clock)."""
+    root, _ = lake
+    con = duckdb.connect()
+    for c in contracts.values():
+        col = c.event_timestamp_column
+        if col is None or c.column(col).physical_type != "TIMESTAMP":
+            continue
+        files = [str(f) for f in _table_files(root, c)]
+        hi, lo = con.execute(
+            f"SELECT max({_q(col)}), min({_q(col)}) FROM read_parquet({files!r})"
+        ).fetchone()
+        assert hi.date() <= AS_OF, c.fqn
+    orders = [str(f) for f in _table_files(root, contracts["shop.orders"])]
+    lo, hi = con.execute(
+        f"SELECT min(order_ts), max(order_ts) FROM read_parquet({orders!r})"
+    ).fetchone()
+    assert lo.date() >= date(AS_OF.year - 3, AS_OF.month, AS_OF.day)
+    assert (hi.date() - lo.date()).days > 3 * 365 - 30
+
+
+# ----------------------------------------------------------------------------- identity
+
+
+def test_identity_truth_covers_every_source_record(
+    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+) -> None:
+    root, _ = lake
+    truth = pl.read_parquet(root / "_truth" / "identity.parquet")
+    people = pl.read_parquet(root / "_truth" / "people.parquet")
+    assert truth.select("source_system", "source_id").is_duplicated().sum() == 0
+    assert np.isin(truth["person_id"].to_numpy(), people["person_id"].to_numpy()).all()
+    assert set(truth["source_system"].unique()) == set(IDENTITY_TABLES)
+    for fqn, key in IDENTITY_TABLES.items():
+        ids = set(_read(root, contracts[fqn]).column(key).cast(pa.string()).to_pylist())
+        assert ids == set(truth.filter(pl.col("source_system") == fqn)["source_id"].to_list()), fqn
+    per_person = truth.group_by("person_id").agg(pl.col("source_system").n_unique().alias("n"))
+    assert per_person["n"].min() >= 1 and per_person["n"].max() <= len(IDENTITY_TABLES)
+    assert per_person.height == people.height, "every person appears in at least one system"
+    assert truth["is_duplicate"].mean() > 0, "some people have duplicate records within a system"
+
+
+def test_identity_noise_is_present_but_matchable(lake: tuple[Path, GenerateResult]) -> None:
+    """Noise exists (records of one person differ), yet simple deterministic rules on
+    normalised e-mail, phone and (last name, birth date, ZIP) already link most of them."""
+    root, _ = lake
+    con = duckdb.connect()
+
+    def scan(t: str) -> str:
+        return f"read_parquet('{root}/bronze/{t}/*/*.parquet')"
+
+    records = con.execute(f"""
+        SELECT 'shop.customers' s, customer_id id, last_name ln, email, phone,
+               birth_date dob, postal_code zip FROM {scan("shop/customers")}
+        UNION ALL SELECT 'crm.contacts', contact_id, last_name, email, phone, birthdate::VARCHAR,
+               mailing_postal_code FROM {scan("crm/contacts")}
+        UNION ALL SELECT 'crm.leads', lead_id, last_name, email, phone, NULL, NULL
+               FROM {scan("crm/leads")}
+        UNION ALL SELECT 'support.requesters', requester_id::VARCHAR, NULL, email, phone, NULL, NULL
+               FROM {scan("support/requesters")}
+        UNION ALL SELECT 'marketing.subscribers', subscriber_id, last_name, email_address,
+               NULL, NULL, zip
+               FROM {scan("marketing/subscribers")}
+        UNION ALL SELECT 'loyalty.members', member_id, split_part(trim(full_name), ' ', -1), email,
+               phone, date_of_birth::VARCHAR, zip_code FROM {scan("loyalty/members")}
+    """).pl()
+    truth = pl.read_parquet(root / "_truth" / "identity.parquet").rename(
+        {"source_system": "s", "source_id": "id"}
+    )
+    df = records.join(truth, on=["s", "id"]).with_columns(
+        em=pl.col("email").str.strip_chars().str.to_lowercase().str.replace(r"\+[^@]*@", "@"),
+        ph=pl.col("phone").str.replace_all(r"[^0-9]", "").str.slice(-10),
+        nm=pl.concat_str(
+            [
+                pl.col("ln").str.strip_chars().str.to_lowercase(),
+                pl.col("dob"),
+                pl.col("zip").str.slice(0, 5),
+            ]
+        ),
+    )
+    # raw values differ between records of the same person (noise is present)
+    raw = (
+        df.filter(pl.col("email").is_not_null())
+        .group_by("person_id")
+        .agg(pl.col("email").n_unique().alias("raw"), pl.col("em").n_unique().alias("norm"))
+    )
+    assert (raw["raw"] > raw["norm"]).sum() > 0
+    # union-find over the three deterministic keys
+    n = df.height
+    parent = np.arange(n)
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for key in ("em", "ph", "nm"):
+        groups = df.with_row_index("i").filter(pl.col(key).is_not_null()).group_by(key).agg("i")
+        for members in groups["i"].to_list():
+            root_ = find(members[0])
+            for j in members[1:]:
+                parent[find(j)] = root_
+    df = df.with_columns(cluster=pl.Series([find(i) for i in range(n)]))
+
+    def pairs(cols: list[str]) -> int:
+        sizes = df.group_by(cols).len()["len"].to_numpy().astype(np.int64)
+        return int((sizes * (sizes - 1) // 2).sum())
+
+    tp, predicted, actual = (
+        pairs(["cluster", "person_id"]),
+        pairs(["cluster"]),
+        pairs(["person_id"]),
+    )
+    precision, recall = tp / predicted, tp / actual
+    f1 = 2 * precision * recall / (precision + recall)
+    assert precision > 0.99 and f1 > 0.95, (precision, recall, f1)
+
+
+# ----------------------------------------------------------------------------- behaviour
+
+
+def test_business_rules_hold(lake: tuple[Path, GenerateResult]) -> None:
+    root, _ = lake
+    con = duckdb.connect()
+
+    def v(t: str) -> str:
+        return f"read_parquet('{root}/bronze/{t}/*/*.parquet')"
+
+    bad_earn = con.execute(f"""SELECT count(*) FROM {v("loyalty/points_ledger")} l
+        JOIN {v("shop/orders")} o USING (order_id)
+        WHERE l.entry_type = 'earn' AND l.points <> floor(o.total_amount)""").fetchone()[0]
+    assert bad_earn == 0
+    bad_balance = con.execute(f"""SELECT count(*) FROM {v("loyalty/members")} m
+        JOIN (SELECT member_id, sum(points) s FROM {v("loyalty/points_ledger")} GROUP BY 1)
+          USING (member_id)
+        WHERE m.points_balance <> s""").fetchone()[0]
+    assert bad_balance == 0
+    bad_commission = con.execute(f"""SELECT count(*) FROM {v("crm/commissions")} c
+        JOIN {v("crm/opportunities")} o USING (opportunity_id)
+        WHERE NOT o.is_won
+           OR abs(c.commission_amount - round(c.commission_rate * o.amount, 2)) > 0.005
+    """).fetchone()[0]
+    assert bad_commission == 0
+    stages = con.execute(f"""SELECT count(*) FROM {v("crm/opportunities")} o
+        WHERE o.stage_name <> (SELECT arg_max(h.stage_name, h.created_date)
+                               FROM {v("crm/opportunity_stage_history")} h
+                               WHERE h.opportunity_id = o.opportunity_id)""").fetchone()[0]
+    assert stages == 0, "an opportunity's stage is the last stage in its history"
+    fit = con.execute(f"""
+        SELECT p.fitmap_user, avg((r.return_id IS NOT NULL)::INT) AS rate
+        FROM {v("shop/order_items")} i JOIN {v("shop/orders")} o USING (order_id)
+        JOIN read_parquet('{root}/_truth/identity.parquet') x
+          ON x.source_system = 'shop.customers' AND x.source_id = o.customer_id
+        JOIN read_parquet('{root}/_truth/people.parquet') p USING (person_id)
+        LEFT JOIN {v("shop/returns")} r ON r.order_item_id = i.order_item_id
+        GROUP BY 1""").fetchall()
+    rates = dict(fit)
+    assert rates[True] < rates[False], "FitMap users return less"
+    months = dict(
+        con.execute(
+            f"SELECT month(order_ts), count(*) FROM {v('shop/orders')} GROUP BY 1"
+        ).fetchall()
+    )
+    assert months[12] > np.mean(list(months.values())), "December peak"
+    exp = pl.read_parquet(root / "_truth" / "experiments.parquet")
+    assert exp.filter(pl.col("is_srm"))["experiment_id"].n_unique() == 1
+    assert (exp["true_effect"] == 0).any() and (exp["true_effect"] > 0).any()
+
+
+def test_texts_truth_matches_texts(lake: tuple[Path, GenerateResult]) -> None:
+    root, _ = lake
+    tx = pl.read_parquet(root / "_truth" / "texts.parquet")
+    assert set(tx["source_type"].unique()) == {
+        "review",
+        "ticket_message",
+        "call_transcript",
+        "survey",
+        "social",
+    }
+    assert set(tx["sentiment"].unique()) == {"positive", "neutral", "negative"}
+    nlp = pl.read_parquet(root / "bronze" / "mlops" / "nlp_sentiment")
+    joined = nlp.join(tx, on=["source_type", "source_id"], how="left")
+    assert joined["sentiment"].null_count() == 0, "the vendor scores only real texts"
+    assert 0 < len(nlp) < len(tx), "the vendor scores part of the texts"
+
+
+# ----------------------------------------------------------------------------- faults
+
+
+def test_fault_manifest_lists_exactly_what_was_injected(
+    faulty_lake: Path, contracts: dict[str, Contract]
+) -> None:
+    found = [f for f in detect(faulty_lake, contracts) if f[4] in FAULT_KINDS]
+    others = [f for f in detect(faulty_lake, contracts) if f[4] not in FAULT_KINDS]
+    assert not others, others
+    manifest = pl.read_parquet(faulty_lake / "_truth" / "faults.parquet")
+    listed = sorted(
+        manifest.select(
+            "system", "table", "file", "source_key", "fault_kind", "column"
+        ).iter_rows(),
+        key=str,
+    )
+    assert sorted(found, key=str) == listed
+    kinds = Counter(manifest["fault_kind"].to_list())
+    assert set(kinds) == set(FAULT_KINDS)
+    assert all(3 <= kinds[k] <= 5 for k in ROW_KINDS)
+    assert (
+        manifest.filter(pl.col("fault_kind") == "null_primary_key")["source_key"].null_count()
+        == kinds["null_primary_key"]
+    )
+
+
+def test_daily_faults_are_listed_too(
+    faulty_lake: Path, contracts: dict[str, Contract], tmp_path: Path
+) -> None:
+    """A daily load with faults appends its own faults, skips unreadable earlier files, and the
+    manifest still matches what the files show."""
+    shutil.copytree(faulty_lake, tmp_path, dirs_exist_ok=True)
+    generate_day(tmp_path, DAY, seed=SEED, faults=True, progress=False)
+    found = [f for f in detect(tmp_path, contracts) if f[4] in FAULT_KINDS]
+    manifest = pl.read_parquet(tmp_path / "_truth" / "faults.parquet")
+    listed = manifest.select("system", "table", "file", "source_key", "fault_kind", "column")
+    assert sorted(found, key=str) == sorted(listed.iter_rows(), key=str)
+    assert any(f"load_date={DAY.isoformat()}" in f for f in manifest["file"].to_list())
+
+
+def test_no_faults_without_opt_in(lake: tuple[Path, GenerateResult]) -> None:
+    root, _ = lake
+    assert pl.read_parquet(root / "_truth" / "faults.parquet").is_empty()
+
+
+# ----------------------------------------------------------------------------- increments
+
+
+def test_increment_appends_without_touching_earlier_files(daily_lake: Any) -> None:
+    _, before, after, result = daily_lake
+    assert result.batch_id == f"daily-{DAY.isoformat()}"
+    assert all(after[k] == v for k, v in before.items()), "earlier partitions are unchanged"
+    new = set(after) - set(before)
+    assert new and all(f"load_date={DAY.isoformat()}" in k for k in new)
+    tables = {tuple(Path(k).parts[1:3]) for k in new}
+    assert len(tables) == len(load_contracts()), "one partition per table"
+
+
+def test_increment_conforms_to_contracts(daily_lake: Any, contracts: dict[str, Contract]) -> None:
+    root = daily_lake[0]
+    findings = detect(root, contracts)
+    assert not findings, Counter((f[4], f"{f[0]}.{f[1]}", f[5]) for f in findings)
+
+
+def test_increment_has_replays_updates_and_late_rows(
+    daily_lake: Any, contracts: dict[str, Contract]
+) -> None:
+    root = daily_lake[0]
+    con = duckdb.connect()
+    replays = updates = late = 0
+    for c in contracts.values():
+        files = [str(f) for f in _table_files(root, c)]
+        cols = ", ".join(_q(x.name) for x in c.columns)
+        pk = _q(c.primary_key[0])
+        src = f"read_parquet({files!r})"
+        day = f"_batch_id = 'daily-{DAY.isoformat()}'"
+        old = f"_batch_id <> 'daily-{DAY.isoformat()}'"
+        replays += con.execute(
+            f"SELECT count(*) FROM (SELECT {cols} FROM {src} WHERE {day} "
+            f"INTERSECT SELECT {cols} FROM {src} WHERE {old})"
+        ).fetchone()[0]
+        updates += con.execute(f"""SELECT count(*) FROM (SELECT {pk} FROM {src} WHERE {day}
+            EXCEPT SELECT {pk} FROM (SELECT {cols} FROM {src} WHERE {day}
+                                     INTERSECT SELECT {cols} FROM {src} WHERE {old}))
+            WHERE {pk} IN (SELECT {pk} FROM {src} WHERE {old})""").fetchone()[0]
+        ev = c.event_timestamp_column
+        if ev and c.column(ev).physical_type in ("TIMESTAMP", "DATE"):
+            late += con.execute(
+                f"SELECT count(*) FROM {src} WHERE {day} AND {_q(ev)} < DATE '{DAY.isoformat()}'"
+            ).fetchone()[0]
+    assert replays > 0, "rows re-delivered unchanged"
+    assert updates > 0, "existing keys re-sent with changed values"
+    assert late > 0, "events dated before the load date"
+    opp = [str(f) for f in _table_files(root, contracts["crm.opportunities"])]
+    hist = [str(f) for f in _table_files(root, contracts["crm.opportunity_stage_history"])]
+    moved = con.execute(f"""SELECT count(*) FROM read_parquet({opp!r}) o
+        JOIN read_parquet({hist!r}) h USING (opportunity_id, stage_name)
+        WHERE o._batch_id = 'daily-{DAY.isoformat()}' AND h._batch_id = o._batch_id""").fetchone()[
+        0
+    ]
+    assert moved > 0, "an opportunity that moved stage has a new stage-history row"
+
+
+def test_increment_is_deterministic(
+    daily_lake: Any,
+    lake: tuple[Path, GenerateResult],
+    contracts: dict[str, Contract],
+    tmp_path: Path,
+) -> None:
+    root = daily_lake[0]
+    shutil.copytree(lake[0], tmp_path, dirs_exist_ok=True)
+    generate_day(tmp_path, DAY, seed=SEED, progress=False)
+    for c in contracts.values():
+        part = f"load_date={DAY.isoformat()}"
+        a = [f for f in _table_files(root, c) if f.parent.name == part]
+        b = [f for f in _table_files(tmp_path, c) if f.parent.name == part]
+        assert [f.name for f in a] == [f.name for f in b]
+        assert pa.concat_tables(map(pq.read_table, a)).equals(
+            pa.concat_tables(map(pq.read_table, b))
+        )
+    truth_a = pl.read_parquet(root / "_truth" / "identity.parquet")
+    assert truth_a.equals(pl.read_parquet(tmp_path / "_truth" / "identity.parquet"))
+
+
+def test_increment_identity_truth_stays_complete(
+    daily_lake: Any, contracts: dict[str, Contract]
+) -> None:
+    root = daily_lake[0]
+    truth = pl.read_parquet(root / "_truth" / "identity.parquet")
+    for fqn, key in IDENTITY_TABLES.items():
+        ids = set(_read(root, contracts[fqn]).column(key).cast(pa.string()).to_pylist())
+        assert ids == set(truth.filter(pl.col("source_system") == fqn)["source_id"].to_list()), fqn
+
+
+def test_increment_refuses_to_rewrite_a_loaded_day(daily_lake: Any) -> None:
+    with pytest.raises(ValueError, match="not after the last load"):
+        generate_day(daily_lake[0], DAY, seed=SEED, progress=False)
