@@ -27,8 +27,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install the package with its pinned dependencies (quick when done)
 
-demo: install ## generate the demo data, build the warehouse, check quality, print a summary
-	$(BIN)/engagement-lake demo --scale $(SCALE) --seed $(SEED) --data-dir $(DATA_DIR) --warehouse $(WAREHOUSE)
+demo: install ## generate the demo data, check bronze, build, check gold, print a summary
+	$(BIN)/engagement-lake generate --scale $(SCALE) --seed $(SEED)
+	@# bronze is raw: invalid rows are expected there and quarantined by the build (report only)
+	$(BIN)/engagement-lake check --layer bronze --report-only
+	$(BIN)/engagement-lake build
+	@# gold is the interface: any error-severity failure stops the demo
+	$(BIN)/engagement-lake check --layer gold --fail-on-error
+	$(BIN)/engagement-lake summary
 
 test: install ## run the whole test suite (Python tests, which build a small lake once)
 	$(BIN)/python -m pytest
@@ -36,7 +42,7 @@ test: install ## run the whole test suite (Python tests, which build a small lak
 lint: install ## ruff on Python, sqlfluff (dbt templater) on the models
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/sqlfluff lint models macros analyses
+	$(BIN)/sqlfluff lint models analyses
 
 sync: install ## regenerate the dbt sources YAML from the contracts in schemas/
 	$(BIN)/engagement-lake schemas sync
@@ -44,7 +50,8 @@ sync: install ## regenerate the dbt sources YAML from the contracts in schemas/
 bench-generate: install ## generate scale 1 and, in the same run, TPC-H sf=1 as the reference; print rows/s and peak memory
 	$(BIN)/python -m engagement_lake.generate.bench
 
-docs: install ## generate the dbt docs site into target/
+docs: install ## generate the dbt docs site into target/ (run after make demo for a full catalog)
+	@mkdir -p $(dir $(WAREHOUSE))
 	$(BIN)/dbt docs generate --project-dir . --profiles-dir .
 
 lock: ## re-freeze constraints.txt from a fresh venv (after editing pyproject.toml)

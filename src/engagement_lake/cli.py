@@ -231,25 +231,40 @@ def export(
 
 
 @app.command()
-def demo(
-    scale: Annotated[
-        float, typer.Option(help="Scale factor of the demo world")
-    ] = config.DEFAULT_SCALE,
-    seed: Annotated[int, typer.Option(help="Random seed")] = config.DEFAULT_SEED,
+def check(
+    layer: Annotated[str, typer.Option(help="bronze, silver, gold or all")] = "all",
     data_dir: DataDirOpt = None,
     warehouse: WarehouseOpt = None,
+    report_dir: Annotated[Path, typer.Option(help="Where the JSON and HTML reports go")] = Path(
+        "reports/quality"
+    ),
+    fail_on_error: Annotated[
+        bool | None,
+        typer.Option(
+            "--fail-on-error/--report-only",
+            help="Exit 1 when an error-severity check fails [default: yes, except bronze]",
+        ),
+    ] = None,
 ) -> None:
-    """Generate the demo data, build the warehouse and print how to query it."""
-    from engagement_lake.demo import run_demo
+    """Run the quality suites (from the contracts and the gold contracts), reconciliation and
+    freshness; print one line per failing check and write reports/quality/."""
+    from engagement_lake.quality import LAYER_CHOICES, main_check
 
-    cfg = config.RunConfig(
-        config.data_dir(data_dir), config.warehouse_path(warehouse), scale=scale, seed=seed
-    )
-    try:
-        summary = run_demo(cfg)
-    except RuntimeError as exc:
-        raise _fail(str(exc)) from None
-    typer.echo(summary)
+    if layer not in LAYER_CHOICES:
+        raise _fail(f"unknown layer {layer!r}; choose {', '.join(LAYER_CHOICES)}", 2)
+    code = main_check(layer, data_dir, warehouse, report_dir, fail_on_error=fail_on_error)
+    raise typer.Exit(code)
+
+
+@app.command()
+def summary(data_dir: DataDirOpt = None, warehouse: WarehouseOpt = None) -> None:
+    """Print what the lake holds, layer by layer, and how to query it."""
+    from engagement_lake.demo import summary as lake_summary
+
+    cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
+    if not cfg.warehouse.exists():
+        raise _fail(f"{cfg.warehouse}: no warehouse (run engagement-lake build)")
+    typer.echo(lake_summary(cfg))
 
 
 @mdm_app.command("evaluate")

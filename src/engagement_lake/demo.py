@@ -1,7 +1,7 @@
-"""The demo job behind ``make demo``: generate, build, summarise.
+"""The closing summary of ``make demo``: what each layer holds and how to open it.
 
-Each step is the same function the CLI command of that name calls, so the demo can never drift
-from what a user runs by hand.
+``make demo`` runs the steps a user would run by hand (generate, check bronze, build, check
+gold); this module only reports on the result, so the demo can never drift from the commands.
 """
 
 from __future__ import annotations
@@ -9,40 +9,47 @@ from __future__ import annotations
 from engagement_lake.config import RunConfig
 
 
-def run_demo(cfg: RunConfig) -> str:
-    """Generate the demo world, build the warehouse, and return a short summary for the user."""
-    from engagement_lake.dbt_runner import DbtError, build
-    from engagement_lake.export import export_gold
-    from engagement_lake.generate import generate
-
-    result = generate(cfg.data_dir, scale=cfg.scale, seed=cfg.seed, as_of=cfg.as_of)
-    try:
-        build(cfg)
-    except DbtError as exc:
-        raise RuntimeError(f"dbt build failed:\n{exc}") from None
-    export_gold(cfg)
-    return summary(cfg, sum(result.rows.values()))
-
-
-def summary(cfg: RunConfig, bronze_rows: int) -> str:
-    """Row counts per warehouse schema and how to open the result."""
+def summary(cfg: RunConfig) -> str:
+    """Row counts per warehouse schema, a few headline figures, and how to open the result."""
     import duckdb
 
+    bronze = sorted((cfg.data_dir / "bronze").glob("*/*/*/*.parquet"))
     with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
         counts = con.execute(
             """
-            select table_schema, count(*) as tables, sum(estimated_size) as rows
-            from duckdb_tables()
-            group by table_schema
-            order by table_schema
+            select schema_name, count(*) as relations, sum(estimated_size) as rows
+            from (
+                select schema_name, estimated_size from duckdb_tables()
+                union all
+                select schema_name, null from duckdb_views() where not internal
+            ) as relations
+            group by schema_name
+            order by schema_name
             """
         ).fetchall()
-    lines = [f"bronze: {bronze_rows:,} rows under {cfg.data_dir / 'bronze'}"]
-    lines += [f"{schema}: {tables} tables, ~{rows or 0:,} rows" for schema, tables, rows in counts]
+        headline = con.execute(
+            """
+            select
+                (select count(*) from gold.dim_customer) - 1,
+                (select count(*) from gold.fct_orders),
+                (select round(avg(health_score), 1) from gold.mart_customer_health),
+                (select count(*) from quality.quarantine)
+            """
+        ).fetchone()
+    lines = [f"bronze: {len(bronze)} Parquet files under {cfg.data_dir / 'bronze'}"]
     lines += [
+        f"{schema}: {relations} tables and views, ~{rows or 0:,} rows in tables"
+        for schema, relations, rows in counts
+    ]
+    customers, orders, health, quarantined = headline
+    lines += [
+        f"golden customers {customers:,}; orders {orders:,}; average health score {health}; "
+        f"quarantined rows {quarantined:,}",
         "",
-        f'Query it:  .venv/bin/python -c "import duckdb; '
-        f"print(duckdb.connect('{cfg.warehouse}', read_only=True).sql('show all tables'))\"",
-        f"or any DuckDB 1.5 client (DuckDB CLI, Harlequin, DBeaver) on {cfg.warehouse}.",
+        f'Query it: .venv/bin/engagement-lake sql "select * from gold.mart_customer_360 limit 5"'
+        f" --warehouse {cfg.warehouse}",
+        "          .venv/bin/engagement-lake cookbook   (the analyst questions, ready to run)",
+        f"or open {cfg.warehouse} in any DuckDB 1.5 client (DuckDB CLI, Harlequin, DBeaver);"
+        f" Parquet exports of gold are in {cfg.data_dir / 'gold'}.",
     ]
     return "\n".join(lines)

@@ -41,8 +41,13 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
     root = tmp_path_factory.mktemp("lake")
     data = root / "data"
     generate(data, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
-    cfg = RunConfig(data, root / "warehouse.duckdb", scale=TEST_SCALE, seed=TEST_SEED,
-                    target_dir=root / "target")
+    cfg = RunConfig(
+        data,
+        root / "warehouse.duckdb",
+        scale=TEST_SCALE,
+        seed=TEST_SEED,
+        target_dir=root / "target",
+    )
     run = build(cfg, progress=False)
     return Lake(cfg, run, export_gold(cfg))
 

@@ -15,7 +15,16 @@ runner = CliRunner()
 def test_help_lists_commands():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("generate", "build", "demo", "schemas"):
+    for command in (
+        "generate",
+        "build",
+        "check",
+        "summary",
+        "customer",
+        "sql",
+        "cookbook",
+        "schemas",
+    ):
         assert command in result.output
 
 
@@ -166,3 +175,14 @@ def test_export_command_writes_gold(lake, tmp_path):
     assert result.exit_code == 0, result.output
     assert (data / "gold" / "dim_customer.parquet").exists()
     assert "personal columns masked" in result.output
+
+
+def test_summary_reports_every_layer(lake):
+    result = runner.invoke(
+        app,
+        ["summary", "--data-dir", str(lake.cfg.data_dir), "--warehouse", str(lake.cfg.warehouse)],
+    )
+    assert result.exit_code == 0, result.output
+    for schema in ("staging", "silver", "gold", "quality", "snapshots"):
+        assert f"{schema}:" in result.output
+    assert "golden customers" in result.output

@@ -14,8 +14,13 @@ import pytest
 from engagement_lake.config import RunConfig
 from engagement_lake.dbt_runner import BronzeFileError, build
 
-ROW_FAULTS = {"null_primary_key", "unknown_allowed_value", "out_of_range", "unparsable_date",
-              "orphan_foreign_key"}
+ROW_FAULTS = {
+    "null_primary_key",
+    "unknown_allowed_value",
+    "out_of_range",
+    "unparsable_date",
+    "orphan_foreign_key",
+}
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +75,11 @@ def test_every_bad_row_is_quarantined_with_its_reason(built):
         (r["system"], r["table"], r["source_key"], r["fault_kind"], r["column"])
         for r in manifest.filter(pl.col("fault_kind").is_in(ROW_FAULTS)).iter_rows(named=True)
     }
-    found = set(con.execute(
-        "select system, table_name, source_key, reason, column_name from quality.quarantine"
-    ).fetchall())
+    found = set(
+        con.execute(
+            "select system, table_name, source_key, reason, column_name from quality.quarantine"
+        ).fetchall()
+    )
     assert found == expected
 
 
@@ -86,8 +93,10 @@ def test_unreadable_file_is_set_aside_whole(built):
 def test_extra_column_is_ignored_and_missing_optional_column_is_null(built):
     _, _, con, manifest = built
     extra = manifest.filter(pl.col("fault_kind") == "extra_column").row(0, named=True)
-    staged = {r[0] for r in con.execute(
-        f"describe staging.stg_{extra['system']}__{extra['table']}").fetchall()}
+    staged = {
+        r[0]
+        for r in con.execute(f"describe staging.stg_{extra['system']}__{extra['table']}").fetchall()
+    }
     assert extra["column"] not in staged
     missing = manifest.filter(pl.col("fault_kind") == "missing_column").row(0, named=True)
     nulls = con.execute(

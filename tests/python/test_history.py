@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import duckdb
 import pytest
-from bronze_factory import build_rows, write_table
 
+from bronze_factory import build_rows, write_table
 from engagement_lake.config import RunConfig
 from engagement_lake.contracts import load_contracts
 from engagement_lake.dbt_runner import build
@@ -32,13 +32,27 @@ def history(tmp_path_factory):
 
     contact = tables["crm.contacts"][0]
     opportunity = tables["crm.opportunities"][0]
-    write_table(data, contracts["crm.contacts"],
-                [{**contact, "email": "moved.on@example.com", "last_modified_date": CHANGED_AT}],
-                load_date=DAY2, batch_id="daily-2026-07-01")
-    write_table(data, contracts["crm.opportunities"],
-                [{**opportunity, "stage_name": "Negotiation", "probability": 80,
-                  "last_modified_date": CHANGED_AT}],
-                load_date=DAY2, batch_id="daily-2026-07-01")
+    write_table(
+        data,
+        contracts["crm.contacts"],
+        [{**contact, "email": "moved.on@example.com", "last_modified_date": CHANGED_AT}],
+        load_date=DAY2,
+        batch_id="daily-2026-07-01",
+    )
+    write_table(
+        data,
+        contracts["crm.opportunities"],
+        [
+            {
+                **opportunity,
+                "stage_name": "Negotiation",
+                "probability": 80,
+                "last_modified_date": CHANGED_AT,
+            }
+        ],
+        load_date=DAY2,
+        batch_id="daily-2026-07-01",
+    )
     build(cfg, SNAPSHOTS, progress=False)
     con = duckdb.connect(str(cfg.warehouse), read_only=True)
     yield con, contact, opportunity
@@ -97,7 +111,8 @@ def test_golden_customer_email_history(history):
     assert old_to == new_from == CHANGED_AT
     assert new_to is None
     others = con.execute(
-        "select count(*) from snapshots.customer_history where customer_id <> ? and dbt_valid_to is not null",
+        "select count(*) from snapshots.customer_history "
+        "where customer_id <> ? and dbt_valid_to is not null",
         [customer_id],
     ).fetchone()[0]
     assert others == 0

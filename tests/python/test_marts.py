@@ -20,8 +20,14 @@ COMPONENTS = {
     "sentiment": "sentiment_component",
     "support_volume": "support_volume_component",
 }
-SEED_000_WEIGHTS = {"recency": 30, "frequency": 20, "satisfaction": 20, "email": 10,
-                    "sentiment": 10, "support_volume": 10}
+SEED_000_WEIGHTS = {
+    "recency": 30,
+    "frequency": 20,
+    "satisfaction": 20,
+    "email": 10,
+    "sentiment": 10,
+    "support_volume": 10,
+}
 
 
 def project_vars() -> dict:
@@ -81,9 +87,12 @@ def test_rfm_map_covers_every_cell_and_every_segment_is_reachable():
     reached = set()
     for r in range(1, 6):
         for fm in range(1, 6):
-            winner = next(rule["segment"] for rule in rules
-                          if int(rule["r_min"]) <= r <= int(rule["r_max"])
-                          and int(rule["fm_min"]) <= fm <= int(rule["fm_max"]))
+            winner = next(
+                rule["segment"]
+                for rule in rules
+                if int(rule["r_min"]) <= r <= int(rule["r_max"])
+                and int(rule["fm_min"]) <= fm <= int(rule["fm_max"])
+            )
             reached.add(winner)
     assert reached == {rule["segment"] for rule in rules}
     assert len(reached) == 10
@@ -98,9 +107,12 @@ def test_rfm_segments_in_the_lake_follow_the_rule_order(con):
     assert rows
     for r, fm, f, m, segment in rows:
         assert fm == int((f + m) / 2 + 0.5)
-        expected = next(rule["segment"] for rule in rules
-                        if int(rule["r_min"]) <= r <= int(rule["r_max"])
-                        and int(rule["fm_min"]) <= fm <= int(rule["fm_max"]))
+        expected = next(
+            rule["segment"]
+            for rule in rules
+            if int(rule["r_min"]) <= r <= int(rule["r_max"])
+            and int(rule["fm_min"]) <= fm <= int(rule["fm_max"])
+        )
         assert segment == expected
 
 
@@ -130,7 +142,8 @@ def test_churn_probability_is_one_minus_p_alive(con):
 
 def test_at_risk_customers_meet_the_flow_criteria(con):
     rows = con.execute(
-        "select negative_tickets_60d, low_reviews_60d, lifetime_revenue from gold.mart_at_risk_customers"
+        "select negative_tickets_60d, low_reviews_60d, lifetime_revenue "
+        "from gold.mart_at_risk_customers"
     ).fetchall()
     for negative, low_reviews, value in rows:
         assert negative >= 2 or low_reviews >= 1
@@ -172,12 +185,18 @@ def test_daily_summary_counts_match_the_facts(con):
         "select summary_date, new_tickets, orders from gold.mart_daily_engagement_summary "
         "order by new_tickets desc, summary_date limit 1"
     ).fetchone()
-    assert new_tickets == con.execute(
-        "select count(*) from gold.fct_support_tickets where created_date = ?", [day]
-    ).fetchone()[0]
-    assert orders == con.execute(
-        "select count(*) from gold.fct_orders where order_date = ? and not is_cancelled", [day]
-    ).fetchone()[0]
+    assert (
+        new_tickets
+        == con.execute(
+            "select count(*) from gold.fct_support_tickets where created_date = ?", [day]
+        ).fetchone()[0]
+    )
+    assert (
+        orders
+        == con.execute(
+            "select count(*) from gold.fct_orders where order_date = ? and not is_cancelled", [day]
+        ).fetchone()[0]
+    )
 
 
 def test_seeds_are_where_the_rules_live():

@@ -203,9 +203,11 @@ def test_only_shop_customers_builds_and_matches(tmp_path, contracts):
         "select bronze_rows, staging_rows from quality.reconciliation where table_name = 'orders'"
     ).fetchone() == (0, 0)
     assert con.execute("select count(*) from silver.customer_golden").fetchone() == (4,)
-    pairs = dict(con.execute(
-        "select source_id, customer_id from silver.customer_xref where source_system = 'shop'"
-    ).fetchall())
+    pairs = dict(
+        con.execute(
+            "select source_id, customer_id from silver.customer_xref where source_system = 'shop'"
+        ).fetchall()
+    )
     assert pairs["C0000901"] == pairs["C0000001"]
     assert pairs["C0000902"] == pairs["C0000002"]
     assert con.execute("select count(*) from gold.dim_customer").fetchone() == (5,)  # + unknown

@@ -15,17 +15,17 @@ final as (
 
     select model_version, fit_date, 'bg_nbd' as model, 'r' as parameter, bgnbd_r as value from fit
     union all
-    select model_version, fit_date, 'bg_nbd', 'alpha', bgnbd_alpha from fit
+    select model_version, fit_date, 'bg_nbd' as model, 'alpha' as parameter, bgnbd_alpha as value from fit
     union all
-    select model_version, fit_date, 'bg_nbd', 'a', bgnbd_a from fit
+    select model_version, fit_date, 'bg_nbd' as model, 'a' as parameter, bgnbd_a as value from fit
     union all
-    select model_version, fit_date, 'bg_nbd', 'b', bgnbd_b from fit
+    select model_version, fit_date, 'bg_nbd' as model, 'b' as parameter, bgnbd_b as value from fit
     union all
-    select model_version, fit_date, 'gamma_gamma', 'p', gg_p from fit
+    select model_version, fit_date, 'gamma_gamma' as model, 'p' as parameter, gg_p as value from fit
     union all
-    select model_version, fit_date, 'gamma_gamma', 'q', gg_q from fit
+    select model_version, fit_date, 'gamma_gamma' as model, 'q' as parameter, gg_q as value from fit
     union all
-    select model_version, fit_date, 'gamma_gamma', 'v', gg_v from fit
+    select model_version, fit_date, 'gamma_gamma' as model, 'v' as parameter, gg_v as value from fit
 
 )
 

@@ -6,7 +6,9 @@
     gives all the group's attributes and is recorded as <group>_source.
 #}
 {%- set rules = [] -%}
-{%- if execute -%}
+{#- load_relation is none when the seed is not built yet (dbt compile or docs on an empty
+    warehouse): the model then compiles without attribute groups instead of failing. -#}
+{%- if execute and load_relation(ref('survivorship_rules')) is not none -%}
     {%- set table = run_query("select attribute_group, attributes, rule, source_priority from " ~ ref('survivorship_rules') ~ " order by attribute_group") -%}
     {%- for row in table.rows -%}
         {%- do rules.append({'group': row[0], 'attributes': row[1].split('|'), 'rule': row[2], 'priority': row[3].split('|')}) -%}
