@@ -83,7 +83,9 @@ def check_bronze_files(data_dir: Path, unreadable: str = "fail") -> list[Path]:
     import pyarrow.parquet as pq
 
     if unreadable not in UNREADABLE_POLICIES:
-        raise ValueError(f"unknown policy {unreadable!r}; choose {' or '.join(UNREADABLE_POLICIES)}")
+        raise ValueError(
+            f"unknown policy {unreadable!r}; choose {' or '.join(UNREADABLE_POLICIES)}"
+        )
     moved: list[Path] = []
     for path in sorted((data_dir / "bronze").glob("*/*/*/*.parquet")):
         try:

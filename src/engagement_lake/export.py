@@ -78,7 +78,7 @@ def export_gold(cfg: RunConfig, *, include_personal: bool = False) -> ExportResu
                     select.append(f"cast(null as {data_type}) as {quoted}")
             path = out_dir / f"{table}.parquet"
             con.execute(
-                f"copy (select {', '.join(select)} from gold.\"{table}\") "
+                f'copy (select {", ".join(select)} from gold."{table}") '
                 f"to '{path}' (format parquet, compression zstd)"
             )
             files[table] = path
