@@ -137,39 +137,17 @@ customer_training as (
 
 ---------- item-item cosine on the training purchases
 
+similarity as (
+
+    {{ co_purchase_cosine('training') }}
+
+),
+
 product_buyers as (
 
     select product_id, count(*) as buyer_count
     from training
     group by product_id
-
-),
-
-co_purchases as (
-
-    select
-        a.product_id,
-        b.product_id as similar_product_id,
-        count(*) as co_buyer_count
-    from training as a
-    inner join training as b
-        on a.customer_id = b.customer_id
-        and a.product_id <> b.product_id
-    group by a.product_id, b.product_id
-
-),
-
-similarity as (
-
-    select
-        co_purchases.product_id,
-        co_purchases.similar_product_id,
-        co_purchases.co_buyer_count / sqrt(buyers_a.buyer_count * buyers_b.buyer_count) as cosine_similarity
-    from co_purchases
-    inner join product_buyers as buyers_a
-        on co_purchases.product_id = buyers_a.product_id
-    inner join product_buyers as buyers_b
-        on co_purchases.similar_product_id = buyers_b.product_id
 
 ),
 

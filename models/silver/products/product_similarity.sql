@@ -20,40 +20,9 @@ purchases as (
 
 ),
 
-buyers as (
-
-    select product_id, count(*) as buyer_count
-    from purchases
-    group by product_id
-
-),
-
-co_purchases as (
-
-    select
-        a.product_id,
-        b.product_id as similar_product_id,
-        count(*) as co_buyer_count
-    from purchases as a
-    inner join purchases as b
-        on a.customer_id = b.customer_id
-        and a.product_id <> b.product_id
-    group by a.product_id, b.product_id
-
-),
-
 scored as (
 
-    select
-        co_purchases.product_id,
-        co_purchases.similar_product_id,
-        co_purchases.co_buyer_count,
-        co_purchases.co_buyer_count / sqrt(buyers_a.buyer_count * buyers_b.buyer_count) as cosine_similarity
-    from co_purchases
-    inner join buyers as buyers_a
-        on co_purchases.product_id = buyers_a.product_id
-    inner join buyers as buyers_b
-        on co_purchases.similar_product_id = buyers_b.product_id
+    {{ co_purchase_cosine('purchases') }}
 
 ),
 
