@@ -8,6 +8,7 @@ module at scale 0.01 (about a thousand people), which keeps the whole file to se
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections import Counter
 from datetime import date
@@ -477,6 +478,79 @@ def test_business_rules_hold(lake: tuple[Path, GenerateResult]) -> None:
     exp = pl.read_parquet(root / "_truth" / "experiments.parquet")
     assert exp.filter(pl.col("is_srm"))["experiment_id"].n_unique() == 1
     assert (exp["true_effect"] == 0).any() and (exp["true_effect"] > 0).any()
+
+
+def test_purchases_follow_tastes(lake: tuple[Path, GenerateResult]) -> None:
+    """Order lines come mostly from the buyer's favourite categories and brands (the structure
+    item-item recommenders learn), far above what the catalogue mix alone would give."""
+    root, _ = lake
+    con = duckdb.connect()
+    share = con.execute(f"""
+        SELECT avg((pr.category IN (p.taste_category_1, p.taste_category_2,
+                                    p.taste_category_3))::INT) AS in_cat,
+               avg((pr.brand IN (p.taste_brand_1, coalesce(p.taste_brand_2, '')))::INT) AS in_brand
+        FROM read_parquet('{root}/bronze/shop/order_items/*/*.parquet') i
+        JOIN read_parquet('{root}/bronze/shop/orders/*/*.parquet') o USING (order_id)
+        JOIN read_parquet('{root}/bronze/shop/products/*/*.parquet') pr USING (product_id)
+        JOIN read_parquet('{root}/_truth/identity.parquet') x
+          ON x.source_system = 'shop.customers' AND x.source_id = o.customer_id
+        JOIN read_parquet('{root}/_truth/people.parquet') p USING (person_id)""").fetchone()
+    assert share[0] > 0.6, share
+    assert share[1] > 0.14, share  # 1-2 of 14 brands: about 0.11 without preferences
+
+
+def test_recommended_purchases_name_orders_with_the_product(
+    lake: tuple[Path, GenerateResult],
+) -> None:
+    root, _ = lake
+    query = f"""
+        SELECT count(*), count(*) FILTER (WHERE has_line), count(*) FILTER (WHERE flagged)
+        FROM (
+            SELECT f.feedback_id, bool_or(i.order_item_id IS NOT NULL) AS has_line,
+                   coalesce(bool_or(i.is_recommended), false) AS flagged
+            FROM read_parquet('{root}/bronze/mlops/recommendation_feedback/*/*.parquet') f
+            JOIN read_parquet('{root}/bronze/mlops/recommendations_served/*/*.parquet') r
+              USING (recommendation_id)
+            LEFT JOIN read_parquet('{root}/bronze/shop/order_items/*/*.parquet') i
+              ON i.order_id = f.order_id AND i.product_id = r.product_id
+            WHERE f.feedback_type = 'purchase'
+            GROUP BY 1
+        )"""
+    n, hits, flagged = duckdb.connect().execute(query).fetchone()
+    assert n > 0 and hits == n and flagged == n, (n, hits, flagged)
+
+
+def test_quotas_scale_with_the_expected_won_amount() -> None:
+    """Twice the CRM people gives every rep twice the expected won amount (and quota)."""
+    from engagement_lake.generate import crm, world
+    from engagement_lake.generate.context import Calendar, Ctx
+    from engagement_lake.generate.vocab import TERRITORIES
+
+    ctx = Ctx(seed=SEED, scale=0.1, as_of=AS_OF, contracts={}, cal=Calendar(AS_OF))
+    reps = world.make_reps(ctx)
+    states = [st for _, _, sts in TERRITORIES for st in sts]
+    people = pl.DataFrame({"in_crm": True, "state": states * 100})
+    once = crm.expected_monthly_won(ctx, reps, people)
+    twice = crm.expected_monthly_won(ctx, reps, pl.concat([people, people]))
+    assert np.allclose(twice, 2 * once) and (once > 0).all()
+    q = crm.quotas(ctx, reps, people)
+    assert np.asarray(q["quota_amount"]).min() >= 100
+
+
+def test_feature_values_cover_a_year_with_recorded_drift(lake: tuple[Path, GenerateResult]) -> None:
+    root, _ = lake
+    months = (
+        duckdb.connect()
+        .execute(f"""
+        SELECT count(DISTINCT date_trunc('month', computed_at))
+        FROM read_parquet('{root}/bronze/mlops/feature_values/*/*.parquet')
+        WHERE feature_type = 'batch'""")
+        .fetchone()[0]
+    )
+    assert months == 12
+    drift = json.loads((root / "_truth" / "feature_drift.json").read_text())
+    assert set(drift["drifting_features"]) == {"email_open_rate_30d", "sessions_30d"}
+    assert not set(drift["stable_features"]) & set(drift["drifting_features"])
 
 
 def test_texts_truth_matches_texts(lake: tuple[Path, GenerateResult]) -> None:

@@ -24,7 +24,7 @@ from engagement_lake.generate.block import (
     make_ids,
 )
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
-from engagement_lake.generate.context import Ctx
+from engagement_lake.generate.context import Ctx, stream_key
 from engagement_lake.generate.vocab import COMPANY_KINDS, COMPANY_WORDS, TERRITORIES
 from engagement_lake.generate.world import pick
 
@@ -96,6 +96,11 @@ def sales_params() -> dict[str, object]:
         "stage_probability": STAGE_PROBABILITY,
         "note": "advance probability per stage = base x source multiplier x rep skill^0.25; "
         "time in stage ~ Exponential(mean days x source cycle x rep speed [x2 for B2B])",
+        "quota_stretch": list(QUOTA_STRETCH),
+        "quota_rule": "monthly quota = the rep's expected won amount per month (territory CRM "
+        "people / reps x opportunities per contact x mean amount, B2B deals pooled on the B2B "
+        "team, x win probability incl. skill) x a stretch per rep x month seasonality x "
+        "U(0.95, 1.05)",
     }
 
 
@@ -754,8 +759,85 @@ def _referrals(
     )
 
 
-def quotas(ctx: Ctx, reps: pl.DataFrame) -> dict[str, object]:
-    """One quota per rep per month of the history (from the hire month on)."""
+QUOTA_STRETCH = (1.1, 1.4)
+"""Quota = the rep's expected monthly won amount x a stretch factor drawn per rep."""
+OPPS_PER_CONTACT = 0.39 + 0.45 * 0.75 * 0.63
+"""Expected opportunities per CRM person: 0.33 + 0.06 per contact, at least one for contacts
+converted from a lead (45% are leads, 75% of those convert, 63% would otherwise have none)."""
+
+
+def expected_monthly_won(ctx: Ctx, reps: pl.DataFrame, people: pl.DataFrame) -> np.ndarray:
+    """Each rep's expected closed-won amount per month of the history, from the simulation's
+    own parameters: the CRM people of the rep's territory (shared among its reps) times the
+    opportunities per contact, B2B deals pooled on the B2B team, the stage-advance
+    probabilities (source mix x rep skill) and the mean deal amount per type. Quotas built on
+    it scale with the data, so attainment means the same at every scale."""
+    terr_of_state = {s: f"T{i + 1:02d}" for i, (_, _, sts) in enumerate(TERRITORIES) for s in sts}
+    crm_people = people.filter(pl.col("in_crm"))
+    terr = crm_people["state"].str.to_uppercase().replace_strict(terr_of_state, default="T01")
+    per_terr = terr.value_counts().rows()
+    count_of = {t: c for t, c in per_terr}
+    rep_terr = reps["territory_id"].to_numpy()
+    reps_in = pl.Series(rep_terr).value_counts().rows()
+    n_reps_of = {t: c for t, c in reps_in}
+    people_share = np.asarray(
+        [count_of.get(t, 0) / n_reps_of[t] for t in rep_terr], dtype=np.float64
+    )
+    mean_amt = {t: float(np.exp(mu + sd * sd / 2)) for t, (mu, sd) in TYPE_AMOUNT.items()}
+    tw = sum(TYPE_WEIGHTS.values())
+    b2b_w = TYPE_WEIGHTS["B2B Uniforms"] / tw
+    other = sum(TYPE_WEIGHTS[t] / tw * mean_amt[t] for t in TYPE_WEIGHTS if t != "B2B Uniforms")
+    b2b_team = reps["sales_team"].to_numpy() == "B2B Uniforms"
+    b2b_pool = len(crm_people) * OPPS_PER_CONTACT * b2b_w * mean_amt["B2B Uniforms"]
+    value = people_share * OPPS_PER_CONTACT * other  # non-B2B deals of the territory
+    value = value + np.where(b2b_team, b2b_pool / max(int(b2b_team.sum()), 1), 0.0)
+    sw = sum(SOURCE_WEIGHTS.values())
+    src = sum(SOURCE_WEIGHTS[k] / sw * SOURCE_WIN[k] ** len(STAGE_FLOW) for k in SOURCE_WEIGHTS)
+    win = float(np.prod(ADVANCE_BASE)) * src * reps["skill"].to_numpy()
+    n_months = max(ctx.cal.n_days / 30.44, 1.0)
+    return value * win / n_months
+
+
+def _unit_hash(seed: int, key: np.ndarray) -> np.ndarray:
+    """A uniform [0, 1) number per integer key (splitmix64), the same in every load."""
+    with np.errstate(over="ignore"):
+        z = np.asarray(key, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def quota_amounts(
+    ctx: Ctx, reps: pl.DataFrame, people: pl.DataFrame | None, rep: np.ndarray, mon: np.ndarray
+) -> np.ndarray:
+    """Quota amounts of (rep, month) pairs: expected won amount x the rep's stretch x the
+    month's seasonality, with a little month-to-month noise; rounded to 100."""
+    # keyed by the seed only (not the load day): daily loads reproduce the backfill's stretch
+    rng = np.random.default_rng([ctx.seed, stream_key("crm.quotas.stretch")])
+    stretch = rng.uniform(*QUOTA_STRETCH, len(reps))
+    if people is not None and len(people):
+        base = expected_monthly_won(ctx, reps, people)
+        # a territory without CRM people (tiny scales) still gets a token quota, not zero
+        positive = base[base > 0]
+        base = np.maximum(base, 0.25 * float(np.median(positive)) if len(positive) else 100.0)
+    else:  # no people known: the old fixed team quotas
+        base = np.array([60_000.0, 150_000.0, 80_000.0, 40_000.0])[reps["team_idx"].to_numpy()]
+        stretch = np.ones(len(reps))
+    first = mon.astype("datetime64[D]").astype(np.int64)
+    last = (mon + 1).astype("datetime64[D]").astype(np.int64)
+    lo = np.clip(first - ctx.cal.grid_lo, 0, len(ctx.cal.cum) - 1)
+    hi = np.clip(last - ctx.cal.grid_lo, 0, len(ctx.cal.cum) - 1)
+    seasonal = (ctx.cal.cum[hi] - ctx.cal.cum[lo]) / 30.44
+    ym = mon.astype(np.int64)
+    noise = 0.95 + 0.1 * _unit_hash(ctx.seed, reps["rep_num"].to_numpy()[rep] * 10_000 + ym)
+    amount = base[rep] * stretch[rep] * seasonal * noise
+    return np.maximum(np.round(amount / 100) * 100, 100.0)
+
+
+def quotas(ctx: Ctx, reps: pl.DataFrame, people: pl.DataFrame | None = None) -> dict[str, object]:
+    """One quota per rep per month of the history (from the hire month on), proportional to the
+    rep's expected won amount (see ``expected_monthly_won``)."""
     months = np.arange(np.datetime64(ctx.cal.start, "M"), np.datetime64(ctx.as_of, "M") + 1)
     hire_m = reps["hire_day"].to_numpy().astype("datetime64[D]").astype("datetime64[M]")
     nr, nm = len(reps), len(months)
@@ -763,11 +845,7 @@ def quotas(ctx: Ctx, reps: pl.DataFrame) -> dict[str, object]:
     mon = np.tile(months, nr)
     keep = mon >= hire_m[rep]
     rep, mon = rep[keep], mon[keep]
-    team = reps["team_idx"].to_numpy()[rep]
-    base = np.array([60_000.0, 150_000.0, 80_000.0, 40_000.0])[team]
-    seasonal = np.where(np.isin(mon.astype(np.int64) % 12, [10, 11]), 1.3, 1.0)
-    rng = ctx.rng("crm.quotas")
-    amount = np.round(base * seasonal * rng.uniform(0.9, 1.1, len(rep)) / 100) * 100
+    amount = quota_amounts(ctx, reps, people, rep, mon)
     start = mon.astype("datetime64[D]").astype(np.int64)
     end = (mon + 1).astype("datetime64[D]").astype(np.int64) - 1
     rep_nums = reps["rep_num"].to_numpy()[rep]

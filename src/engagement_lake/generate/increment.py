@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from engagement_lake.config import DEFAULT_SEED
 from engagement_lake.contracts import Contract
-from engagement_lake.generate import crm, identity, loyalty, mlops, texts, world
+from engagement_lake.generate import crm, identity, loyalty, mlops, shop, texts, world
 from engagement_lake.generate.block import allowed, choose_weighted, enum_draw, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
 from engagement_lake.generate.context import Calendar, Ctx, day_number
@@ -557,18 +557,12 @@ def orders(d: Day) -> None:
     # lines, money, status -- same rules as the backfill
     prod = d.w.products
     price = prod["list_price"].to_numpy()
-    by_price = np.argsort(price, kind="stable")
     k = np.clip(1 + rng.poisson(0.15 + spend / 160.0), 1, 8)
     owner = np.repeat(np.arange(n), k)
     e = rng.exponential(1.0, len(owner))
     tot = np.bincount(owner, weights=e, minlength=n)
     target = spend[owner] * e / tot[owner]
-    j = np.clip(
-        np.searchsorted(price[by_price], target) + rng.integers(-4, 4, len(owner)),
-        0,
-        len(price) - 1,
-    )
-    item_prod = by_price[j]
+    item_prod = shop.choose_products(rng, prod, target, shop.tastes(pe, who[owner]))
     unit = np.round(price[item_prod], 2)
     qty = np.clip(np.rint(target / np.maximum(unit, 1.0)), 1, 4).astype(np.int64)
     line_c = np.rint(unit * 100).astype(np.int64) * qty
@@ -1480,11 +1474,11 @@ def crm_day(d: Day) -> None:
         )
     # quotas for a new month
     if date.fromordinal(date(1970, 1, 1).toordinal() + d.day).day == 1:
-        q = crm.quotas(ctx, reps)
+        q = crm.quotas(ctx, reps, d.people)
         month_start = d.day
         keep = np.asarray(q["period_start"]) == month_start
         if not keep.any():
-            q2 = _month_quotas(ctx, reps, d.day)
+            q2 = _month_quotas(ctx, reps, d.day, d.people)
             d.add("crm.quotas", q2)
         else:
             d.add(
@@ -1498,24 +1492,24 @@ def crm_day(d: Day) -> None:
             )
 
 
-def _month_quotas(ctx: Ctx, reps: pl.DataFrame, day: int) -> dict[str, Any]:
-    """Quota rows for the month starting at ``day`` for every active rep."""
+def _month_quotas(ctx: Ctx, reps: pl.DataFrame, day: int, people: pl.DataFrame) -> dict[str, Any]:
+    """Quota rows for the month starting at ``day`` for every active rep (same rule as the
+    backfill: the rep's expected won amount x its stretch x the month's seasonality)."""
     mon = np.datetime64(int(day), "D").astype("datetime64[M]")
     active = np.flatnonzero(reps["is_active"].to_numpy())
-    team = reps["team_idx"].to_numpy()[active]
-    base = np.array([60_000.0, 150_000.0, 80_000.0, 40_000.0])[team]
     ym = int(mon.astype(np.int64))
     qnum = (
         reps["rep_num"].to_numpy()[active] * 10_000 + (ym // 12 + 1970 - 2000) * 100 + ym % 12 + 1
     )
     start = mon.astype("datetime64[D]").astype(np.int64)
     end = (mon + 1).astype("datetime64[D]").astype(np.int64) - 1
+    months = np.full(len(active), mon)
     return {
         "quota_id": make_ids("quota", qnum),
         "sales_rep_id": reps["sales_rep_id"].to_arrow().take(active),
         "period_start": np.full(len(active), start),
         "period_end": np.full(len(active), end),
-        "quota_amount": np.round(base * (1.3 if ym % 12 in (10, 11) else 1.0) / 100) * 100,
+        "quota_amount": crm.quota_amounts(ctx, reps, people, active, months),
     }
 
 

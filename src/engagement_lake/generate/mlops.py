@@ -30,6 +30,7 @@ from engagement_lake.generate.block import (
     next_event,
 )
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
+from engagement_lake.generate.context import Ctx
 
 HOUR = 3600 * 1_000_000
 MINUTE = 60 * 1_000_000
@@ -329,74 +330,165 @@ def predictions(blk: Block) -> None:
 # ----------------------------------------------------------------------------- features
 
 
+FEATURE_MONTHS = 12
+"""Monthly batch computations over the last year (one on the first of each month)."""
+FEATURE_COVERAGE = 0.15
+"""Share of the active customers (an order in the year before the batch) scored each month."""
+FEATURE_DRIFT = {
+    "email_open_rate_30d": {
+        "from_months_ago": 3,
+        "mechanism": "mail-client privacy protection pre-fetches images: a growing share of "
+        "recipients (25%, 45%, 65% over the last three months) report every e-mail as opened",
+        "shares": (0.25, 0.45, 0.65),
+    },
+    "sessions_30d": {
+        "from_months_ago": 2,
+        "mechanism": "an app release counts resumes from background as new sessions: the "
+        "30-day session count is inflated by 1.5x then 2.0x (plus up to 3 phantom sessions) "
+        "in the last two months",
+        "factors": (1.5, 2.0),
+    },
+}
+"""Deliberate drift in the last months (``_truth/feature_drift.json``); other features only
+move with seasonality and the customer mix, which should stay below PSI 0.1."""
+
+
+def feature_months(ctx: Ctx) -> np.ndarray:
+    """Batch times of the monthly feature computations: 02:00 on the first of each of the last
+    ``FEATURE_MONTHS`` months up to the as-of date."""
+    last = np.datetime64(ctx.as_of, "M")
+    months = np.arange(last - (FEATURE_MONTHS - 1), last + 1)
+    return months.astype("datetime64[D]").astype(np.int64) * US_PER_DAY + 2 * HOUR
+
+
+def feature_drift_truth(ctx: Ctx) -> dict[str, object]:
+    months = feature_months(ctx) // US_PER_DAY
+    month_names = [str(np.datetime64(int(d), "D").astype("datetime64[M]")) for d in months]
+    return {
+        "months": month_names,
+        "coverage": FEATURE_COVERAGE,
+        "population": "customers with an order in the 365 days before the batch",
+        "drifting_features": {
+            k: {
+                "from_month": month_names[-v["from_months_ago"]],
+                "mechanism": v["mechanism"],
+            }
+            for k, v in FEATURE_DRIFT.items()
+        },
+        "stable_features": [
+            "days_since_last_order",
+            "orders_90d",
+            "spend_90d",
+            "tickets_90d",
+            "avg_review_rating",
+            "fitmap_scans",
+        ],
+        "note": "stable features still move a little with seasonality (90-day windows over "
+        "the November/December peak) and the customer mix",
+    }
+
+
+def _window_count(
+    person: np.ndarray, us: np.ndarray, lo: int, hi: int, n: int, weights: np.ndarray | None = None
+) -> np.ndarray:
+    w = (us >= lo) & (us < hi)
+    return np.bincount(person[w], weights=None if weights is None else weights[w], minlength=n)
+
+
 def features(blk: Block) -> None:
+    """Monthly batch feature values of a sample of active customers (plus real-time recency).
+
+    One batch on the first of each of the last twelve months, each scoring a fresh sample of
+    the customers active in the year before it, so the feature store has a history whose
+    distributions can be monitored (PSI against the first month). Two features drift on
+    purpose in the last months (``FEATURE_DRIFT``); the rest only move with the season.
+    """
     ctx, rng = blk.ctx, blk.rng("mlops.features")
     now = ctx.now_us
     people = customers(blk)
-    n_p = len(people)
-    batch_us = (now // US_PER_DAY) * US_PER_DAY + 2 * HOUR
+    n = blk.n
     o = blk.state["orders"]
-    valid_o = ~o["cancelled"] & (o["us"] < batch_us)
-    last = np.zeros(blk.n, np.int64)
-    np.maximum.at(last, o["person"][valid_o], o["us"][valid_o])
-    recent = valid_o & (o["us"] >= batch_us - 90 * US_PER_DAY)
-    orders_90 = np.bincount(o["person"][recent], minlength=blk.n)
-    spend_90 = np.bincount(
-        o["person"][recent], weights=o["total_c"][recent] / 100.0, minlength=blk.n
-    )
+    ok_o = ~o["cancelled"]
+    op, ous, ototal = o["person"][ok_o], o["us"][ok_o], o["total_c"][ok_o] / 100.0
     sd = blk.state.get("sends")
-    sends30 = np.zeros(blk.n)
-    opens30 = np.zeros(blk.n)
-    if sd is not None:
-        w = (sd["us"] >= batch_us - 30 * US_PER_DAY) & (sd["us"] < batch_us)
-        sends30 = np.bincount(sd["person"][w], minlength=blk.n)
-        opens30 = np.bincount(
-            sd["person"][w], weights=sd["opened"][w].astype(float), minlength=blk.n
-        )
     tk = blk.state["tickets"]
-    tw = tk["created"] >= batch_us - 90 * US_PER_DAY
-    tickets_90 = np.bincount(tk["person"][tw], minlength=blk.n)
     rv = blk.state["reviews"]
-    rc = np.bincount(rv["person"], minlength=blk.n)
-    rs = np.bincount(rv["person"], weights=rv["rating"].astype(float), minlength=blk.n)
-    scans = np.bincount(blk.state["scans"]["person"], minlength=blk.n)
+    sc = blk.state["scans"]
     se = blk.state["sessions"]
-    sw = (se["person"] >= 0) & (se["start"] >= batch_us - 30 * US_PER_DAY)
-    sess_30 = np.bincount(se["person"][sw], minlength=blk.n)
+    known = se["person"] >= 0
+    sp, sus = se["person"][known], se["start"][known]
     names = allowed(ctx, "mlops.feature_values", "feature_name")
-    values = {
-        "days_since_last_order": np.where(last > 0, (batch_us - last) / US_PER_DAY, np.nan),
-        "orders_90d": orders_90.astype(float),
-        "spend_90d": np.round(spend_90, 2),
-        "email_open_rate_30d": np.where(sends30 > 0, opens30 / np.maximum(sends30, 1), np.nan),
-        "tickets_90d": tickets_90.astype(float),
-        "avg_review_rating": np.where(rc > 0, rs / np.maximum(rc, 1), np.nan),
-        "fitmap_scans": scans.astype(float),
-        "sessions_30d": sess_30.astype(float),
-    }
-    f_person, f_name, f_val = [], [], []
-    for k, name in enumerate(names):  # eight features
-        v = values[name][people]
-        ok = ~np.isnan(v)
-        f_person.append(people[ok])
-        f_name.append(np.full(int(ok.sum()), k))
-        f_val.append(np.round(v[ok], 4))
+    batches = feature_months(ctx)
+    f_person, f_name, f_val, f_us = [], [], [], []
+    day = US_PER_DAY
+    for mi, batch_us in enumerate(batches):  # twelve monthly batches, vectorised within
+        months_ago = len(batches) - mi
+        last = np.zeros(n, np.int64)
+        before = ous < batch_us
+        np.maximum.at(last, op[before], ous[before])
+        active = people[last[people] >= batch_us - 365 * day]
+        who = active[rng.random(len(active)) < FEATURE_COVERAGE]
+        orders_90 = _window_count(op, ous, batch_us - 90 * day, batch_us, n)
+        spend_90 = _window_count(op, ous, batch_us - 90 * day, batch_us, n, ototal)
+        sends30 = np.zeros(n)
+        opens30 = np.zeros(n)
+        if sd is not None:
+            sends30 = _window_count(sd["person"], sd["us"], batch_us - 30 * day, batch_us, n)
+            opens30 = _window_count(
+                sd["person"], sd["us"], batch_us - 30 * day, batch_us, n, sd["opened"] * 1.0
+            )
+        rc = _window_count(rv["person"], rv["ts"], 0, batch_us, n)
+        rs = _window_count(rv["person"], rv["ts"], 0, batch_us, n, rv["rating"] * 1.0)
+        open_rate = np.where(sends30 > 0, opens30 / np.maximum(sends30, 1), np.nan)
+        sess_30 = _window_count(sp, sus, batch_us - 30 * day, batch_us, n).astype(float)
+        drift = FEATURE_DRIFT["email_open_rate_30d"]
+        if months_ago <= drift["from_months_ago"]:
+            share = drift["shares"][drift["from_months_ago"] - months_ago]
+            prefetch = rng.random(n) < share
+            open_rate = np.where(prefetch & (sends30 > 0), 1.0, open_rate)
+        drift = FEATURE_DRIFT["sessions_30d"]
+        if months_ago <= drift["from_months_ago"]:
+            factor = drift["factors"][drift["from_months_ago"] - months_ago]
+            sess_30 = np.rint(sess_30 * factor) + rng.integers(0, 4, n)
+        values = {
+            "days_since_last_order": np.where(last > 0, (batch_us - last) / day, np.nan),
+            "orders_90d": orders_90.astype(float),
+            "spend_90d": np.round(spend_90, 2),
+            "email_open_rate_30d": open_rate,
+            "tickets_90d": _window_count(
+                tk["person"], tk["created"], batch_us - 90 * day, batch_us, n
+            ).astype(float),
+            "avg_review_rating": np.where(rc > 0, rs / np.maximum(rc, 1), np.nan),
+            "fitmap_scans": _window_count(sc["person"], sc["us"], 0, batch_us, n).astype(float),
+            "sessions_30d": sess_30,
+        }
+        for k, name in enumerate(names):  # eight features
+            v = values[name][who]
+            ok = ~np.isnan(v)
+            f_person.append(who[ok])
+            f_name.append(np.full(int(ok.sum()), k))
+            f_val.append(np.round(v[ok], 4))
+            f_us.append(np.full(int(ok.sum()), batch_us))
     person = np.concatenate(f_person)
     name = np.concatenate(f_name)
     val = np.concatenate(f_val)
+    cat = np.concatenate(f_us)
     n_batch = len(person)
-    # real-time recomputation of recency for a sample of customers, as of a random moment
-    rt = people[rng.random(n_p) < 0.1]
+    # real-time recomputation of recency for a sample of active customers, as of a random moment
+    rt = people[rng.random(len(people)) < 0.1]
     rt_us = now - rng.integers(HOUR, 20 * US_PER_DAY, len(rt))
     lb = last_before(o["person"], o["us"], rt, rt_us)
     ok = lb >= 0
+    ok[ok] &= o["us"][lb[ok]] >= rt_us[ok] - 365 * day
     rt, rt_us, lb = rt[ok], rt_us[ok], lb[ok]
     person = np.r_[person, rt]
     name = np.r_[name, np.full(len(rt), names.index("days_since_last_order"))]
     val = np.r_[val, np.round((rt_us - o["us"][lb]) / US_PER_DAY, 4)]
     ftypes = allowed(ctx, "mlops.feature_values", "feature_type")
     ft = np.r_[np.full(n_batch, ftypes.index("batch")), np.full(len(rt), ftypes.index("real_time"))]
-    cat = np.r_[np.full(n_batch, batch_us), rt_us]
+    cat = np.r_[cat, rt_us]
+    srt = np.argsort(cat, kind="stable")
+    person, name, val, ft, cat = (x[srt] for x in (person, name, val, ft, cat))
     n = len(person)
     blk.add(
         "mlops.feature_values",
@@ -494,6 +586,23 @@ def recommendations(blk: Block) -> None:
         x[keep] for x in (owner, rank, person, alg, product, score, served)
     )
     m = len(owner)
+    # feedback (decided before the products are written: a purchase names what was bought)
+    rates = np.asarray([ALGORITHM_RATES[a] for a in algos])
+    p_click = rates[alg, 0] / (1 + 0.15 * rank)
+    click = rng.random(m) < p_click
+    dismiss = ~click & (rng.random(m) < 0.02)
+    cart = click & (rng.random(m) < rates[alg, 1])
+    click_us = served + rng.integers(2 * SECOND, 5 * MINUTE, m)
+    nxt = next_event(o["person"], o["us"], person, click_us, 3 * US_PER_DAY)
+    buy = cart & (nxt >= 0) & (rng.random(m) < rates[alg, 2])
+    line = _bought_line(blk, rng, nxt, buy)
+    buy &= line >= 0
+    it = blk.state["items"]
+    bl = line[buy]
+    product[buy] = it["product"][bl]
+    it["recommended"][bl] = True
+    unit = np.full(m, np.nan)
+    unit[buy] = it["unit"][bl]
     rec_ids = make_ids("recommendation", ctx.take("recommendation", m))
     sref = sess_ref[owner]
     blk.add(
@@ -510,17 +619,7 @@ def recommendations(blk: Block) -> None:
             "served_at": served,
         },
     )
-    # feedback
-    rates = np.asarray([ALGORITHM_RATES[a] for a in algos])
-    p_click = rates[alg, 0] / (1 + 0.15 * rank)
-    click = rng.random(m) < p_click
-    dismiss = ~click & (rng.random(m) < 0.02)
-    cart = click & (rng.random(m) < rates[alg, 1])
-    click_us = served + rng.integers(2 * SECOND, 5 * MINUTE, m)
-    nxt = next_event(o["person"], o["us"], person, click_us, 3 * US_PER_DAY)
-    buy = cart & (nxt >= 0) & (rng.random(m) < rates[alg, 2])
     types = allowed(ctx, "mlops.recommendation_feedback", "feedback_type")
-    price = prod["list_price"].to_numpy()[product]
     fb_rec = np.r_[
         np.flatnonzero(click), np.flatnonzero(dismiss), np.flatnonzero(cart), np.flatnonzero(buy)
     ]
@@ -560,10 +659,30 @@ def recommendations(blk: Block) -> None:
                 o["num"][np.maximum(order_ref, 0)] if len(o["num"]) else np.zeros(k, np.int64),
                 order_ref >= 0,
             ),
-            "conversion_amount": np.where(is_buy, price[product[fb_rec]], np.nan),
+            "conversion_amount": np.where(is_buy, unit[fb_rec], np.nan),
             "feedback_at": fb_us,
         },
     )
+
+
+def _bought_line(
+    blk: Block, rng: np.random.Generator, order: np.ndarray, buy: np.ndarray
+) -> np.ndarray:
+    """For each purchase feedback, one line of the follow-up order (-1 elsewhere).
+
+    The recommended product becomes that line's product and the line is flagged
+    ``is_recommended``: a purchase attributed to a recommendation names an order that really
+    contains the recommended product (the order lines are written after all emitters ran, so
+    flagging the shared array here reaches the bronze table)."""
+    it = blk.state["items"]
+    out = np.full(len(order), -1, dtype=np.int64)
+    if not buy.any() or len(it["order"]) == 0:
+        return out
+    o = order[buy]
+    start = np.searchsorted(it["order"], o, side="left")
+    count = np.searchsorted(it["order"], o, side="right") - start
+    out[buy] = start + (rng.random(len(o)) * count).astype(np.int64)
+    return out
 
 
 def _take_masked(arr: object, idx: np.ndarray) -> object:

@@ -170,7 +170,7 @@ def reference_frames(ctx: Ctx, w: world.World) -> dict[str, dict[str, Any]]:
             "is_active": r["is_active"].to_numpy(),
             "updated_at": r["updated_us"].to_numpy(),
         },
-        "crm.quotas": crm.quotas(ctx, r),
+        "crm.quotas": crm.quotas(ctx, r, w.people),
         "marketing.campaigns": campaign_frame(c),
         "mlops.experiments": {
             "experiment_id": e["experiment_id"],
@@ -549,8 +549,25 @@ def write_truth(
         "true_click_rate",
     ).write_parquet(truth_dir / "experiments.parquet")
     w.products.select(
-        "product_id", "category", "quality", "sizing_bias", "list_price"
+        "product_id", "category", "quality", "sizing_bias", "list_price", "popularity"
     ).write_parquet(truth_dir / "products.parquet")
+    write_json(
+        truth_dir / "taste_params.json",
+        {
+            **world.TASTE,
+            "candidates_per_line": shop.CANDIDATES,
+            "price_closeness": shop.PRICE_CLOSENESS,
+            "size_mismatch_penalty": shop.SIZE_MISMATCH_PENALTY,
+            "model": "per person: 1-3 favourite categories (catalogue-weighted, Dirichlet(1) "
+            "weights) and 1-2 preferred brands (people.parquet taste_* columns); per product: a "
+            "log-normal popularity (products.parquet). An order line follows the person's "
+            "tastes with probability taste_share (if a favourite category sells near the "
+            "line's target price), else the whole catalogue near that price; candidates "
+            "compete on log popularity + brand bonus (taste lines) - price closeness x "
+            "|log(line amount / target)| - size mismatch + Gumbel noise.",
+        },
+    )
+    write_json(truth_dir / "feature_drift.json", mlops.feature_drift_truth(ctx))
     w.reps.select("sales_rep_id", "sales_team", "skill", "speed").rename(
         {"skill": "true_win_multiplier", "speed": "true_cycle_multiplier"}
     ).write_parquet(truth_dir / "sales_reps.parquet")

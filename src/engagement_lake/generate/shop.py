@@ -22,8 +22,10 @@ from engagement_lake.generate.block import (
     make_ids,
 )
 from engagement_lake.generate.columns import US_PER_DAY, cents, choice, masked
-from engagement_lake.generate.vocab import CITIES, PROMO_CODES
-from engagement_lake.generate.world import ALL_SIZES, shift_size
+from engagement_lake.generate.vocab import BRANDS, CATEGORIES, CITIES, PROMO_CODES, REGULAR_SIZES
+from engagement_lake.generate.world import ALL_SIZES, TASTE, shift_size
+
+CATEGORY_NAMES = tuple(CATEGORIES)
 
 HOUR = 3600 * 1_000_000
 MINUTE = 60 * 1_000_000
@@ -104,11 +106,7 @@ def orders(blk: Block) -> None:
     target = spend[owner] * e / tot[owner]
     prod = w.products
     price = prod["list_price"].to_numpy()
-    by_price = np.argsort(price, kind="stable")
-    sorted_price = price[by_price]
-    j = np.searchsorted(sorted_price, target) + rng.integers(-4, 4, m)
-    j = np.clip(j, 0, len(price) - 1)
-    pidx_item = by_price[j]
+    pidx_item = choose_products(rng, prod, target, tastes(blk.people, person[owner]))
     list_p = price[pidx_item]
     markdown = np.where(rng.random(m) < 0.15, rng.choice(np.array([0.2, 0.3, 0.4]), m), 0.0)
     unit = np.round(list_p * (1 - markdown), 2)
@@ -253,6 +251,141 @@ def orders(blk: Block) -> None:
         "fit": fit[ri],
     }
     _emit_orders(blk)
+
+
+# ----------------------------------------------------------------------------- product choice
+
+SIZE_MISMATCH_PENALTY = 4.0
+"""Score penalty of an apparel product not cut in the person's size (rarely bought)."""
+CANDIDATES = 8
+PRICE_CLOSENESS = 4.0
+"""Score per unit of |log(line amount / target)|: keeps order subtotals on the drawn spend."""
+MIN_PRICE_FIT = 0.3
+"""A favourite category qualifies for a line only if its typical prices (x 1-4 units) come
+within about 1.5 standard deviations of the line's target price: keeps subtotals on spend."""
+
+
+def tastes(people: pl.DataFrame, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Per row of ``idx`` (people rows): favourite category indices and weights (-1 / 0 where
+    absent), preferred brand indices, the taste share and the true size. People frames without
+    taste columns (lakes from an older generator) buy by price and popularity only."""
+    n = len(idx)
+    size = people["size_idx"].to_numpy()[idx]
+    if "taste_share" not in people.columns:
+        return {
+            "cat": np.full((n, 3), -1),
+            "w": np.zeros((n, 3)),
+            "brand": np.full((n, 2), -1),
+            "share": np.zeros(n),
+            "size": size,
+        }
+    cmap = {c: i for i, c in enumerate(CATEGORY_NAMES)}
+    bmap = {b: i for i, b in enumerate(BRANDS)}
+
+    def codes(col: str, mapping: dict[str, int]) -> np.ndarray:
+        s = people[col].replace_strict(mapping, default=-1, return_dtype=pl.Int64)
+        return s.fill_null(-1).to_numpy()[idx]
+
+    return {
+        "cat": np.stack([codes(f"taste_category_{j}", cmap) for j in (1, 2, 3)], axis=1),
+        "w": np.stack(
+            [people[f"taste_category_weight_{j}"].fill_null(0).to_numpy()[idx] for j in (1, 2, 3)],
+            axis=1,
+        ),
+        "brand": np.stack([codes(f"taste_brand_{j}", bmap) for j in (1, 2)], axis=1),
+        "share": people["taste_share"].to_numpy()[idx],
+        "size": size,
+    }
+
+
+def choose_products(
+    rng: np.random.Generator, prod: pl.DataFrame, target: np.ndarray, taste: dict[str, np.ndarray]
+) -> np.ndarray:
+    """The product of each order line: a mixture of taste and popularity, near a target price.
+
+    With probability ``taste_share`` (and if one of the person's favourite categories sells
+    near the line's target price, allowing 1-4 units) the line comes from a favourite
+    category, chosen by taste weight x price fit; otherwise from the whole catalogue near the
+    target price. Either way a handful of price-neighbours compete on product popularity,
+    brand preference (taste lines only), cut (a size the person wears, tall cuts for tall
+    people) and closeness to the target price, with Gumbel noise: a vectorised softmax draw.
+    The target price is kept, so order subtotals still follow the drawn Gamma-Gamma spend.
+    """
+    m = len(target)
+    n_prod = len(prod)
+    price = prod["list_price"].to_numpy()
+    cat_of = (
+        prod["category"]
+        .replace_strict({c: i for i, c in enumerate(CATEGORY_NAMES)}, return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    brand_of = (
+        prod["brand"]
+        .replace_strict({b: i for i, b in enumerate(BRANDS)}, default=-1, return_dtype=pl.Int64)
+        .to_numpy()
+    )
+    n_cat = len(CATEGORY_NAMES)
+    # taste lines: which favourite category (weight x how well its prices fit the target)
+    med = np.log(np.asarray([CATEGORIES[c][2] for c in CATEGORY_NAMES]))
+    spread = np.asarray([CATEGORIES[c][3] for c in CATEGORY_NAMES]) + 0.25
+    cat = taste["cat"]
+    has = cat >= 0
+    cat_c = np.maximum(cat, 0)
+    qty = np.arange(1, 5)
+    log_unit = np.log(np.maximum(target, 1.0))[:, None, None] - np.log(qty)[None, None, :]
+    z = (log_unit - med[cat_c][:, :, None]) / spread[cat_c][:, :, None]
+    fit_q = np.exp(-0.5 * z * z)  # m x 3 favourites x 4 quantities
+    fit = fit_q.max(axis=2)
+    fit = np.where(fit >= MIN_PRICE_FIT, fit, 0.0)  # no favourite sells near this price
+    best_q = qty[fit_q.argmax(axis=2)]
+    present = np.bincount(cat_of, minlength=n_cat) > 0
+    cw = taste["w"] * fit * has * present[cat_c]
+    tot = cw.sum(axis=1)
+    use_taste = (rng.random(m) < taste["share"]) & (tot > 0)
+    u = rng.random(m) * tot
+    k = np.minimum((u[:, None] > np.cumsum(cw, axis=1)).sum(axis=1), 2)
+    line_cat = cat_c[np.arange(m), k]
+    unit_target = target / best_q[np.arange(m), k]
+    # candidates: price neighbours within the chosen category, or in the whole catalogue
+    key = np.where(present[cat_of], cat_of, n_cat) * 10_000.0 + price
+    by_key = np.argsort(key, kind="stable")
+    skey = key[by_key]
+    seg_lo = np.searchsorted(skey, np.arange(n_cat) * 10_000.0)
+    seg_hi = np.searchsorted(skey, (np.arange(n_cat) + 1) * 10_000.0)
+    by_price = np.argsort(price, kind="stable")
+    lo = np.where(use_taste, seg_lo[line_cat], 0)
+    hi = np.where(use_taste, seg_hi[line_cat], n_prod)
+    at = np.where(
+        use_taste,
+        np.searchsorted(skey, line_cat * 10_000.0 + unit_target),
+        np.searchsorted(price[by_price], target),
+    )
+    width = np.maximum(2, np.rint(0.06 * (hi - lo))).astype(np.int64)
+    width = np.where(use_taste, width, max(4, round(0.02 * n_prod)))
+    offset = (rng.random((m, CANDIDATES)) * 2 - 1) * (width[:, None] + 0.5)
+    pos = at[:, None] + np.rint(offset).astype(np.int64)
+    pos = np.clip(pos, lo[:, None], np.maximum(hi - 1, lo)[:, None])
+    cand = np.where(use_taste[:, None], by_key[pos], by_price[np.minimum(pos, n_prod - 1)])
+    # scores: popularity, brand, cut, price closeness, noise
+    score = np.log(prod["popularity"].to_numpy())[cand] + rng.gumbel(size=cand.shape)
+    pref = (brand_of[cand] == taste["brand"][:, :1]) | (brand_of[cand] == taste["brand"][:, 1:2])
+    score += TASTE["brand_bonus"] * (pref & use_taste[:, None])
+    # how far the line amount (1-4 units of the candidate) would land from the target
+    cp = price[cand]
+    units = np.clip(np.rint(target[:, None] / cp), 1, 4)
+    score -= PRICE_CLOSENESS * np.abs(np.log(units * cp / np.maximum(target, 1.0)[:, None]))
+    n_reg = len(REGULAR_SIZES)
+    size = taste["size"]
+    tall = size >= n_reg
+    reg = np.where(tall, size - n_reg + 2, size)
+    apparel = prod["apparel"].to_numpy()[cand]
+    tall_cut = prod["is_tall"].to_numpy()[cand]
+    cut = (reg[:, None] >= prod["size_lo"].to_numpy()[cand]) & (
+        reg[:, None] <= prod["size_hi"].to_numpy()[cand]
+    )
+    wrong = apparel & (~cut | (tall_cut & ~tall[:, None]))
+    score -= SIZE_MISMATCH_PENALTY * wrong + 1.0 * (apparel & tall[:, None] & ~tall_cut)
+    return cand[np.arange(m), score.argmax(axis=1)]
 
 
 STATE_TAX: dict[str, float] = {

@@ -184,6 +184,11 @@ def make_products(ctx: Ctx) -> pl.DataFrame:
             "apparel": apparel,
             "quality": np.clip(rng.beta(6, 1.6, n), 0.05, 1.0),
             "sizing_bias": rng.choice(np.array([-1, 0, 1]), n, p=[0.15, 0.7, 0.15]),
+            # the regular sizes a product is cut in (S..6XL indices; tall cuts: LT..4XLT)
+            "size_lo": np.where(fit_idx == 4, 2, size_lo),
+            "size_hi": np.where(fit_idx == 4, 6, size_hi),
+            "is_tall": fit_idx == 4,
+            "popularity": _product_popularity(ctx, n),
         }
     )
     df = df.with_columns(
@@ -202,6 +207,15 @@ def make_products(ctx: Ctx) -> pl.DataFrame:
     )
     # updated_us must not pass the as-of date
     return df.with_columns(pl.col("updated_us").clip(upper_bound=ctx.cal.start_us - 1))
+
+
+def _product_popularity(ctx: Ctx, n: int) -> np.ndarray:
+    """A latent appeal per product (log-normal, mean 1): some items sell far better than their
+    neighbours at the same price. Its own stream, so the other product attributes stay as they
+    were."""
+    rng = ctx.rng("world.products.popularity")
+    sd = 0.9
+    return np.exp(rng.normal(-sd * sd / 2, sd, n))
 
 
 def make_stores(ctx: Ctx) -> pl.DataFrame:
@@ -796,9 +810,54 @@ def make_people(
             "signup_day": signup_day,
             "engagement": rng.beta(2, 2, n),
             "home_store": rng.integers(0, 10**6, n),
+            **person_tastes(ctx.rng(stream + ".taste"), n),
         }
     )
     return df
+
+
+TASTE = {
+    "n_categories": {1: 0.35, 2: 0.40, 3: 0.25},
+    "second_brand": 0.5,
+    "taste_share_beta": (8.0, 2.0),
+    "brand_bonus": 2.5,
+    "popularity_weight": 1.0,
+}
+"""Latent purchase preferences (recorded in ``_truth/taste_params.json``)."""
+
+
+def person_tastes(rng: np.random.Generator, n: int) -> dict[str, object]:
+    """Each person's favourite categories (1-3, Dirichlet weights), preferred brands (1-2) and
+    the share of order lines that follow these tastes (the rest follow overall popularity).
+
+    Without this, order lines depend on price only and no recommender can beat popularity; with
+    it, people who share a favourite category and brand buy overlapping products, the co-purchase
+    structure item-item similarity feeds on. Categories are drawn in proportion to their
+    catalogue weight (Gumbel top-k, vectorised), brands uniformly.
+    """
+    cats = list(vocab.CATEGORIES)
+    cw = np.log(np.asarray([vocab.CATEGORIES[c][0] for c in cats]))
+    top_c = np.argsort(-(cw + rng.gumbel(size=(n, len(cats)))), axis=1)[:, :3]
+    k = 1 + weighted(rng, list(TASTE["n_categories"].values()), n)
+    w = rng.gamma(1.0, 1.0, (n, 3)) * (np.arange(3) < k[:, None])
+    w = w / w.sum(axis=1, keepdims=True)
+    top_b = np.argsort(rng.random((n, len(vocab.BRANDS))), axis=1)[:, :2]
+    has_b2 = rng.random(n) < TASTE["second_brand"]
+    a, b = TASTE["taste_share_beta"]
+    cat_names = pl.Series(values=cats, dtype=pl.String)
+    brands = pl.Series(values=list(vocab.BRANDS), dtype=pl.String)
+    out: dict[str, object] = {}
+    for j in range(3):  # three columns, not a loop per person
+        out[f"taste_category_{j + 1}"] = pl.select(
+            pl.when(pl.Series(j < k)).then(cat_names.gather(top_c[:, j])).otherwise(None)
+        ).to_series()
+        out[f"taste_category_weight_{j + 1}"] = np.round(w[:, j], 4)
+    out["taste_brand_1"] = brands.gather(top_b[:, 0])
+    out["taste_brand_2"] = pl.select(
+        pl.when(pl.Series(has_b2)).then(brands.gather(top_b[:, 1])).otherwise(None)
+    ).to_series()
+    out["taste_share"] = np.round(rng.beta(a, b, n), 4)
+    return out
 
 
 def day_number_2015() -> int:

@@ -1,0 +1,731 @@
+"""Translate the contracts and the dbt manifest into expectation suites.
+
+One planned check is an ``Expect``: what to check (a Great Expectations expectation type, or one
+of the few checks GX cannot express), on which column, with which severity, and which engine
+evaluates it. The translation is pure Python and cheap, so the tests and the report can list the
+suites without importing great_expectations; ``TableSuite.gx_suite()`` builds the real GX 1.x
+``ExpectationSuite`` when one is needed.
+
+Engines, and why GX is not the only one:
+
+* ``gx``: column-map expectations (not null, in set, between, regex, lengths, strftime). Each
+  row is judged on its own, so GX can validate a table chunk by chunk and the per-chunk
+  unexpected counts add up exactly.
+* ``files`` (bronze): file footers and per-file schemas, read with pyarrow before any row.
+* ``layer``: freshness, which compares each table with the newest load of all tables.
+* ``duckdb``: checks whose truth depends on the whole table (uniqueness, row count, foreign-key
+  presence, the columns of a relation) and the contract's SQL rules. A chunk cannot see its
+  neighbours, and a GROUP BY or anti-join in DuckDB is orders of magnitude faster than the same
+  in pandas, so these are counted there and reported under the same expectation names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engagement_lake.contracts import Column, Contract, QualityRule
+
+ERROR = "error"
+WARNING = "warning"
+
+# Expectation types evaluated chunk by chunk by GX.
+NOT_NULL = "expect_column_values_to_not_be_null"
+IN_SET = "expect_column_values_to_be_in_set"
+BETWEEN = "expect_column_values_to_be_between"
+REGEX = "expect_column_values_to_match_regex"
+LENGTHS = "expect_column_value_lengths_to_be_between"
+STRFTIME = "expect_column_values_to_match_strftime_format"
+GX_MAP_TYPES = (NOT_NULL, IN_SET, BETWEEN, REGEX, LENGTHS, STRFTIME)
+
+# Expectation types evaluated over the whole table in DuckDB.
+UNIQUE = "expect_column_values_to_be_unique"
+COMPOUND_UNIQUE = "expect_compound_columns_to_be_unique"
+ROW_COUNT = "expect_table_row_count_to_be_between"
+COLUMN_EXISTS = "expect_column_to_exist"
+COLUMNS_MATCH = "expect_table_columns_to_match_set"
+GX_TABLE_TYPES = (UNIQUE, COMPOUND_UNIQUE, ROW_COUNT, COLUMN_EXISTS, COLUMNS_MATCH)
+
+# Checks GX has no expectation for.
+FOREIGN_KEY = "foreign_key_presence"
+FILE_READABLE = "parquet_file_readable"
+FRESHNESS = "source_freshness"
+RECONCILIATION = "row_count_reconciliation"
+RELATION_EXISTS = "relation_exists"
+UNSUPPORTED = "unsupported_rule"
+SQL_PREFIX = "sql:"
+
+_NON_GX_KWARGS = ("operator", "threshold", "where")
+"""Kwargs the runner uses but GX does not know (the rule's own comparison, a dbt filter)."""
+
+_OPERATOR_TEXT = {
+    "mustBe": "==",
+    "mustNotBe": "!=",
+    "mustBeGreaterThan": ">",
+    "mustBeGreaterOrEqualTo": ">=",
+    "mustBeLessThan": "<",
+    "mustBeLessOrEqualTo": "<=",
+    "mustBeBetween": "between",
+    "mustNotBeBetween": "not between",
+}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """One planned check on one table."""
+
+    check: str
+    """GX expectation type (``expect_…``) or one of the custom check names above."""
+    column: str | None
+    severity: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    engine: str = "gx"
+    note: str = ""
+    """Where the check comes from (contract rule, dbt test), shown in the report."""
+
+
+@dataclass
+class TableSuite:
+    """Every planned check of one table (or view) of one layer."""
+
+    layer: str
+    table: str
+    """Display name: ``shop.orders`` (bronze), ``staging.stg_shop__orders``, ``gold.fct_orders``."""
+    relation: str
+    """SQL relation the runner reads (a temp view for bronze, ``schema."table"`` otherwise)."""
+    expectations: list[Expect]
+    index_columns: tuple[str, ...] = ()
+    """Columns that locate a failing row in samples (primary key, source file)."""
+    contract: Contract | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.layer}.{self.table}"
+
+    def position(self, expect: Expect) -> int:
+        """Index of this very check in the plan (by identity: two checks may be equal)."""
+        return next(i for i, e in enumerate(self.expectations) if e is expect)
+
+    def by_engine(self, engine: str) -> list[Expect]:
+        return [e for e in self.expectations if e.engine == engine]
+
+    def gx_suite(self, expectations: Iterable[Expect] | None = None) -> Any:
+        """The GX 1.x ``ExpectationSuite`` of this table (or of the given expectations).
+
+        Every expectation carries its position in ``meta.id`` so that results, which GX does
+        not return in suite order, map back to the planned check. Checks GX has no expectation
+        for are listed in the suite's meta so that the exported suite is the whole plan.
+        """
+        import great_expectations as gx
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
+
+        chosen = list(self.expectations if expectations is None else expectations)
+        configs = []
+        custom = []
+        for e in chosen:
+            meta = {"id": self.position(e), "severity": e.severity, "engine": e.engine}
+            if e.note:
+                meta["note"] = e.note
+            if e.check in GX_MAP_TYPES or e.check in GX_TABLE_TYPES:
+                kwargs = {k: v for k, v in e.kwargs.items() if k not in _NON_GX_KWARGS}
+                configs.append(ExpectationConfiguration(type=e.check, kwargs=kwargs, meta=meta))
+            else:
+                custom.append({"check": e.check, "column": e.column, **meta})
+        return gx.ExpectationSuite(
+            name=self.name, expectations=configs, meta={"custom_checks": custom}
+        )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def java_to_strftime(fmt: str) -> str:
+    """The contract's date format (Java style, as ODCS writes it) in strftime notation."""
+    for java, c in (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M")):
+        fmt = fmt.replace(java, c)
+    return fmt.replace("ss", "%S")
+
+
+def _bound(value: Any) -> Any:
+    """A contract bound as GX accepts it: dates as ISO strings, numbers unchanged."""
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def compare(value: Any, operator: str | None, threshold: Any) -> bool:
+    """Apply an ODCS comparison operator (``mustBe``, ``mustBeGreaterThan``, …)."""
+    if operator is None:
+        return True
+    if value is None:
+        return False
+    if operator == "mustBe":
+        return value == threshold
+    if operator == "mustNotBe":
+        return value != threshold
+    if operator == "mustBeGreaterThan":
+        return value > threshold
+    if operator == "mustBeGreaterOrEqualTo":
+        return value >= threshold
+    if operator == "mustBeLessThan":
+        return value < threshold
+    if operator == "mustBeLessOrEqualTo":
+        return value <= threshold
+    low, high = threshold
+    inside = low <= value <= high
+    if operator == "mustBeBetween":
+        return inside
+    if operator == "mustNotBeBetween":
+        return not inside
+    raise ValueError(f"unknown operator {operator!r}")
+
+
+def rule_text(rule: QualityRule) -> str:
+    """``rowCount > 0`` style description of a rule's bound, for the report."""
+    metric = rule.metric or "query"
+    op = _OPERATOR_TEXT.get(rule.operator or "", rule.operator or "")
+    return f"{rule.name}: {metric} {op} {rule.threshold}".strip()
+
+
+def _row_count_kwargs(rule: QualityRule) -> dict[str, Any]:
+    """GX bounds equivalent to the rule (row counts are integers, so > n is >= n + 1)."""
+    op, t = rule.operator, rule.threshold
+    bounds: dict[str, Any] = {"min_value": None, "max_value": None}
+    if op == "mustBe":
+        bounds = {"min_value": t, "max_value": t}
+    elif op == "mustBeGreaterThan":
+        bounds["min_value"] = int(t) + 1
+    elif op == "mustBeGreaterOrEqualTo":
+        bounds["min_value"] = t
+    elif op == "mustBeLessThan":
+        bounds["max_value"] = int(t) - 1
+    elif op == "mustBeLessOrEqualTo":
+        bounds["max_value"] = t
+    elif op == "mustBeBetween":
+        bounds = {"min_value": t[0], "max_value": t[1]}
+    return {**bounds, "operator": op, "threshold": t}
+
+
+def _table_rules(rules: Iterable[QualityRule], column: str | None = None) -> list[Expect]:
+    """Contract ``quality`` entries other than allowed values (handled per column)."""
+    out: list[Expect] = []
+    for rule in rules:
+        if rule.metric == "invalidValues":
+            continue
+        note = rule_text(rule)
+        if rule.kind == "sql":
+            out.append(
+                Expect(
+                    SQL_PREFIX + rule.name,
+                    column,
+                    _severity(rule.severity),
+                    {"query": rule.query, "operator": rule.operator, "threshold": rule.threshold},
+                    engine="duckdb",
+                    note=rule.description or note,
+                )
+            )
+        elif rule.metric == "rowCount":
+            out.append(
+                Expect(
+                    ROW_COUNT,
+                    None,
+                    _severity(rule.severity),
+                    _row_count_kwargs(rule),
+                    engine="duckdb",
+                    note=note,
+                )
+            )
+        elif rule.metric in ("nullValues", "missingValues") and column and rule.threshold == 0:
+            out.append(
+                Expect(NOT_NULL, column, _severity(rule.severity), {"column": column}, note=note)
+            )
+        elif rule.metric == "duplicateValues" and column and rule.threshold == 0:
+            out.append(
+                Expect(
+                    UNIQUE,
+                    column,
+                    _severity(rule.severity),
+                    {"column": column},
+                    engine="duckdb",
+                    note=note,
+                )
+            )
+        else:
+            # Visible in the report rather than silently dropped.
+            out.append(
+                Expect(
+                    UNSUPPORTED,
+                    column,
+                    WARNING,
+                    {"rule": rule.name},
+                    engine="duckdb",
+                    note=f"cannot execute rule {note}",
+                )
+            )
+    return out
+
+
+def _severity(contract_severity: str) -> str:
+    """The report knows errors and warnings; a contract's ``info`` rule is a warning here."""
+    return ERROR if contract_severity == ERROR else WARNING
+
+
+def _allowed_severity(col: Column) -> str:
+    rule = next((r for r in col.quality if r.metric == "invalidValues"), None)
+    return _severity(rule.severity) if rule else ERROR
+
+
+def _value_checks(col: Column, name: str, *, raw: bool) -> list[Expect]:
+    """Allowed values, range, pattern and lengths of one column (named ``name`` here).
+
+    ``raw`` is bronze: a date that arrives as text has no range there (its format is checked
+    instead). After staging, a standardised column no longer holds the raw value, so the rules
+    written for the raw value (allowed values, pattern, lengths) are not applied to it.
+    """
+    text_rules = raw or col.standardize is None
+    out: list[Expect] = []
+    if col.allowed_values and text_rules:
+        out.append(
+            Expect(
+                IN_SET,
+                name,
+                _allowed_severity(col),
+                {"column": name, "value_set": list(col.allowed_values)},
+                note="contract: allowed values",
+            )
+        )
+    if (col.minimum is not None or col.maximum is not None) and not (raw and col.arrives_as_text):
+        out.append(
+            Expect(
+                BETWEEN,
+                name,
+                ERROR,
+                {
+                    "column": name,
+                    "min_value": _bound(col.minimum),
+                    "max_value": _bound(col.maximum),
+                },
+                note="contract: logicalTypeOptions minimum/maximum",
+            )
+        )
+    if col.pattern and col.logical_type == "string" and text_rules:
+        out.append(
+            Expect(
+                REGEX,
+                name,
+                WARNING,
+                {"column": name, "regex": col.pattern},
+                note="contract: logicalTypeOptions pattern (not enforced by the build)",
+            )
+        )
+    if (col.min_length is not None or col.max_length is not None) and text_rules:
+        out.append(
+            Expect(
+                LENGTHS,
+                name,
+                WARNING,
+                {"column": name, "min_value": col.min_length, "max_value": col.max_length},
+                note="contract: logicalTypeOptions min/maxLength (not enforced by the build)",
+            )
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- bronze
+
+
+def bronze_view_name(contract: Contract) -> str:
+    """The temp view the runner registers over a bronze table's readable files."""
+    return f"bronze__{contract.system}__{contract.table}"
+
+
+def bronze_suite(contract: Contract) -> TableSuite:
+    """Every check the contract implies on the raw bronze rows.
+
+    Severities follow the contract: rules the build quarantines on (key, required, allowed
+    values, range, parsable dates, required references) are errors; the shape hints that the
+    build lets through (pattern, lengths) and optional references are warnings. Uniqueness holds
+    per landing batch, because a later batch legitimately resends a key.
+    """
+    exps: list[Expect] = []
+    for col in contract.columns:
+        exps.append(
+            Expect(
+                COLUMN_EXISTS,
+                col.name,
+                ERROR if col.required else WARNING,
+                {"column": col.name},
+                engine="files",
+                note="schema drift: every file must carry the contract's columns",
+            )
+        )
+    exps.append(
+        Expect(
+            COLUMNS_MATCH,
+            None,
+            WARNING,
+            {"column_set": [c.name for c in contract.all_columns], "exact_match": True},
+            engine="files",
+            note="schema drift: columns the contract does not know",
+        )
+    )
+    exps.append(
+        Expect(
+            FILE_READABLE,
+            None,
+            ERROR,
+            {},
+            engine="files",
+            note="every bronze file must open (footer readable)",
+        )
+    )
+    for col in contract.all_columns:
+        if col.required or col.primary_key:
+            exps.append(
+                Expect(
+                    NOT_NULL,
+                    col.name,
+                    ERROR,
+                    {"column": col.name},
+                    note="contract: required" + (", primary key" if col.primary_key else ""),
+                )
+            )
+        if col.arrives_as_text:
+            fmt = java_to_strftime(col.date_format or "yyyy-MM-dd")
+            exps.append(
+                Expect(
+                    STRFTIME,
+                    col.name,
+                    ERROR,
+                    {"column": col.name, "strftime_format": fmt},
+                    note=f"contract: date sent as text in format {col.date_format}",
+                )
+            )
+        exps.extend(_value_checks(col, col.name, raw=True))
+        if col.unique and not col.primary_key:
+            exps.append(
+                Expect(
+                    COMPOUND_UNIQUE,
+                    col.name,
+                    ERROR,
+                    {"column_list": [col.name, "_batch_id"]},
+                    engine="duckdb",
+                    note="contract: unique (within a landing batch)",
+                )
+            )
+        if col.reference:
+            exps.append(_foreign_key(col.name, col, col.reference.table_fqn, col.reference.column))
+        exps.extend(_table_rules(col.quality, col.name))
+    pk = list(contract.primary_key)
+    exps.append(
+        Expect(
+            COMPOUND_UNIQUE,
+            ",".join(pk),
+            ERROR,
+            {"column_list": [*pk, "_batch_id"]},
+            engine="duckdb",
+            note="contract: primary key, unique within a landing batch",
+        )
+    )
+    exps.extend(_table_rules(contract.quality))
+    if contract.freshness_warn_hours or contract.freshness_error_hours:
+        exps.append(
+            Expect(
+                FRESHNESS,
+                "_loaded_at",
+                WARNING,
+                {
+                    "warn_after_hours": contract.freshness_warn_hours,
+                    "error_after_hours": contract.freshness_error_hours,
+                },
+                engine="layer",
+                note="newest _loaded_at of the table vs the newest load of any table",
+            )
+        )
+    return TableSuite(
+        "bronze",
+        contract.fqn,
+        f'"{bronze_view_name(contract)}"',
+        exps,
+        (*pk, "_source_file"),
+        contract,
+    )
+
+
+def _foreign_key(name: str, col: Column, parent: str, parent_column: str) -> Expect:
+    assert col.reference is not None
+    required = col.reference.required
+    return Expect(
+        FOREIGN_KEY,
+        name,
+        ERROR if required else WARNING,
+        {"column": name, "parent": parent, "parent_column": parent_column},
+        engine="duckdb",
+        note=f"contract: references {col.reference.table_fqn}.{col.reference.column}"
+        + (" (referenceRequired)" if required else " (reported only)"),
+    )
+
+
+def bronze_suites(contracts: Mapping[str, Contract]) -> list[TableSuite]:
+    return [bronze_suite(c) for c in contracts.values()]
+
+
+# ----------------------------------------------------------------------------- staging (silver)
+
+
+def staging_relation(contract: Contract) -> str:
+    return f'"staging"."stg_{contract.system}__{contract.table}"'
+
+
+def staging_suite(contract: Contract, contracts: Mapping[str, Contract]) -> TableSuite:
+    """What staging promises about a contract table: exactly the rules it quarantines on.
+
+    Staging keeps the newest version per key, so the key is unique over the whole table.
+    Standardised columns (e-mail, phone, name, …) are rewritten by staging, so the raw
+    allowed-values, pattern and length rules are not re-applied to them; text dates are parsed,
+    so their range applies and their format does not.
+    """
+    exps: list[Expect] = []
+    targets = [c.target_name for c in contract.all_columns]
+    exps.append(
+        Expect(
+            COLUMNS_MATCH,
+            None,
+            ERROR,
+            {"column_set": targets, "exact_match": False},
+            engine="duckdb",
+            note="staging carries every contract column (staged names)",
+        )
+    )
+    for col in contract.all_columns:
+        name = col.target_name
+        if col.required or col.primary_key:
+            exps.append(
+                Expect(
+                    NOT_NULL,
+                    name,
+                    ERROR,
+                    {"column": name},
+                    note="contract: required (rows without it are quarantined)",
+                )
+            )
+        exps.extend(_value_checks(col, name, raw=False))
+        if col.unique and not col.primary_key:
+            exps.append(
+                Expect(
+                    UNIQUE, name, ERROR, {"column": name}, engine="duckdb", note="contract: unique"
+                )
+            )
+        if col.reference:
+            parent = contracts[col.reference.table_fqn]
+            exps.append(
+                _foreign_key(
+                    name,
+                    col,
+                    staging_relation(parent),
+                    parent.column(col.reference.column).target_name,
+                )
+            )
+    pk = [contract.column(c).target_name for c in contract.primary_key]
+    if len(pk) == 1:
+        exps.append(
+            Expect(
+                UNIQUE,
+                pk[0],
+                ERROR,
+                {"column": pk[0]},
+                engine="duckdb",
+                note="staging keeps the newest version of each key",
+            )
+        )
+    else:
+        exps.append(
+            Expect(
+                COMPOUND_UNIQUE,
+                ",".join(pk),
+                ERROR,
+                {"column_list": pk},
+                engine="duckdb",
+                note="staging keeps the newest version of each key",
+            )
+        )
+    exps.extend(e for e in _table_rules(contract.quality) if e.check == ROW_COUNT)
+    return TableSuite(
+        "silver",
+        f"staging.stg_{contract.system}__{contract.table}",
+        staging_relation(contract),
+        exps,
+        tuple(pk),
+        contract,
+    )
+
+
+def staging_suites(contracts: Mapping[str, Contract]) -> list[TableSuite]:
+    return [staging_suite(c, contracts) for c in contracts.values()]
+
+
+# ----------------------------------------------------------------------------- dbt manifest
+
+_REF = re.compile(r"""ref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)""")
+
+
+def node_relation(node: Mapping[str, Any]) -> str:
+    """How to select from a manifest node in the warehouse, independent of the file's name."""
+    if node["resource_type"] == "source":
+        return str(node["relation_name"])
+    return f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
+
+
+def _test_severity(test: Mapping[str, Any]) -> str:
+    return WARNING if str(test["config"].get("severity", "error")).lower() == "warn" else ERROR
+
+
+def _parent_node(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> Any:
+    """The ``to:`` node of a relationships test."""
+    kwargs = test["test_metadata"]["kwargs"]
+    match = _REF.search(str(kwargs.get("to", "")))
+    nodes = {**manifest["nodes"], **manifest.get("sources", {})}
+    deps = [nodes[u] for u in test["depends_on"]["nodes"] if u in nodes]
+    if match:
+        name = match.group(2) or match.group(1)
+        for node in deps:
+            if node.get("name") == name:
+                return node
+    others = [n for n in deps if n["unique_id"] != test.get("attached_node")]
+    return others[0] if len(others) == 1 else (deps[0] if len(deps) == 1 else None)
+
+
+def _sql_literal_value(value: Any, quote: bool) -> Any:
+    """The value dbt's accepted_values means: it pastes each value into SQL, quoted ``'v'``
+    (so YAML writes an apostrophe doubled, ``Can''t``) or, with ``quote: false``, bare."""
+    if not isinstance(value, str):
+        return value
+    if quote:
+        return value.replace("''", "'")
+    for parse in (int, float):
+        try:
+            return parse(value)
+        except ValueError:
+            continue
+    return value.strip("'").replace("''", "'")
+
+
+def _manifest_test(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> Expect | None:
+    meta = test.get("test_metadata") or {}
+    name, kwargs = meta.get("name"), meta.get("kwargs") or {}
+    col = test.get("column_name") or kwargs.get("column_name")
+    sev = _test_severity(test)
+    note = f"dbt test {name}"
+    if name == "not_null":
+        return Expect(NOT_NULL, col, sev, {"column": col}, note=note)
+    if name == "accepted_values":
+        values = kwargs.get("values") or (kwargs.get("arguments") or {}).get("values") or []
+        quote = kwargs.get("quote", (kwargs.get("arguments") or {}).get("quote", True))
+        return Expect(
+            IN_SET,
+            col,
+            sev,
+            {"column": col, "value_set": [_sql_literal_value(v, quote) for v in values]},
+            note=note,
+        )
+    if name == "unique":
+        return Expect(UNIQUE, col, sev, {"column": col}, engine="duckdb", note=note)
+    if name == "unique_combination":
+        cols = list(kwargs.get("columns") or [])
+        return Expect(
+            COMPOUND_UNIQUE, ",".join(cols), sev, {"column_list": cols}, engine="duckdb", note=note
+        )
+    if name == "unique_per_batch":
+        batch = kwargs.get("batch_column", "_batch_id")
+        return Expect(
+            COMPOUND_UNIQUE, col, sev, {"column_list": [col, batch]}, engine="duckdb", note=note
+        )
+    if name == "relationships":
+        parent = _parent_node(test, manifest)
+        if parent is None:
+            return None
+        return Expect(
+            FOREIGN_KEY,
+            col,
+            sev,
+            {"column": col, "parent": node_relation(parent), "parent_column": kwargs["field"]},
+            engine="duckdb",
+            note=f"dbt test relationships to {parent['name']}",
+        )
+    return None
+
+
+def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> list[TableSuite]:
+    """One suite per model materialised in ``schema``, from its columns and data tests.
+
+    not_null and accepted_values become GX expectations; unique, unique_combination and
+    relationships are counted in DuckDB. The documented columns must exist (exactly those,
+    when the model's contract is enforced: dbt then guarantees their types, so no type
+    expectation is added). A table with no rows is a warning.
+    """
+    nodes = manifest["nodes"]
+    tests: dict[str, list[Any]] = {}
+    for node in nodes.values():
+        if node["resource_type"] == "test" and node.get("attached_node"):
+            tests.setdefault(node["attached_node"], []).append(node)
+    suites: list[TableSuite] = []
+    for uid, node in sorted(nodes.items()):
+        if node["resource_type"] != "model" or node["schema"] != schema:
+            continue
+        if node["config"].get("materialized") == "ephemeral" or not node["config"].get(
+            "enabled", True
+        ):
+            continue
+        exps: list[Expect] = []
+        columns = list(node.get("columns") or {})
+        enforced = bool((node["config"].get("contract") or {}).get("enforced"))
+        if columns:
+            exps.append(
+                Expect(
+                    COLUMNS_MATCH,
+                    None,
+                    ERROR,
+                    {"column_set": columns, "exact_match": enforced},
+                    engine="duckdb",
+                    note="documented columns" + (" (contract enforced)" if enforced else ""),
+                )
+            )
+        exps.append(
+            Expect(
+                ROW_COUNT,
+                None,
+                WARNING,
+                {"min_value": 1, "max_value": None},
+                engine="duckdb",
+                note="a published table is expected to hold rows",
+            )
+        )
+        for test in sorted(tests.get(uid, []), key=lambda t: t["unique_id"]):
+            if not test["config"].get("enabled", True):
+                continue
+            expect = _manifest_test(test, manifest)
+            if expect is None:
+                continue
+            if test["config"].get("where"):
+                # A filtered test is counted in DuckDB, where the filter is plain SQL.
+                expect = Expect(
+                    expect.check,
+                    expect.column,
+                    expect.severity,
+                    {**expect.kwargs, "where": test["config"]["where"]},
+                    engine="duckdb",
+                    note=expect.note,
+                )
+            exps.append(expect)
+        keys = tuple(
+            e.column for e in exps if e.check == UNIQUE and e.column and e.column in columns
+        )[:1]
+        suites.append(
+            TableSuite(layer, f"{schema}.{node['name']}", node_relation(node), exps, keys)
+        )
+    return suites
