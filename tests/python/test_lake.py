@@ -304,3 +304,20 @@ def test_scd2_snapshots_have_one_current_row_per_key(con):
 )
 def test_engagement_facts_are_populated(con, table):
     assert con.execute(f"select count(*) from gold.{table}").fetchone()[0] > 0
+
+
+def test_every_identity_source_contributes_names(con):
+    """Support and loyalty keep one full-name field; it must be split, not lost."""
+    rows = con.execute(
+        """
+        select source_system,
+               avg(case when last_name is not null then 1.0 else 0 end),
+               avg(case when first_name is not null then 1.0 else 0 end)
+        from silver.int_customer_identities_unioned
+        group by source_system
+        """
+    ).fetchall()
+    assert {r[0] for r in rows} == {"shop", "crm_contact", "support", "marketing", "loyalty"}
+    for system, has_last, has_first in rows:
+        if system != "marketing":  # subscribers often leave names out
+            assert has_last > 0.9 and has_first > 0.9, (system, has_last, has_first)
