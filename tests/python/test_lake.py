@@ -281,12 +281,14 @@ def test_scd2_snapshots_have_one_current_row_per_key(con):
     for table, key in (
         ("customer_history", "customer_id"),
         ("opportunity_history", "opportunity_id"),
+        ("customer_health_history", "customer_key"),
     ):
         dupes = con.execute(
             f"select count(*) from (select {key} from snapshots.{table} "
             f"where dbt_valid_to is null group by {key} having count(*) > 1)"
         ).fetchone()[0]
         assert dupes == 0, table
+        assert con.execute(f"select count(*) from snapshots.{table}").fetchone()[0] > 0, table
 
 
 @pytest.mark.parametrize(
