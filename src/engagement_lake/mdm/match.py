@@ -107,13 +107,10 @@ def _to_polars(records: Any) -> pl.DataFrame:
         return records
     if isinstance(records, pl.LazyFrame):
         return records.collect()
-    try:
-        import pyarrow as pa
+    import pyarrow as pa
 
-        if isinstance(records, (pa.Table, pa.RecordBatch)):
-            return pl.from_arrow(records)  # type: ignore[return-value]
-    except ImportError:  # pragma: no cover - pyarrow is a hard dependency
-        pass
+    if isinstance(records, (pa.Table, pa.RecordBatch)):
+        return pl.from_arrow(records)  # type: ignore[return-value]
     if type(records).__module__.startswith("pandas"):
         return pl.from_pandas(records)
     return pl.DataFrame(records)

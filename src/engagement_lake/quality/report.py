@@ -148,11 +148,10 @@ def jsonable(value: Any) -> Any:
     try:
         import pandas as pd
 
-        if pd.isna(value):
-            return None
-    except (ImportError, TypeError, ValueError):
-        pass
-    return str(value)
+        missing = bool(pd.isna(value))
+    except (ImportError, TypeError, ValueError):  # arrays and odd objects are not "missing"
+        missing = False
+    return None if missing else str(value)
 
 
 def write_json(report: CheckReport, path: Path) -> Path:
