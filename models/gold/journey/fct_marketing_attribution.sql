@@ -44,6 +44,8 @@ touchpoints as (
         touchpoint_at
     from {{ ref('fct_customer_journey') }}
     where is_marketing_touch
+        -- unmatched customers share the unknown key: their touches cannot be attributed
+        and customer_key <> {{ unknown_member_key() }}
 
 ),
 
@@ -69,8 +71,9 @@ conversion_touchpoints as (
         touchpoints.touchpoint_at
     from conversions
     left join touchpoints
+        -- equality plus a window only: a condition on one side alone would turn this hash join
+        -- into a nested loop
         on conversions.customer_key = touchpoints.customer_key
-        and conversions.customer_key <> {{ unknown_member_key() }}
         and touchpoints.touchpoint_at <= conversions.ordered_at
         and touchpoints.touchpoint_at > {{ dbt.dateadd('day', -lookback_days, 'conversions.ordered_at') }}
 

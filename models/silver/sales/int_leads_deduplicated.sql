@@ -48,9 +48,10 @@ grouped as (
             'name:' || keyed.name_key
         ) as duplicate_group_key
     from keyed
+    -- joined on the phone alone (a condition on one side only would make this a nested loop);
+    -- the coalesce above only reaches the phone's e-mail when the lead has none of its own
     left join phone_to_email
-        on keyed.email_key is null
-        and keyed.phone = phone_to_email.phone
+        on keyed.phone = phone_to_email.phone
 
 ),
 

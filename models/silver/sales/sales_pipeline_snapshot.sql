@@ -41,8 +41,9 @@ daily as (
     from intervals
     inner join calendar
         on calendar.date_day >= cast(intervals.entered_at as date)
-        -- a stage left on the day it was entered does not hold at the end of that day
-        and (intervals.exited_at is null or calendar.date_day < cast(intervals.exited_at as date))
+        -- a stage left on the day it was entered does not hold at the end of that day; an open
+        -- stage holds to the end of the calendar (a range join, not a nested loop)
+        and calendar.date_day < coalesce(cast(intervals.exited_at as date), {{ dbt.dateadd('day', 1, as_of_date(ref('stg_crm__opportunity_stage_history'))) }})
 
 ),
 
