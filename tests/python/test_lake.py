@@ -323,3 +323,18 @@ def test_every_identity_source_contributes_names(con):
     for system, has_last, has_first in rows:
         if system != "marketing":  # subscribers often leave names out
             assert has_last > 0.9 and has_first > 0.9, (system, has_last, has_first)
+
+
+def test_descriptions_reach_duckdb_comments(con):
+    """persist_docs: BI tools read the grain and column meanings from the warehouse itself."""
+    (table_comment,) = con.execute(
+        "select comment from duckdb_tables() "
+        "where schema_name = 'gold' and table_name = 'fct_orders'"
+    ).fetchone()
+    assert table_comment.startswith("One row per")
+    missing = con.execute(
+        "select count(*) from duckdb_columns() c join duckdb_tables() t "
+        "on c.schema_name = t.schema_name and c.table_name = t.table_name "
+        "where c.schema_name = 'gold' and (c.comment is null or c.comment = '')"
+    ).fetchone()[0]
+    assert missing == 0
