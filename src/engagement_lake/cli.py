@@ -140,6 +140,10 @@ def generate(
     faults: Annotated[
         bool, typer.Option("--faults", help="Inject labelled contract breaks")
     ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(min=1, help="Blocks of people generated at once (default: one per core)"),
+    ] = None,
 ) -> None:
     """Generate the synthetic source systems as bronze Parquet (backfill, or one --day)."""
     from engagement_lake.generate import generate as run_generate
@@ -151,7 +155,12 @@ def generate(
             result = generate_day(folder, date.fromisoformat(day), seed=seed, faults=faults)
         else:
             result = run_generate(
-                folder, scale=scale, seed=seed, as_of=date.fromisoformat(as_of), faults=faults
+                folder,
+                scale=scale,
+                seed=seed,
+                as_of=date.fromisoformat(as_of),
+                faults=faults,
+                threads=threads,
             )
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(str(exc)) from None

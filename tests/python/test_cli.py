@@ -186,3 +186,14 @@ def test_summary_reports_every_layer(lake):
     for schema in ("staging", "silver", "gold", "quality", "snapshots"):
         assert f"{schema}:" in result.output
     assert "golden customers" in result.output
+
+
+def test_generate_command_lands_bronze_and_rejects_zero_threads(tmp_path):
+    result = runner.invoke(
+        app, ["generate", "--scale", "0.002", "--threads", "2", "--data-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "45 tables" in result.output
+    assert len(list((tmp_path / "bronze" / "shop" / "orders").rglob("part-*.parquet"))) == 1
+    bad = runner.invoke(app, ["generate", "--threads", "0", "--data-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "threads" in bad.output

@@ -20,7 +20,7 @@ from engagement_lake.generate.columns import digit_ids
 from engagement_lake.generate.context import ID_FORMATS, Ctx
 from engagement_lake.generate.world import World
 
-BLOCK_PEOPLE = 50_000
+BLOCK_PEOPLE = 25_000
 """People per block: bounds the generator's working set independently of the scale."""
 
 
@@ -45,6 +45,8 @@ class Block:
     texts: list[pl.DataFrame] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
     """Intermediate results shared between emitters (orders, items, returns, ...)."""
+    arrow: dict[str, list[pa.Table]] = field(default_factory=dict)
+    """The finished tables as contract-typed Arrow, ready for the writer."""
 
     @property
     def n(self) -> int:

@@ -32,23 +32,72 @@ def masked(values: np.ndarray, valid: np.ndarray) -> np.ma.MaskedArray:
     return np.ma.MaskedArray(values, mask=~np.asarray(valid, dtype=bool))
 
 
+_DIGITS4 = np.frombuffer(
+    "".join(f"{i:04d}" for i in range(10_000)).encode(), dtype=np.uint8
+).reshape(10_000, 4)
+"""The ASCII digits of 0000..9999: one lookup per four digits instead of a division per digit."""
+
+
 def digit_ids(prefix: str, ints: np.ndarray, width: int) -> pa.Array:
     """``prefix`` followed by ``ints`` zero-padded to ``width`` digits, as an Arrow string array.
 
     Built directly in a fixed-width byte buffer (no Python strings), which is ~10x faster than
-    formatting through Arrow or Polars string kernels.
+    formatting through Arrow or Polars string kernels. Ids are the generator's most frequent
+    values (twenty million at scale 1), so the usual widths take a faster path.
     """
     ints = np.asarray(ints, dtype=np.int64)
-    pre = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    pre = prefix.encode()
+    if len(ints) and len(pre) + width >= 8 and width <= 12:
+        return _digit_ids_words(pre, ints, width)
+    return _digit_ids_bytes(np.frombuffer(pre, dtype=np.uint8), ints, width)
+
+
+_DIGIT_WORDS = _DIGITS4.copy().view(np.uint32).ravel()
+"""0000..9999 as one little-endian 4-byte word each (first digit in the lowest byte)."""
+
+
+def _digit_ids_words(pre: bytes, v: np.ndarray, width: int) -> pa.Array:
+    """Rows of ``len(pre) + width >= 8`` bytes written as whole words through strided views.
+
+    The last eight digits of a row are one uint64 (two table lookups) stored at the row's end;
+    up to four leading digits are one uint32 stored just before them. Words that reach left
+    of their row only touch bytes a later pass rewrites: the previous row's last eight (the
+    uint64 pass) or this row's prefix (the prefix pass), so the passes run in that order.
+    """
     k = len(pre)
     w = k + width
-    n = len(ints)
+    n = len(v)
+    head = 4  # slack for the first row's leading word
+    buf = np.empty(head + n * w, dtype=np.uint8)
+    if width > 8:
+        hi = v // 100_000_000
+        lo = (v - hi * 100_000_000).astype(np.uint32)
+        np.ndarray((n,), np.uint32, buf, head + w - 12, (w,))[:] = _DIGIT_WORDS[hi % 10_000]
+    else:
+        lo = (v % 100_000_000).astype(np.uint32)
+    last8 = _DIGIT_WORDS[lo // 10_000].astype(np.uint64)
+    last8 |= _DIGIT_WORDS[lo % 10_000].astype(np.uint64) << np.uint64(32)
+    np.ndarray((n,), np.uint64, buf, head + w - 8, (w,))[:] = last8
+    for j, byte in enumerate(pre):
+        buf[head + j : head + n * w : w] = byte
+    offsets = np.arange(0, n * w + 1, w, dtype=np.int32)
+    data = pa.py_buffer(buf).slice(head)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), data])
+
+
+def _digit_ids_bytes(pre: np.ndarray, v: np.ndarray, width: int) -> pa.Array:
+    k = len(pre)
+    w = k + width
+    n = len(v)
     out = np.empty((n, w), dtype=np.uint8)
     out[:, :k] = pre
-    v = ints.copy()
-    for pos in range(width - 1, -1, -1):
-        out[:, k + pos] = (v % 10) + 48
-        v //= 10
+    v = v.copy()
+    end = w
+    while end > k:  # four digits per division, from the right
+        step = min(4, end - k)
+        out[:, end - step : end] = _DIGITS4[v % 10_000][:, 4 - step :]
+        v //= 10_000
+        end -= step
     offsets = np.arange(0, n * w + 1, w, dtype=np.int32)
     return pa.Array.from_buffers(
         pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out.ravel())]

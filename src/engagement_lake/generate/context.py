@@ -3,8 +3,10 @@
 Determinism rules live here so that every emitter follows them without thinking:
 - every random stream is ``np.random.default_rng([seed, crc32(name), *ints])`` -- never the
   process-randomised ``hash()`` -- so the same seed gives the same data in any process;
-- ids come from named sequences (``Ctx.take``) advanced in a fixed order, and the sequences are
-  persisted in ``_truth/state.json`` so daily loads continue them without collisions;
+- ids come from named sequences (``Ctx.take``); blocks of people that run side by side take
+  interleaved lanes of each sequence, so a block's ids never depend on thread timing; the
+  sequences are persisted in ``_truth/state.json`` so daily loads continue them without
+  collisions;
 - time is measured in integer microseconds (timestamps) and integer days (dates) since the Unix
   epoch, against the fixed as-of date, never the wall clock.
 """
@@ -12,7 +14,7 @@ Determinism rules live here so that every emitter follows them without thinking:
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -178,11 +180,40 @@ class Ctx:
             extra.append(int(self.day))
         return np.random.default_rng([self.seed, stream_key(name), *extra])
 
+    id_lanes: int = 1
+    """Blocks generated side by side share each sequence as interleaved lanes (see for_block)."""
+    id_lane: int = 0
+    id_base: dict[str, int] = field(default_factory=dict)
+    """Where the sequences stood when the lanes opened."""
+
     def take(self, sequence: str, n: int) -> np.ndarray:
-        """The next ``n`` numbers of an id sequence (1-based, contiguous)."""
+        """The next ``n`` numbers of an id sequence (1-based; contiguous within one lane)."""
         start = self.counters.get(sequence, 0)
         self.counters[sequence] = start + int(n)
-        return np.arange(start + 1, start + 1 + int(n), dtype=np.int64)
+        local = np.arange(start, start + int(n), dtype=np.int64)
+        if self.id_lanes == 1:
+            return self.id_base.get(sequence, 0) + local + 1
+        return self.id_base.get(sequence, 0) + local * self.id_lanes + self.id_lane + 1
+
+    def for_block(self, index: int, lanes: int) -> Ctx:
+        """The context of block ``index`` of ``lanes`` blocks that may run concurrently.
+
+        Block ``b`` numbers its ids ``base + b + 1, base + b + 1 + lanes, ...``: what a block
+        gets depends only on its own draws, never on how far another block has got, so blocks
+        can run on several threads and the data stays the same for the same seed. With one
+        block the ids are exactly the serial ones.
+        """
+        return replace(
+            self, counters={}, id_lanes=lanes, id_lane=index, id_base=dict(self.counters)
+        )
+
+    def merge_blocks(self, blocks: list[Ctx]) -> None:
+        """Advance the run-wide sequences past every id the blocks handed out."""
+        for b in blocks:
+            for seq, used in b.counters.items():
+                if used:
+                    top = b.id_base.get(seq, 0) + (used - 1) * b.id_lanes + b.id_lane + 1
+                    self.counters[seq] = max(self.counters.get(seq, 0), top)
 
     def sized(self, base: float, floor: int = 1) -> int:
         """A count that scales with the scale factor, with a floor for small scales."""

@@ -182,11 +182,13 @@ class LakeWriter:
     def with_metadata(self, table: pa.Table, rel: str) -> pa.Table:
         n = table.num_rows
         loaded = pa.array(np.full(n, self.loaded_at_us, dtype=np.int64)).view(pa.timestamp("us"))
-        zeros = np.zeros(n, dtype=np.int64)
+        # one value per file: dictionary arrays, so neither a column of n copies of the string
+        # is built nor does the Parquet encoder hash n strings to find that they are equal
+        zeros = pa.array(np.zeros(n, dtype=np.int32))
         meta = [
             loaded,
-            pa.array([rel], type=pa.string()).take(zeros),
-            pa.array([self.batch_id], type=pa.string()).take(zeros),
+            pa.DictionaryArray.from_arrays(zeros, pa.array([rel], type=pa.string())),
+            pa.DictionaryArray.from_arrays(zeros, pa.array([self.batch_id], type=pa.string())),
         ]
         for col, arr in zip(METADATA_COLUMNS, meta, strict=True):
             table = table.append_column(pa.field(col.name, arr.type), arr)
