@@ -7,9 +7,11 @@ module at scale 0.01 (about a thousand people), which keeps the whole file to se
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import shutil
+import weakref
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -24,9 +26,16 @@ import pytest
 
 from engagement_lake.contracts import METADATA_COLUMNS, Contract, load_contracts
 from engagement_lake.generate import GenerateResult, generate, generate_day
+from engagement_lake.generate.block import Block
 from engagement_lake.generate.context import Calendar, Ctx
 from engagement_lake.generate.faults import FAULT_KINDS
-from engagement_lake.generate.writer import contract_schema
+from engagement_lake.generate.pipeline import (
+    block_bounds,
+    build_world,
+    cached_contracts,
+    computed_blocks,
+)
+from engagement_lake.generate.writer import LakeWriter, contract_schema
 
 SCALE = 0.01
 SEED = 7
@@ -349,6 +358,23 @@ def test_blocks_on_several_threads_give_the_same_lake(
     assert state == json.loads((three / "_truth" / "state.json").read_text())
     orders = _read(one, contracts["shop.orders"]).column("order_id").to_pylist()
     assert max(int(x[1:]) for x in orders) == state["counters"]["order"]
+
+
+def test_a_written_block_is_released(tmp_path: Path) -> None:
+    """Memory stays bounded as the scale grows: once the consumer asks for the next block,
+    nothing keeps the previous one (its tables and state) alive."""
+    ctx = Ctx(
+        seed=SEED, scale=SCALE, as_of=AS_OF, contracts=cached_contracts(), cal=Calendar(AS_OF)
+    )
+    w = build_world(ctx)
+    writer = LakeWriter(tmp_path, ctx.contracts, AS_OF, "b", ctx.loaded_at_us, background=False)
+    refs: list[weakref.ref[Block]] = []
+    for blk in computed_blocks(ctx, w, block_bounds(len(w.people), 250), writer, threads=2):
+        gc.collect()
+        assert [r() is None for r in refs] == [True] * len(refs), f"block {blk.index}"
+        assert blk.arrow["shop.orders"][0].num_rows > 0
+        refs.append(weakref.ref(blk))
+    assert len(refs) == 4
 
 
 def test_blocked_backfill_conforms_to_contracts(

@@ -14,6 +14,7 @@ import os
 import shutil
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -301,11 +302,12 @@ def computed_blocks(
 
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="block")
     try:
-        futures = [pool.submit(run, b) for b in range(len(bounds))]
-        for fut in futures:
-            blk = fut.result()
+        futures = deque(pool.submit(run, b) for b in range(len(bounds)))
+        while futures:
+            blk = futures.popleft().result()  # a finished future would keep its block alive
             assert blk is not None
             yield blk
+            del blk
             slots.release()  # the consumer is done with this block
     finally:
         stop.set()
