@@ -729,6 +729,26 @@ def test_increment_conforms_to_contracts(daily_lake: Any, contracts: dict[str, C
     assert not findings, Counter((f[4], f"{f[0]}.{f[1]}", f[5]) for f in findings)
 
 
+def test_increment_after_a_blocked_backfill_continues_every_sequence(
+    blocked_lakes: tuple[Path, GenerateResult, Path, GenerateResult],
+    contracts: dict[str, Contract],
+    tmp_path: Path,
+) -> None:
+    """Ids of a daily load come after every lane of the backfill: no new record reuses one."""
+    shutil.copytree(blocked_lakes[2], tmp_path, dirs_exist_ok=True)
+    before = json.loads((tmp_path / "_truth" / "state.json").read_text())["counters"]
+    generate_day(tmp_path, DAY, seed=SEED, progress=False)
+    findings = detect(tmp_path, contracts)
+    assert not findings, Counter((f[4], f"{f[0]}.{f[1]}", f[5]) for f in findings)
+    truth = pl.read_parquet(tmp_path / "_truth" / "identity.parquet")
+    assert truth.select("source_system", "source_id").is_duplicated().sum() == 0
+    day = pl.read_parquet(
+        tmp_path / f"bronze/shop/orders/load_date={DAY.isoformat()}/*.parquet"
+    ).filter(pl.col("order_ts").dt.date() == DAY)
+    assert day.height > 0
+    assert day["order_id"].str.slice(1).cast(pl.Int64).min() > before["order"]
+
+
 def test_increment_has_replays_updates_and_late_rows(
     daily_lake: Any, contracts: dict[str, Contract]
 ) -> None:
@@ -794,6 +814,7 @@ def test_increment_identity_truth_stays_complete(
 ) -> None:
     root = daily_lake[0]
     truth = pl.read_parquet(root / "_truth" / "identity.parquet")
+    assert truth.select("source_system", "source_id").is_duplicated().sum() == 0
     for fqn, key in IDENTITY_TABLES.items():
         ids = set(_read(root, contracts[fqn]).column(key).cast(pa.string()).to_pylist())
         assert ids == set(truth.filter(pl.col("source_system") == fqn)["source_id"].to_list()), fqn

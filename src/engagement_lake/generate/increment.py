@@ -369,9 +369,11 @@ def _save_truth(
         truth / "people.parquet"
     )
     if d.new_identity:
+        # d.ident already holds the records that later emitters of the day had to look up;
+        # drop those exact repeats (a real id collision, another person, would still show)
         pl.concat(
             [d.ident, *[x.select(d.ident.columns).cast(d.ident.schema) for x in d.new_identity]]
-        ).write_parquet(truth / "identity.parquet")
+        ).unique(maintain_order=True).write_parquet(truth / "identity.parquet")
     if d.new_texts:
         old = pl.read_parquet(truth / "texts.parquet")
         new = pl.concat([x.drop("ts_us") for x in d.new_texts])
