@@ -197,3 +197,10 @@ def test_generate_command_lands_bronze_and_rejects_zero_threads(tmp_path):
     assert len(list((tmp_path / "bronze" / "shop" / "orders").rglob("part-*.parquet"))) == 1
     bad = runner.invoke(app, ["generate", "--threads", "0", "--data-dir", str(tmp_path)])
     assert bad.exit_code == 2 and "threads" in bad.output
+
+
+def test_generate_names_a_bad_thread_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("ENGAGEMENT_LAKE_GENERATOR_THREADS", "two")
+    result = runner.invoke(app, ["generate", "--scale", "0.002", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "ENGAGEMENT_LAKE_GENERATOR_THREADS='two'" in result.output

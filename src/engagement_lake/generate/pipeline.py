@@ -254,7 +254,11 @@ def generator_threads() -> int:
     """Blocks computed side by side: one per core, at most four (memory: a block each)."""
     env = os.environ.get("ENGAGEMENT_LAKE_GENERATOR_THREADS")
     if env:
-        return max(1, int(env))
+        if not env.isdigit() or int(env) < 1:
+            raise ValueError(
+                f"ENGAGEMENT_LAKE_GENERATOR_THREADS={env!r}: expected a whole number >= 1"
+            )
+        return int(env)
     return max(1, min(4, len(os.sched_getaffinity(0))))
 
 
@@ -487,8 +491,9 @@ def generate(
     # they are known to be valid.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contracts") as pool:
         loading = pool.submit(cached_contracts)
-        ctx = Ctx(seed=seed, scale=scale, as_of=as_of, contracts={}, cal=Calendar(as_of))
-        ctx.faults = faults
+        ctx = Ctx(
+            seed=seed, scale=scale, as_of=as_of, contracts={}, cal=Calendar(as_of), faults=faults
+        )
         w = build_world(ctx)
         ctx.contracts = loading.result()
     contracts = ctx.contracts
