@@ -9,16 +9,22 @@
     contract_staged_rows(system, table)     valid rows, newest version per primary key
     contract_violations(system, table)      invalid rows in the quarantine layout
     bronze_row_count(system, table)         rows in bronze, 0 when the folder is missing
+    skipped_file_rows(system, table)        rows in files the preflight set aside
 
     Reason codes (one per row: the first rule it breaks, in this order):
-      null_primary_key, unparsable_date, missing_required, unknown_allowed_value,
-      out_of_range, orphan_foreign_key
-#}
+      uncastable_value    a value that does not cast to the contract's type ('abc' as a decimal)
+      null_primary_key
+      unparsable_date     text that is not a date in the contract's format
+      missing_required    null, empty or whitespace-only
+      unknown_allowed_value
+      out_of_range        outside the contract's minimum/maximum; for dates also later than the
+                          row's load date where the contract says notAfterLoadDate
+      orphan_foreign_key
 
-{% macro quarantine_reasons() -%}
-    {{ return(['null_primary_key', 'unparsable_date', 'missing_required',
-               'unknown_allowed_value', 'out_of_range', 'orphan_foreign_key']) }}
-{%- endmacro %}
+    Files: the preflight (engagement_lake.preflight) passes var('bronze_files') = {"system.table":
+    [paths]} for a table some of whose files it set aside; that table is then read from exactly
+    those paths, and var('bronze_skipped_rows') carries the rows of the files left out.
+#}
 
 
 {% macro contract_spec(system, table) %}
@@ -38,8 +44,26 @@
         'columns': columns,
         'primary_key': node.meta.primary_key,
         'glob': glob,
+        'files': var('bronze_files', {}).get(system ~ '.' ~ table),
     }) }}
 {% endmacro %}
+
+
+{#- What the staging macros read: the source's glob, or the exact files the preflight kept. -#}
+{% macro bronze_relation(spec) -%}
+    {%- if spec.files is none -%}
+        {{ source(spec.system, spec.table) }}
+    {%- else -%}
+        read_parquet([{%- for f in spec.files -%}'{{ f | replace("'", "''") }}'{{ ', ' if not loop.last }}{%- endfor -%}], hive_partitioning = true, union_by_name = true, file_row_number = true)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The file list or glob as a table-function argument. -#}
+{% macro _bronze_paths(spec) -%}
+    {%- if spec.files is none -%} '{{ spec.glob }}'
+    {%- else -%} [{%- for f in spec.files -%}'{{ f | replace("'", "''") }}'{{ ', ' if not loop.last }}{%- endfor -%}] {%- endif -%}
+{%- endmacro %}
 
 
 {#- Columns present in the bronze files, by file; [] when there are none. A required column
@@ -49,12 +73,16 @@
 {% endmacro %}
 
 {% macro duckdb__bronze_file_columns(spec) %}
-    {%- set files = run_query("select count(*) from glob('" ~ spec.glob ~ "')").columns[0].values()[0] -%}
+    {%- if spec.files is none -%}
+        {%- set files = run_query("select count(*) from glob('" ~ spec.glob ~ "')").columns[0].values()[0] -%}
+    {%- else -%}
+        {%- set files = spec.files | length -%}
+    {%- endif -%}
     {%- if files == 0 -%}
         {{ return({'files': 0, 'present': []}) }}
     {%- endif -%}
     {%- set schema = run_query(
-        "select file_name, name from parquet_schema('" ~ spec.glob ~ "') where name <> 'schema'") -%}
+        "select file_name, name from parquet_schema(" ~ _bronze_paths(spec) ~ ") where name <> 'schema'") -%}
     {%- set by_file = {} -%}
     {%- for row in schema.rows -%}
         {%- do by_file.setdefault(row[0], []).append(row[1]) -%}
@@ -92,9 +120,38 @@
         cast(null as {{ col.data_type if col.data_type != 'VARCHAR' or logical == 'string' else ('date' if logical == 'date' else 'timestamp') }})
     {%- elif col.data_type == 'VARCHAR' and logical in ('date', 'timestamp') -%}
         {{ parse_text_date('raw.' ~ col.name, col.meta.get('date_format', 'yyyy-MM-dd'), logical) }}
+    {%- elif col.data_type == 'VARCHAR' -%}
+        cast(raw.{{ col.name }} as varchar)
     {%- else -%}
-        {{ dbt.safe_cast('raw.' ~ col.name, col.data_type) }}
+        {{ try_cast_value('raw.' ~ col.name, col.data_type) }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A cast that yields null instead of failing, so a bad value becomes a quarantine reason rather
+    than a build failure. (dbt.safe_cast is a plain cast on DuckDB.) -#}
+{% macro try_cast_value(expr, data_type) -%}
+    {{ return(adapter.dispatch('try_cast_value', 'engagement_lake')(expr, data_type)) }}
+{%- endmacro %}
+
+{% macro default__try_cast_value(expr, data_type) -%}
+    try_cast({{ expr }} as {{ data_type }})
+{%- endmacro %}
+
+
+{#- The first column, in contract order, whose value is present but does not cast (or null). -#}
+{% macro uncastable_column(spec, present) -%}
+    {%- set castable = [] -%}
+    {%- for col in spec.columns if col.name in present and col.data_type != 'VARCHAR' -%}
+        {%- do castable.append(col) -%}
+    {%- endfor -%}
+    {%- if castable -%}
+    case
+        {%- for col in castable %}
+        when raw.{{ col.name }} is not null and {{ try_cast_value('raw.' ~ col.name, col.data_type) }} is null then '{{ col.name }}'
+        {%- endfor %}
+    end
+    {%- else -%} cast(null as varchar) {%- endif -%}
 {%- endmacro %}
 
 
@@ -139,30 +196,36 @@
     {%- endif -%}
     {%- set spec = contract_spec(system, table) -%}
     {%- set files = bronze_file_columns(spec) -%}
-    {%- set checks = [] -%}
+    {%- set checks = [('typed._uncastable_column is not null', 'uncastable_value', 'typed._uncastable_column')] -%}
     {%- set joins = [] -%}
     {%- for col in spec.columns -%}
         {%- set c = 'typed.' ~ col.name -%}
         {%- set m = col.meta -%}
+        {%- set text = col.data_type == 'VARCHAR' and m.logical_type == 'string' -%}
         {%- if m.get('primary_key') -%}
-            {%- do checks.append((c ~ ' is null', 'null_primary_key', col.name)) -%}
+            {%- do checks.append((c ~ ' is null', 'null_primary_key', "'" ~ col.name ~ "'")) -%}
         {%- endif -%}
         {%- if col.data_type == 'VARCHAR' and m.logical_type in ('date', 'timestamp') and col.name in files.present -%}
-            {%- do checks.append(("nullif(trim(typed._text__" ~ col.name ~ "), '') is not null and " ~ c ~ " is null", 'unparsable_date', col.name)) -%}
+            {%- do checks.append(("nullif(trim(typed._text__" ~ col.name ~ "), '') is not null and " ~ c ~ " is null", 'unparsable_date', "'" ~ col.name ~ "'")) -%}
         {%- endif -%}
         {%- if m.get('required') and not m.get('primary_key') -%}
-            {%- do checks.append((c ~ ' is null', 'missing_required', col.name)) -%}
+            {%- if text -%}
+                {%- do checks.append(("nullif(trim(" ~ c ~ "), '') is null", 'missing_required', "'" ~ col.name ~ "'")) -%}
+            {%- else -%}
+                {%- do checks.append((c ~ ' is null', 'missing_required', "'" ~ col.name ~ "'")) -%}
+            {%- endif -%}
         {%- endif -%}
         {%- if m.get('allowed_values') -%}
             {%- set values = [] -%}
             {%- for v in m.allowed_values -%}{%- do values.append(_literal(v, m.logical_type)) -%}{%- endfor -%}
-            {%- do checks.append((c ~ ' is not null and ' ~ c ~ ' not in (' ~ values | join(', ') ~ ')', 'unknown_allowed_value', col.name)) -%}
+            {%- do checks.append((c ~ ' is not null and ' ~ c ~ ' not in (' ~ values | join(', ') ~ ')', 'unknown_allowed_value', "'" ~ col.name ~ "'")) -%}
         {%- endif -%}
         {%- set bounds = [] -%}
         {%- if m.get('minimum') is not none -%}{%- do bounds.append(c ~ ' < ' ~ _literal(m.minimum, m.logical_type)) -%}{%- endif -%}
         {%- if m.get('maximum') is not none -%}{%- do bounds.append(c ~ ' > ' ~ _literal(m.maximum, m.logical_type)) -%}{%- endif -%}
+        {%- if m.get('not_after_load_date') -%}{%- do bounds.append('cast(' ~ c ~ ' as date) > typed._load_date') -%}{%- endif -%}
         {%- if bounds -%}
-            {%- do checks.append((c ~ ' is not null and (' ~ bounds | join(' or ') ~ ')', 'out_of_range', col.name)) -%}
+            {%- do checks.append((c ~ ' is not null and (' ~ bounds | join(' or ') ~ ')', 'out_of_range', "'" ~ col.name ~ "'")) -%}
         {%- endif -%}
         {%- set r = m.get('references') -%}
         {%- if r and r.required -%}
@@ -170,7 +233,7 @@
             {%- set parent = ref('stg_' ~ r.source ~ '__' ~ r.table) -%}
             {%- set parent_col = r.column -%}
             {%- do joins.append('left join (select distinct ' ~ parent_col ~ ' as _key from ' ~ parent ~ ') as ' ~ alias ~ ' on ' ~ alias ~ '._key = ' ~ c) -%}
-            {%- do checks.append((c ~ ' is not null and ' ~ alias ~ '._key is null', 'orphan_foreign_key', col.name)) -%}
+            {%- do checks.append((c ~ ' is not null and ' ~ alias ~ '._key is null', 'orphan_foreign_key', "'" ~ col.name ~ "'")) -%}
         {%- endif -%}
     {%- endfor %}
 
@@ -184,6 +247,8 @@
         cast(null as varchar) as _batch_id,
         cast(null as bigint) as _source_row,
         cast(null as varchar) as _raw_json,
+        cast(null as date) as _load_date,
+        cast(null as varchar) as _uncastable_column,
         cast(null as varchar) as _dq_reason,
         cast(null as varchar) as _dq_column
     where 1 = 0
@@ -197,7 +262,7 @@
         end as _dq_reason,
         case
             {%- for cond, reason, column in checks %}
-            when {{ cond }} then '{{ column }}'
+            when {{ cond }} then {{ column }}
             {%- endfor %}
         end as _dq_column
     from (
@@ -212,8 +277,10 @@
             cast(raw._source_file as varchar) as _source_file,
             cast(raw._batch_id as varchar) as _batch_id,
             cast(raw.file_row_number as bigint) as _source_row,
-            {{ raw_row_json('raw') }} as _raw_json
-        from {{ relation }} as raw
+            {{ raw_row_json('raw') }} as _raw_json,
+            cast(raw.load_date as date) as _load_date,
+            {{ uncastable_column(spec, files.present) }} as _uncastable_column
+        from {{ bronze_relation(spec) }} as raw
     ) as typed
     {%- for join in joins %}
     {{ join }}
@@ -278,9 +345,15 @@
     {%- if files.files == 0 -%}
         (select cast(0 as bigint))
     {%- else -%}
-        (select count(*) from {{ relation }})
+        (select count(*) from {{ bronze_relation(spec) }})
     {%- endif -%}
 {% endmacro %}
+
+
+{#- Rows in the bronze files of the table that the preflight set aside (0 when none). -#}
+{% macro skipped_file_rows(system, table) -%}
+    {{ return('cast(' ~ (var('bronze_skipped_rows', {}).get(system ~ '.' ~ table, 0) | int) ~ ' as bigint)') }}
+{%- endmacro %}
 
 
 {#- Valid bronze rows that are not the newest version of their key (older versions, replays),
@@ -298,7 +371,7 @@
     {%- else -%}
         (
             select count(*) - count(distinct {{ spec.primary_key | join(', ') }})
-            from {{ relation }} as bronze
+            from {{ bronze_relation(spec) }} as bronze
             where not exists (
                 select 1
                 from {{ ref('quarantine') }} as q

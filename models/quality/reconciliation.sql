@@ -10,7 +10,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'activities'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'activities') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'activities') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'activities') }} as skipped_file_rows
 
 union all
 
@@ -23,7 +24,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'commissions'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'commissions') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'commissions') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'commissions') }} as skipped_file_rows
 
 union all
 
@@ -36,7 +38,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'contacts'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'contacts') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'contacts') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'contacts') }} as skipped_file_rows
 
 union all
 
@@ -49,7 +52,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'leads'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'leads') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'leads') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'leads') }} as skipped_file_rows
 
 union all
 
@@ -62,7 +66,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'opportunities'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'opportunities') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'opportunities') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'opportunities') }} as skipped_file_rows
 
 union all
 
@@ -75,7 +80,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'opportunity_stage_history'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'opportunity_stage_history') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'opportunity_stage_history') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'opportunity_stage_history') }} as skipped_file_rows
 
 union all
 
@@ -88,7 +94,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'quotas'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'quotas') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'quotas') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'quotas') }} as skipped_file_rows
 
 union all
 
@@ -101,7 +108,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'quotes'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'quotes') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'quotes') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'quotes') }} as skipped_file_rows
 
 union all
 
@@ -114,7 +122,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'referrals'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'referrals') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'referrals') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'referrals') }} as skipped_file_rows
 
 union all
 
@@ -127,7 +136,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'sales_reps'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'sales_reps') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'sales_reps') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'sales_reps') }} as skipped_file_rows
 
 union all
 
@@ -140,7 +150,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'crm' and table_name = 'territories'
     ) as quarantined_rows,
-    {{ collapsed_row_count('crm', 'territories') }} as collapsed_rows
+    {{ collapsed_row_count('crm', 'territories') }} as collapsed_rows,
+    {{ skipped_file_rows('crm', 'territories') }} as skipped_file_rows
 
 union all
 
@@ -153,7 +164,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'finance' and table_name = 'customer_profitability'
     ) as quarantined_rows,
-    {{ collapsed_row_count('finance', 'customer_profitability') }} as collapsed_rows
+    {{ collapsed_row_count('finance', 'customer_profitability') }} as collapsed_rows,
+    {{ skipped_file_rows('finance', 'customer_profitability') }} as skipped_file_rows
 
 union all
 
@@ -166,7 +178,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'fitmap' and table_name = 'scans'
     ) as quarantined_rows,
-    {{ collapsed_row_count('fitmap', 'scans') }} as collapsed_rows
+    {{ collapsed_row_count('fitmap', 'scans') }} as collapsed_rows,
+    {{ skipped_file_rows('fitmap', 'scans') }} as skipped_file_rows
 
 union all
 
@@ -179,7 +192,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'loyalty' and table_name = 'members'
     ) as quarantined_rows,
-    {{ collapsed_row_count('loyalty', 'members') }} as collapsed_rows
+    {{ collapsed_row_count('loyalty', 'members') }} as collapsed_rows,
+    {{ skipped_file_rows('loyalty', 'members') }} as skipped_file_rows
 
 union all
 
@@ -192,7 +206,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'loyalty' and table_name = 'points_ledger'
     ) as quarantined_rows,
-    {{ collapsed_row_count('loyalty', 'points_ledger') }} as collapsed_rows
+    {{ collapsed_row_count('loyalty', 'points_ledger') }} as collapsed_rows,
+    {{ skipped_file_rows('loyalty', 'points_ledger') }} as skipped_file_rows
 
 union all
 
@@ -205,7 +220,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'loyalty' and table_name = 'tier_changes'
     ) as quarantined_rows,
-    {{ collapsed_row_count('loyalty', 'tier_changes') }} as collapsed_rows
+    {{ collapsed_row_count('loyalty', 'tier_changes') }} as collapsed_rows,
+    {{ skipped_file_rows('loyalty', 'tier_changes') }} as skipped_file_rows
 
 union all
 
@@ -218,7 +234,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'marketing' and table_name = 'campaigns'
     ) as quarantined_rows,
-    {{ collapsed_row_count('marketing', 'campaigns') }} as collapsed_rows
+    {{ collapsed_row_count('marketing', 'campaigns') }} as collapsed_rows,
+    {{ skipped_file_rows('marketing', 'campaigns') }} as skipped_file_rows
 
 union all
 
@@ -231,7 +248,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'marketing' and table_name = 'email_events'
     ) as quarantined_rows,
-    {{ collapsed_row_count('marketing', 'email_events') }} as collapsed_rows
+    {{ collapsed_row_count('marketing', 'email_events') }} as collapsed_rows,
+    {{ skipped_file_rows('marketing', 'email_events') }} as skipped_file_rows
 
 union all
 
@@ -244,7 +262,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'marketing' and table_name = 'journey_events'
     ) as quarantined_rows,
-    {{ collapsed_row_count('marketing', 'journey_events') }} as collapsed_rows
+    {{ collapsed_row_count('marketing', 'journey_events') }} as collapsed_rows,
+    {{ skipped_file_rows('marketing', 'journey_events') }} as skipped_file_rows
 
 union all
 
@@ -257,7 +276,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'marketing' and table_name = 'subscribers'
     ) as quarantined_rows,
-    {{ collapsed_row_count('marketing', 'subscribers') }} as collapsed_rows
+    {{ collapsed_row_count('marketing', 'subscribers') }} as collapsed_rows,
+    {{ skipped_file_rows('marketing', 'subscribers') }} as skipped_file_rows
 
 union all
 
@@ -270,7 +290,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'experiment_assignments'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'experiment_assignments') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'experiment_assignments') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'experiment_assignments') }} as skipped_file_rows
 
 union all
 
@@ -283,7 +304,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'experiment_events'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'experiment_events') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'experiment_events') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'experiment_events') }} as skipped_file_rows
 
 union all
 
@@ -296,7 +318,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'experiments'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'experiments') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'experiments') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'experiments') }} as skipped_file_rows
 
 union all
 
@@ -309,7 +332,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'feature_values'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'feature_values') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'feature_values') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'feature_values') }} as skipped_file_rows
 
 union all
 
@@ -322,7 +346,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'model_predictions'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'model_predictions') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'model_predictions') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'model_predictions') }} as skipped_file_rows
 
 union all
 
@@ -335,7 +360,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'model_registry'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'model_registry') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'model_registry') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'model_registry') }} as skipped_file_rows
 
 union all
 
@@ -348,7 +374,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'next_best_actions'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'next_best_actions') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'next_best_actions') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'next_best_actions') }} as skipped_file_rows
 
 union all
 
@@ -361,7 +388,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'nlp_sentiment'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'nlp_sentiment') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'nlp_sentiment') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'nlp_sentiment') }} as skipped_file_rows
 
 union all
 
@@ -374,7 +402,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'personalization_events'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'personalization_events') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'personalization_events') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'personalization_events') }} as skipped_file_rows
 
 union all
 
@@ -387,7 +416,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'recommendation_feedback'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'recommendation_feedback') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'recommendation_feedback') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'recommendation_feedback') }} as skipped_file_rows
 
 union all
 
@@ -400,7 +430,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'mlops' and table_name = 'recommendations_served'
     ) as quarantined_rows,
-    {{ collapsed_row_count('mlops', 'recommendations_served') }} as collapsed_rows
+    {{ collapsed_row_count('mlops', 'recommendations_served') }} as collapsed_rows,
+    {{ skipped_file_rows('mlops', 'recommendations_served') }} as skipped_file_rows
 
 union all
 
@@ -413,7 +444,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'reviews' and table_name = 'product_reviews'
     ) as quarantined_rows,
-    {{ collapsed_row_count('reviews', 'product_reviews') }} as collapsed_rows
+    {{ collapsed_row_count('reviews', 'product_reviews') }} as collapsed_rows,
+    {{ skipped_file_rows('reviews', 'product_reviews') }} as skipped_file_rows
 
 union all
 
@@ -426,7 +458,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'customers'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'customers') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'customers') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'customers') }} as skipped_file_rows
 
 union all
 
@@ -439,7 +472,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'order_items'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'order_items') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'order_items') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'order_items') }} as skipped_file_rows
 
 union all
 
@@ -452,7 +486,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'orders'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'orders') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'orders') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'orders') }} as skipped_file_rows
 
 union all
 
@@ -465,7 +500,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'products'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'products') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'products') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'products') }} as skipped_file_rows
 
 union all
 
@@ -478,7 +514,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'returns'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'returns') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'returns') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'returns') }} as skipped_file_rows
 
 union all
 
@@ -491,7 +528,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'store_visits'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'store_visits') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'store_visits') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'store_visits') }} as skipped_file_rows
 
 union all
 
@@ -504,7 +542,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'shop' and table_name = 'web_sessions'
     ) as quarantined_rows,
-    {{ collapsed_row_count('shop', 'web_sessions') }} as collapsed_rows
+    {{ collapsed_row_count('shop', 'web_sessions') }} as collapsed_rows,
+    {{ skipped_file_rows('shop', 'web_sessions') }} as skipped_file_rows
 
 union all
 
@@ -517,7 +556,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'social' and table_name = 'mentions'
     ) as quarantined_rows,
-    {{ collapsed_row_count('social', 'mentions') }} as collapsed_rows
+    {{ collapsed_row_count('social', 'mentions') }} as collapsed_rows,
+    {{ skipped_file_rows('social', 'mentions') }} as skipped_file_rows
 
 union all
 
@@ -530,7 +570,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'support' and table_name = 'call_transcripts'
     ) as quarantined_rows,
-    {{ collapsed_row_count('support', 'call_transcripts') }} as collapsed_rows
+    {{ collapsed_row_count('support', 'call_transcripts') }} as collapsed_rows,
+    {{ skipped_file_rows('support', 'call_transcripts') }} as skipped_file_rows
 
 union all
 
@@ -543,7 +584,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'support' and table_name = 'requesters'
     ) as quarantined_rows,
-    {{ collapsed_row_count('support', 'requesters') }} as collapsed_rows
+    {{ collapsed_row_count('support', 'requesters') }} as collapsed_rows,
+    {{ skipped_file_rows('support', 'requesters') }} as skipped_file_rows
 
 union all
 
@@ -556,7 +598,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'support' and table_name = 'surveys'
     ) as quarantined_rows,
-    {{ collapsed_row_count('support', 'surveys') }} as collapsed_rows
+    {{ collapsed_row_count('support', 'surveys') }} as collapsed_rows,
+    {{ skipped_file_rows('support', 'surveys') }} as skipped_file_rows
 
 union all
 
@@ -569,7 +612,8 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'support' and table_name = 'ticket_messages'
     ) as quarantined_rows,
-    {{ collapsed_row_count('support', 'ticket_messages') }} as collapsed_rows
+    {{ collapsed_row_count('support', 'ticket_messages') }} as collapsed_rows,
+    {{ skipped_file_rows('support', 'ticket_messages') }} as skipped_file_rows
 
 union all
 
@@ -582,4 +626,5 @@ select
         select count(*) from {{ ref('quarantine') }}
         where system = 'support' and table_name = 'tickets'
     ) as quarantined_rows,
-    {{ collapsed_row_count('support', 'tickets') }} as collapsed_rows
+    {{ collapsed_row_count('support', 'tickets') }} as collapsed_rows,
+    {{ skipped_file_rows('support', 'tickets') }} as skipped_file_rows

@@ -6,15 +6,30 @@ them, so ``engagement-lake --help`` answers instantly.
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from engagement_lake import config
 
-app = typer.Typer(
+DEBUG_ENV = "ENGAGEMENT_LAKE_DEBUG"
+
+
+class _App(typer.Typer):
+    """Typer with one-line errors: a usage mistake or an unexpected failure prints one line
+    (``error: …``) instead of a box or a traceback; ``--debug`` (or ENGAGEMENT_LAKE_DEBUG=1)
+    brings the traceback back."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        sys.exit(main(kwargs.get("args")))
+
+
+app = _App(
     name="engagement-lake",
     help="Engagement Lake: generate bronze data, build silver and gold with dbt, check quality.",
     no_args_is_help=True,
@@ -43,6 +58,16 @@ WarehouseOpt = Annotated[
         "default warehouse/engagement.duckdb]",
     ),
 ]
+
+
+@app.callback()
+def _options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the full traceback of an unexpected error")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -128,7 +153,8 @@ def generate(
         float, typer.Option(help="1 = 100,000 people, ~10M rows")
     ] = config.DEFAULT_SCALE,
     seed: Annotated[
-        int, typer.Option(help="Random seed: same scale and seed, same data")
+        int,
+        typer.Option(min=0, max=2**63 - 1, help="Random seed: same scale and seed, same data"),
     ] = config.DEFAULT_SEED,
     data_dir: DataDirOpt = None,
     day: Annotated[
@@ -162,8 +188,8 @@ def generate(
                 faults=faults,
                 threads=threads,
             )
-    except (ValueError, FileNotFoundError) as exc:
-        raise _fail(str(exc)) from None
+    except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
+        raise _fail(_one_line(exc)) from None
     total = sum(result.rows.values())
     typer.echo(
         f"{total:,} rows in {len(result.rows)} tables, batch {result.batch_id}, "
@@ -187,8 +213,19 @@ def build(
     ] = False,
     unreadable: Annotated[
         str,
-        typer.Option(help="Unreadable bronze file: 'fail' (default) or 'quarantine' it"),
+        typer.Option(
+            help="A bronze file the preflight rejects (unreadable, misplaced, missing a required "
+            "column): 'fail' (default) or 'quarantine' (leave it, record it, build without it)"
+        ),
     ] = "fail",
+    allow_missing_sources: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-missing-sources",
+            help="system.table (comma-separated or repeated) the warehouse was built from that "
+            "this bronze may lack",
+        ),
+    ] = None,
 ) -> None:
     """Run `dbt build` on the bronze data into the DuckDB warehouse, then export gold."""
     from engagement_lake.dbt_runner import UNREADABLE_POLICIES, BronzeFileError, DbtError
@@ -197,14 +234,36 @@ def build(
     if unreadable not in UNREADABLE_POLICIES:
         raise _fail(f"unknown --unreadable {unreadable!r}; choose fail or quarantine", 2)
     cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
+    allowed = [t.strip() for item in allow_missing_sources or () for t in item.split(",")]
     try:
-        run_build(cfg, select or (), full_refresh=full_refresh, unreadable=unreadable)
+        run = run_build(
+            cfg,
+            select or (),
+            full_refresh=full_refresh,
+            unreadable=unreadable,
+            allow_missing_sources=[t for t in allowed if t],
+        )
     except BronzeFileError as exc:
         raise _fail(str(exc)) from None
     except DbtError as exc:
         raise _fail(f"dbt build failed:\n{exc}") from None
+    _report_preflight(run.preflight)
     if export and not select:
         _export(cfg, include_personal)
+
+
+def _report_preflight(checked: Any) -> None:
+    if checked is None:
+        return
+    for problem in checked.errors:
+        typer.secho(
+            f"set aside: {problem.line(checked.data_dir)}; {problem.rows or 0} rows "
+            "(see _quarantine/manifest.json)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    for problem in checked.warnings:
+        typer.secho(f"warning: {problem.line(checked.data_dir)}", fg=typer.colors.YELLOW, err=True)
 
 
 def _export(cfg: config.RunConfig, include_personal: bool) -> None:
@@ -257,11 +316,15 @@ def check(
 ) -> None:
     """Run the quality suites (from the contracts and the gold contracts), reconciliation and
     freshness; print one line per failing check and write reports/quality/."""
+    from engagement_lake.preflight import NoBronzeError
     from engagement_lake.quality import LAYER_CHOICES, main_check
 
     if layer not in LAYER_CHOICES:
         raise _fail(f"unknown layer {layer!r}; choose {', '.join(LAYER_CHOICES)}", 2)
-    code = main_check(layer, data_dir, warehouse, report_dir, fail_on_error=fail_on_error)
+    try:
+        code = main_check(layer, data_dir, warehouse, report_dir, fail_on_error=fail_on_error)
+    except NoBronzeError as exc:
+        raise _fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -365,9 +428,60 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(text).split())
 
 
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+def describe_error(exc: BaseException) -> str:
+    """One line for an error nobody anticipated, with what to do where it is known."""
+    from engagement_lake.preflight import busy_message
+
+    text = " ".join(str(exc).split())
+    if "Could not set lock on file" in text or "Conflicting lock" in text:
+        return busy_message(exc)
+    if isinstance(exc, RecursionError):
+        return "the input is nested too deeply to process; simplify it"
+    return f"{type(exc).__name__}: {text[:500]}"
+
+
+def _click() -> Any:
+    """The click that Typer runs on (Typer 0.29 vendors it as ``typer._click``)."""
+    try:
+        from typer import _click as vendored
+    except ImportError:  # pragma: no cover - older Typer uses click itself
+        import click as vendored
+    return vendored
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; every error is one line unless ``--debug``."""
+    click = _click()
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get(DEBUG_ENV) == "1"
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=args, prog_name="engagement-lake", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError:
+        return 2  # the help has been printed
+    except click.exceptions.UsageError as exc:
+        path = exc.ctx.command_path if exc.ctx is not None else "engagement-lake"
+        typer.secho(
+            f"error: {exc.format_message()} (see: {path} --help)", fg=typer.colors.RED, err=True
+        )
+        return 2
+    except click.exceptions.ClickException as exc:
+        typer.secho(f"error: {exc.format_message()}", fg=typer.colors.RED, err=True)
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        typer.secho("error: interrupted", fg=typer.colors.RED, err=True)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        typer.secho(
+            f"error: {describe_error(exc)} (rerun with --debug for the traceback)",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    sys.exit(main())

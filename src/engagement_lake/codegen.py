@@ -122,6 +122,8 @@ def _column_meta(col: Column) -> dict[str, object]:
         meta["maximum"] = col.maximum
     if col.date_format:
         meta["date_format"] = col.date_format
+    if col.not_after_load_date:
+        meta["not_after_load_date"] = True
     if col.reference is not None:
         meta["references"] = {
             "source": col.reference.system,
@@ -451,7 +453,8 @@ def reconciliation_sql(contracts: Mapping[str, Contract]) -> str:
             f"    (\n        select count(*) from {{{{ ref('quarantine') }}}}\n"
             f"        where system = '{c.system}' and table_name = '{c.table}'\n"
             f"    ) as quarantined_rows,\n"
-            f"    {{{{ collapsed_row_count('{c.system}', '{c.table}') }}}} as collapsed_rows"
+            f"    {{{{ collapsed_row_count('{c.system}', '{c.table}') }}}} as collapsed_rows,\n"
+            f"    {{{{ skipped_file_rows('{c.system}', '{c.table}') }}}} as skipped_file_rows"
         )
     union = "\n\nunion all\n\n".join(parts)
     return f"{header}\n{union}\n"

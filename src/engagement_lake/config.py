@@ -28,6 +28,10 @@ DEFAULT_AS_OF = date(2026, 6, 30)
 """End of the generated history. Fixed, never the wall clock, so that the same seed gives the
 same data on any day."""
 
+UNKNOWN_MEMBER_DATE = date(1900, 1, 1)
+"""The date of every dimension's unknown member (dbt var ``unknown_member_date``): no source
+date may equal it, so every date column's contract window starts after it."""
+
 LAYER_SCHEMAS = ("staging", "silver", "gold", "quality", "snapshots")
 
 

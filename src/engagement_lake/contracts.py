@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -33,7 +34,7 @@ LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp")
 STANDARDIZERS = ("email", "phone", "name", "state", "postcode", "address")
 SEVERITIES = ("error", "warning", "info")
 TABLE_CUSTOM_PROPERTIES = ("eventTimestampColumn", "freshness")
-COLUMN_CUSTOM_PROPERTIES = ("standardize", "stagingName")
+COLUMN_CUSTOM_PROPERTIES = ("standardize", "stagingName", "notAfterLoadDate")
 RELATIONSHIP_CUSTOM_PROPERTIES = ("referenceRequired",)
 
 # Physical types each logical type may be stored as. A date or timestamp may arrive as text
@@ -121,6 +122,9 @@ class Column:
     reference: Reference | None = None
     standardize: str | None = None
     staging_name: str | None = None
+    not_after_load_date: bool = False
+    """A date or time that has happened by the time its row lands: later than the row's load date
+    is implausible (a birth date, an order, a signup), so the row is quarantined."""
     quality: tuple[QualityRule, ...] = ()
 
     @property
@@ -388,6 +392,8 @@ def _parse_column(path: Path, where: str, raw: Mapping[str, Any]) -> Column:
             f"staged name {target!r} breaks the convention: "
             f"{convention[1]} (set customProperties.stagingName)",
         )
+    if logical in ("date", "timestamp"):
+        _check_date_window(path, where, opts, cps)
     if raw.get("primaryKey") and not raw.get("required"):
         raise ContractError(path, f"{where}.required", "a primary-key column must be required")
     return Column(
@@ -410,8 +416,37 @@ def _parse_column(path: Path, where: str, raw: Mapping[str, Any]) -> Column:
         reference=_parse_reference(path, where, raw.get("relationships")),
         standardize=cps.get("standardize"),
         staging_name=cps.get("stagingName"),
+        not_after_load_date=bool(cps.get("notAfterLoadDate", False)),
         quality=quality,
     )
+
+
+def _check_date_window(
+    path: Path, where: str, opts: Mapping[str, Any], cps: Mapping[str, Any]
+) -> None:
+    """Every date needs a plausible window: a minimum after the unknown member's date (so no
+    source date can pose as it) and an upper bound, either a maximum or ``notAfterLoadDate``."""
+    from engagement_lake.config import UNKNOWN_MEMBER_DATE
+
+    minimum = opts.get("minimum")
+    try:
+        lowest = date.fromisoformat(str(minimum)[:10]) if minimum is not None else None
+    except ValueError:
+        lowest = None
+    if lowest is None or lowest <= UNKNOWN_MEMBER_DATE:
+        raise ContractError(
+            path,
+            f"{where}.logicalTypeOptions.minimum",
+            f"a date needs a minimum (YYYY-MM-DD) after {UNKNOWN_MEMBER_DATE}, "
+            "the unknown member's date",
+        )
+    if opts.get("maximum") is None and not cps.get("notAfterLoadDate"):
+        raise ContractError(
+            path,
+            where,
+            "a date needs an upper bound: logicalTypeOptions.maximum, or the custom property "
+            "notAfterLoadDate for a date that has happened by the time its row lands",
+        )
 
 
 def _check_physical_type(path: Path, where: str, physical: str) -> None:

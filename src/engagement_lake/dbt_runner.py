@@ -7,6 +7,7 @@ importing it costs about three seconds and ``engagement-lake --help`` must stay 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -15,6 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engagement_lake.config import PROJECT_ROOT, RunConfig
+from engagement_lake.preflight import UNREADABLE_POLICIES, Preflight, PreflightError
+
+__all__ = ["UNREADABLE_POLICIES", "BronzeFileError", "DbtError", "DbtRun", "build", "run_dbt"]
 
 _FAIL_STATUSES = {"error", "fail", "runtime error"}
 
@@ -47,6 +51,8 @@ class DbtRun:
     seconds: float
     nodes: list[NodeOutcome] = field(default_factory=list)
     error: str | None = None
+    preflight: Preflight | None = None
+    """The bronze preflight of a build: files set aside, warnings."""
 
     @property
     def failures(self) -> list[NodeOutcome]:
@@ -65,44 +71,7 @@ class DbtError(RuntimeError):
 
 
 class BronzeFileError(DbtError):
-    """A bronze file cannot be read; raised before dbt runs, so no layer is touched."""
-
-
-UNREADABLE_POLICIES = ("fail", "quarantine")
-
-
-def check_bronze_files(data_dir: Path, unreadable: str = "fail") -> list[Path]:
-    """Open the footer of every bronze Parquet file before the build.
-
-    A truncated or corrupt file would otherwise fail one staging model half-way through the DAG
-    and leave gold half rebuilt. With ``unreadable="fail"`` (the default) the build stops here
-    with one line naming the file. With ``"quarantine"`` (opt-in) each unreadable file is moved,
-    untouched, to ``DIR/_quarantine/<its bronze path>`` with a note beside it, and the build
-    goes on without exactly those files. Returns the files moved.
-    """
-    import pyarrow.parquet as pq
-
-    if unreadable not in UNREADABLE_POLICIES:
-        raise ValueError(
-            f"unknown policy {unreadable!r}; choose {' or '.join(UNREADABLE_POLICIES)}"
-        )
-    moved: list[Path] = []
-    for path in sorted((data_dir / "bronze").glob("*/*/*/*.parquet")):
-        try:
-            pq.read_metadata(path)
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            reason = " ".join(str(exc).split())
-            if unreadable == "fail":
-                raise BronzeFileError(
-                    f"bronze file {path} is unreadable ({reason}); the build did not start. "
-                    "Replace the file, or rerun with --unreadable quarantine to set it aside."
-                ) from None
-            dest = data_dir / "_quarantine" / path.relative_to(data_dir)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            path.rename(dest)
-            dest.with_suffix(".reason.txt").write_text(reason + "\n")
-            moved.append(dest)
-    return moved
+    """Bronze the build must not start on; raised before dbt runs, so no layer is touched."""
 
 
 def close_duckdb_connections() -> None:
@@ -190,19 +159,88 @@ def run_dbt(
     return run
 
 
-def missing_bronze_tables(data_dir: Path) -> list[str]:
-    """Contract tables with no bronze file yet, as ``system.table``.
+def selected_sources(select: Sequence[str], config: RunConfig) -> set[str]:
+    """``system.table`` of every source upstream of a dbt selection (one ``dbt ls``)."""
+    from dbt.cli.main import dbtRunner
 
-    Their staging models are empty by design, but dbt's source tests query the files directly
-    and would fail on a missing folder, so the build leaves those tests out.
+    upstream = [s if s.startswith("+") else "+" + s for s in select]
+    os.environ.update(config.dbt_env())
+    args = [
+        "ls",
+        "--select",
+        *upstream,
+        "--resource-type",
+        "source",
+        "--output",
+        "name",
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--quiet",
+    ]
+    if config.target_dir is not None:
+        args += [
+            "--target-path",
+            str(config.target_dir),
+            "--log-path",
+            str(config.target_dir / "logs"),
+        ]
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        close_duckdb_connections()
+    if not result.success:
+        raise DbtError(f"dbt could not resolve --select {' '.join(select)}: {result.exception}")
+    # names look like "source:engagement_lake.shop.orders"
+    return {".".join(name.split(".")[-2:]) for name in result.result or []}
+
+
+def preflight(
+    config: RunConfig,
+    select: Sequence[str] = (),
+    *,
+    unreadable: str = "fail",
+    allow_missing_sources: Sequence[str] = (),
+) -> Preflight:
+    """Check bronze before any model runs (see ``engagement_lake.preflight``).
+
+    Raises ``BronzeFileError`` naming every problem, one line each, when the folder holds no
+    bronze, lacks tables the warehouse was built from, or has a bad file and ``unreadable`` is
+    ``"fail"``. With ``"quarantine"`` the bad files are recorded in the quarantine manifest and
+    left out of the build.
     """
+    from engagement_lake import preflight as pf
     from engagement_lake.contracts import load_contracts
 
-    return [
-        fqn
-        for fqn, contract in load_contracts().items()
-        if not any(data_dir.glob(contract.bronze_glob))
-    ]
+    if unreadable not in UNREADABLE_POLICIES:
+        raise ValueError(
+            f"unknown policy {unreadable!r}; choose {' or '.join(UNREADABLE_POLICIES)}"
+        )
+    contracts = load_contracts()
+    unknown = sorted(set(allow_missing_sources) - set(contracts))
+    if unknown:
+        raise BronzeFileError(
+            f"--allow-missing-sources names no contract table: {', '.join(unknown)} "
+            "(use system.table, e.g. shop.orders)"
+        )
+    try:
+        found = pf.require_bronze(config.data_dir, contracts)
+        pf.check_sources_kept(found, pf.previous_sources(config.warehouse), allow_missing_sources)
+    except PreflightError as exc:
+        raise BronzeFileError(str(exc)) from None
+    tables = selected_sources(select, config) if select else None
+    result = pf.scan(config.data_dir, contracts, tables)
+    if result.errors:
+        if unreadable == "fail":
+            lines = [
+                f"{p.line(config.data_dir)}; the build did not start. Replace the file, or "
+                "rerun with --unreadable quarantine to set it aside"
+                for p in result.errors
+            ]
+            raise BronzeFileError("\n".join(lines))
+        pf.record_quarantine(config.data_dir, result.errors)
+    return result
 
 
 def build(
@@ -212,24 +250,33 @@ def build(
     full_refresh: bool = False,
     progress: bool = True,
     unreadable: str = "fail",
+    allow_missing_sources: Sequence[str] = (),
 ) -> DbtRun:
     """``dbt build`` (seeds, models, snapshots, tests in DAG order); raises naming what failed.
 
-    Bronze files are checked first (``check_bronze_files``), so an unreadable file stops the
-    build before any model runs — never a half-updated gold layer.
+    The bronze preflight runs first, so a wrong folder or a bad file stops the build before any
+    model runs: never an emptied warehouse, never a half-updated gold layer.
     """
-    check_bronze_files(config.data_dir, unreadable)
+    checked = preflight(
+        config, select, unreadable=unreadable, allow_missing_sources=allow_missing_sources
+    )
     args = ["build"]
     if select:
         # Only tests whose parents are all selected: a partial build must not run a
         # relationships test against a model it did not build.
         args += ["--select", *select, "--indirect-selection", "cautious"]
-    missing = missing_bronze_tables(config.data_dir)
-    if missing:
-        args += ["--exclude", *(f"source:{fqn}" for fqn in missing)]
+    # Source tests read the table's glob: leave them out where there is no file, or where the
+    # preflight set files aside (staging reads the good files; the source glob would not).
+    skipped = checked.skipped()
+    unread = sorted({fqn for fqn in checked.scope if not checked.files.get(fqn)} | set(skipped))
+    if unread:
+        args += ["--exclude", *(f"source:{fqn}" for fqn in unread)]
+    if skipped:
+        args += ["--vars", json.dumps(checked.dbt_vars())]
     if full_refresh:
         args.append("--full-refresh")
     run = run_dbt(args, config, progress=progress)
+    run.preflight = checked
     if not run.success:
         lines = [
             f"{n.resource_type} {n.name}: {n.status}: {' '.join(n.message.split())}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
 import shutil
 import weakref
 from collections import Counter
@@ -116,7 +117,35 @@ def _hashes(root: Path) -> dict[str, str]:
 
 
 def _table_files(root: Path, c: Contract) -> list[Path]:
-    return sorted((root / "bronze" / c.system / c.table).glob("load_date=*/*.parquet"))
+    """The table's Parquet files in well-formed partitions (what the build reads)."""
+    return sorted(
+        f
+        for f in (root / "bronze" / c.system / c.table).glob("load_date=*/*.parquet")
+        if re.fullmatch(r"load_date=\d{4}-\d{2}-\d{2}", f.parent.name)
+        and _valid_date(f.parent.name.split("=")[1])
+    )
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _misplaced(root: Path, c: Contract) -> list[Finding]:
+    """Files the build cannot read as part of the table: not Parquet, or outside a partition."""
+    table_dir = root / "bronze" / c.system / c.table
+    good = set(_table_files(root, c))
+    out: list[Finding] = []
+    for f in sorted(p for p in table_dir.rglob("*") if p.is_file()):
+        rel = str(f.relative_to(root))
+        if f.suffix != ".parquet":
+            out.append((c.system, c.table, rel, None, "foreign_file", None))
+        elif f not in good:
+            out.append((c.system, c.table, rel, None, "bad_partition", None))
+    return out
 
 
 def _q(name: str) -> str:
@@ -145,13 +174,18 @@ def detect(root: Path, contracts: dict[str, Contract]) -> list[Finding]:
     for fqn, c in contracts.items():
         expected = contract_schema(c)
         readable = []
+        found += _misplaced(root, c)
         for f in _table_files(root, c):
             rel = str(f.relative_to(root))
             try:
                 schema = pq.read_schema(f)
-                pq.ParquetFile(f).read_row_group(0)
             except Exception:
                 found.append((c.system, c.table, rel, None, "truncated_file", None))
+                continue
+            try:
+                pq.read_table(f)
+            except Exception:  # the footer opens, the pages do not
+                found.append((c.system, c.table, rel, None, "corrupt_pages", None))
                 continue
             names = set(schema.names)
             found += [
@@ -194,8 +228,18 @@ def detect(root: Path, contracts: dict[str, Contract]) -> list[Finding]:
             if col.name not in cols_of[fqn]:
                 continue
             cn = _q(col.name)
+            if not col.physical_type.upper().startswith("VARCHAR"):
+                add(
+                    f"{sel} WHERE {cn} IS NOT NULL "
+                    f"AND try_cast({cn} AS {col.physical_type}) IS NULL",
+                    "uncastable_value",
+                    col.name,
+                )
+                cn = f"try_cast({cn} AS {col.physical_type})"
             if col.required and not col.primary_key:
                 add(f"{sel} WHERE {cn} IS NULL AND {_q(pk)} IS NOT NULL", "required_null", col.name)
+            if col.required and col.logical_type == "string":
+                add(f"{sel} WHERE trim({cn}) = ''", "missing_required", col.name)
             if col.allowed_values:
                 values = ", ".join(_lit(v) for v in col.allowed_values)
                 add(
@@ -210,10 +254,23 @@ def detect(root: Path, contracts: dict[str, Contract]) -> list[Finding]:
                     "unparsable_date",
                     col.name,
                 )
-            if col.minimum is not None:
-                add(f"{sel} WHERE {cn} < {_lit(col.minimum)}", "out_of_range", col.name)
-            if col.maximum is not None:
-                add(f"{sel} WHERE {cn} > {_lit(col.maximum)}", "out_of_range", col.name)
+            if col.logical_type in ("date", "timestamp"):
+                fmt = _strftime(col.date_format or "yyyy-MM-dd")
+                value = f"try_strptime({cn}, '{fmt}')" if col.arrives_as_text else cn
+                landed = "regexp_extract(_source_file, 'load_date=([0-9-]+)', 1)::DATE"
+                window = [
+                    f"{value} < TIMESTAMP '{col.minimum}'" if col.minimum else None,
+                    f"{value} > TIMESTAMP '{col.maximum}'" if col.maximum else None,
+                    f"{value}::DATE > {landed}" if col.not_after_load_date else None,
+                ]
+                window = [w for w in window if w]
+                if window:
+                    add(f"{sel} WHERE {' OR '.join(window)}", "out_of_range", col.name)
+            else:
+                if col.minimum is not None:
+                    add(f"{sel} WHERE {cn} < {_lit(col.minimum)}", "out_of_range", col.name)
+                if col.maximum is not None:
+                    add(f"{sel} WHERE {cn} > {_lit(col.maximum)}", "out_of_range", col.name)
             if col.pattern:
                 add(
                     f"{sel} WHERE NOT regexp_matches({cn}::VARCHAR, {_lit(col.pattern)})",
@@ -671,10 +728,20 @@ def test_texts_truth_matches_texts(lake: tuple[Path, GenerateResult]) -> None:
 def test_fault_manifest_lists_exactly_what_was_injected(
     faulty_lake: Path, contracts: dict[str, Contract]
 ) -> None:
-    found = [f for f in detect(faulty_lake, contracts) if f[4] in FAULT_KINDS]
-    others = [f for f in detect(faulty_lake, contracts) if f[4] not in FAULT_KINDS]
-    assert not others, others
+    findings = detect(faulty_lake, contracts)
+    found = [f for f in findings if f[4] in FAULT_KINDS]
     manifest = pl.read_parquet(faulty_lake / "_truth" / "faults.parquet")
+    # the file whose decimal column arrives as text is of the wrong type by design
+    as_text = {
+        (r["file"], r["column"])
+        for r in manifest.filter(pl.col("fault_kind") == "uncastable_value").iter_rows(named=True)
+    }
+    others = [
+        f
+        for f in findings
+        if f[4] not in FAULT_KINDS and not (f[4] == "wrong_type" and (f[2], f[5]) in as_text)
+    ]
+    assert not others, others
     listed = sorted(
         manifest.select(
             "system", "table", "file", "source_key", "fault_kind", "column"
@@ -684,7 +751,9 @@ def test_fault_manifest_lists_exactly_what_was_injected(
     assert sorted(found, key=str) == listed
     kinds = Counter(manifest["fault_kind"].to_list())
     assert set(kinds) == set(FAULT_KINDS)
-    assert all(3 <= kinds[k] <= 5 for k in ROW_KINDS)
+    assert all(3 <= kinds[k] <= 5 for k in ROW_KINDS - {"out_of_range"})
+    assert kinds["out_of_range"] == 10  # four values, six dates outside their window
+    assert kinds["uncastable_value"] == 1 and kinds["missing_required"] == 2
     assert (
         manifest.filter(pl.col("fault_kind") == "null_primary_key")["source_key"].null_count()
         == kinds["null_primary_key"]

@@ -21,6 +21,7 @@ from engagement_lake.contracts import load_contracts
 from engagement_lake.quality import CheckReport, main_check, run_checks
 from engagement_lake.quality import run as R
 from engagement_lake.quality import suites as S
+from engagement_lake.quality.report import CheckResult
 
 # Which expectation must report each row-level fault kind of the generator.
 FAULT_CHECK = {
@@ -29,7 +30,23 @@ FAULT_CHECK = {
     "out_of_range": S.BETWEEN,
     "unparsable_date": S.STRFTIME,
     "orphan_foreign_key": S.FOREIGN_KEY,
+    "uncastable_value": S.CASTABLE,
+    "missing_required": S.NOT_BLANK,
 }
+DATE_COLUMNS = {
+    (fqn, col.name)
+    for fqn, contract in load_contracts().items()
+    for col in contract.columns
+    if col.logical_type in ("date", "timestamp")
+}
+
+
+def fault_check(fault: dict) -> str:
+    """The bronze check that reports a fault: a date out of range breaks its window."""
+    fqn = f"{fault['system']}.{fault['table']}"
+    if fault["fault_kind"] == "out_of_range" and (fqn, fault["column"]) in DATE_COLUMNS:
+        return S.DATE_WINDOW
+    return FAULT_CHECK[fault["fault_kind"]]
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +222,7 @@ def test_every_row_fault_is_reported_by_its_expectation(faulty):
     rows = manifest.filter(pl.col("fault_kind").is_in(list(FAULT_CHECK)))
     expected = rows.group_by("system", "table", "fault_kind", "column").len()
     for fault in expected.iter_rows(named=True):
-        check = FAULT_CHECK[fault["fault_kind"]]
+        check = fault_check(fault)
         key = (f"{fault['system']}.{fault['table']}", fault["column"], check)
         assert key in failing, f"{fault} not reported"
         assert failing[key].unexpected_count == fault["len"], key
@@ -221,12 +238,13 @@ def test_bronze_errors_are_exactly_the_injected_faults(faulty):
     """No false alarm: the clean rows of the faulty lake pass every error check."""
     _, manifest, report = faulty
     expected = {
-        (f"{r['system']}.{r['table']}", r["column"], FAULT_CHECK[r["fault_kind"]])
+        (f"{r['system']}.{r['table']}", r["column"], fault_check(r))
         for r in manifest.filter(pl.col("fault_kind").is_in(list(FAULT_CHECK))).iter_rows(
             named=True
         )
     }
     expected.add(("social.mentions", None, S.FILE_READABLE))
+    expected.add(("mlops.recommendations_served", None, S.FILE_READABLE))
     assert set(_failing(report, "error")) == expected
 
 
@@ -298,11 +316,23 @@ def test_report_only_mode_keeps_the_failures_but_exits_zero(faulty):
     assert "report-only" in relaxed.summary()
 
 
-def test_bronze_gates_only_when_asked_for():
-    assert R.gating_layers("all", None) == ("silver", "gold")
+def test_quarantined_bronze_rows_never_gate_but_structural_errors_do():
+    assert R.gating_layers("all", None) == ("bronze", "silver", "gold")
     assert R.gating_layers("bronze", None) == ("bronze",)
-    assert R.gating_layers("all", True) == ("bronze", "silver", "gold")
     assert R.gating_layers("bronze", False) == ()
+    row = CheckResult("bronze", "shop.orders", "status", S.IN_SET, "error", False, quarantined=True)
+    file = CheckResult("bronze", "social.mentions", None, S.FILE_READABLE, "error", False)
+    gold = CheckResult("gold", "fct_orders", "order_key", S.NOT_NULL, "error", False)
+    for layer in ("bronze", "all"):
+        gating = R.gating_layers(layer, None)
+        assert CheckReport([row], ("bronze",), gating).exit_code == 0
+        assert CheckReport([row, file], ("bronze",), gating).exit_code == 1
+        assert CheckReport([row], ("bronze",), gating, strict=True).exit_code == 1
+    assert CheckReport([row, gold], R.LAYERS, R.gating_layers("all", None)).exit_code == 1
+    assert (
+        "1 bronze errors are rows the build quarantines"
+        in CheckReport([row], ("bronze",), ("bronze",)).summary()
+    )
 
 
 def test_reports_are_written(faulty):

@@ -11,6 +11,7 @@ and compare the sets exactly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,16 +24,26 @@ from engagement_lake.contracts import Contract
 from engagement_lake.generate.context import ID_FORMATS
 from engagement_lake.generate.writer import LakeWriter, write_table
 
-FAULT_KINDS = (
+ROW_FAULT_KINDS = (
     "null_primary_key",
+    "missing_required",
     "unknown_allowed_value",
     "out_of_range",
     "unparsable_date",
     "orphan_foreign_key",
+    "uncastable_value",
+)
+"""Faults in single rows: the build quarantines each row with this reason."""
+FILE_FAULT_KINDS = (
     "extra_column",
     "missing_column",
     "truncated_file",
+    "corrupt_pages",
+    "bad_partition",
+    "foreign_file",
 )
+"""Faults in whole files or folders: absorbed (drift), named by the preflight, or set aside."""
+FAULT_KINDS = ROW_FAULT_KINDS + FILE_FAULT_KINDS
 
 PK_SEQUENCE = {
     "shop.orders": "order",
@@ -72,6 +83,17 @@ ROW_FAULTS: tuple[RowFault, ...] = (
     RowFault("out_of_range", "shop.returns", "refund_amount", Decimal("-15.00")),
     RowFault("out_of_range", "reviews.product_reviews", "rating", 9),
     RowFault("out_of_range", "fitmap.scans", "height_cm", Decimal("999.9")),
+    # dates outside the contract's window: before its minimum (the unknown member's date among
+    # them), after its maximum, or later than the day the row landed
+    RowFault("out_of_range", "shop.orders", "order_ts", datetime(1900, 1, 1)),
+    RowFault("out_of_range", "shop.orders", "order_ts", datetime(2999, 1, 1)),
+    RowFault("out_of_range", "shop.customers", "birth_date", "9999-12-31"),
+    RowFault("out_of_range", "shop.customers", "birth_date", "2999-12-31"),
+    RowFault("out_of_range", "shop.customers", "birth_date", "0001-01-01"),
+    RowFault("out_of_range", "shop.customers", "signup_date", date(2099, 12, 31)),
+    # whitespace is not a value
+    RowFault("missing_required", "support.ticket_messages", "body", "   "),
+    RowFault("missing_required", "crm.opportunities", "opportunity_name", " "),
     RowFault("unparsable_date", "crm.leads", "created_date", "2026-02-30"),
     RowFault("unparsable_date", "crm.leads", "created_date", "not a date"),
     RowFault("unparsable_date", "shop.customers", "birth_date", "31/12/1980"),
@@ -86,6 +108,12 @@ ROW_FAULTS: tuple[RowFault, ...] = (
 EXTRA_COLUMN = ("shop.orders", "gift_message")
 MISSING_COLUMN = ("support.tickets", "subject")
 TRUNCATED = "social.mentions"
+CORRUPT_PAGES = "mlops.recommendations_served"
+UNCASTABLE = ("shop.orders", "discount_amount", "abc")
+"""A decimal column that arrives as text in one file, one value of which is not a number."""
+BAD_PARTITION = ("reviews.product_reviews", "load_date=notadate")
+NO_PARTITION = ("loyalty.points_ledger", "2026-06-30")
+FOREIGN_FILE = ("shop.orders", "export.csv")
 DRIFT_ROWS = 5
 
 IDENTITY_TABLES = {"shop.customers", "crm.leads"}
@@ -173,8 +201,82 @@ class FaultInjector:
                 }
             )
 
+    def _entry(self, fqn: str, rel: str, kind: str, column: str | None, key: Any = None) -> None:
+        system, table = fqn.split(".")
+        self.manifest.append(
+            {
+                "system": system,
+                "table": table,
+                "file": rel,
+                "source_key": None if key is None else str(key),
+                "fault_kind": kind,
+                "column": column,
+            }
+        )
+
+    def _rows(self, samples: dict[str, pa.Table], fqn: str) -> pa.Table | None:
+        """A few sample rows of the table under fresh keys, or None without a sample."""
+        base = samples.get(fqn)
+        if base is None or base.num_rows == 0:
+            return None
+        pk = self.contracts[fqn].primary_key[0]
+        idx = self.rng.choice(base.num_rows, min(DRIFT_ROWS, base.num_rows), replace=False)
+        rows = base.take(np.sort(idx))
+        return _set(rows, pk, [self._key(fqn) for _ in range(rows.num_rows)])
+
+    def hostile_files(self, writer: LakeWriter, samples: dict[str, pa.Table]) -> None:
+        """Files a hostile source sends: a decimal column as text with one non-number, data pages
+        corrupt behind an intact footer, a malformed partition folder, a file outside any
+        partition, and a CSV dropped into a table folder."""
+        fqn, column, bad = UNCASTABLE
+        rows = self._rows(samples, fqn)
+        if rows is not None:
+            i = rows.schema.get_field_index(column)
+            text = [None if v is None else str(v) for v in rows.column(column).to_pylist()]
+            text[0] = bad
+            rows = rows.set_column(i, pa.field(column, pa.string()), pa.array(text))
+            _, rel = writer.next_part(fqn)
+            writer.rows[fqn] += rows.num_rows
+            writer.write_raw(rel, writer.with_metadata(rows, rel))
+            key = rows.column(self.contracts[fqn].primary_key[0])[0].as_py()
+            self._entry(fqn, rel, "uncastable_value", column, key)
+        rows = self._rows(samples, CORRUPT_PAGES)
+        if rows is not None:
+            _, rel = writer.next_part(CORRUPT_PAGES)
+            path = writer.data_dir / rel
+            write_table(path, writer.with_metadata(rows, rel))
+            writer.files.append(path)
+            writer.rows[CORRUPT_PAGES] += rows.num_rows
+            import pyarrow.parquet as pq
+
+            chunk = pq.read_metadata(path).row_group(0).column(0)
+            with path.open("r+b") as fh:  # the first page header: the footer stays intact
+                fh.seek(chunk.dictionary_page_offset or chunk.data_page_offset)
+                fh.write(b"\xff" * 16)
+            self._entry(CORRUPT_PAGES, rel, "corrupt_pages", None)
+        for (fqn, folder), kind in (
+            (BAD_PARTITION, "bad_partition"),
+            (NO_PARTITION, "bad_partition"),
+        ):
+            rows = self._rows(samples, fqn)
+            if rows is None:
+                continue
+            _, rel = writer.next_part(fqn)
+            rel = str(Path(rel).parent.parent / folder / Path(rel).name)
+            writer.rows[fqn] += rows.num_rows
+            writer.write_raw(rel, writer.with_metadata(rows, rel))
+            self._entry(fqn, rel, kind, None)
+        fqn, name = FOREIGN_FILE
+        _, rel = writer.next_part(fqn)
+        rel = str(Path(rel).parent / name)
+        path = writer.data_dir / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("order_id,note\nO0000000001,exported by hand\n")
+        self._entry(fqn, rel, "foreign_file", None)
+
     def file_faults(self, writer: LakeWriter, samples: dict[str, pa.Table]) -> None:
-        """Schema drift (extra / missing column) and one truncated file, as separate parts."""
+        """Schema drift (extra / missing column) and one truncated file, as separate parts;
+        then the hostile files."""
         for (fqn, column), kind in (
             (EXTRA_COLUMN, "extra_column"),
             (MISSING_COLUMN, "missing_column"),
@@ -217,6 +319,7 @@ class FaultInjector:
                     "column": column,
                 }
             )
+        self.hostile_files(writer, samples)
 
 
 def manifest_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:

@@ -46,6 +46,7 @@ from engagement_lake.generate import (
 from engagement_lake.generate.block import BLOCK_PEOPLE, Block
 from engagement_lake.generate.context import Calendar, Ctx
 from engagement_lake.generate.faults import FaultInjector, manifest_frame
+from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
@@ -484,8 +485,7 @@ def generate(
     """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
-    if scale <= 0:
-        raise ValueError("scale must be positive")
+    check_request(data_dir, scale, seed)
     # The world (people, catalogue, purchase skeleton) is drawn from the seed alone, so it is
     # built while another thread validates the contracts; nothing is deleted or written until
     # they are known to be valid.

@@ -42,6 +42,9 @@ class CheckResult:
     note: str = ""
     kwargs: dict[str, Any] = field(default_factory=dict)
     suite: str = ""
+    quarantined: bool = False
+    """A bronze row-level rule: the build quarantines the rows that break it, so the data
+    downstream is clean and the failure is reported without failing the run."""
 
     def line(self) -> str:
         """``layer table column check unexpected=N sample=…``: one grep-able line."""
@@ -52,7 +55,7 @@ class CheckResult:
         )
         if self.observed is not None and not self.unexpected_count:
             text += f" observed={self.observed}"
-        return f"{text} severity={self.severity}"
+        return f"{text} severity={self.severity}" + (" (quarantined)" if self.quarantined else "")
 
 
 @dataclass
@@ -69,6 +72,12 @@ class CheckReport:
     html_path: Path | None = None
     as_of: str | None = None
     """Newest bronze load (``_loaded_at``) that freshness was measured against."""
+    strict: bool = False
+    """Whether bronze rows the build quarantines fail the run too (``--fail-on-error``)."""
+
+    def gates(self, result: CheckResult) -> bool:
+        """Whether this failing error decides the exit code."""
+        return result.layer in self.gating_layers and (self.strict or not result.quarantined)
 
     def failures(self, severity: str | None = None) -> list[CheckResult]:
         """Failing checks, errors first, optionally of one severity only."""
@@ -79,8 +88,10 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        """1 when an error-severity check of a gating layer fails, else 0."""
-        return int(any(r.layer in self.gating_layers for r in self.failures("error")))
+        """1 when an error-severity check fails that gates (see ``gates``), else 0. Bronze rows
+        the build quarantines never gate by default, so ``--layer bronze`` and ``--layer all``
+        agree on the same data."""
+        return int(any(self.gates(r) for r in self.failures("error")))
 
     def lines(self) -> list[str]:
         """One line per failing check, errors first."""
@@ -101,6 +112,12 @@ class CheckReport:
         ]
         if report_only:
             text += f" (report-only: errors in {', '.join(report_only)} do not fail the run)"
+        handled = [r for r in errors if r.layer in self.gating_layers and not self.gates(r)]
+        if handled:
+            text += (
+                f" ({len(handled)} bronze errors are rows the build quarantines: reported, "
+                "not failing the run)"
+            )
         if self.html_path is not None:
             text += f"; report {self.html_path}"
         return text

@@ -419,6 +419,9 @@ def _run_guarded(
 
 # ----------------------------------------------------------------------------- bronze
 
+TABLE_LEVEL_BRONZE = (S.ROW_COUNT, S.COLUMN_EXISTS, S.COLUMNS_MATCH, S.FILE_READABLE, S.FRESHNESS)
+"""Bronze checks on a table or its files rather than on rows: no quarantine absorbs them."""
+
 
 @dataclass
 class BronzeFiles:
@@ -429,16 +432,18 @@ class BronzeFiles:
 
 
 def scan_bronze_files(data_dir: Path, contract: Contract) -> BronzeFiles:
-    """Open every file's footer with pyarrow: cheap, and the same test the build applies."""
-    import pyarrow.parquet as pq
+    """Decode every file in full, as the build's preflight does: a file with corrupt data
+    pages keeps a readable footer."""
+    from engagement_lake.preflight import decode_parquet
 
     readable: dict[Path, list[str]] = {}
     unreadable: dict[Path, str] = {}
     for path in sorted(data_dir.glob(contract.bronze_glob)):
-        try:
-            readable[path] = pq.read_metadata(path).schema.to_arrow_schema().names
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            unreadable[path] = " ".join(str(exc).split())
+        found = decode_parquet(path)
+        if "error" in found:
+            unreadable[path] = found["error"]
+        else:
+            readable[path] = found["columns"]
     return BronzeFiles(readable, unreadable)
 
 
@@ -549,6 +554,8 @@ def run_bronze(
     """Bronze straight from the files; the warehouse is not needed."""
     import duckdb
 
+    from engagement_lake.preflight import quarantined_paths
+
     suites = S.bronze_suites(contracts)
     con = duckdb.connect()
     files: dict[str, BronzeFiles] = {}
@@ -567,8 +574,16 @@ def run_bronze(
             parents[suite.table] = None
     results: list[CheckResult] = []
     newest: dict[str, datetime | None] = {}
+    set_aside = quarantined_paths(cfg.data_dir)
     for suite in suites:
-        results.extend(_file_checks(suite, files[suite.table], cfg.data_dir))
+        checked = _file_checks(suite, files[suite.table], cfg.data_dir)
+        unreadable = set(files[suite.table].unreadable)
+        for r in checked:
+            # a bad file the build left out (and recorded) is handled like a quarantined row
+            r.quarantined = (
+                r.check == S.FILE_READABLE and bool(unreadable) and unreadable <= set_aside
+            )
+        results.extend(checked)
         if parents[suite.table] is None:
             results.extend(_empty_table(suite))
             newest[suite.table] = None
@@ -581,6 +596,9 @@ def run_bronze(
             parents=parents,
             skip=("files", "layer"),
         )
+        for r in found:
+            # error-severity row rules are exactly the ones staging quarantines on
+            r.quarantined = r.severity == S.ERROR and r.check not in TABLE_LEVEL_BRONZE
         results.extend(found)
         newest[suite.table] = con.execute(
             f"select max(_loaded_at) from {suite.relation}"
@@ -735,9 +753,7 @@ def run_gold(
 def gating_layers(layer: str, fail_on_error: bool | None = None) -> tuple[str, ...]:
     """Layers whose error failures set the exit code (see ``run_checks``)."""
     layers = LAYERS if layer == "all" else (layer,)
-    if fail_on_error is None:
-        return tuple(x for x in layers if not (layer == "all" and x == "bronze"))
-    return layers if fail_on_error else ()
+    return () if fail_on_error is False else layers
 
 
 def run_checks(
@@ -752,10 +768,12 @@ def run_checks(
     """Run the checks of ``layer`` (bronze, silver, gold or all) and write the JSON and HTML
     report to ``report_dir/check_<layer>.{json,html}``.
 
-    ``fail_on_error`` decides which layers' error-severity failures set ``exit_code``: True,
-    every layer run; False, none (report-only); None (default), every layer run except bronze
-    within ``all``: bronze holds raw data where invalid rows are expected and quarantined by
-    the build, so its errors gate only when bronze is asked for on its own.
+    ``fail_on_error`` decides which error-severity failures set ``exit_code``. None (default):
+    every error except bronze rows that the build quarantines (bronze is raw data where invalid
+    rows are expected; staging sets them aside, so downstream is clean) — structural bronze
+    errors (an unreadable file, a missing required column) still fail, and ``--layer bronze``
+    and ``--layer all`` agree. True: every error, quarantined bronze rows included. False:
+    none (report-only). A data folder with no bronze raises ``NoBronzeError``.
     """
     import duckdb
 
@@ -770,6 +788,9 @@ def run_checks(
     seconds: dict[str, float] = {}
     as_of = None
     if "bronze" in layers:
+        from engagement_lake.preflight import require_bronze
+
+        require_bronze(cfg.data_dir, contracts)
         t = time.perf_counter()
         found, as_of, _ = run_bronze(cfg, validator, contracts, chunk_rows=chunk_rows)
         results += found
@@ -801,6 +822,7 @@ def run_checks(
         time.perf_counter() - started,
         seconds,
         as_of=None if as_of is None else as_of.isoformat(sep=" "),
+        strict=bool(fail_on_error),
     )
     report.json_path = report_dir / f"check_{layer}.json"
     report.html_path = report_dir / f"check_{layer}.html"

@@ -57,6 +57,10 @@ RECONCILIATION = "row_count_reconciliation"
 RELATION_EXISTS = "relation_exists"
 UNSUPPORTED = "unsupported_rule"
 SQL_PREFIX = "sql:"
+# Row rules the build quarantines on that GX has no expectation for, run as counting queries.
+CASTABLE = SQL_PREFIX + "value_castable"
+NOT_BLANK = SQL_PREFIX + "required_not_blank"
+DATE_WINDOW = SQL_PREFIX + "date_within_window"
 
 _NON_GX_KWARGS = ("operator", "threshold", "where")
 """Kwargs the runner uses but GX does not know (the rule's own comparison, a dbt filter)."""
@@ -299,7 +303,8 @@ def _value_checks(col: Column, name: str, *, raw: bool) -> list[Expect]:
                 note="contract: allowed values",
             )
         )
-    if (col.minimum is not None or col.maximum is not None) and not (raw and col.arrives_as_text):
+    dated = col.logical_type in ("date", "timestamp")
+    if (col.minimum is not None or col.maximum is not None) and not (raw and dated):
         out.append(
             Expect(
                 BETWEEN,
@@ -381,7 +386,7 @@ def bronze_suite(contract: Contract) -> TableSuite:
             ERROR,
             {},
             engine="files",
-            note="every bronze file must open (footer readable)",
+            note="every bronze file must decode in full",
         )
     )
     for col in contract.all_columns:
@@ -407,6 +412,7 @@ def bronze_suite(contract: Contract) -> TableSuite:
                 )
             )
         exps.extend(_value_checks(col, col.name, raw=True))
+        exps.extend(_quarantine_rules(col))
         if col.unique and not col.primary_key:
             exps.append(
                 Expect(
@@ -455,6 +461,70 @@ def bronze_suite(contract: Contract) -> TableSuite:
         (*pk, "_source_file"),
         contract,
     )
+
+
+def _count_rule(check: str, col: Column, where: str, note: str) -> Expect:
+    return Expect(
+        check,
+        col.name,
+        ERROR,
+        {
+            "query": f"select count(*) from ${{table}} where {where}",
+            "operator": "mustBe",
+            "threshold": 0,
+        },
+        engine="duckdb",
+        note=note,
+    )
+
+
+def _quarantine_rules(col: Column) -> list[Expect]:
+    """The bronze side of the staging rules on casting, blank values and date windows, so that
+    ``check`` reports every row the build quarantines."""
+    q = f'"{col.name}"'
+    out: list[Expect] = []
+    if not col.physical_type.upper().startswith("VARCHAR"):
+        out.append(
+            _count_rule(
+                CASTABLE,
+                col,
+                f"{q} is not null and try_cast({q} as {col.physical_type}) is null",
+                f"contract: values cast to {col.physical_type}",
+            )
+        )
+    if col.required and col.logical_type == "string":
+        out.append(
+            _count_rule(
+                NOT_BLANK,
+                col,
+                f"{q} is not null and trim(cast({q} as varchar)) = ''",
+                "contract: required (whitespace is not a value)",
+            )
+        )
+    if col.logical_type in ("date", "timestamp"):
+        if col.arrives_as_text:
+            fmt = java_to_strftime(col.date_format or "yyyy-MM-dd")
+            value = f"try_strptime(trim({q}), '{fmt}')"
+        else:
+            value = f"try_cast({q} as timestamp)"
+        bounds = []
+        if col.minimum is not None:
+            bounds.append(f"{value} < timestamp '{str(col.minimum)[:10]}'")
+        if col.maximum is not None:
+            bounds.append(f"{value} > timestamp '{str(col.maximum)[:10]}'")
+        if col.not_after_load_date:
+            bounds.append(f"cast({value} as date) > cast(_loaded_at as date)")
+        if bounds:
+            out.append(
+                _count_rule(
+                    DATE_WINDOW,
+                    col,
+                    f"{value} is not null and ({' or '.join(bounds)})",
+                    "contract: the date's plausible window (minimum, maximum, "
+                    "not after the day the row landed)",
+                )
+            )
+    return out
 
 
 def _foreign_key(name: str, col: Column, parent: str, parent_column: str) -> Expect:
