@@ -40,6 +40,7 @@ test: install ## run the whole test suite (Python tests, which build a small lak
 	$(BIN)/python -m pytest
 
 lint: install ## ruff on Python, sqlfluff (dbt templater) on the models
+	@mkdir -p $(dir $(WAREHOUSE))
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/sqlfluff lint models analyses

@@ -1,5 +1,5 @@
 -- Show me all customer service tickets from the last 30 days with negative sentiment.
--- (seed 000, agent test query 1; "today" is the as-of date of the build)
+-- (analyst question 1; "today" is the as-of date of the build)
 select
     ticket_id,
     created_date,

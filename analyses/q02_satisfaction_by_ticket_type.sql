@@ -1,5 +1,5 @@
 -- What's the average satisfaction score by ticket type?
--- (seed 000, agent test query 2; tickets without a CSAT answer are left out)
+-- (analyst question 2; tickets without a CSAT answer are left out)
 select
     ticket_type,
     count(satisfaction_score) as rated_tickets,

@@ -1,5 +1,5 @@
 -- Identify customers who have had 3+ support tickets in the last 60 days.
--- (seed 000, agent test query 3)
+-- (analyst question 3)
 select
     customer_key,
     count(*) as tickets_60d

@@ -1,5 +1,5 @@
 -- Which customers have left 5-star reviews but haven't purchased in 90 days?
--- (seed 000, agent test query 4)
+-- (analyst question 4)
 select
     c.customer_id,
     count(*) as five_star_reviews,

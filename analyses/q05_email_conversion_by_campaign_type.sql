@@ -1,5 +1,5 @@
 -- Show me the conversion rate of email campaigns by campaign type.
--- (seed 000, agent test query 5; conversions per e-mail sent)
+-- (analyst question 5; conversions per e-mail sent)
 select
     campaign_type,
     count(*) filter (where event_type = 'sent') as emails_sent,

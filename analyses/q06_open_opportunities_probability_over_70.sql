@@ -1,5 +1,5 @@
 -- List all open sales opportunities with probability > 70% and value > $200.
--- (seed 000, agent test query 6)
+-- (analyst question 6)
 select
     opportunity_id,
     stage_name,

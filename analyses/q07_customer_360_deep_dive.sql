@@ -1,5 +1,5 @@
 -- Give me a 360-degree view of customer "42": purchase history, support tickets, reviews, FitMap.
--- (seed 000, agent test query 7; golden ids are hashes, so "42" is the 42nd customer in id
+-- (analyst question 7; golden ids are hashes, so "42" is the 42nd customer in id
 -- order — for any other customer run `engagement-lake customer <id>`)
 select *
 from {{ ref('mart_customer_360') }}

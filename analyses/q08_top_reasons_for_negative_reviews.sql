@@ -1,5 +1,5 @@
 -- What are the top 3 reasons for negative reviews in the last quarter?
--- (seed 000, agent test query 8; reasons are the topics of the topic dictionary, last 90 days)
+-- (analyst question 8; reasons are the topics of the topic dictionary, last 90 days)
 select
     d.topic,
     count(distinct d.text_id) as negative_reviews

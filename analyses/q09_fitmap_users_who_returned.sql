@@ -1,5 +1,5 @@
 -- Identify customers who used FitMap but returned their purchase — what were the common issues?
--- (seed 000, agent test query 9; return reasons of FitMap users' returned lines)
+-- (analyst question 9; return reasons of FitMap users' returned lines)
 select
     i.return_reason,
     count(*) as returned_lines,

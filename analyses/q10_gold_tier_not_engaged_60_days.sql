@@ -1,5 +1,5 @@
 -- Show me customers in the Gold loyalty tier who haven't engaged with any email campaigns in 60 days.
--- (seed 000, agent test query 10; engaged = opened, clicked or converted)
+-- (analyst question 10; engaged = opened, clicked or converted)
 select
     customer_id,
     last_email_interaction_date

@@ -1,4 +1,4 @@
--- Show me our VIP customers. (seed 001, scenario 1: lifecycle stage VIP)
+-- Show me our VIP customers. (scenario 1: lifecycle stage VIP)
 select
     customer_id,
     order_count,

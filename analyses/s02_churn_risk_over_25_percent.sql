@@ -1,4 +1,4 @@
--- Find customers at risk of churning. (seed 001, scenario 2: churn probability above 0.25)
+-- Find customers at risk of churning. (scenario 2: churn probability above 0.25)
 select
     customer_id,
     round(churn_probability, 3) as churn_probability,

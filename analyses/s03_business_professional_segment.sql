@@ -1,4 +1,4 @@
--- Analyze the business professional segment. (seed 001, scenario 3: one segment's performance)
+-- Analyze the business professional segment. (scenario 3: one segment's performance)
 select
     behavioural_segment,
     count(*) as customers,

@@ -1,4 +1,4 @@
--- Show me our most valuable customer's complete profile. (seed 001, scenario 4: one customer's
+-- Show me our most valuable customer's complete profile. (scenario 4: one customer's
 -- deep dive — the customer with the highest lifetime revenue)
 select
     customer_id,

@@ -1,5 +1,5 @@
-"""Contract loading: every bronze table of DESIGN.md has a valid contract, and each kind of
-malformed contract fails with one line naming the file, the field and the problem."""
+"""Contract loading: every bronze table of the ten source systems has a valid contract, and each
+kind of malformed contract fails with one line naming the file, the field and the problem."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from engagement_lake.contracts import (
     parse_contract,
 )
 
-# DESIGN.md, "Source systems (bronze) — the minimum set".
+# The source systems and their tables (the minimum set the project models).
 MINIMUM_SET = {
     "shop": [
         "customers",

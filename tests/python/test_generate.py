@@ -291,7 +291,10 @@ def detect(root: Path, contracts: dict[str, Contract]) -> list[Finding]:
                 )
         for rule in c.quality:
             if rule.kind == "sql" and rule.query:
-                n = con.execute(rule.query.replace("${table}", t)).fetchone()[0]
+                try:
+                    n = con.execute(rule.query.replace("${table}", t)).fetchone()[0]
+                except duckdb.BinderException:  # a column of the wrong type, reported above
+                    continue
                 if n:
                     found.append((c.system, c.table, None, str(n), f"rule:{rule.name}", None))
     return found

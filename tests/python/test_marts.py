@@ -1,6 +1,7 @@
-"""Analyst marts: the health score is the weighted mean of its components with seed 000's
-weights and seed 004's levels; RFM segments follow the seed's rule order; segments and the next
-best action are assigned to everyone; the flow marts honour their filters as of the as-of date."""
+"""Analyst marts: the health score is the weighted mean of its components with the declared
+health_weight_* vars and the seeded health levels; RFM segments follow the seed's rule order;
+segments and the next best action are assigned to everyone; the flow marts honour their filters as
+of the as-of date."""
 
 from __future__ import annotations
 

@@ -299,7 +299,7 @@ def test_check_fails_on_faulty_bronze_with_lines(faulty):
     lines = report.lines()
     assert (
         "bronze shop.orders status expect_column_values_to_be_in_set unexpected=1 "
-        'sample=["lost_in_transit"] severity=error'
+        'sample=["lost_in_transit"] severity=error (quarantined)'
     ) in lines
     assert any(
         x.startswith("bronze shop.orders order_id expect_column_values_to_not_be_null unexpected=1")

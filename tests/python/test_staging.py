@@ -131,7 +131,7 @@ def test_reconciliation_adds_up(staged):
     con, _ = staged
     rec = {
         (s, t): (b, st, q, c)
-        for s, t, b, st, q, c in con.execute("select * from quality.reconciliation").fetchall()
+        for s, t, b, st, q, c, _ in con.execute("select * from quality.reconciliation").fetchall()
     }
     assert len(rec) == 45
     # 6 valid + 3 invalid + a newer version + a replay
@@ -217,10 +217,15 @@ def test_only_shop_customers_builds_and_matches(tmp_path, contracts):
 def test_missing_required_column_fails_naming_table_and_column(tmp_path, contracts):
     data = tmp_path / "data"
     rows = build_rows(contracts, 3)["shop.customers"]
-    path = write_table(data, contracts["shop.customers"], rows, drop_columns=("last_name",))
+    path = write_table(data, contracts["shop.customers"], rows, drop_columns=("signup_date",))
     cfg = RunConfig(data, tmp_path / "w.duckdb", target_dir=tmp_path / "target")
     with pytest.raises(DbtError) as info:
         build(cfg, ["stg_shop__customers"], progress=False)
     message = str(info.value)
-    assert "bronze shop.customers: required column 'last_name' is missing from" in message
+    assert "\n" not in message
+    assert "bronze shop.customers: " in message
+    assert "missing required column ('signup_date' not in the file); the build did not start" in (
+        message
+    )
+    assert not cfg.warehouse.exists(), "refused before any model runs"
     assert str(Path(path).name) in message

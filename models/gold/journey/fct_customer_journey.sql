@@ -1,4 +1,4 @@
--- One row per golden customer touchpoint (Insight 5, customer journey mapping), in time order per
+-- One row per golden customer touchpoint (customer journey mapping), in time order per
 -- customer: interactions (e-mail clicks and conversions, web and app sessions, store visits,
 -- journey-platform events), FitMap scans, purchases (orders that were not cancelled), support
 -- tickets, product reviews and loyalty enrolments / tier changes. Touchpoints of records that are

@@ -1,4 +1,4 @@
--- One row per at-risk high-value customer as of the as-of date: seed 000's "At-Risk Customer
+-- One row per at-risk high-value customer as of the as-of date: the "At-Risk Customer
 -- Alert" flow — 2+ negative tickets or a review of 2 stars or fewer in the last 60 days, and a
 -- lifetime value over 500; with open opportunities and the recommended action.
 

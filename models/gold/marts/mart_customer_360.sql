@@ -1,4 +1,4 @@
--- One row per golden customer: the 360° view of seed 000's dashboard 5 — profile, purchases,
+-- One row per golden customer: the 360° view of dashboard 5 (customer 360) — profile, purchases,
 -- FitMap, support, reviews, e-mail engagement, open opportunities, predicted value and churn
 -- risk, health, RFM, lifecycle stage, behavioural segment, and the next best action with its
 -- reason. With dim_customer, the only gold table that carries personal data.

@@ -1,7 +1,7 @@
 -- One row per golden customer: the 0–100 health score (weighted components, weights from the
--- health_weight_* vars), its level (seed 004: EXCELLENT ≥ 80, GOOD ≥ 60, FAIR ≥ 40, else POOR),
+-- health_weight_* vars), its level (levels: EXCELLENT ≥ 80, GOOD ≥ 60, FAIR ≥ 40, else POOR),
 -- every component, the customer's percentile rank, and the average score of the customer's
--- behavioural segment for comparison (seed 004's benchmark).
+-- behavioural segment for comparison (its benchmark).
 
 with
 

@@ -1,5 +1,5 @@
 -- One row per day of the year up to the as-of date (var as_of_date, default the newest load):
--- seed 000's "Daily Customer Engagement Summary" flow — new tickets, satisfaction of tickets
+-- the "Daily Customer Engagement Summary" flow — new tickets, satisfaction of tickets
 -- resolved that day, negative tickets still open, new opportunities, e-mail performance and
 -- orders. The 8 AM flow reads the row of the day before the as-of date.
 

@@ -1,4 +1,4 @@
--- One row per customer to invite to FitMap as of the as-of date: seed 000's "FitMap Engagement
+-- One row per customer to invite to FitMap as of the as-of date: the "FitMap Engagement
 -- Opportunity" flow — bought in the last 30 days, never scanned, and bought at least one item
 -- whose return rate is high (var fitmap_high_return_rate, default 0.2).
 

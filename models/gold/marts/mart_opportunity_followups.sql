@@ -1,5 +1,5 @@
 -- One row per open opportunity in Qualified or Proposal for more than 14 days as of the as-of
--- date: seed 000's "Opportunity Follow-Up" flow — the owner, days in stage, the last sales
+-- date: the "Opportunity Follow-Up" flow — the owner, days in stage, the last sales
 -- activity and the last customer interaction (any channel), and a follow-up recommendation.
 
 with

@@ -1,5 +1,5 @@
 -- One row per new 1–2 star review (submitted in the review_queue_days before the as-of date,
--- default 7): seed 000's "Review Response" flow — whether the customer already has an open
+-- default 7): the "Review Response" flow — whether the customer already has an open
 -- support ticket (then notify its agent) or not (then open one), with the review's sentiment.
 
 with

@@ -75,7 +75,16 @@ class Bronze:
         self.data_dir = data_dir
         self.contracts = contracts
         bad_files = faults.filter(
-            pl.col("fault_kind").is_in(["truncated_file", "extra_column", "missing_column"])
+            pl.col("fault_kind").is_in(
+                [
+                    "truncated_file",
+                    "corrupt_pages",
+                    "bad_partition",
+                    "extra_column",
+                    "missing_column",
+                    "uncastable_value",
+                ]
+            )
         )["file"].to_list()
         self.bad_files = set(bad_files)
         self.fault_keys = {

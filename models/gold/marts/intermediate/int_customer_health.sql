@@ -1,5 +1,5 @@
 -- One row per golden customer: the six health components scored 0–100 and the weighted score
--- (weights are the health_weight_* vars, seed 000's by default). A component with no data
+-- (weights are the health_weight_* vars). A component with no data
 -- (no tickets, no e-mails, no reviews) scores a neutral 50 rather than punishing or rewarding.
 
 {%- set weights = {

@@ -1,4 +1,4 @@
--- One row per golden customer: the next best action (seed 000, insight 2) and why. Rules, in
+-- One row per golden customer: the next best action and why. Rules, in
 -- priority order (seeds/marts/next_best_actions.csv):
 --   1 sales_follow_up    an open opportunity with no interaction for 14+ days
 --   2 service_recovery   2+ negative texts, or a 1–2 star review, in the last 60 days
