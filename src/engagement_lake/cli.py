@@ -321,7 +321,7 @@ def customer(
 @app.command()
 def sql(
     query: Annotated[
-        str, typer.Argument(help="One read-only statement (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)")
+        str, typer.Argument(help="One read-only statement (SELECT, WITH, FROM, VALUES, SUMMARIZE, PIVOT, UNPIVOT, DESCRIBE, SHOW, EXPLAIN)")
     ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Value for each ?, in order")
