@@ -321,7 +321,11 @@ def customer(
 @app.command()
 def sql(
     query: Annotated[
-        str, typer.Argument(help="One read-only statement (SELECT, WITH, FROM, VALUES, SUMMARIZE, PIVOT, UNPIVOT, DESCRIBE, SHOW, EXPLAIN)")
+        str,
+        typer.Argument(
+            help="One read-only statement: SELECT, WITH, FROM, VALUES, SUMMARIZE, PIVOT, "
+            "UNPIVOT, DESCRIBE, SHOW or EXPLAIN",
+        ),
     ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Value for each ?, in order")
