@@ -53,7 +53,7 @@ _PHYSICAL_FAMILIES: dict[str, tuple[str, ...]] = {
 }
 
 
-# Staged column names follow the project conventions (DESIGN.md): `_at` timestamps, `_date`
+# Staged column names follow the project conventions: `_at` timestamps, `_date`
 # dates, `is_`/`has_` booleans. A source that names a column otherwise declares `stagingName`.
 _NAMING_CONVENTIONS = {
     "timestamp": (lambda n: n.endswith("_at"), "timestamps end in _at"),

@@ -69,7 +69,8 @@ def test_golden_records_name_the_winning_source(con):
     assert row == (0, 0, 0)
 
 
-# DESIGN.md "Gold: the stable interface", plus the issues' model-monitoring and journey facts.
+# The gold interface: conformed dimensions, facts per domain and marts, with model-monitoring
+# and journey facts.
 DESIGN_GOLD = {
     "dim_customer",
     "dim_date",

@@ -455,3 +455,32 @@ def test_include_personal_is_an_explicit_opt_in(lake, tmp_path: Path) -> None:
         f"select count(*) from read_parquet('{path}') where email like '%@%'"
     ).fetchone()[0]
     assert raw > 0
+
+
+def test_export_command_names_a_bad_key_and_warns_on_the_opt_in(
+    lake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from engagement_lake.cli import app
+
+    runner = CliRunner()
+    args = [
+        "export",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--warehouse",
+        str(lake.cfg.warehouse),
+        "--target-dir",
+        str(lake.cfg.target_dir),
+    ]
+    with monkeypatch.context() as patch:
+        patch.setenv(KEY_ENV, "short")
+        refused = runner.invoke(app, args)
+    assert refused.exit_code == 1
+    lines = refused.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {KEY_ENV} is 5 characters")
+    raw = runner.invoke(app, [*args, "--include-personal"])
+    assert raw.exit_code == 0, raw.output
+    assert "warning: personal data exported unmasked" in raw.output
+    assert "personal columns masked" not in raw.output
