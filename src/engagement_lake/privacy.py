@@ -150,9 +150,9 @@ _EMAIL = r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+"
 _HANDLE = r"@\w+"
 _PHONE = r"\+?\d[\d ().-]{6,}\d"
 _WORD = r"[^\W\d_]+(?:['’][^\W\d_]+)?"
-_TOKEN = re.compile(
-    f"(?P<email>{_EMAIL})|(?P<handle>{_HANDLE})|(?P<phone>{_PHONE})|(?P<word>{_WORD})"
-)
+_TOKENS = re.compile(f"({_EMAIL}|{_HANDLE}|{_PHONE}|{_WORD})")
+"""One capturing group: ``split`` returns text and tokens alternately (faster than a callback)."""
+_APOSTROPHE = re.compile(r"['’]")
 _WORDS_OF = re.compile(r"[^\W\d_]{2,}")
 
 
@@ -173,21 +173,26 @@ class Redactor:
         self.words = frozenset(w.lower() for w in words)
         self.handles = frozenset(h.lower() for h in handles)
 
-    def _replace(self, match: re.Match[str]) -> str:
-        kind = match.lastgroup
-        text = match.group(0)
-        if kind == "email":
-            return EMAIL_MARK
-        if kind == "phone":
-            return PHONE_MARK
-        if kind == "handle":
-            known = text.lower() in self.handles or text[1:].lower() in self.words
-            return HANDLE_MARK if known else text
-        parts = re.split(r"['’]", text)
-        return NAME_MARK if any(p.lower() in self.words for p in parts) else text
-
     def __call__(self, text: str) -> str:
-        return _TOKEN.sub(self._replace, text)
+        parts = _TOKENS.split(text)
+        words = self.words
+        for i in range(1, len(parts), 2):  # odd positions hold the tokens
+            token = parts[i]
+            if "@" in token:
+                if token[0] != "@":
+                    parts[i] = EMAIL_MARK
+                elif token.lower() in self.handles or token[1:].lower() in words:
+                    parts[i] = HANDLE_MARK
+            elif token[0].isalpha():
+                lowered = token.lower()
+                if lowered in words or (
+                    ("'" in token or "’" in token)
+                    and any(p in words for p in _APOSTROPHE.split(lowered))
+                ):
+                    parts[i] = NAME_MARK
+            else:
+                parts[i] = PHONE_MARK
+        return "".join(parts)
 
     def array(self, values: pa.Array) -> pa.Array:
         import pyarrow as pa
