@@ -388,6 +388,12 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{col.model}.{col.column}: derived from {col.inherited} data, unclassified")
             if missing:
                 return 1
+            derived = [
+                c
+                for c in found.columns.values()
+                if found.schemas.get(c.model) == "gold" and c.derived_from_personal
+            ]
+            print(f"{len(derived)} gold columns derived from personal data, all classified")
         if args.write_doc:
             DOC_PATH.write_text(render_doc(DOC_PATH.read_text(), manifest))
             print(f"wrote {DOC_PATH}")
