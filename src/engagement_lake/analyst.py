@@ -1,10 +1,18 @@
 """Analyst commands: the customer 360 view, read-only SQL, and the SQL cookbook in ``analyses/``.
 
 The CLI (``engagement-lake customer``, ``sql``, ``cookbook``) is a thin layer over these functions,
-so the tests call them directly. Everything here only reads the warehouse: DuckDB is opened with
-``read_only=True``, and ad-hoc SQL is also parsed and refused before it runs unless it is a single
-query, because a read-only connection still lets a statement read or write files (``COPY … TO``,
-``ATTACH``, ``INSTALL``) and an analyst should get a clear refusal rather than an engine error.
+so the tests call them directly. Everything here only reads the warehouse, and two independent
+walls keep it that way:
+
+* the connection is a sandbox (``analyst_connection``): DuckDB opened read-only, file access
+  limited to the folders the warehouse's own views read (``allowed_directories``), then external
+  access, extension auto-install and auto-load switched off and the configuration locked, so no
+  statement can read ``/etc/passwd``, the ground truth next to bronze, or the network, nor turn
+  those settings back on;
+* ad-hoc SQL is parsed and refused before it runs unless it is a single read-only statement,
+  because even a sandboxed read-only connection may still write into an allowed folder
+  (``COPY … TO``, ``EXPORT DATABASE``), and an analyst should get a clear refusal rather than an
+  engine error.
 """
 
 from __future__ import annotations
@@ -51,9 +59,56 @@ class WarehouseError(RuntimeError):
 # ----------------------------------------------------------------------------- connection
 
 
+SANDBOX_SETTINGS = (
+    ("enable_external_access", "false"),
+    ("autoinstall_known_extensions", "false"),
+    ("autoload_known_extensions", "false"),
+    ("python_enable_replacements", "false"),
+    ("lock_configuration", "true"),
+)
+"""Applied in this order after ``allowed_directories``: DuckDB refuses that setting once external
+access is off, and nothing can be changed once the configuration is locked. Replacement scans
+are off so that a query cannot read a Python object of this process by naming it."""
+
+_SOURCE_LITERAL = re.compile(r"read_parquet\(\s*'((?:[^']|'')+)'", re.IGNORECASE)
+
+
+def view_source_directories(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The folders the warehouse's views read (the bronze folders of the staging views).
+
+    dbt writes each staging view as ``read_parquet('<data>/bronze/<system>/<table>/*/*.parquet')``;
+    the folder before the first wildcard is what a query of that view must be able to open, and
+    nothing else is: the ground truth beside bronze, the home folder and the network stay shut.
+    """
+    found: set[str] = set()
+    for (sql,) in con.execute(
+        "select sql from duckdb_views() where not internal and sql is not null"
+    ).fetchall():
+        for literal in _SOURCE_LITERAL.findall(sql):
+            path = literal.replace("''", "'")
+            fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
+            folder = fixed if fixed.endswith("/") else str(Path(fixed).parent) + "/"
+            if Path(folder).is_absolute():
+                found.add(folder)
+    return sorted(found)
+
+
+def _sandbox(con: duckdb.DuckDBPyConnection, readable: Sequence[str]) -> None:
+    folders = ", ".join("'" + folder.replace("'", "''") + "'" for folder in readable)
+    con.execute(f"set allowed_directories = [{folders}]")
+    for name, value in SANDBOX_SETTINGS:
+        con.execute(f"set {name} = {value}")
+
+
 @contextmanager
-def _connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection, so that nothing an analyst runs can change the warehouse."""
+def analyst_connection(
+    warehouse: Path, *, read_views: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only, sandboxed connection for whatever an analyst (or a dashboard) runs.
+
+    ``read_views`` opens the folders the warehouse's views read (``view_source_directories``),
+    so that the staging views still answer; without it only the warehouse's tables can be read.
+    """
     warehouse = Path(warehouse)
     if not warehouse.is_file():
         raise WarehouseError(
@@ -66,6 +121,7 @@ def _connect(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
             f"cannot open warehouse {warehouse} read-only ({exc}); is a build writing to it?"
         ) from None
     try:
+        _sandbox(con, view_source_directories(con) if read_views else ())
         yield con
     finally:
         con.close()
@@ -95,7 +151,7 @@ def customer_360(warehouse: Path, customer: str) -> dict[str, Any]:
     wanted = customer.strip()
     if not wanted:
         raise LookupError("no customer id given")
-    with _connect(warehouse) as con:
+    with analyst_connection(warehouse, read_views=False) as con:
         if not _table_exists(con, CUSTOMER_360):
             raise WarehouseError(
                 f"{CUSTOMER_360} is not in warehouse {warehouse}; build gold first"
@@ -335,8 +391,19 @@ def render_customer_360(data: Mapping[str, Any]) -> RenderableType:
 
 # ----------------------------------------------------------------------------- read-only SQL
 
-_ALLOWED_STATEMENTS = ("Select", "SetOperation", "Subquery", "Describe", "Show")
-"""Root statements an analyst may run (EXPLAIN is checked through the statement it explains)."""
+_ALLOWED_STATEMENTS = (
+    "Select",
+    "SetOperation",
+    "Subquery",
+    "Describe",
+    "Show",
+    "Summarize",
+    "Pivot",
+    "Values",
+)
+"""Root statements an analyst may run, all of which only read: a query, DESCRIBE, SHOW, DuckDB's
+SUMMARIZE, PIVOT / UNPIVOT and a bare VALUES list (EXPLAIN is checked through the statement it
+explains)."""
 
 _FORBIDDEN_NODES = (
     "Insert",
@@ -410,6 +477,8 @@ def check_read_only(query: str) -> None:
         statements = [s for s in sqlglot.parse(inner, read="duckdb") if s is not None]
     except ParseError:
         statements = None  # a DuckDB dialect gap: DuckDB's parser and the leading word decide
+    except RecursionError:
+        raise ValueError(_TOO_DEEP) from None
     finally:
         sqlglot_log.setLevel(level)
     if statements is not None:
@@ -422,32 +491,61 @@ def check_read_only(query: str) -> None:
             )
         statement = statements[0]
         forbidden = tuple(getattr(exp, name) for name in _FORBIDDEN_NODES if hasattr(exp, name))
-        found = statement.find(*forbidden)  # find() includes the root itself
-        if found is not None:
-            raise PermissionError(f"{_statement_word(found)} is not allowed: {READ_ONLY}")
-        allowed = tuple(getattr(exp, name) for name in _ALLOWED_STATEMENTS if hasattr(exp, name))
-        if not isinstance(statement, allowed):
-            raise PermissionError(f"{_statement_word(statement)} is not allowed: {READ_ONLY}")
-        _check_with_duckdb_parser(text)
+        try:
+            found = statement.find(*forbidden)  # find() includes the root itself
+            if found is not None:
+                raise PermissionError(f"{_statement_word(found)} is not allowed: {READ_ONLY}")
+            allowed = tuple(
+                getattr(exp, name) for name in _ALLOWED_STATEMENTS if hasattr(exp, name)
+            )
+            if not isinstance(statement, allowed):
+                raise PermissionError(f"{_statement_word(statement)} is not allowed: {READ_ONLY}")
+            # DuckDB turns a PIVOT without an IN list into a hidden CREATE TYPE of its values
+            pivots = statement.find(exp.Pivot) is not None
+        except RecursionError:
+            raise ValueError(_TOO_DEEP) from None
+        _check_with_duckdb_parser(text, pivots=pivots)
     else:
-        _check_with_duckdb_parser(text)  # first, so that a typo is a syntax error
+        pivots = re.search(r"\bpivot\b", inner, re.IGNORECASE) is not None
+        _check_with_duckdb_parser(text, pivots=pivots)  # first, so that a typo is a syntax error
         leading = re.match(r"[\s(]*(\w+)", inner)
         word = leading.group(1).upper() if leading else "?"
         if word not in _QUERY_WORDS:
             raise PermissionError(f"{word} is not allowed: {READ_ONLY}")
 
 
-_QUERY_WORDS = {"SELECT", "WITH", "FROM", "DESCRIBE", "DESC", "SHOW"}
+_QUERY_WORDS = {
+    "SELECT",
+    "WITH",
+    "FROM",
+    "DESCRIBE",
+    "DESC",
+    "SHOW",
+    "SUMMARIZE",
+    "PIVOT",
+    "UNPIVOT",
+    "VALUES",
+}
 """Leading words of an allowed query, for SQL only DuckDB's parser understands."""
 
+_TOO_DEEP = "the query nests too deeply to be checked; simplify it (nothing was run)"
 
-def _check_with_duckdb_parser(text: str) -> None:
-    """One statement, and DuckDB classes it as a query (SELECT, or EXPLAIN of a query)."""
+
+def _check_with_duckdb_parser(text: str, *, pivots: bool = False) -> None:
+    """One statement, and DuckDB classes it as a query (SELECT, or EXPLAIN of a query).
+
+    With ``pivots`` the CREATE TYPE statements DuckDB itself adds for a PIVOT (they have no text
+    of their own) are not counted: the analyst wrote one statement.
+    """
     try:
         statements = duckdb.extract_statements(text)
     except duckdb.Error as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else "syntax error"
         raise ValueError(f"cannot parse the query ({first_line}); nothing was run") from None
+    if pivots:
+        statements = [
+            s for s in statements if s.query.strip() or s.type != duckdb.StatementType.CREATE
+        ]
     if len(statements) > 1:
         raise PermissionError(
             f"multiple statements ({len(statements)}) are not allowed: {READ_ONLY}; "
@@ -458,6 +556,21 @@ def _check_with_duckdb_parser(text: str) -> None:
     kind = statements[0].type
     if kind not in (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN):
         raise PermissionError(f"{kind.name} is not allowed: {READ_ONLY}")
+
+
+_REFUSED_PATH = re.compile(r'Cannot access (?:file|directory) "([^"]*)"')
+
+
+def _sandbox_refusal(exc: duckdb.Error) -> str:
+    """DuckDB's permission error as one line an analyst can act on."""
+    found = _REFUSED_PATH.search(str(exc))
+    if found:
+        return (
+            f'reading "{found.group(1)}" is not allowed: engagement-lake sql reads only the '
+            "warehouse (its tables, and the bronze files its staging views read)"
+        )
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return f"not allowed ({first}): engagement-lake sql reads only the warehouse"
 
 
 def run_sql(
@@ -479,9 +592,11 @@ def run_sql(
         raise ValueError(f"unknown format {fmt!r}; choose {', '.join(OUTPUT_FORMATS)}")
     check_read_only(query)
     limit = TABLE_MAX_ROWS + 1 if fmt == "table" else None
-    with _connect(warehouse) as con:
+    with analyst_connection(warehouse) as con:
         try:
             cursor = con.execute(query, params) if params else con.execute(query)
+        except duckdb.PermissionException as exc:
+            raise PermissionError(_sandbox_refusal(exc)) from None
         except duckdb.Error as exc:
             raise ValueError(f"query failed: {exc}") from None
         if cursor.description is None:  # a statement without a result set
@@ -717,7 +832,7 @@ def run_cookbook(
         available = ", ".join(entries) or "none"
         raise LookupError(f"no cookbook analysis named {name!r}; available: {available}")
     raw = entries[key].path.read_text(encoding="utf-8")
-    with _connect(warehouse) as con:
+    with analyst_connection(warehouse) as con:
         schemas = _model_schemas(con)
         lake_as_of = _lake_as_of(con)
     sql, uses_as_of = render_cookbook_sql(raw, schemas, name=key)

@@ -267,14 +267,27 @@ def _report_preflight(checked: Any) -> None:
 
 
 def _export(cfg: config.RunConfig, include_personal: bool) -> None:
+    """Export gold; the masked files are the ones to share, --include-personal ones are not."""
     from engagement_lake.export import export_gold
+    from engagement_lake.lineage import LineageError
+    from engagement_lake.privacy import PrivacyError
 
-    result = export_gold(cfg, include_personal=include_personal)
+    try:
+        result = export_gold(cfg, include_personal=include_personal)
+    except (PrivacyError, LineageError) as exc:
+        raise _fail(_one_line(exc)) from None
     masked = sum(len(cols) for cols in result.masked.values())
     typer.echo(
         f"exported {len(result.files)} gold tables to {cfg.data_dir / 'gold'}"
         + (f" ({masked} personal columns masked)" if masked else "")
     )
+    if include_personal:
+        typer.secho(
+            "warning: personal data exported unmasked (--include-personal); keep these files as "
+            "private as the warehouse and do not share them",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
 
 
 @app.command()
@@ -282,13 +295,18 @@ def export(
     data_dir: DataDirOpt = None,
     warehouse: WarehouseOpt = None,
     include_personal: Annotated[
-        bool, typer.Option("--include-personal", help="Export personal columns unmasked")
+        bool,
+        typer.Option(
+            "--include-personal",
+            help="Export personal columns unmasked (explicit opt-in: such files are not shareable)",
+        ),
     ] = False,
     target_dir: Annotated[
         Path | None, typer.Option(help="dbt target folder of the build [default target/]")
     ] = None,
 ) -> None:
-    """Write every gold table to DIR/gold/<table>.parquet (personal columns masked)."""
+    """Write every gold table to DIR/gold/<table>.parquet, personal columns masked (keyed
+    pseudonyms, birth years, redacted free text): the files that may be shared."""
     cfg = config.RunConfig(
         config.data_dir(data_dir), config.warehouse_path(warehouse), target_dir=target_dir
     )
@@ -384,7 +402,11 @@ def customer(
 @app.command()
 def sql(
     query: Annotated[
-        str, typer.Argument(help="One read-only statement (SELECT, WITH, DESCRIBE, SHOW, EXPLAIN)")
+        str,
+        typer.Argument(
+            help="One read-only statement: SELECT, WITH, FROM, VALUES, SUMMARIZE, PIVOT, "
+            "UNPIVOT, DESCRIBE, SHOW or EXPLAIN",
+        ),
     ],
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Value for each ?, in order")

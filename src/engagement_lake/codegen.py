@@ -397,7 +397,8 @@ def _model_column(
             }
         )
     if col.is_personal:
-        entry["config"] = {"meta": {"classification": "personal"}}
+        # the root of lineage: every model column computed from this one inherits it
+        entry["config"] = {"meta": {"classification": col.classification}}
     if tests:
         entry["data_tests"] = tests
     return entry

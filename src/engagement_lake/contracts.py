@@ -28,6 +28,11 @@ from typing import Any
 import yaml
 
 from engagement_lake.config import SCHEMAS_DIR
+from engagement_lake.lineage import INTERNAL, PERSONAL, PERSONAL_TEXT, SENSITIVE
+
+SOURCE_CLASSIFICATIONS = (INTERNAL, PERSONAL, PERSONAL_TEXT)
+"""What a contract may call a source column (the rest of the vocabulary, ``derived-aggregate``,
+describes computed columns: see engagement_lake.lineage.CLASSIFICATIONS)."""
 
 SUPPORTED_API_VERSIONS = ("v3.1.0",)
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp")
@@ -129,8 +134,9 @@ class Column:
 
     @property
     def is_personal(self) -> bool:
-        """Personal data (names, e-mails, phones, addresses, birth dates) by classification."""
-        return self.classification == "personal"
+        """Personal data by classification: a value that identifies someone (``personal``) or free
+        text that may embed names and e-mails (``personal-text``)."""
+        return self.classification in SENSITIVE
 
     @property
     def target_name(self) -> str:
@@ -405,7 +411,7 @@ def _parse_column(path: Path, where: str, raw: Mapping[str, Any]) -> Column:
         unique=bool(raw.get("unique", False)),
         primary_key=bool(raw.get("primaryKey", False)),
         critical=bool(raw.get("criticalDataElement", False)),
-        classification=raw.get("classification") or "internal",
+        classification=_classification(path, where, raw.get("classification")),
         pattern=opts.get("pattern"),
         min_length=opts.get("minLength"),
         max_length=opts.get("maxLength"),
@@ -447,6 +453,18 @@ def _check_date_window(
             "a date needs an upper bound: logicalTypeOptions.maximum, or the custom property "
             "notAfterLoadDate for a date that has happened by the time its row lands",
         )
+
+
+def _classification(path: Path, where: str, value: Any) -> str:
+    """A source column is ``internal`` (default), ``personal`` or ``personal-text``."""
+    value = value or INTERNAL
+    if value not in SOURCE_CLASSIFICATIONS:
+        raise ContractError(
+            path,
+            f"{where}.classification",
+            f"{value!r} is not one of {', '.join(SOURCE_CLASSIFICATIONS)}",
+        )
+    return str(value)
 
 
 def _check_physical_type(path: Path, where: str, physical: str) -> None:

@@ -1,61 +1,130 @@
 """Export every gold table to ``DIR/gold/<table>.parquet`` so any engine or BI tool can read gold
-without DuckDB.
+without DuckDB — and so that what is shared carries no personal data.
 
-Personal data is masked unless asked for: a column is personal when its dbt YAML says
-``config: meta: classification: personal`` (DESIGN.md, "Personal data"), read from the manifest
-of the build that produced the warehouse. Text is replaced by a stable pseudonym (the first 16 hex
-digits of its md5), so masked exports still join and count distinct people; other types become
-null.
+The warehouse is the working copy and holds personal data raw; the export is what may be handed
+on. A gold column is masked when its dbt YAML classifies it (``config: meta: classification``)
+as ``personal`` or ``personal-text``, read from the manifest of the build that produced the
+warehouse; the lineage test (engagement_lake.lineage) makes sure every gold column computed from
+a personal source column carries such a classification. How each is masked is written once, in
+``engagement_lake.privacy.masking_expression``: keyed pseudonyms for personal text (joins and
+distinct counts still work), the year for dates, redaction of names and e-mails for free text.
+``include_personal`` exports everything raw, for a copy that stays as private as the warehouse.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engagement_lake.config import PROJECT_ROOT, RunConfig
+from engagement_lake.lineage import (
+    INTERNAL,
+    PERSONAL,
+    PERSONAL_TEXT,
+    declared_classification,
+    gold_classifications,
+    load_manifest,
+)
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from engagement_lake.privacy import Redactor
 
 
 @dataclass(frozen=True)
 class ExportResult:
     files: dict[str, Path]
     masked: dict[str, list[str]]
+    """Table → the columns masked in its file (empty lists with ``include_personal``)."""
     rows: dict[str, int]
 
 
 def personal_columns(manifest_path: Path) -> dict[str, set[str]]:
-    """Gold model name → columns classified as personal, from a dbt manifest."""
-    manifest = json.loads(manifest_path.read_text())
-    found: dict[str, set[str]] = {}
+    """Gold model name → columns classified ``personal`` or ``personal-text`` in a manifest."""
+    classes = gold_classifications(load_manifest(manifest_path))
+    return {
+        table: {c for c, (kind, _) in cols.items() if kind in (PERSONAL, PERSONAL_TEXT)}
+        for table, cols in classes.items()
+    }
+
+
+def redactor_for(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) -> Redactor:
+    """A redactor that knows every word of every personal text value staged in the warehouse.
+
+    The staging columns a contract classifies ``personal`` (names, e-mails, streets, cities,
+    handles) are what free text may embed; the free text itself (``personal-text``) is not a
+    source of words, or every word would go.
+    """
+    from engagement_lake.privacy import Redactor, name_words
+
+    staged = {
+        (schema, table)
+        for schema, table in con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_schema = 'staging'"
+        ).fetchall()
+    }
+    values: list[str] = []
     for node in manifest["nodes"].values():
-        if node.get("resource_type") != "model" or node.get("schema") != "gold":
+        if node["resource_type"] != "model" or node["schema"] != "staging":
             continue
-        cols = {
-            name
-            for name, col in node.get("columns", {}).items()
-            if (col.get("meta") or {}).get("classification") == "personal"
-            or ((col.get("config") or {}).get("meta") or {}).get("classification") == "personal"
-        }
-        found[node["name"]] = cols
-    return found
+        relation = ("staging", node.get("alias") or node["name"])
+        if relation not in staged:
+            continue
+        types = dict(
+            con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                list(relation),
+            ).fetchall()
+        )
+        for column, meta in (node.get("columns") or {}).items():
+            if declared_classification(meta) != PERSONAL or types.get(column) != "VARCHAR":
+                continue
+            values += [
+                v
+                for (v,) in con.execute(
+                    f'select distinct "{column}" from staging."{relation[1]}" '
+                    f'where "{column}" is not null'
+                ).fetchall()
+            ]
+    # e-mails and handles are caught whole (their fragments, like a mail domain, are not names)
+    handles = {v.lower() for v in values if v.startswith("@")}
+    return Redactor(name_words(v for v in values if "@" not in v), handles)
 
 
 def export_gold(cfg: RunConfig, *, include_personal: bool = False) -> ExportResult:
     """Write each table of the warehouse's gold schema to ``<data dir>/gold/<table>.parquet``."""
     import duckdb
 
+    from engagement_lake.privacy import (
+        Pseudonymiser,
+        masking_expression,
+        pseudonym_key,
+        register,
+    )
+
     target = cfg.target_dir or PROJECT_ROOT / "target"
-    manifest = target / "manifest.json"
-    if not manifest.exists():
-        raise FileNotFoundError(f"{manifest}: no dbt manifest; run `engagement-lake build` first")
-    personal = personal_columns(manifest)
+    manifest = load_manifest(target / "manifest.json")
+    classes = gold_classifications(manifest)
     out_dir = cfg.data_dir / "gold"
     out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
     masked: dict[str, list[str]] = {}
     rows: dict[str, int] = {}
     with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
+        if not include_personal:
+            needs_redaction = any(
+                kind == PERSONAL_TEXT for cols in classes.values() for kind, _ in cols.values()
+            )
+            register(
+                con,
+                Pseudonymiser(pseudonym_key()),
+                redactor_for(con, manifest) if needs_redaction else None,
+            )
         tables = con.execute(
             "select table_name from information_schema.tables "
             "where table_schema = 'gold' and table_type = 'BASE TABLE' order by table_name"
@@ -66,22 +135,25 @@ def export_gold(cfg: RunConfig, *, include_personal: bool = False) -> ExportResu
                 "where table_schema = 'gold' and table_name = ? order by ordinal_position",
                 [table],
             ).fetchall()
-            hide = set() if include_personal else personal.get(table, set())
-            select = []
+            declared = classes.get(table, {})
+            select, hidden = [], []
             for name, data_type in columns:
                 quoted = f'"{name}"'
-                if name not in hide:
+                kind = declared.get(name, (INTERNAL, ""))[0]
+                expression = (
+                    None if include_personal else masking_expression(quoted, data_type, kind)
+                )
+                if expression is None:
                     select.append(quoted)
-                elif data_type.upper().startswith("VARCHAR"):
-                    select.append(f"left(md5({quoted}), 16) as {quoted}")
                 else:
-                    select.append(f"cast(null as {data_type}) as {quoted}")
+                    select.append(f"{expression} as {quoted}")
+                    hidden.append(name)
             path = out_dir / f"{table}.parquet"
             con.execute(
                 f'copy (select {", ".join(select)} from gold."{table}") '
                 f"to '{path}' (format parquet, compression zstd)"
             )
             files[table] = path
-            masked[table] = sorted(hide & {c for c, _ in columns})
+            masked[table] = sorted(hidden)
             rows[table] = con.execute(f'select count(*) from gold."{table}"').fetchone()[0]
     return ExportResult(files, masked, rows)

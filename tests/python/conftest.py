@@ -33,8 +33,23 @@ class Lake:
         return duckdb.connect(str(self.cfg.warehouse), read_only=True)
 
 
+TEST_PSEUDONYM_KEY = "test-pseudonym-key-not-a-secret-0123456789abcdef"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_config(tmp_path_factory: pytest.TempPathFactory):
+    """No test (nor CI) may read or create the real pseudonym key in the home folder: the key
+    comes from the environment, and the config folder is a temporary one."""
+    from engagement_lake.privacy import KEY_ENV
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(KEY_ENV, TEST_PSEUDONYM_KEY)
+        patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        yield
+
+
 @pytest.fixture(scope="session")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> Lake:
+def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake:
     """Generated at TEST_SCALE, built with dbt, gold exported: the lake most tests read."""
     from engagement_lake.generate import generate
 

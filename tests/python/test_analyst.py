@@ -17,7 +17,7 @@ from rich.console import Console
 from engagement_lake.analyst import (
     ANALYSES_DIR,
     WarehouseError,
-    _connect,
+    analyst_connection,
     check_read_only,
     customer_360,
     group_customer_360,
@@ -267,7 +267,7 @@ def test_write_attempts_are_refused_before_running(
 
 
 def test_connection_is_read_only_even_without_the_check(warehouse: Path) -> None:
-    with _connect(warehouse) as con, pytest.raises(duckdb.Error, match="read-only"):
+    with analyst_connection(warehouse) as con, pytest.raises(duckdb.Error, match="read-only"):
         con.execute("drop table gold.x")
     assert _row_count(warehouse) == 3
 
