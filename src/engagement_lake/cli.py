@@ -218,6 +218,10 @@ def build(
             "column): 'fail' (default) or 'quarantine' (leave it, record it, build without it)"
         ),
     ] = "fail",
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="One line per dbt node instead of a progress line"),
+    ] = False,
     allow_missing_sources: Annotated[
         list[str] | None,
         typer.Option(
@@ -240,6 +244,7 @@ def build(
             cfg,
             select or (),
             full_refresh=full_refresh,
+            verbose=verbose,
             unreadable=unreadable,
             allow_missing_sources=[t for t in allowed if t],
         )

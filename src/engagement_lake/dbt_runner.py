@@ -7,6 +7,8 @@ importing it costs about three seconds and ``engagement-lake --help`` must stay 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import time
@@ -90,22 +92,53 @@ def close_duckdb_connections() -> None:
         DuckDBConnectionManager._ENV = None
 
 
+def _invocation(args: Sequence[str], config: RunConfig, project_dir: Path) -> list[str]:
+    """``args`` plus the project, profiles and (per data folder) target paths."""
+    full = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+    if config.target_dir is not None:
+        full += ["--target-path", str(config.target_dir)]
+        full += ["--log-path", str(config.target_dir / "logs")]
+    return full
+
+
 def run_dbt(
     args: Sequence[str],
     config: RunConfig,
     *,
     progress: bool = True,
+    verbose: bool = False,
     project_dir: Path = PROJECT_ROOT,
 ) -> DbtRun:
-    """Invoke ``dbt <args>`` on ``config``'s data folder and warehouse; never raises on failure."""
+    """Invoke ``dbt <args>`` on ``config``'s data folder and warehouse; never raises on failure.
+
+    With ``progress``, failures and warnings are printed in full as they happen, a progress line
+    (on a terminal) counts the nodes as they finish, and a summary closes the run; ``verbose``
+    prints one line per node, as dbt does.
+    """
+    from contextlib import nullcontext
+
     from dbt.cli.main import dbtRunner
     from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True, highlight=False)
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     os.environ.update(config.dbt_env())
     nodes: list[NodeOutcome] = []
     started = time.perf_counter()
+    bar = (
+        Progress(
+            SpinnerColumn(),
+            TextColumn(f"dbt {args[0]}: {{task.completed}} nodes done"),
+            TextColumn("{task.description}", style="dim"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        if progress and not verbose and console.is_terminal
+        else None
+    )
+    task = bar.add_task("", total=None) if bar is not None else None
 
     def on_event(event: Any) -> None:
         name = event.info.name
@@ -121,32 +154,21 @@ def run_dbt(
             message=result.message or "",
         )
         nodes.append(outcome)
-        if progress:
-            colour = (
-                "red" if outcome.failed else ("yellow" if outcome.status == "warn" else "green")
-            )
-            console.print(
-                f"[{colour}]{outcome.status:>6}[/] {outcome.resource_type:<9} {outcome.name}"
-                f" [dim]{outcome.seconds:.1f}s[/]"
-            )
+        if not progress:
+            return
+        colour = "red" if outcome.failed else ("yellow" if outcome.status == "warn" else "green")
+        line = (
+            f"[{colour}]{outcome.status:>6}[/] {outcome.resource_type:<9} {outcome.name}"
+            f" [dim]{outcome.seconds:.1f}s[/]"
+        )
+        if bar is not None:
+            bar.update(task, advance=1, description=outcome.name)
+        if verbose or outcome.failed or outcome.status == "warn":
+            console.print(line)
 
-    full = [
-        *args,
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--quiet",
-    ]
-    if config.target_dir is not None:
-        full += [
-            "--target-path",
-            str(config.target_dir),
-            "--log-path",
-            str(config.target_dir / "logs"),
-        ]
     try:
-        result = dbtRunner(callbacks=[on_event]).invoke(full)
+        with bar if bar is not None else nullcontext():
+            result = dbtRunner(callbacks=[on_event]).invoke(_invocation(args, config, project_dir))
     finally:
         close_duckdb_connections()
     seconds = time.perf_counter() - started
@@ -165,29 +187,10 @@ def selected_sources(select: Sequence[str], config: RunConfig) -> set[str]:
 
     upstream = [s if s.startswith("+") else "+" + s for s in select]
     os.environ.update(config.dbt_env())
-    args = [
-        "ls",
-        "--select",
-        *upstream,
-        "--resource-type",
-        "source",
-        "--output",
-        "name",
-        "--project-dir",
-        str(PROJECT_ROOT),
-        "--profiles-dir",
-        str(PROJECT_ROOT),
-        "--quiet",
-    ]
-    if config.target_dir is not None:
-        args += [
-            "--target-path",
-            str(config.target_dir),
-            "--log-path",
-            str(config.target_dir / "logs"),
-        ]
+    args = ["ls", "--select", *upstream, "--resource-type", "source", "--output", "name"]
     try:
-        result = dbtRunner().invoke(args)
+        with contextlib.redirect_stdout(io.StringIO()):  # dbt ls prints what it lists
+            result = dbtRunner().invoke(_invocation(args, config, PROJECT_ROOT))
     finally:
         close_duckdb_connections()
     if not result.success:
@@ -249,6 +252,7 @@ def build(
     *,
     full_refresh: bool = False,
     progress: bool = True,
+    verbose: bool = False,
     unreadable: str = "fail",
     allow_missing_sources: Sequence[str] = (),
 ) -> DbtRun:
@@ -275,7 +279,7 @@ def build(
         args += ["--vars", json.dumps(checked.dbt_vars())]
     if full_refresh:
         args.append("--full-refresh")
-    run = run_dbt(args, config, progress=progress)
+    run = run_dbt(args, config, progress=progress, verbose=verbose)
     run.preflight = checked
     if not run.success:
         lines = [

@@ -29,7 +29,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -129,19 +129,24 @@ class Pseudonymiser:
 
     def array(self, values: pa.Array) -> pa.Array:
         """One Arrow batch: nulls stay null, each distinct value is hashed once."""
-        import pyarrow as pa
+        return map_distinct(self, values)
 
-        seen: dict[str, str] = {}
-        out = []
-        for value in values.to_pylist():
-            if value is None:
-                out.append(None)
-                continue
-            found = seen.get(value)
-            if found is None:
-                found = seen[value] = self(value)
-            out.append(found)
-        return pa.array(out, type=pa.string())
+
+def map_distinct(fn: Callable[[str], str], values: pa.Array) -> pa.Array:
+    """``fn`` over an Arrow batch of strings: nulls stay null, each distinct value once."""
+    import pyarrow as pa
+
+    seen: dict[str, str] = {}
+    out: list[str | None] = []
+    for value in values.to_pylist():
+        if value is None:
+            out.append(None)
+            continue
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = fn(value)
+        out.append(found)
+    return pa.array(out, type=pa.string())
 
 
 # ----------------------------------------------------------------------------- free text
@@ -195,19 +200,7 @@ class Redactor:
         return "".join(parts)
 
     def array(self, values: pa.Array) -> pa.Array:
-        import pyarrow as pa
-
-        seen: dict[str, str] = {}
-        out = []
-        for value in values.to_pylist():
-            if value is None:
-                out.append(None)
-                continue
-            found = seen.get(value)
-            if found is None:
-                found = seen[value] = self(value)
-            out.append(found)
-        return pa.array(out, type=pa.string())
+        return map_distinct(self, values)
 
 
 # ----------------------------------------------------------------------------- masking rules
@@ -244,20 +237,12 @@ def register(
     """Make the maskers callable from SQL on ``con`` (vectorised: one call per Arrow batch)."""
     from duckdb import sqltypes
 
-    con.create_function(
-        PSEUDONYM_FUNCTION,
-        lambda values: pseudonymiser.array(values),
-        [sqltypes.VARCHAR],
-        sqltypes.VARCHAR,
-        type="arrow",
-        side_effects=False,
-    )
+    # lambdas, not the bound methods: DuckDB reads the callable's annotations, and those name
+    # pyarrow, which this module imports lazily
+    maskers = {PSEUDONYM_FUNCTION: lambda values: pseudonymiser.array(values)}
     if redactor is not None:
+        maskers[REDACT_FUNCTION] = lambda values: redactor.array(values)
+    for name, masker in maskers.items():
         con.create_function(
-            REDACT_FUNCTION,
-            lambda values: redactor.array(values),
-            [sqltypes.VARCHAR],
-            sqltypes.VARCHAR,
-            type="arrow",
-            side_effects=False,
+            name, masker, [sqltypes.VARCHAR], sqltypes.VARCHAR, type="arrow", side_effects=False
         )
