@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -189,8 +189,11 @@ def selected_sources(select: Sequence[str], config: RunConfig) -> set[str]:
     os.environ.update(config.dbt_env())
     args = ["ls", "--select", *upstream, "--resource-type", "source", "--output", "name"]
     try:
+        # its own target folder: a manifest written by `ls` carries no compiled SQL, and the
+        # build's manifest is what the export and the checks read
+        listing = replace(config, target_dir=(config.target_dir or PROJECT_ROOT / "target") / "ls")
         with contextlib.redirect_stdout(io.StringIO()):  # dbt ls prints what it lists
-            result = dbtRunner().invoke(_invocation(args, config, PROJECT_ROOT))
+            result = dbtRunner().invoke(_invocation(args, listing, PROJECT_ROOT))
     finally:
         close_duckdb_connections()
     if not result.success:

@@ -111,8 +111,10 @@ TRUNCATED = "social.mentions"
 CORRUPT_PAGES = "mlops.recommendations_served"
 UNCASTABLE = ("shop.orders", "discount_amount", "abc")
 """A decimal column that arrives as text in one file, one value of which is not a number."""
-BAD_PARTITION = ("reviews.product_reviews", "load_date=notadate")
-NO_PARTITION = ("loyalty.points_ledger", "2026-06-30")
+BAD_PARTITION = ("reviews.product_reviews", "load_date={day:%d.%m.%Y}")
+"""A partition folder whose date is not YYYY-MM-DD (one per load, so no load overwrites)."""
+NO_PARTITION = ("loyalty.points_ledger", "{day:%Y-%m-%d}")
+"""A dated folder without the ``load_date=`` key."""
 FOREIGN_FILE = ("shop.orders", "export.csv")
 DRIFT_ROWS = 5
 
@@ -262,7 +264,9 @@ class FaultInjector:
             if rows is None:
                 continue
             _, rel = writer.next_part(fqn)
-            rel = str(Path(rel).parent.parent / folder / Path(rel).name)
+            rel = str(
+                Path(rel).parent.parent / folder.format(day=writer.load_date) / Path(rel).name
+            )
             writer.rows[fqn] += rows.num_rows
             writer.write_raw(rel, writer.with_metadata(rows, rel))
             self._entry(fqn, rel, kind, None)
