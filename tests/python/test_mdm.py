@@ -27,7 +27,11 @@ from engagement_lake.mdm import (
     match_identities,
 )
 from engagement_lake.mdm.evaluate import TRUTH_SOURCE_SYSTEMS
-from engagement_lake.mdm.match import deterministic_edges, matching_features
+from engagement_lake.mdm.match import (
+    deterministic_edges,
+    match_weight_to_probability,
+    matching_features,
+)
 from engagement_lake.mdm.normalize import (
     IDENTITY_COLUMNS,
     NICKNAME_TO_CANONICAL,
@@ -446,7 +450,9 @@ def test_output_shape_and_determinism(
     deterministic = xref.filter(pl.col("match_method").str.starts_with("deterministic"))
     assert (deterministic["match_probability"] == 1.0).all()
     probabilistic = xref.filter(pl.col("match_method") == "probabilistic")["match_probability"]
-    assert probabilistic.len() > 0 and probabilistic.min() >= MatchSettings().threshold
+    assert probabilistic.len() > 0 and probabilistic.min() >= match_weight_to_probability(
+        MatchSettings().threshold_weight
+    )
     assert xref["match_probability"].null_count() == 0
     assert (xref.filter(pl.col("match_method") == "singleton")["match_probability"] == 1.0).all()
     # Same input in another order and container type -> identical crosswalk.

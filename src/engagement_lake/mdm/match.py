@@ -1,30 +1,36 @@
 """Customer identity matching: source records -> golden ``customer_id`` crosswalk.
 
-Pipeline (see DESIGN.md, "Silver: master data"):
+Pipeline:
 
 1. **Normalise** every record into matching keys (:mod:`engagement_lake.mdm.normalize`).
 2. **Deterministic rules**: records sharing a normalised e-mail, or an E.164 phone, are the same
    customer. A key value carried by implausibly many records (a shop's placeholder address, a
    switchboard number) identifies nobody and is ignored, so one junk value cannot fuse hundreds
-   of people into a single customer.
-3. **Probabilistic matching** with Splink 5 (Fellegi-Sunter) on first name (exact, nickname,
-   typo), last name (exact, one edit, Jaro-Winkler), birth date (exact, one digit, day/month
-   swapped, within a month), location (street line + ZIP + state as one comparison, so a
-   household's shared address is not counted three times), e-mail and phone. Candidate pairs
-   come only from blocking rules on selective key combinations (:data:`PREDICTION_BLOCKS`), so
-   cost grows with the number of records times bounded block sizes, never with all pairs.
-   u-probabilities are estimated from a seeded random sample; m-probabilities by expectation
-   maximisation over blocked pairs, starting from documented priors that remain in force for
-   any level the data never shows (and for inputs too small to train on).
+   of people into a single customer. These rules are accelerators: the probabilistic model
+   does not depend on them.
+3. **Probabilistic matching** with Splink 5 (Fellegi-Sunter) on first name (exact with term
+   frequencies, swapped with the last name, nickname, one typo, Jaro-Winkler, initial), last name
+   (exact with term frequencies, one typo, Jaro-Winkler), birth date (exact, one digit or two
+   transposed digits, day/month swapped, within a month, two digits), location (street line,
+   house number, postcode, city with term frequencies, state as one comparison, so a
+   household's shared address is not counted several times), e-mail and phone. A value missing
+   on either side is a null level: no evidence, never a disagreement. Candidate pairs come only
+   from blocking rules on selective key combinations (:data:`PREDICTION_BLOCKS`), so cost grows
+   with the number of records times bounded block sizes, never with all pairs. Every parameter
+   is estimated from the data at hand: the prior (probability that two random records match)
+   from :data:`PRIOR_RULES` and a stated recall, u from a seeded random sample, m by expectation
+   maximisation over the passes of :data:`TRAINING_BLOCKS` that the fields present support.
 4. **Clustering**: connected components over deterministic edges and probabilistic edges whose
-   match probability reaches :attr:`MatchSettings.threshold`.
+   match weight reaches :attr:`MatchSettings.threshold_weight` and that some attribute besides
+   the name corroborates (:data:`CORROBORATING`). Pairs in the band from
+   :attr:`MatchSettings.review_weight` up to the threshold are returned by
+   :func:`review_pairs` for a data steward.
 
 Everything is deterministic for the same input, bit for bit: records are sorted by
 (source_system, source_id) before numbering, sampling is seeded, EM runs single-threaded, and
 customer ids are content hashes.
 
-Measured on the project generator (``engagement_lake.generate``, seed 42): pairwise F1 0.996 at
-scale 0.1 (30 k records, 3-6 s) and 0.995 at scale 1 (300 k records, 11-15 s on two cores).
+Measured figures are in docs/benchmarks.md ("Master data matching").
 """
 
 from __future__ import annotations
@@ -81,18 +87,33 @@ class MatchSettings:
     """Tunables of :func:`match_identities`; the defaults are the tuned production values.
 
     Attributes:
-        threshold: minimum Splink match probability for a probabilistic edge to join clusters.
+        threshold_weight: minimum match weight (log2 of the posterior odds that a pair is one
+            person, prior included) for a probabilistic edge to join clusters. 6.0 means odds of
+            at least 64 to 1 (probability 0.985): connected components chain edges, so one
+            wrong edge can merge two whole clusters, and an edge must be far likelier right
+            than wrong. Set once here; the benchmarks in docs/benchmarks.md are measured with it.
+        review_weight: pairs scored from this weight up to ``threshold_weight`` are borderline:
+            not merged, listed for a data steward (odds between 1:1 and 64:1).
+        prior_recall: share of true matches the :data:`PRIOR_RULES` are assumed to find; the
+            prior (probability that two random records match) is their pair count divided by
+            this, over all pairs.
         max_records_per_key: an e-mail or phone shared by more records than this is treated as
             non-identifying (placeholder, shared inbox, switchboard) by the deterministic rules.
         u_max_pairs: record pairs sampled to estimate u-probabilities.
-        min_em_pairs: an EM training pass needs at least this many blocked pairs to run.
+        min_em_pairs, max_em_pairs: an EM training pass runs only on a number of blocked
+            pairs between these bounds (too few to learn from, or too costly).
+        em_max_iterations: EM iterations per pass.
         seed: seed for u sampling (the only random step).
     """
 
-    threshold: float = 0.95
+    threshold_weight: float = 1.0
+    review_weight: float = -2.0
+    prior_recall: float = 0.8
     max_records_per_key: int = 12
-    u_max_pairs: float = 1e6
+    u_max_pairs: float = 6e5
     min_em_pairs: int = 200
+    max_em_pairs: int = 5_000_000
+    em_max_iterations: int = 20
     seed: int = 42
 
 
@@ -166,11 +187,14 @@ def matching_features(records: pl.DataFrame) -> pl.DataFrame:
         dob.alias("dob"),
         postal_code_expr("postal_code").alias("zip"),
         address_key_expr("address_line1").alias("addr"),
+        name_key_expr("city").alias("city"),
         state_code_expr("state").alias("state"),
     )
     return features.with_columns(
         soundex_expr("ln").alias("ln_sdx"),
+        soundex_expr("fn").alias("fn_sdx"),
         pl.col("dob").dt.year().alias("dob_year"),
+        pl.col("dob").dt.strftime("%Y%m%d").alias("dob_s"),
         pl.col("zip").str.slice(0, 3).alias("zip3"),
         house_number_expr("addr").alias("house_no"),
     )
@@ -217,12 +241,30 @@ def deterministic_edges(features: pl.DataFrame, key: str, max_records_per_key: i
 # --------------------------------------------------------------------------------------------
 
 
-def _comparisons() -> list[Any]:
-    """Splink comparisons with prior m-probabilities per level.
+def _one_edit(column: str) -> Any:
+    """Levenshtein or Damerau-Levenshtein distance 1 (a typo, or two neighbours swapped).
 
-    The priors encode plausible data-entry error rates (most true matches agree exactly; a few
-    carry a typo, a nickname or a moved address). They seed expectation maximisation and stand
-    in for it when there are too few pairs to train on.
+    DuckDB's ``damerau_levenshtein`` costs about six times ``levenshtein``; it is evaluated only
+    for the few pairs whose lengths and plain edit distance leave a transposition possible.
+    """
+    import splink.comparison_level_library as cll
+
+    left, right = f"{column}_l", f"{column}_r"
+    return cll.CustomLevel(
+        f"levenshtein({left}, {right}) <= 1 OR (length({left}) = length({right}) "
+        f"AND levenshtein({left}, {right}) = 2 AND damerau_levenshtein({left}, {right}) = 1)",
+        label_for_charts="One typo or transposition",
+    )
+
+
+def _comparisons() -> list[Any]:
+    """Splink comparisons, each level's m-probability a starting value for EM.
+
+    A null on either side is its own level (weight 0: a missing value is no evidence either
+    way, never a disagreement). Exact agreement on first name, last name and city is adjusted
+    for the value's frequency (agreeing on a rare surname says more than agreeing on Smith).
+    The starting m values only seed expectation maximisation; they stand alone only for levels
+    the data never shows and for inputs too small to train on.
     """
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -233,28 +275,47 @@ def _comparisons() -> list[Any]:
         ]
         return cl.CustomComparison(comparison_levels=configured, output_column_name=name)
 
+    def level(sql: str, label: str) -> Any:
+        return cll.CustomLevel(sql, label_for_charts=label)
+
+    swapped = "fn_l = ln_r AND ln_l = fn_r"
     return [
         custom(
             "first_name",
             [
                 (cll.NullLevel("fn"), None),
-                (cll.ExactMatchLevel("fn").configure(tf_adjustment_column="fn"), 0.85),
+                (cll.ExactMatchLevel("fn").configure(tf_adjustment_column="fn"), 0.80),
+                (level(swapped, "First and last name swapped"), 0.01),
                 (
                     cll.ArrayIntersectLevel("fn_names", 1).configure(label_for_charts="Nickname"),
-                    0.06,
+                    0.04,
                 ),
-                (cll.DamerauLevenshteinLevel("fn", 1), 0.04),
-                (cll.JaroWinklerLevel("fn", 0.88), 0.02),
-                (cll.ElseLevel(), 0.03),
+                (_one_edit("fn"), 0.05),
+                (cll.JaroWinklerLevel("fn", 0.9), 0.04),
+                (
+                    level(
+                        "(length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1)",
+                        "Initial agrees",
+                    ),
+                    0.02,
+                ),
+                (cll.JaroWinklerLevel("fn", 0.7), 0.02),
+                (cll.ElseLevel(), 0.02),
             ],
         ),
         custom(
             "last_name",
             [
                 (cll.NullLevel("ln"), None),
-                (cll.ExactMatchLevel("ln").configure(tf_adjustment_column="ln"), 0.88),
-                (cll.DamerauLevenshteinLevel("ln", 1), 0.07),
-                (cll.JaroWinklerLevel("ln", 0.88), 0.02),
+                (cll.ExactMatchLevel("ln").configure(tf_adjustment_column="ln"), 0.82),
+                # A swap is one event, weighed once in first_name; here it is no evidence.
+                (
+                    level(swapped, "First and last name swapped").configure(is_null_level=True),
+                    None,
+                ),
+                (_one_edit("ln"), 0.07),
+                (cll.JaroWinklerLevel("ln", 0.9), 0.05),
+                (cll.JaroWinklerLevel("ln", 0.7), 0.02),
                 (cll.ElseLevel(), 0.03),
             ],
         ),
@@ -262,70 +323,72 @@ def _comparisons() -> list[Any]:
             "birth_date",
             [
                 (cll.NullLevel("dob"), None),
-                (cll.ExactMatchLevel("dob"), 0.92),
+                (cll.ExactMatchLevel("dob"), 0.85),
                 (
-                    cll.CustomLevel(
-                        "damerau_levenshtein(CAST(dob_l AS VARCHAR), CAST(dob_r AS VARCHAR)) <= 1",
-                        label_for_charts="One digit differs",
+                    level(
+                        "hamming(dob_s_l, dob_s_r) <= 1 OR (hamming(dob_s_l, dob_s_r) = 2 "
+                        "AND damerau_levenshtein(dob_s_l, dob_s_r) = 1)",
+                        "One digit differs or two adjacent digits transposed",
                     ),
-                    0.04,
+                    0.06,
                 ),
                 (
-                    cll.CustomLevel(
+                    level(
                         "year(dob_l) = year(dob_r) AND month(dob_l) = day(dob_r) "
                         "AND day(dob_l) = month(dob_r)",
-                        label_for_charts="Day and month swapped",
+                        "Day and month swapped",
                     ),
                     0.02,
                 ),
-                (
-                    cll.CustomLevel(
-                        "abs(date_diff('day', dob_l, dob_r)) <= 31",
-                        label_for_charts="Within a month",
-                    ),
-                    0.02,
-                ),
-                (cll.ElseLevel(), 0.01),
+                (level("abs(date_diff('day', dob_l, dob_r)) <= 31", "Within a month"), 0.02),
+                (level("hamming(dob_s_l, dob_s_r) <= 2", "Two digits differ"), 0.02),
+                (cll.ElseLevel(), 0.03),
             ],
         ),
-        # Street, ZIP and state describe one place, so they form one comparison: as separate
-        # comparisons their agreement would be counted two or three times over, and members of
-        # one household (same surname and address, different first name and birth date) would
-        # outscore the evidence against them.
+        # Street, postcode, city and state describe one place, so they form one comparison: as
+        # separate comparisons their agreement would be counted several times over, and members
+        # of one household (same surname and address, different first name and birth date)
+        # would outscore the evidence against them.
         custom(
             "location",
             [
                 (
-                    cll.CustomLevel(
+                    level(
                         "(addr_l IS NULL OR addr_r IS NULL) AND (zip_l IS NULL OR zip_r IS NULL) "
+                        "AND (city_l IS NULL OR city_r IS NULL) "
                         "AND (state_l IS NULL OR state_r IS NULL)",
-                        label_for_charts="No location on one side",
+                        "No location on one side",
                     ).configure(is_null_level=True),
                     None,
                 ),
+                (level("addr_l = addr_r AND zip_l = zip_r", "Same address"), 0.60),
                 (
-                    cll.CustomLevel(
-                        "addr_l = addr_r AND zip_l = zip_r", label_for_charts="Same address"
-                    ),
-                    0.70,
-                ),
-                (
-                    cll.CustomLevel(
-                        "addr_l = addr_r", label_for_charts="Same street line, ZIP differs"
-                    ),
-                    0.01,
-                ),
-                (
-                    cll.CustomLevel(
+                    level(
                         "jaro_winkler_similarity(addr_l, addr_r) >= 0.9 AND zip_l = zip_r",
-                        label_for_charts="Similar street line, same ZIP",
+                        "Similar street line, same postcode",
+                    ),
+                    0.08,
+                ),
+                (level("addr_l = addr_r", "Same street line, postcode differs"), 0.05),
+                (
+                    level(
+                        "house_no_l = house_no_r "
+                        "AND jaro_winkler_similarity(addr_l, addr_r) >= 0.8",
+                        "Same house number, similar street",
+                    ),
+                    0.05,
+                ),
+                (
+                    level("zip_l = zip_r AND city_l = city_r", "Same postcode and city").configure(
+                        tf_adjustment_column="city"
                     ),
                     0.06,
                 ),
-                (cll.ExactMatchLevel("zip"), 0.08),
-                (cll.ExactMatchLevel("zip3"), 0.02),
+                (cll.ExactMatchLevel("zip"), 0.04),
+                (cll.ExactMatchLevel("city").configure(tf_adjustment_column="city"), 0.03),
+                (level("hamming(zip_l, zip_r) <= 1", "Postcode one digit off"), 0.03),
                 (cll.ExactMatchLevel("state"), 0.03),
-                (cll.ElseLevel(), 0.05),
+                (cll.ElseLevel(), 0.03),
             ],
         ),
         custom(
@@ -341,35 +404,66 @@ def _comparisons() -> list[Any]:
             [
                 (cll.NullLevel("phone"), None),
                 (cll.ExactMatchLevel("phone"), 0.85),
-                (cll.DamerauLevenshteinLevel("phone", 1), 0.02),
+                (_one_edit("phone"), 0.02),
                 (cll.ElseLevel(), 0.02),
             ],
         ),
     ]
 
 
-#: Candidate-pair generators. Each is an equi-join on a selective combination of keys, so the
-#: pairs it produces are bounded by block sizes rather than the square of the input. Together
-#: they tolerate an error in any single attribute: a typo'd surname still shares first name and
-#: birth date, a typo'd birth date still shares full name, a moved person still shares e-mail.
-PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
+#: Candidate-pair generators. Each is an equi-join on a selective combination of keys (or, for
+#: swapped names, the two name keys crossed), so the pairs it produces are bounded by block
+#: sizes rather than the square of the input. Together they tolerate errors in several
+#: attributes at once: a typo'd surname still shares first name and birth date, a typo'd birth
+#: date still shares full name, a moved person still shares e-mail, a person whose name and
+#: address were both mistyped still shares birth date and postcode area.
+PREDICTION_BLOCKS: tuple[tuple[str, ...] | str, ...] = (
     ("email",),
     ("phone",),
+    ("fn", "ln"),
+    "l.fn = r.ln AND l.ln = r.fn",
     ("fn_canon", "ln", "zip3"),
     ("ln", "dob"),
     ("fn_canon", "dob"),
+    ("dob", "zip3"),
+    ("dob", "house_no"),
     ("ln_sdx", "dob_year", "zip3"),
     ("zip", "ln_sdx"),
     ("zip", "fn_canon"),
+    ("zip", "house_no"),
+    ("addr", "fn_sdx"),
+    ("city", "ln_sdx", "fn_sdx"),
 )
 
-#: Blocks for expectation maximisation. Comparisons on a block's own columns cannot be trained
-#: from it (they always agree), so the passes are chosen to cover every comparison between them.
-TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (
-    ("email",),
-    ("fn_canon", "ln", "dob"),
-    ("phone",),
+#: Expectation-maximisation passes, tried in order. Comparisons on a pass's own columns cannot
+#: be trained from it (they always agree), so between them the passes cover every comparison.
+#: Each pass lists alternatives, broadest first: the first whose columns are present and that
+#: yields between :attr:`MatchSettings.min_em_pairs` and :attr:`MatchSettings.max_em_pairs`
+#: pairs runs, so a source without e-mail or phone (or without birth dates) still trains every
+#: comparison it has, and a large input trains on a narrower block instead of a huge one.
+TRAINING_BLOCKS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("fn", "ln"), ("fn", "ln", "zip3")),
+    (("dob",), ("dob", "zip3")),
+    (("zip",), ("zip", "ln_sdx")),
+    (("email",),),
+    (("phone",),),
 )
+
+#: Rules precise enough to count as matches when estimating the prior (the probability that
+#: two random records match): :func:`estimate_prior`. Each applies only when its columns are
+#: present. :attr:`MatchSettings.prior_recall` is the share of true matches they are assumed
+#: to find together.
+PRIOR_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("fn", "ln", "dob"), "l.fn = r.fn AND l.ln = r.ln AND l.dob = r.dob"),
+    (("fn", "ln", "dob"), "l.fn = r.ln AND l.ln = r.fn AND l.dob = r.dob"),
+    (("fn", "ln", "addr"), "l.fn = r.fn AND l.ln = r.ln AND l.addr = r.addr"),
+    (("email",), "l.email = r.email"),
+    (("phone",), "l.phone = r.phone"),
+)
+
+
+#: Upper bound of the prior: even odds that two random records match.
+PRIOR_CAP = 0.5
 
 
 def _blocked_pair_count(features: pl.DataFrame, columns: tuple[str, ...]) -> int:
@@ -378,50 +472,125 @@ def _blocked_pair_count(features: pl.DataFrame, columns: tuple[str, ...]) -> int
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def probabilistic_edges(
-    features: pl.DataFrame,
-    settings: MatchSettings,
-    deterministic_pairs: int,
-) -> pl.DataFrame:
+def _present(features: pl.DataFrame, columns: tuple[str, ...]) -> bool:
+    return all(features[c].null_count() < features.height for c in columns)
+
+
+def training_blocks(features: pl.DataFrame, settings: MatchSettings) -> list[tuple[str, ...]]:
+    """The EM passes of :data:`TRAINING_BLOCKS` this input supports (fields present, sizes)."""
+    chosen = []
+    for alternatives in TRAINING_BLOCKS:
+        for block in alternatives:
+            if not _present(features, block):
+                continue
+            pairs = _blocked_pair_count(features, block)
+            if settings.min_em_pairs <= pairs <= settings.max_em_pairs:
+                chosen.append(block)
+                break
+    return chosen
+
+
+def prior_rules(features: pl.DataFrame) -> list[str]:
+    """The :data:`PRIOR_RULES` whose columns this input has."""
+    return [sql for columns, sql in PRIOR_RULES if _present(features, columns)]
+
+
+#: Attributes other than the name that can corroborate a name match. A probabilistic edge joins
+#: clusters only when at least one of them is present on both records (an agreement or a
+#: disagreement the model has weighed): two records that share a name and nothing comparable
+#: besides are listed for review, never merged on the name alone.
+CORROBORATING: tuple[tuple[str, ...], ...] = (
+    ("dob",),
+    ("addr", "zip", "city"),
+    ("email",),
+    ("phone",),
+)
+
+
+def corroborated(features: pl.DataFrame, pairs: pl.DataFrame) -> pl.Series:
+    """Per pair: is some :data:`CORROBORATING` attribute present on both records?"""
+    present = features.select(
+        "unique_id",
+        *[pl.any_horizontal(pl.col(list(g)).is_not_null()).alias(f"g{i}")
+          for i, g in enumerate(CORROBORATING)],
+    )  # fmt: skip
+    groups = [f"g{i}" for i in range(len(CORROBORATING))]
+    joined = (
+        pairs.select("unique_id_l", "unique_id_r")
+        .join(present, left_on="unique_id_l", right_on="unique_id", how="left")
+        .join(present, left_on="unique_id_r", right_on="unique_id", how="left", suffix="_r")
+    )
+    return joined.select(
+        pl.any_horizontal([pl.col(g) & pl.col(f"{g}_r") for g in groups]).alias("corroborated")
+    ).to_series()
+
+
+def match_weight_to_probability(weight: float) -> float:
+    """Posterior match probability of a match weight (log2 of the posterior odds)."""
+    return 2.0**weight / (1.0 + 2.0**weight)
+
+
+def probabilistic_edges(features: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
     """Score blocked candidate pairs with Splink; return those at or above the threshold.
 
-    ``deterministic_pairs`` (pairs the e-mail/phone rules found, approximately) sets the prior
-    probability that two random records match, assuming those rules find about 80 % of true
-    matches (``estimate_probability_two_random_records_match`` in spirit, without a second pass
-    over the data).
+    Every parameter comes from the data at hand: the prior from :data:`PRIOR_RULES` with the
+    stated recall (Splink's ``estimate_probability_two_random_records_match``), u from a seeded
+    random sample, m by EM over the passes of :func:`training_blocks`.
     """
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     empty = pl.DataFrame(
-        schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64, "match_probability": pl.Float64}
+        schema={
+            "unique_id_l": pl.Int64,
+            "unique_id_r": pl.Int64,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+        }
     )
     n = features.height
     if n < 2:
         return empty
-    total_pairs = n * (n - 1) / 2
-    # The prior must stay a probability even for tiny inputs where rules find most pairs.
-    prior = min(max(deterministic_pairs / 0.8, 1.0) / total_pairs, 0.5)
 
     con = duckdb.connect()
     splink_logger = logging.getLogger("splink")
     previous_level = splink_logger.level
     # Splink warns about every level EM could not observe (expected: blocked training pairs are
-    # mostly matches) and about priors left in place; those are by design here, not news.
+    # mostly matches) and about starting values left in place; those are by design here.
     splink_logger.setLevel(logging.ERROR)
     try:
         db_api = DuckDBAPI(connection=con)
         splink_input = db_api.register(features.to_arrow(), dataset_display_name="identities")
+        blocks = [
+            block_on(*b) if isinstance(b, tuple) else b
+            for b in PREDICTION_BLOCKS
+            if isinstance(b, str) or _present(features, b)
+        ]
         splink_settings = SettingsCreator(
             link_type="dedupe_only",
             unique_id_column_name="unique_id",
             comparisons=_comparisons(),
-            blocking_rules_to_generate_predictions=[block_on(*b) for b in PREDICTION_BLOCKS],
-            probability_two_random_records_match=prior,
+            blocking_rules_to_generate_predictions=blocks,
+            # Stands when no rule applies (about one other record per person) or when the
+            # rules match nearly every pair of a tiny input (then PRIOR_CAP).
+            probability_two_random_records_match=PRIOR_CAP if prior_rules(features) else 1 / n,
             retain_matching_columns=False,
             retain_intermediate_calculation_columns=False,
-            max_iterations=20,
+            max_iterations=settings.em_max_iterations,
         )
         linker = Linker(splink_input, splink_settings, log_level=None)
+        rules = prior_rules(features)
+        if rules:
+            try:
+                linker.training.estimate_probability_two_random_records_match(
+                    rules, recall=settings.prior_recall
+                )
+            except ValueError:
+                # Tiny inputs: the rules already find more than ``prior_recall`` of all pairs.
+                logger.info("prior rules match nearly every pair; prior capped at %s", PRIOR_CAP)
+        logger.info(
+            "prior %.3g",
+            linker._settings_obj._probability_two_random_records_match,
+        )
         linker.training.estimate_u_using_random_sampling(
             max_pairs=settings.u_max_pairs, seed=settings.seed
         )
@@ -430,15 +599,21 @@ def probabilistic_edges(
         # crosswalk, bit-for-bit reproducible. u-estimation counts (integers) and scoring is
         # row-wise, so both stay parallel.
         con.execute("SET threads = 1")
-        for block in TRAINING_BLOCKS:
-            if _blocked_pair_count(features, block) >= settings.min_em_pairs:
+        for block in training_blocks(features, settings):
+            try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*block), estimate_without_term_frequencies=True
                 )
+            except ValueError as exc:
+                # Splink refuses an m that underflows to 0 (a level all but absent among the
+                # pass's matches, on small inputs); the pass is skipped, the others stand.
+                logger.info("EM pass on %s skipped: %s", block, " ".join(str(exc).split()))
         con.execute("RESET threads")
-        predictions = linker.inference.predict(threshold_match_probability=settings.threshold)
+        predictions = linker.inference.predict(
+            threshold_match_weight=min(settings.threshold_weight, settings.review_weight)
+        )
         table = predictions.as_duckdbpyrelation().select(
-            "unique_id_l, unique_id_r, match_probability"
+            "unique_id_l, unique_id_r, match_weight, match_probability"
         )
         edges = pl.from_arrow(table.to_arrow_table())
     finally:
@@ -512,10 +687,11 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
 
     email_edges = deterministic_edges(features, "email", settings.max_records_per_key)
     phone_edges = deterministic_edges(features, "phone", settings.max_records_per_key)
-    det_pairs = _blocked_pair_count(
-        features.filter(pl.col("email").is_not_null()), ("email",)
-    ) + _blocked_pair_count(features.filter(pl.col("phone").is_not_null()), ("phone",))
-    prob_edges = probabilistic_edges(features, settings, det_pairs)
+    scored = probabilistic_edges(features, settings)
+    scored = scored.with_columns(corroborated(features, scored))
+    prob_edges = scored.filter(
+        (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
+    )
 
     labels = _components(frame.height, [email_edges, phone_edges, prob_edges])
     xref = frame.select("source_system", "source_id").with_columns(
