@@ -217,10 +217,10 @@ def test_only_shop_customers_builds_and_matches(tmp_path, contracts):
 def test_missing_required_column_fails_naming_table_and_column(tmp_path, contracts):
     data = tmp_path / "data"
     rows = build_rows(contracts, 3)["shop.customers"]
-    path = write_table(data, contracts["shop.customers"], rows, drop_columns=("last_name",))
+    path = write_table(data, contracts["shop.customers"], rows, drop_columns=("customer_id",))
     cfg = RunConfig(data, tmp_path / "w.duckdb", target_dir=tmp_path / "target")
     with pytest.raises(DbtError) as info:
         build(cfg, ["stg_shop__customers"], progress=False)
     message = str(info.value)
-    assert "bronze shop.customers: required column 'last_name' is missing from" in message
+    assert "bronze shop.customers: required column 'customer_id' is missing from" in message
     assert str(Path(path).name) in message

