@@ -16,7 +16,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engagement_lake.mdm import MatchSettings, evaluate_matches, match_identities
+from engagement_lake.mdm import (
+    MatchSettings,
+    evaluate_matches,
+    match_identities,
+    match_identities_with_review,
+)
 from engagement_lake.mdm.benchmark import (
     AU_STATE_CODES,
     STOCK_SPLINK,
@@ -382,3 +387,84 @@ def test_last_first_names_in_the_lake_are_parsed_to_the_true_name(lake) -> None:
 def test_io_is_bytes_for_read_febrl() -> None:
     frame = read_febrl(io.BytesIO(febrl_csv(2)).getvalue())
     assert frame.columns[0] == "rec_id" and frame.height == 4
+
+
+# --------------------------------------------------------------------------------------------
+# Steward overrides and the review list
+# --------------------------------------------------------------------------------------------
+
+
+def _with_strangers() -> pl.DataFrame:
+    records, _ = _no_contact_population(100)
+    extra = pl.DataFrame(
+        [
+            {"source_system": "crm_contact", "source_id": "A", "first_name": "Ann",
+             "last_name": "Lee", "email": "ann@x.com"},
+            {"source_system": "support", "source_id": "B", "first_name": "Anne",
+             "last_name": "Leigh", "email": "ann@x.com"},
+            {"source_system": "support", "source_id": "C", "first_name": "Zed",
+             "last_name": "Quux"},
+        ]
+    )  # fmt: skip
+    return pl.concat([records, extra], how="diagonal_relaxed")
+
+
+def _override(rule: str, left: str, right: str) -> dict[str, str]:
+    return {"rule": rule, "source_system_l": "crm_contact", "source_id_l": left,
+            "source_system_r": "support", "source_id_r": right}  # fmt: skip
+
+
+def test_steward_overrides_win_over_the_matcher() -> None:
+    records = _with_strangers()
+    plain = match_identities(records)
+    ids = dict(zip(plain["source_id"], plain["customer_id"], strict=True))
+    assert ids["A"] == ids["B"] and ids["A"] != ids["C"]  # same e-mail; a stranger
+
+    overrides = pl.DataFrame(
+        [
+            _override("cannot_link", "A", "B"),
+            _override("must_link", "A", "C"),
+            _override("must_link", "A", "GONE"),  # a record no longer there: ignored
+        ]
+    )
+    xref = match_identities(records, overrides=overrides)
+    ids = dict(zip(xref["source_id"], xref["customer_id"], strict=True))
+    method = dict(zip(xref["source_id"], xref["match_method"], strict=True))
+    assert ids["A"] != ids["B"] and ids["A"] == ids["C"]
+    assert method["A"] == method["C"] == "steward" and method["B"] == "singleton"
+    others = ~pl.col("source_id").is_in(["A", "B", "C"])
+    assert xref.filter(others).equals(plain.filter(others))
+
+
+def test_bad_overrides_are_one_line_errors() -> None:
+    records = _with_strangers()
+    with pytest.raises(ValueError, match=r"unknown match override rule\(s\) \['maybe'\]"):
+        match_identities(records, overrides=pl.DataFrame([_override("maybe", "A", "B")]))
+    with pytest.raises(ValueError, match="lack column"):
+        match_identities(records, overrides=pl.DataFrame({"rule": ["must_link"]}))
+    both = pl.DataFrame([_override("must_link", "A", "B"), _override("cannot_link", "A", "B")])
+    with pytest.raises(ValueError, match="both must_link and cannot_link"):
+        match_identities(records, overrides=both)
+
+
+def test_borderline_pairs_are_listed_for_review() -> None:
+    records, _ = _no_contact_population(150, seed=6)
+    base = {"source_system": "shop", "first_name": "Xanthe", "last_name": "Quorrington"}
+    extra = pl.DataFrame(
+        [
+            # the same rare name and nothing else comparable: never merged, listed
+            {**base, "source_id": "N1", "birth_date": "1961-07-14"},
+            {**base, "source_id": "N2", "postal_code": "04810"},
+        ]
+    )
+    xref, review = match_identities_with_review(pl.concat([records, extra], how="diagonal_relaxed"))
+    ids = dict(zip(xref["source_id"], xref["customer_id"], strict=True))
+    assert ids["N1"] != ids["N2"]
+    row = review.filter((pl.col("source_id_l") == "N1") & (pl.col("source_id_r") == "N2"))
+    assert row.height == 1 and row["reason"][0] in ("name_only", "below_threshold")
+    assert review["match_weight"].min() >= MatchSettings().review_weight
+    assert set(review["reason"]) <= {"name_only", "below_threshold"}
+    # every listed pair was left in different customers
+    left = review["source_id_l"].replace_strict(ids, return_dtype=pl.String)
+    right = review["source_id_r"].replace_strict(ids, return_dtype=pl.String)
+    assert (left != right).all()

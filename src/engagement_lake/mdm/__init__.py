@@ -8,7 +8,12 @@ the build.
 """
 
 from engagement_lake.mdm.evaluate import MatchMetrics, evaluate_matches
-from engagement_lake.mdm.match import MatchSettings, customer_id_for, match_identities
+from engagement_lake.mdm.match import (
+    MatchSettings,
+    customer_id_for,
+    match_identities,
+    match_identities_with_review,
+)
 
 __all__ = [
     "MatchMetrics",
@@ -16,4 +21,5 @@ __all__ = [
     "customer_id_for",
     "evaluate_matches",
     "match_identities",
+    "match_identities_with_review",
 ]

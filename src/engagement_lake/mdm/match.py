@@ -67,11 +67,34 @@ logger = logging.getLogger(__name__)
 #: Values of ``match_method`` in the crosswalk, strongest evidence first. A record is labelled
 #: with the strongest kind of edge that attaches it to another record of its cluster.
 MATCH_METHODS: tuple[str, ...] = (
+    "steward",
     "deterministic_email",
     "deterministic_phone",
     "probabilistic",
     "singleton",
 )
+
+#: Kinds of steward override (seeds/mdm/match_overrides.csv): ``must_link`` puts two records in
+#: one customer whatever the matcher says; ``cannot_link`` keeps them in different customers
+#: even when rules or the model would join them (the weakest joining evidence gives way).
+OVERRIDE_RULES: tuple[str, ...] = ("must_link", "cannot_link")
+OVERRIDE_COLUMNS: tuple[str, ...] = (
+    "rule",
+    "source_system_l",
+    "source_id_l",
+    "source_system_r",
+    "source_id_r",
+)
+
+REVIEW_SCHEMA: dict[str, Any] = {
+    "source_system_l": pl.String,
+    "source_id_l": pl.String,
+    "source_system_r": pl.String,
+    "source_id_r": pl.String,
+    "match_weight": pl.Float64,
+    "match_probability": pl.Float64,
+    "reason": pl.String,
+}
 
 XREF_SCHEMA: dict[str, Any] = {
     "source_system": pl.String,
@@ -688,41 +711,169 @@ def _incident(edges: pl.DataFrame) -> pl.DataFrame:
     return both.group_by("unique_id").agg(pl.col("p").max())
 
 
-def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.DataFrame:
+def _override_edges(
+    frame: pl.DataFrame, overrides: Any
+) -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    """Must-link edges and cannot-link pairs (record numbers) from steward overrides.
+
+    Overrides naming a record that is not in the input are ignored (the record may be gone);
+    an unknown rule, a missing column or a pair that is both must- and cannot-link is an error.
+    """
+    empty = pl.DataFrame(schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64})
+    if overrides is None:
+        return empty, set()
+    table = _to_polars(overrides)
+    missing = [c for c in OVERRIDE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"match overrides lack column(s): {', '.join(missing)}")
+    table = table.select([pl.col(c).cast(pl.String).str.strip_chars() for c in OVERRIDE_COLUMNS])
+    unknown = sorted(set(table["rule"].to_list()) - set(OVERRIDE_RULES))
+    if unknown:
+        raise ValueError(
+            f"unknown match override rule(s) {unknown}; use {' or '.join(OVERRIDE_RULES)}"
+        )
+    ids = frame.select("source_system", "source_id").with_row_index("uid")
+    resolved = (
+        table.join(
+            ids.rename({"source_system": "source_system_l", "source_id": "source_id_l"}),
+            on=["source_system_l", "source_id_l"],
+        )
+        .rename({"uid": "a"})
+        .join(
+            ids.rename({"source_system": "source_system_r", "source_id": "source_id_r"}),
+            on=["source_system_r", "source_id_r"],
+        )
+        .rename({"uid": "b"})
+        .filter(pl.col("a") != pl.col("b"))
+        .select(
+            "rule",
+            pl.min_horizontal("a", "b").cast(pl.Int64).alias("unique_id_l"),
+            pl.max_horizontal("a", "b").cast(pl.Int64).alias("unique_id_r"),
+        )
+    )
+    if resolved.height < table.height:
+        logger.info("%d override(s) name records not in the input", table.height - resolved.height)
+    must = resolved.filter(pl.col("rule") == "must_link").select("unique_id_l", "unique_id_r")
+    cannot = resolved.filter(pl.col("rule") == "cannot_link").select("unique_id_l", "unique_id_r")
+    both = must.join(cannot, on=["unique_id_l", "unique_id_r"])
+    if both.height:
+        raise ValueError(f"{both.height} record pair(s) are both must_link and cannot_link")
+    return must.unique().sort("unique_id_l", "unique_id_r"), set(cannot.iter_rows())
+
+
+def _constrained_components(
+    n: int, edges: list[pl.DataFrame], cannot: set[tuple[int, int]]
+) -> np.ndarray:
+    """Cluster labels when some pairs must stay apart.
+
+    Edges are taken strongest first (in list order; within a list, by match weight where
+    scored); an edge that would put a cannot-link pair in one cluster is skipped. Without
+    cannot-links this is the connected components of all edges.
+    """
+    parent = list(range(n))
+    marked: dict[int, set[int]] = {}
+    for a, b in cannot:
+        marked.setdefault(a, {a}).add(a)
+        marked.setdefault(b, {b}).add(b)
+    forbidden = cannot | {(b, a) for a, b in cannot}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for frame in edges:
+        if "match_weight" in frame.columns:
+            frame = frame.sort(
+                ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
+            )
+        for a, b in frame.select("unique_id_l", "unique_id_r").iter_rows():
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            left, right = marked.get(ra, set()), marked.get(rb, set())
+            if any((x, y) in forbidden for x in left for y in right):
+                continue
+            parent[rb] = ra
+            if right:
+                marked[ra] = left | right
+                marked.pop(rb, None)
+    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels
+
+
+def match_identities(
+    records: Any, settings: MatchSettings | None = None, overrides: Any = None
+) -> pl.DataFrame:
     """Cluster customer records from all sources into golden customers.
+
+    See :func:`match_identities_with_review`, which also returns the borderline pairs.
+    """
+    return match_identities_with_review(records, settings, overrides)[0]
+
+
+def match_identities_with_review(
+    records: Any, settings: MatchSettings | None = None, overrides: Any = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cluster customer records into golden customers; list the pairs a steward should review.
 
     Args:
         records: one row per source record with ``source_system``, ``source_id`` and any of
             ``first_name``, ``last_name``, ``email``, ``phone``, ``birth_date``,
             ``address_line1``, ``city``, ``state``, ``postal_code``, ``updated_at`` (a polars or
             pandas DataFrame or a pyarrow Table). ``(source_system, source_id)`` must be unique.
-        settings: tunables; the defaults are the tuned values.
+        settings: the defaults are the production values.
+        overrides: steward decisions, one row per pair: ``rule`` (:data:`OVERRIDE_RULES`) and
+            ``source_system_l``, ``source_id_l``, ``source_system_r``, ``source_id_r``. They win
+            over the rules and the model.
 
     Returns:
-        A polars DataFrame with one row per input record, sorted by (source_system, source_id):
+        The crosswalk: one row per input record, sorted by (source_system, source_id):
         ``source_system``, ``source_id``, ``customer_id`` (``CUS-`` + 12 hex of the md5 of the
         cluster's smallest ``source_system|source_id``), ``match_method`` (the strongest edge
-        attaching the record to its cluster: ``deterministic_email``, ``deterministic_phone``,
-        ``probabilistic``, or ``singleton`` when it matched nothing) and ``match_probability``
-        (1.0 for deterministic matches; the best Splink probability among the record's accepted
-        pairs for probabilistic ones; 1.0 for singletons, as silver.customer_xref documents: a
-        record certainly belongs to the cluster that holds only itself).
+        attaching the record to its cluster: ``steward``, ``deterministic_email``,
+        ``deterministic_phone``, ``probabilistic``, or ``singleton`` when it matched nothing)
+        and ``match_probability`` (1.0 for steward and deterministic matches; the best Splink
+        probability among the record's accepted pairs for probabilistic ones; 1.0 for
+        singletons, as silver.customer_xref documents: a record certainly belongs to the cluster
+        that holds only itself).
+
+        The review list (:data:`REVIEW_SCHEMA`): scored pairs left in different customers that
+        are borderline: ``below_threshold`` (match weight from
+        :attr:`MatchSettings.review_weight` up to the threshold) or ``name_only`` (at or above
+        the threshold, but nothing besides the name agrees).
     """
     settings = settings or MatchSettings()
     frame = _prepare_input(records)
     if frame.height == 0:
-        return pl.DataFrame(schema=XREF_SCHEMA)
+        return pl.DataFrame(schema=XREF_SCHEMA), pl.DataFrame(schema=REVIEW_SCHEMA)
     features = matching_features(frame)
+    must_edges, cannot = _override_edges(frame, overrides)
 
     email_edges = deterministic_edges(features, "email", settings.max_records_per_key)
     phone_edges = deterministic_edges(features, "phone", settings.max_records_per_key)
     scored = probabilistic_edges(features, settings)
     scored = scored.with_columns(corroborated(features, scored))
-    prob_edges = scored.filter(
-        (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
-    )
+    accepted = (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
+    prob_edges = scored.filter(accepted)
 
-    labels = _components(frame.height, [email_edges, phone_edges, prob_edges])
+    edge_lists = [must_edges, email_edges, phone_edges, prob_edges]
+    if cannot:
+        labels = _constrained_components(frame.height, edge_lists, cannot)
+        # an edge that was skipped attaches nothing: keep only edges inside a cluster
+        edge_lists = [
+            e.filter(
+                pl.Series(
+                    labels[e["unique_id_l"].to_numpy()] == labels[e["unique_id_r"].to_numpy()]
+                )
+            )
+            for e in edge_lists
+        ]
+        must_edges, email_edges, phone_edges, prob_edges = edge_lists
+    else:
+        labels = _components(frame.height, edge_lists)
     xref = frame.select("source_system", "source_id").with_columns(
         pl.Series("unique_id", np.arange(frame.height, dtype=np.int64)),
         pl.Series("cluster", labels.astype(np.int64)),
@@ -739,18 +890,22 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
         .alias("customer_id")
     ).select("cluster", "customer_id")
 
+    by_steward = _incident(must_edges).select("unique_id", pl.lit(True).alias("is_steward"))
     by_email = _incident(email_edges).select("unique_id", pl.lit(True).alias("is_email"))
     by_phone = _incident(phone_edges).select("unique_id", pl.lit(True).alias("is_phone"))
     by_model = _incident(prob_edges).rename({"p": "prob"})
     xref = (
         xref.join(roots, on="cluster", how="left")
+        .join(by_steward, on="unique_id", how="left")
         .join(by_email, on="unique_id", how="left")
         .join(by_phone, on="unique_id", how="left")
         .join(by_model, on="unique_id", how="left")
         .sort("unique_id")
     )
     method = (
-        pl.when(pl.col("is_email"))
+        pl.when(pl.col("is_steward"))
+        .then(pl.lit("steward"))
+        .when(pl.col("is_email"))
         .then(pl.lit("deterministic_email"))
         .when(pl.col("is_phone"))
         .then(pl.lit("deterministic_phone"))
@@ -759,15 +914,55 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
         .otherwise(pl.lit("singleton"))
     )
     probability = (
-        pl.when(pl.col("is_email") | pl.col("is_phone") | pl.col("prob").is_null())
+        pl.when(
+            pl.col("is_steward")
+            | pl.col("is_email")
+            | pl.col("is_phone")
+            | pl.col("prob").is_null()
+        )
         .then(pl.lit(1.0))
         .otherwise(pl.col("prob"))
         .cast(pl.Float64)
     )
-    return xref.select(
+    crosswalk = xref.select(
         "source_system",
         "source_id",
         "customer_id",
         method.alias("match_method"),
         probability.alias("match_probability"),
     )
+    cluster_of = pl.Series(labels.astype(np.int64))
+    keys = frame.select("source_system", "source_id").with_row_index("uid")
+    review = (
+        scored.filter(~accepted)
+        .with_columns(
+            pl.when(pl.col("match_weight") >= settings.threshold_weight)
+            .then(pl.lit("name_only"))
+            .otherwise(pl.lit("below_threshold"))
+            .alias("reason")
+        )
+        .filter(
+            cluster_of.gather(scored.filter(~accepted)["unique_id_l"])
+            != cluster_of.gather(scored.filter(~accepted)["unique_id_r"])
+        )
+        .join(
+            keys.select(
+                pl.col("uid").cast(pl.Int64).alias("unique_id_l"),
+                pl.col("source_system").alias("source_system_l"),
+                pl.col("source_id").alias("source_id_l"),
+            ),
+            on="unique_id_l",
+        )
+        .join(
+            keys.select(
+                pl.col("uid").cast(pl.Int64).alias("unique_id_r"),
+                pl.col("source_system").alias("source_system_r"),
+                pl.col("source_id").alias("source_id_r"),
+            ),
+            on="unique_id_r",
+        )
+        .sort("unique_id_l", "unique_id_r")
+        .select(list(REVIEW_SCHEMA))
+        .cast(REVIEW_SCHEMA)  # type: ignore[arg-type]
+    )
+    return crosswalk, review
