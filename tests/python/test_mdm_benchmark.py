@@ -468,3 +468,25 @@ def test_borderline_pairs_are_listed_for_review() -> None:
     left = review["source_id_l"].replace_strict(ids, return_dtype=pl.String)
     right = review["source_id_r"].replace_strict(ids, return_dtype=pl.String)
     assert (left != right).all()
+
+
+def test_the_build_lists_borderline_pairs_and_applies_overrides(lake) -> None:
+    """customer_match_review and the match_overrides seed are part of the built lake."""
+    with lake.connect() as con:
+        review = con.execute("select * from silver.customer_match_review").pl()
+        xref = con.execute("select * from silver.customer_xref").pl()
+        seeded = con.execute("select count(*) from silver.match_overrides").fetchone()[0]
+    assert review.columns == [
+        "source_system_l", "source_id_l", "source_system_r", "source_id_r",
+        "match_weight", "match_probability", "reason",
+    ]  # fmt: skip
+    assert review.height > 0 and set(review["reason"]) <= {"below_threshold", "name_only"}
+    cid = {
+        (r["source_system"], r["source_id"]): r["customer_id"] for r in xref.iter_rows(named=True)
+    }
+    assert all(
+        cid[(r["source_system_l"], r["source_id_l"])]
+        != cid[(r["source_system_r"], r["source_id_r"])]
+        for r in review.iter_rows(named=True)
+    )
+    assert seeded == 0 and "steward" not in set(xref["match_method"])
