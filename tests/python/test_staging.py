@@ -184,25 +184,36 @@ def test_extra_column_is_ignored(staged):
 
 
 def test_only_shop_customers_builds_and_matches(tmp_path, contracts):
-    """A lake with one table builds end to end, and its duplicate accounts are merged."""
+    """A lake with one table builds end to end, and its duplicate accounts are merged. A
+    customer without a last name or birth date is a customer with nulls, not a quarantined row."""
     data = tmp_path / "data"
-    rows = build_rows(contracts, 4)["shop.customers"]
+    rows = build_rows(contracts, 5)["shop.customers"]
+    *rows, unnamed = rows
+    unnamed = {**unnamed, "last_name": None, "birth_date": None}
     duplicates = [
         # the same person again: e-mail in another case with a plus-tag
         {**rows[0], "customer_id": "C0000901", "email": "PERSON.0+SALE@example.com"},
         # and again with no e-mail at all, the phone typed differently
         {**rows[1], "customer_id": "C0000902", "email": None, "phone": "555.011.1001"},
     ]
-    write_table(data, contracts["shop.customers"], rows + duplicates)
+    write_table(data, contracts["shop.customers"], [*rows, *duplicates, unnamed])
     cfg = RunConfig(data, tmp_path / "w.duckdb", target_dir=tmp_path / "target")
     build(cfg, progress=False)
     con = duckdb.connect(str(cfg.warehouse), read_only=True)
-    assert con.execute("select count(*) from staging.stg_shop__customers").fetchone() == (6,)
+    assert con.execute("select count(*) from staging.stg_shop__customers").fetchone() == (7,)
+    assert con.execute(
+        "select count(*) from quality.quarantine where table_name = 'customers'"
+    ).fetchone() == (0,)
+    assert con.execute(
+        "select last_name, birth_date from silver.int_customer_identities_unioned "
+        "where source_id = ?",
+        [unnamed["customer_id"]],
+    ).fetchone() == (None, None)
     assert con.execute("select count(*) from staging.stg_shop__orders").fetchone() == (0,)
     assert con.execute(
         "select bronze_rows, staging_rows from quality.reconciliation where table_name = 'orders'"
     ).fetchone() == (0, 0)
-    assert con.execute("select count(*) from silver.customer_golden").fetchone() == (4,)
+    assert con.execute("select count(*) from silver.customer_golden").fetchone() == (5,)
     pairs = dict(
         con.execute(
             "select source_id, customer_id from silver.customer_xref where source_system = 'shop'"
@@ -210,21 +221,22 @@ def test_only_shop_customers_builds_and_matches(tmp_path, contracts):
     )
     assert pairs["C0000901"] == pairs["C0000001"]
     assert pairs["C0000902"] == pairs["C0000002"]
-    assert con.execute("select count(*) from gold.dim_customer").fetchone() == (5,)  # + unknown
+    assert pairs[unnamed["customer_id"]] not in {pairs[f"C000000{i}"] for i in range(1, 5)}
+    assert con.execute("select count(*) from gold.dim_customer").fetchone() == (6,)  # + unknown
     con.close()
 
 
 def test_missing_required_column_fails_naming_table_and_column(tmp_path, contracts):
     data = tmp_path / "data"
     rows = build_rows(contracts, 3)["shop.customers"]
-    path = write_table(data, contracts["shop.customers"], rows, drop_columns=("signup_date",))
+    path = write_table(data, contracts["shop.customers"], rows, drop_columns=("customer_id",))
     cfg = RunConfig(data, tmp_path / "w.duckdb", target_dir=tmp_path / "target")
     with pytest.raises(DbtError) as info:
         build(cfg, ["stg_shop__customers"], progress=False)
     message = str(info.value)
     assert "\n" not in message
     assert "bronze shop.customers: " in message
-    assert "missing required column ('signup_date' not in the file); the build did not start" in (
+    assert "missing required column ('customer_id' not in the file); the build did not start" in (
         message
     )
     assert not cfg.warehouse.exists(), "refused before any model runs"

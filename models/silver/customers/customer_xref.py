@@ -1,9 +1,11 @@
 """One row per source identity record: the golden customer it belongs to, and how it was matched.
 
-Deterministic rules first (normalised e-mail, E.164 phone), then probabilistic matching with
-Splink on name, birth date and address with blocking, then clustering — see
-engagement_lake.mdm.match_identities. A Python model because Splink's expectation maximisation
-and the clustering are not expressible in SQL; the matching itself still runs inside DuckDB.
+Steward overrides first (seeds/mdm/match_overrides.csv: must-link and cannot-link pairs win
+over everything else), then deterministic rules (normalised e-mail, E.164 phone), then
+probabilistic matching with Splink on name, birth date and address with blocking, then
+clustering — see engagement_lake.mdm.match_identities. A Python model because Splink's
+expectation maximisation and the clustering are not expressible in SQL; the matching itself
+still runs inside DuckDB.
 """
 
 
@@ -12,4 +14,5 @@ def model(dbt, session):
     from engagement_lake.mdm import match_identities
 
     identities = dbt.ref("int_customer_identities_unioned").pl()
-    return match_identities(identities)
+    overrides = dbt.ref("match_overrides").pl()
+    return match_identities(identities, overrides=overrides)

@@ -1,7 +1,15 @@
 -- One row per source identity record (shop customer, CRM contact, support requester, e-mail
--- subscriber, loyalty member), in one shape, ready for matching and survivorship.
+-- subscriber, loyalty member), in one shape, ready for matching and survivorship. Sources that
+-- keep one full-name field take first and last name from int_customer_full_names (parsed by
+-- the nameparser library: "Smith, Mary", titles, suffixes, middle names).
 
 with
+
+full_names as (
+
+    select * from {{ ref('int_customer_full_names') }}
+
+),
 
 shop_customers as (
 
@@ -49,20 +57,23 @@ support_requesters as (
 
     select
         'support' as source_system,
-        cast(requester_id as varchar) as source_id,
-        {{ first_name_of('name') }} as first_name,
-        {{ last_name_of('name') }} as last_name,
-        email,
-        phone,
+        cast(requesters.requester_id as varchar) as source_id,
+        full_names.first_name,
+        full_names.last_name,
+        requesters.email,
+        requesters.phone,
         cast(null as date) as birth_date,
         cast(null as varchar) as address_line1,
         cast(null as varchar) as city,
         cast(null as varchar) as state,
         cast(null as varchar) as postal_code,
         cast(null as varchar) as loyalty_tier,
-        cast(created_at as date) as first_seen_date,
-        updated_at
-    from {{ ref('stg_support__requesters') }}
+        cast(requesters.created_at as date) as first_seen_date,
+        requesters.updated_at
+    from {{ ref('stg_support__requesters') }} as requesters
+    left join full_names
+        on full_names.source_system = 'support'
+        and full_names.source_id = cast(requesters.requester_id as varchar)
 
 ),
 
@@ -91,20 +102,23 @@ loyalty_members as (
 
     select
         'loyalty' as source_system,
-        member_id as source_id,
-        {{ first_name_of('full_name') }} as first_name,
-        {{ last_name_of('full_name') }} as last_name,
-        email,
-        phone,
-        birth_date,
-        address as address_line1,
+        members.member_id as source_id,
+        full_names.first_name,
+        full_names.last_name,
+        members.email,
+        members.phone,
+        members.birth_date,
+        members.address as address_line1,
         cast(null as varchar) as city,
         cast(null as varchar) as state,
-        postal_code,
-        loyalty_tier,
-        enrolled_date as first_seen_date,
-        updated_at
-    from {{ ref('stg_loyalty__members') }}
+        members.postal_code,
+        members.loyalty_tier,
+        members.enrolled_date as first_seen_date,
+        members.updated_at
+    from {{ ref('stg_loyalty__members') }} as members
+    left join full_names
+        on full_names.source_system = 'loyalty'
+        and full_names.source_id = members.member_id
 
 ),
 

@@ -1,30 +1,36 @@
 """Customer identity matching: source records -> golden ``customer_id`` crosswalk.
 
-Pipeline (see DESIGN.md, "Silver: master data"):
+Pipeline:
 
 1. **Normalise** every record into matching keys (:mod:`engagement_lake.mdm.normalize`).
 2. **Deterministic rules**: records sharing a normalised e-mail, or an E.164 phone, are the same
    customer. A key value carried by implausibly many records (a shop's placeholder address, a
    switchboard number) identifies nobody and is ignored, so one junk value cannot fuse hundreds
-   of people into a single customer.
-3. **Probabilistic matching** with Splink 5 (Fellegi-Sunter) on first name (exact, nickname,
-   typo), last name (exact, one edit, Jaro-Winkler), birth date (exact, one digit, day/month
-   swapped, within a month), location (street line + ZIP + state as one comparison, so a
-   household's shared address is not counted three times), e-mail and phone. Candidate pairs
-   come only from blocking rules on selective key combinations (:data:`PREDICTION_BLOCKS`), so
-   cost grows with the number of records times bounded block sizes, never with all pairs.
-   u-probabilities are estimated from a seeded random sample; m-probabilities by expectation
-   maximisation over blocked pairs, starting from documented priors that remain in force for
-   any level the data never shows (and for inputs too small to train on).
+   of people into a single customer. These rules are accelerators: the probabilistic model
+   does not depend on them.
+3. **Probabilistic matching** with Splink 5 (Fellegi-Sunter) on first name (exact with term
+   frequencies, swapped with the last name, nickname, one typo, Jaro-Winkler, initial), last name
+   (exact with term frequencies, one typo, Jaro-Winkler), birth date (exact, one digit or two
+   transposed digits, day/month swapped, within a month, two digits), location (street line,
+   house number, postcode, city with term frequencies, state as one comparison, so a
+   household's shared address is not counted several times), e-mail and phone. A value missing
+   on either side is a null level: no evidence, never a disagreement. Candidate pairs come only
+   from blocking rules on selective key combinations (:data:`PREDICTION_BLOCKS`), so cost grows
+   with the number of records times bounded block sizes, never with all pairs. Every parameter
+   is estimated from the data at hand: the prior (probability that two random records match)
+   from :data:`PRIOR_RULES` and a stated recall, u from a seeded random sample, m by expectation
+   maximisation over the passes of :data:`TRAINING_BLOCKS` that the fields present support.
 4. **Clustering**: connected components over deterministic edges and probabilistic edges whose
-   match probability reaches :attr:`MatchSettings.threshold`.
+   match weight reaches :attr:`MatchSettings.threshold_weight` and that some agreement besides
+   the name corroborates (:data:`CORROBORATING`). :func:`probabilistic_edges` also returns the
+   borderline pairs scored from :attr:`MatchSettings.review_weight` up to the threshold; they
+   are not merged.
 
 Everything is deterministic for the same input, bit for bit: records are sorted by
 (source_system, source_id) before numbering, sampling is seeded, EM runs single-threaded, and
 customer ids are content hashes.
 
-Measured on the project generator (``engagement_lake.generate``, seed 42): pairwise F1 0.996 at
-scale 0.1 (30 k records, 3-6 s) and 0.995 at scale 1 (300 k records, 11-15 s on two cores).
+Measured figures are in docs/benchmarks.md ("Master data matching").
 """
 
 from __future__ import annotations
@@ -61,11 +67,34 @@ logger = logging.getLogger(__name__)
 #: Values of ``match_method`` in the crosswalk, strongest evidence first. A record is labelled
 #: with the strongest kind of edge that attaches it to another record of its cluster.
 MATCH_METHODS: tuple[str, ...] = (
+    "steward",
     "deterministic_email",
     "deterministic_phone",
     "probabilistic",
     "singleton",
 )
+
+#: Kinds of steward override (seeds/mdm/match_overrides.csv): ``must_link`` puts two records in
+#: one customer whatever the matcher says; ``cannot_link`` keeps them in different customers
+#: even when rules or the model would join them (the weakest joining evidence gives way).
+OVERRIDE_RULES: tuple[str, ...] = ("must_link", "cannot_link")
+OVERRIDE_COLUMNS: tuple[str, ...] = (
+    "rule",
+    "source_system_l",
+    "source_id_l",
+    "source_system_r",
+    "source_id_r",
+)
+
+REVIEW_SCHEMA: dict[str, Any] = {
+    "source_system_l": pl.String,
+    "source_id_l": pl.String,
+    "source_system_r": pl.String,
+    "source_id_r": pl.String,
+    "match_weight": pl.Float64,
+    "match_probability": pl.Float64,
+    "reason": pl.String,
+}
 
 XREF_SCHEMA: dict[str, Any] = {
     "source_system": pl.String,
@@ -78,21 +107,40 @@ XREF_SCHEMA: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class MatchSettings:
-    """Tunables of :func:`match_identities`; the defaults are the tuned production values.
+    """Settings of :func:`match_identities`; the defaults are the production values.
 
     Attributes:
-        threshold: minimum Splink match probability for a probabilistic edge to join clusters.
+        threshold_weight: minimum match weight (log2 of the posterior odds that a pair is one
+            person, prior included) for a probabilistic edge to join clusters. 1.0 means odds of
+            at least 2 to 1 (match probability 0.667): the pair is more likely one person than
+            two, by a margin. Because the prior and every m and u are estimated from the data at
+            hand, the weight means the same on any source; it is not tuned per data set. The
+            figures in docs/benchmarks.md (Febrl 1, 2, 4 and the project generator) are all
+            measured with this one value.
+        review_weight: :func:`probabilistic_edges` returns pairs from this weight up; those
+            below ``threshold_weight`` are borderline (odds between 1:4 and 2:1) and not merged.
+        prior_recall: share of true matches the :data:`PRIOR_RULES` are assumed to find; the
+            prior (probability that two random records match) is their pair count divided by
+            this, over all pairs.
         max_records_per_key: an e-mail or phone shared by more records than this is treated as
             non-identifying (placeholder, shared inbox, switchboard) by the deterministic rules.
-        u_max_pairs: record pairs sampled to estimate u-probabilities.
-        min_em_pairs: an EM training pass needs at least this many blocked pairs to run.
+        u_max_pairs: record pairs sampled to estimate u-probabilities. Exact agreement on
+            names and city is weighed by term frequencies rather than by these samples; on the
+            Febrl benchmarks 2e5, 3e5 and 6e5 pairs gave the same cluster F1 to within 0.0005.
+        min_em_pairs, max_em_pairs: an EM training pass runs only on a number of blocked
+            pairs between these bounds (too few to learn from, or too costly).
+        em_max_iterations: EM iterations per pass.
         seed: seed for u sampling (the only random step).
     """
 
-    threshold: float = 0.95
+    threshold_weight: float = 1.0
+    review_weight: float = -2.0
+    prior_recall: float = 0.8
     max_records_per_key: int = 12
-    u_max_pairs: float = 1e6
+    u_max_pairs: float = 2e5
     min_em_pairs: int = 200
+    max_em_pairs: int = 5_000_000
+    em_max_iterations: int = 20
     seed: int = 42
 
 
@@ -166,11 +214,14 @@ def matching_features(records: pl.DataFrame) -> pl.DataFrame:
         dob.alias("dob"),
         postal_code_expr("postal_code").alias("zip"),
         address_key_expr("address_line1").alias("addr"),
+        name_key_expr("city").alias("city"),
         state_code_expr("state").alias("state"),
     )
     return features.with_columns(
         soundex_expr("ln").alias("ln_sdx"),
+        soundex_expr("fn").alias("fn_sdx"),
         pl.col("dob").dt.year().alias("dob_year"),
+        pl.col("dob").dt.strftime("%Y%m%d").alias("dob_s"),
         pl.col("zip").str.slice(0, 3).alias("zip3"),
         house_number_expr("addr").alias("house_no"),
     )
@@ -217,12 +268,30 @@ def deterministic_edges(features: pl.DataFrame, key: str, max_records_per_key: i
 # --------------------------------------------------------------------------------------------
 
 
-def _comparisons() -> list[Any]:
-    """Splink comparisons with prior m-probabilities per level.
+def _one_edit(column: str) -> Any:
+    """Levenshtein or Damerau-Levenshtein distance 1 (a typo, or two neighbours swapped).
 
-    The priors encode plausible data-entry error rates (most true matches agree exactly; a few
-    carry a typo, a nickname or a moved address). They seed expectation maximisation and stand
-    in for it when there are too few pairs to train on.
+    DuckDB's ``damerau_levenshtein`` costs about six times ``levenshtein``; it is evaluated only
+    for the few pairs whose lengths and plain edit distance leave a transposition possible.
+    """
+    import splink.comparison_level_library as cll
+
+    left, right = f"{column}_l", f"{column}_r"
+    return cll.CustomLevel(
+        f"levenshtein({left}, {right}) <= 1 OR (length({left}) = length({right}) "
+        f"AND levenshtein({left}, {right}) = 2 AND damerau_levenshtein({left}, {right}) = 1)",
+        label_for_charts="One typo or transposition",
+    )
+
+
+def _comparisons() -> list[Any]:
+    """Splink comparisons, each level's m-probability a starting value for EM.
+
+    A null on either side is its own level (weight 0: a missing value is no evidence either
+    way, never a disagreement). Exact agreement on first name, last name and city is adjusted
+    for the value's frequency (agreeing on a rare surname says more than agreeing on Smith).
+    The starting m values only seed expectation maximisation; they stand alone only for levels
+    the data never shows and for inputs too small to train on.
     """
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -233,28 +302,47 @@ def _comparisons() -> list[Any]:
         ]
         return cl.CustomComparison(comparison_levels=configured, output_column_name=name)
 
+    def level(sql: str, label: str) -> Any:
+        return cll.CustomLevel(sql, label_for_charts=label)
+
+    swapped = "fn_l = ln_r AND ln_l = fn_r"
     return [
         custom(
             "first_name",
             [
                 (cll.NullLevel("fn"), None),
-                (cll.ExactMatchLevel("fn").configure(tf_adjustment_column="fn"), 0.85),
+                (cll.ExactMatchLevel("fn").configure(tf_adjustment_column="fn"), 0.80),
+                (level(swapped, "First and last name swapped"), 0.01),
                 (
                     cll.ArrayIntersectLevel("fn_names", 1).configure(label_for_charts="Nickname"),
-                    0.06,
+                    0.04,
                 ),
-                (cll.DamerauLevenshteinLevel("fn", 1), 0.04),
-                (cll.JaroWinklerLevel("fn", 0.88), 0.02),
-                (cll.ElseLevel(), 0.03),
+                (_one_edit("fn"), 0.05),
+                (cll.JaroWinklerLevel("fn", 0.9), 0.04),
+                (
+                    level(
+                        "(length(fn_l) = 1 OR length(fn_r) = 1) AND left(fn_l, 1) = left(fn_r, 1)",
+                        "Initial agrees",
+                    ),
+                    0.02,
+                ),
+                (cll.JaroWinklerLevel("fn", 0.7), 0.02),
+                (cll.ElseLevel(), 0.02),
             ],
         ),
         custom(
             "last_name",
             [
                 (cll.NullLevel("ln"), None),
-                (cll.ExactMatchLevel("ln").configure(tf_adjustment_column="ln"), 0.88),
-                (cll.DamerauLevenshteinLevel("ln", 1), 0.07),
-                (cll.JaroWinklerLevel("ln", 0.88), 0.02),
+                (cll.ExactMatchLevel("ln").configure(tf_adjustment_column="ln"), 0.82),
+                # A swap is one event, weighed once in first_name; here it is no evidence.
+                (
+                    level(swapped, "First and last name swapped").configure(is_null_level=True),
+                    None,
+                ),
+                (_one_edit("ln"), 0.07),
+                (cll.JaroWinklerLevel("ln", 0.9), 0.05),
+                (cll.JaroWinklerLevel("ln", 0.7), 0.02),
                 (cll.ElseLevel(), 0.03),
             ],
         ),
@@ -262,70 +350,72 @@ def _comparisons() -> list[Any]:
             "birth_date",
             [
                 (cll.NullLevel("dob"), None),
-                (cll.ExactMatchLevel("dob"), 0.92),
+                (cll.ExactMatchLevel("dob"), 0.85),
                 (
-                    cll.CustomLevel(
-                        "damerau_levenshtein(CAST(dob_l AS VARCHAR), CAST(dob_r AS VARCHAR)) <= 1",
-                        label_for_charts="One digit differs",
+                    level(
+                        "hamming(dob_s_l, dob_s_r) <= 1 OR (hamming(dob_s_l, dob_s_r) = 2 "
+                        "AND damerau_levenshtein(dob_s_l, dob_s_r) = 1)",
+                        "One digit differs or two adjacent digits transposed",
                     ),
-                    0.04,
+                    0.06,
                 ),
                 (
-                    cll.CustomLevel(
+                    level(
                         "year(dob_l) = year(dob_r) AND month(dob_l) = day(dob_r) "
                         "AND day(dob_l) = month(dob_r)",
-                        label_for_charts="Day and month swapped",
+                        "Day and month swapped",
                     ),
                     0.02,
                 ),
-                (
-                    cll.CustomLevel(
-                        "abs(date_diff('day', dob_l, dob_r)) <= 31",
-                        label_for_charts="Within a month",
-                    ),
-                    0.02,
-                ),
-                (cll.ElseLevel(), 0.01),
+                (level("abs(date_diff('day', dob_l, dob_r)) <= 31", "Within a month"), 0.02),
+                (level("hamming(dob_s_l, dob_s_r) <= 2", "Two digits differ"), 0.02),
+                (cll.ElseLevel(), 0.03),
             ],
         ),
-        # Street, ZIP and state describe one place, so they form one comparison: as separate
-        # comparisons their agreement would be counted two or three times over, and members of
-        # one household (same surname and address, different first name and birth date) would
-        # outscore the evidence against them.
+        # Street, postcode, city and state describe one place, so they form one comparison: as
+        # separate comparisons their agreement would be counted several times over, and members
+        # of one household (same surname and address, different first name and birth date)
+        # would outscore the evidence against them.
         custom(
             "location",
             [
                 (
-                    cll.CustomLevel(
+                    level(
                         "(addr_l IS NULL OR addr_r IS NULL) AND (zip_l IS NULL OR zip_r IS NULL) "
+                        "AND (city_l IS NULL OR city_r IS NULL) "
                         "AND (state_l IS NULL OR state_r IS NULL)",
-                        label_for_charts="No location on one side",
+                        "No location on one side",
                     ).configure(is_null_level=True),
                     None,
                 ),
+                (level("addr_l = addr_r AND zip_l = zip_r", "Same address"), 0.60),
                 (
-                    cll.CustomLevel(
-                        "addr_l = addr_r AND zip_l = zip_r", label_for_charts="Same address"
-                    ),
-                    0.70,
-                ),
-                (
-                    cll.CustomLevel(
-                        "addr_l = addr_r", label_for_charts="Same street line, ZIP differs"
-                    ),
-                    0.01,
-                ),
-                (
-                    cll.CustomLevel(
+                    level(
                         "jaro_winkler_similarity(addr_l, addr_r) >= 0.9 AND zip_l = zip_r",
-                        label_for_charts="Similar street line, same ZIP",
+                        "Similar street line, same postcode",
+                    ),
+                    0.08,
+                ),
+                (level("addr_l = addr_r", "Same street line, postcode differs"), 0.05),
+                (
+                    level(
+                        "house_no_l = house_no_r "
+                        "AND jaro_winkler_similarity(addr_l, addr_r) >= 0.8",
+                        "Same house number, similar street",
+                    ),
+                    0.05,
+                ),
+                (
+                    level("zip_l = zip_r AND city_l = city_r", "Same postcode and city").configure(
+                        tf_adjustment_column="city"
                     ),
                     0.06,
                 ),
-                (cll.ExactMatchLevel("zip"), 0.08),
-                (cll.ExactMatchLevel("zip3"), 0.02),
+                (cll.ExactMatchLevel("zip"), 0.04),
+                (cll.ExactMatchLevel("city").configure(tf_adjustment_column="city"), 0.03),
+                (level("hamming(zip_l, zip_r) <= 1", "Postcode one digit off"), 0.03),
                 (cll.ExactMatchLevel("state"), 0.03),
-                (cll.ElseLevel(), 0.05),
+                (cll.ElseLevel(), 0.03),
             ],
         ),
         custom(
@@ -341,35 +431,66 @@ def _comparisons() -> list[Any]:
             [
                 (cll.NullLevel("phone"), None),
                 (cll.ExactMatchLevel("phone"), 0.85),
-                (cll.DamerauLevenshteinLevel("phone", 1), 0.02),
+                (_one_edit("phone"), 0.02),
                 (cll.ElseLevel(), 0.02),
             ],
         ),
     ]
 
 
-#: Candidate-pair generators. Each is an equi-join on a selective combination of keys, so the
-#: pairs it produces are bounded by block sizes rather than the square of the input. Together
-#: they tolerate an error in any single attribute: a typo'd surname still shares first name and
-#: birth date, a typo'd birth date still shares full name, a moved person still shares e-mail.
-PREDICTION_BLOCKS: tuple[tuple[str, ...], ...] = (
+#: Candidate-pair generators. Each is an equi-join on a selective combination of keys (or, for
+#: swapped names, the two name keys crossed), so the pairs it produces are bounded by block
+#: sizes rather than the square of the input. Together they tolerate errors in several
+#: attributes at once: a typo'd surname still shares first name and birth date, a typo'd birth
+#: date still shares full name, a moved person still shares e-mail, a person whose name and
+#: address were both mistyped still shares birth date and postcode area.
+PREDICTION_BLOCKS: tuple[tuple[str, ...] | str, ...] = (
     ("email",),
     ("phone",),
+    ("fn", "ln"),
+    "l.fn = r.ln AND l.ln = r.fn",
     ("fn_canon", "ln", "zip3"),
     ("ln", "dob"),
     ("fn_canon", "dob"),
+    ("dob", "zip3"),
+    ("dob", "house_no"),
     ("ln_sdx", "dob_year", "zip3"),
     ("zip", "ln_sdx"),
     ("zip", "fn_canon"),
+    ("zip", "house_no"),
+    ("addr", "fn_sdx"),
+    ("city", "ln_sdx", "fn_sdx"),
 )
 
-#: Blocks for expectation maximisation. Comparisons on a block's own columns cannot be trained
-#: from it (they always agree), so the passes are chosen to cover every comparison between them.
-TRAINING_BLOCKS: tuple[tuple[str, ...], ...] = (
-    ("email",),
-    ("fn_canon", "ln", "dob"),
-    ("phone",),
+#: Expectation-maximisation passes, tried in order. Comparisons on a pass's own columns cannot
+#: be trained from it (they always agree), so between them the passes cover every comparison.
+#: Each pass lists alternatives, broadest first: the first whose columns are present and that
+#: yields between :attr:`MatchSettings.min_em_pairs` and :attr:`MatchSettings.max_em_pairs`
+#: pairs runs, so a source without e-mail or phone (or without birth dates) still trains every
+#: comparison it has, and a large input trains on a narrower block instead of a huge one.
+TRAINING_BLOCKS: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("fn", "ln"), ("fn", "ln", "zip3")),
+    (("dob",), ("dob", "zip3")),
+    (("zip",), ("zip", "ln_sdx")),
+    (("email",),),
+    (("phone",),),
 )
+
+#: Rules precise enough to count as matches when estimating the prior (the probability that
+#: two random records match): :func:`estimate_prior`. Each applies only when its columns are
+#: present. :attr:`MatchSettings.prior_recall` is the share of true matches they are assumed
+#: to find together.
+PRIOR_RULES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("fn", "ln", "dob"), "l.fn = r.fn AND l.ln = r.ln AND l.dob = r.dob"),
+    (("fn", "ln", "dob"), "l.fn = r.ln AND l.ln = r.fn AND l.dob = r.dob"),
+    (("fn", "ln", "addr"), "l.fn = r.fn AND l.ln = r.ln AND l.addr = r.addr"),
+    (("email",), "l.email = r.email"),
+    (("phone",), "l.phone = r.phone"),
+)
+
+
+#: Upper bound of the prior: even odds that two random records match.
+PRIOR_CAP = 0.5
 
 
 def _blocked_pair_count(features: pl.DataFrame, columns: tuple[str, ...]) -> int:
@@ -378,50 +499,152 @@ def _blocked_pair_count(features: pl.DataFrame, columns: tuple[str, ...]) -> int
     return int((sizes * (sizes - 1) // 2).sum())
 
 
-def probabilistic_edges(
-    features: pl.DataFrame,
-    settings: MatchSettings,
-    deterministic_pairs: int,
-) -> pl.DataFrame:
-    """Score blocked candidate pairs with Splink; return those at or above the threshold.
+def _present(features: pl.DataFrame, columns: tuple[str, ...]) -> bool:
+    return all(features[c].null_count() < features.height for c in columns)
 
-    ``deterministic_pairs`` (pairs the e-mail/phone rules found, approximately) sets the prior
-    probability that two random records match, assuming those rules find about 80 % of true
-    matches (``estimate_probability_two_random_records_match`` in spirit, without a second pass
-    over the data).
+
+def training_blocks(features: pl.DataFrame, settings: MatchSettings) -> list[tuple[str, ...]]:
+    """The EM passes of :data:`TRAINING_BLOCKS` this input supports (fields present, sizes)."""
+    chosen = []
+    for alternatives in TRAINING_BLOCKS:
+        for block in alternatives:
+            if not _present(features, block):
+                continue
+            pairs = _blocked_pair_count(features, block)
+            if settings.min_em_pairs <= pairs <= settings.max_em_pairs:
+                chosen.append(block)
+                break
+    return chosen
+
+
+def prior_rules(features: pl.DataFrame) -> list[str]:
+    """The :data:`PRIOR_RULES` whose columns this input has."""
+    return [sql for columns, sql in PRIOR_RULES if _present(features, columns)]
+
+
+#: Agreement beyond the name that a probabilistic edge needs to join clusters (SQL over the
+#: pair's features, ``_l`` / ``_r`` as ``l.`` / ``r.``): the birth date within two digits, the
+#: same postcode, city, e-mail or phone, or a similar street line. Two records that share a name
+#: and agree on nothing else (absent, or different) stay apart whatever their weight: people who
+#: share a name are common, and one wrong edge merges two whole clusters.
+CORROBORATING: tuple[str, ...] = (
+    "hamming(l.dob_s, r.dob_s) <= 2",
+    "l.zip = r.zip",
+    "l.city = r.city",
+    "l.email = r.email",
+    "l.phone = r.phone",
+    "jaro_winkler_similarity(l.addr, r.addr) >= 0.9",
+)
+
+
+def corroborated(features: pl.DataFrame, pairs: pl.DataFrame) -> pl.Series:
+    """Per pair (in ``pairs`` order): does some :data:`CORROBORATING` condition hold?"""
+    keep = ["unique_id", "dob_s", "zip", "city", "email", "phone", "addr"]
+    feats = features.select(keep).to_arrow()  # noqa: F841  (read by DuckDB below)
+    edges = pairs.select("unique_id_l", "unique_id_r").with_row_index("i").to_arrow()  # noqa: F841
+    condition = " OR ".join(f"coalesce({c}, false)" for c in CORROBORATING)
+    with duckdb.connect() as con:
+        result = con.execute(
+            f"""
+            select ({condition}) as corroborated
+            from edges as e
+            join feats as l on l.unique_id = e.unique_id_l
+            join feats as r on r.unique_id = e.unique_id_r
+            order by e.i
+            """
+        ).pl()
+    return result["corroborated"]
+
+
+def match_weight_to_probability(weight: float) -> float:
+    """Posterior match probability of a match weight (log2 of the posterior odds)."""
+    return 2.0**weight / (1.0 + 2.0**weight)
+
+
+class _EMPassRefused(Exception):
+    """Splink refused an EM pass (an m underflowing to 0); the model must be rebuilt without it."""
+
+    def __init__(self, block: tuple[str, ...]) -> None:
+        super().__init__(block)
+        self.block = block
+
+
+def probabilistic_edges(features: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+    """Score blocked candidate pairs with Splink; return those at or above the review weight.
+
+    Every parameter comes from the data at hand: the prior from :data:`PRIOR_RULES` with the
+    stated recall (Splink's ``estimate_probability_two_random_records_match``), u from a seeded
+    random sample, m by EM over the passes of :func:`training_blocks`. Splink refuses an EM pass
+    whose m for some level underflows to 0 (a level all but absent among the pass's matches, on
+    small inputs) and leaves its model half-changed, so the model is then rebuilt from scratch
+    without that pass.
     """
+    em_blocks = training_blocks(features, settings)
+    while True:
+        try:
+            return _score_pairs(features, settings, em_blocks)
+        except _EMPassRefused as refused:
+            logger.info("EM pass on %s refused by Splink; model rebuilt without it", refused.block)
+            em_blocks = [b for b in em_blocks if b != refused.block]
+
+
+def _score_pairs(
+    features: pl.DataFrame, settings: MatchSettings, em_blocks: list[tuple[str, ...]]
+) -> pl.DataFrame:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     empty = pl.DataFrame(
-        schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64, "match_probability": pl.Float64}
+        schema={
+            "unique_id_l": pl.Int64,
+            "unique_id_r": pl.Int64,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+        }
     )
     n = features.height
     if n < 2:
         return empty
-    total_pairs = n * (n - 1) / 2
-    # The prior must stay a probability even for tiny inputs where rules find most pairs.
-    prior = min(max(deterministic_pairs / 0.8, 1.0) / total_pairs, 0.5)
 
     con = duckdb.connect()
     splink_logger = logging.getLogger("splink")
     previous_level = splink_logger.level
     # Splink warns about every level EM could not observe (expected: blocked training pairs are
-    # mostly matches) and about priors left in place; those are by design here, not news.
+    # mostly matches) and about starting values left in place; those are by design here.
     splink_logger.setLevel(logging.ERROR)
     try:
         db_api = DuckDBAPI(connection=con)
         splink_input = db_api.register(features.to_arrow(), dataset_display_name="identities")
+        blocks = [
+            block_on(*b) if isinstance(b, tuple) else b
+            for b in PREDICTION_BLOCKS
+            if isinstance(b, str) or _present(features, b)
+        ]
         splink_settings = SettingsCreator(
             link_type="dedupe_only",
             unique_id_column_name="unique_id",
             comparisons=_comparisons(),
-            blocking_rules_to_generate_predictions=[block_on(*b) for b in PREDICTION_BLOCKS],
-            probability_two_random_records_match=prior,
+            blocking_rules_to_generate_predictions=blocks,
+            # Stands when no rule applies (about one other record per person) or when the
+            # rules match nearly every pair of a tiny input (then PRIOR_CAP).
+            probability_two_random_records_match=PRIOR_CAP if prior_rules(features) else 1 / n,
             retain_matching_columns=False,
             retain_intermediate_calculation_columns=False,
-            max_iterations=20,
+            max_iterations=settings.em_max_iterations,
         )
         linker = Linker(splink_input, splink_settings, log_level=None)
+        rules = prior_rules(features)
+        if rules:
+            try:
+                linker.training.estimate_probability_two_random_records_match(
+                    rules, recall=settings.prior_recall
+                )
+            except ValueError:
+                # Tiny inputs: the rules already find more than ``prior_recall`` of all pairs.
+                logger.info("prior rules match nearly every pair; prior capped at %s", PRIOR_CAP)
+        logger.info(
+            "prior %.3g",
+            linker._settings_obj._probability_two_random_records_match,
+        )
         linker.training.estimate_u_using_random_sampling(
             max_pairs=settings.u_max_pairs, seed=settings.seed
         )
@@ -430,15 +653,19 @@ def probabilistic_edges(
         # crosswalk, bit-for-bit reproducible. u-estimation counts (integers) and scoring is
         # row-wise, so both stay parallel.
         con.execute("SET threads = 1")
-        for block in TRAINING_BLOCKS:
-            if _blocked_pair_count(features, block) >= settings.min_em_pairs:
+        for block in em_blocks:
+            try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*block), estimate_without_term_frequencies=True
                 )
+            except ValueError as exc:
+                raise _EMPassRefused(block) from exc
         con.execute("RESET threads")
-        predictions = linker.inference.predict(threshold_match_probability=settings.threshold)
+        predictions = linker.inference.predict(
+            threshold_match_weight=min(settings.threshold_weight, settings.review_weight)
+        )
         table = predictions.as_duckdbpyrelation().select(
-            "unique_id_l, unique_id_r, match_probability"
+            "unique_id_l, unique_id_r, match_weight, match_probability"
         )
         edges = pl.from_arrow(table.to_arrow_table())
     finally:
@@ -484,40 +711,169 @@ def _incident(edges: pl.DataFrame) -> pl.DataFrame:
     return both.group_by("unique_id").agg(pl.col("p").max())
 
 
-def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.DataFrame:
+def _override_edges(
+    frame: pl.DataFrame, overrides: Any
+) -> tuple[pl.DataFrame, set[tuple[int, int]]]:
+    """Must-link edges and cannot-link pairs (record numbers) from steward overrides.
+
+    Overrides naming a record that is not in the input are ignored (the record may be gone);
+    an unknown rule, a missing column or a pair that is both must- and cannot-link is an error.
+    """
+    empty = pl.DataFrame(schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64})
+    if overrides is None:
+        return empty, set()
+    table = _to_polars(overrides)
+    missing = [c for c in OVERRIDE_COLUMNS if c not in table.columns]
+    if missing:
+        raise ValueError(f"match overrides lack column(s): {', '.join(missing)}")
+    table = table.select([pl.col(c).cast(pl.String).str.strip_chars() for c in OVERRIDE_COLUMNS])
+    unknown = sorted(set(table["rule"].to_list()) - set(OVERRIDE_RULES))
+    if unknown:
+        raise ValueError(
+            f"unknown match override rule(s) {unknown}; use {' or '.join(OVERRIDE_RULES)}"
+        )
+    ids = frame.select("source_system", "source_id").with_row_index("uid")
+    resolved = (
+        table.join(
+            ids.rename({"source_system": "source_system_l", "source_id": "source_id_l"}),
+            on=["source_system_l", "source_id_l"],
+        )
+        .rename({"uid": "a"})
+        .join(
+            ids.rename({"source_system": "source_system_r", "source_id": "source_id_r"}),
+            on=["source_system_r", "source_id_r"],
+        )
+        .rename({"uid": "b"})
+        .filter(pl.col("a") != pl.col("b"))
+        .select(
+            "rule",
+            pl.min_horizontal("a", "b").cast(pl.Int64).alias("unique_id_l"),
+            pl.max_horizontal("a", "b").cast(pl.Int64).alias("unique_id_r"),
+        )
+    )
+    if resolved.height < table.height:
+        logger.info("%d override(s) name records not in the input", table.height - resolved.height)
+    must = resolved.filter(pl.col("rule") == "must_link").select("unique_id_l", "unique_id_r")
+    cannot = resolved.filter(pl.col("rule") == "cannot_link").select("unique_id_l", "unique_id_r")
+    both = must.join(cannot, on=["unique_id_l", "unique_id_r"])
+    if both.height:
+        raise ValueError(f"{both.height} record pair(s) are both must_link and cannot_link")
+    return must.unique().sort("unique_id_l", "unique_id_r"), set(cannot.iter_rows())
+
+
+def _constrained_components(
+    n: int, edges: list[pl.DataFrame], cannot: set[tuple[int, int]]
+) -> np.ndarray:
+    """Cluster labels when some pairs must stay apart.
+
+    Edges are taken strongest first (in list order; within a list, by match weight where
+    scored); an edge that would put a cannot-link pair in one cluster is skipped. Without
+    cannot-links this is the connected components of all edges.
+    """
+    parent = list(range(n))
+    marked: dict[int, set[int]] = {}
+    for a, b in cannot:
+        marked.setdefault(a, {a}).add(a)
+        marked.setdefault(b, {b}).add(b)
+    forbidden = cannot | {(b, a) for a, b in cannot}
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for frame in edges:
+        if "match_weight" in frame.columns:
+            frame = frame.sort(
+                ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
+            )
+        for a, b in frame.select("unique_id_l", "unique_id_r").iter_rows():
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            left, right = marked.get(ra, set()), marked.get(rb, set())
+            if any((x, y) in forbidden for x in left for y in right):
+                continue
+            parent[rb] = ra
+            if right:
+                marked[ra] = left | right
+                marked.pop(rb, None)
+    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels
+
+
+def match_identities(
+    records: Any, settings: MatchSettings | None = None, overrides: Any = None
+) -> pl.DataFrame:
     """Cluster customer records from all sources into golden customers.
+
+    See :func:`match_identities_with_review`, which also returns the borderline pairs.
+    """
+    return match_identities_with_review(records, settings, overrides)[0]
+
+
+def match_identities_with_review(
+    records: Any, settings: MatchSettings | None = None, overrides: Any = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cluster customer records into golden customers; list the pairs a steward should review.
 
     Args:
         records: one row per source record with ``source_system``, ``source_id`` and any of
             ``first_name``, ``last_name``, ``email``, ``phone``, ``birth_date``,
             ``address_line1``, ``city``, ``state``, ``postal_code``, ``updated_at`` (a polars or
             pandas DataFrame or a pyarrow Table). ``(source_system, source_id)`` must be unique.
-        settings: tunables; the defaults are the tuned values.
+        settings: the defaults are the production values.
+        overrides: steward decisions, one row per pair: ``rule`` (:data:`OVERRIDE_RULES`) and
+            ``source_system_l``, ``source_id_l``, ``source_system_r``, ``source_id_r``. They win
+            over the rules and the model.
 
     Returns:
-        A polars DataFrame with one row per input record, sorted by (source_system, source_id):
+        The crosswalk: one row per input record, sorted by (source_system, source_id):
         ``source_system``, ``source_id``, ``customer_id`` (``CUS-`` + 12 hex of the md5 of the
         cluster's smallest ``source_system|source_id``), ``match_method`` (the strongest edge
-        attaching the record to its cluster: ``deterministic_email``, ``deterministic_phone``,
-        ``probabilistic``, or ``singleton`` when it matched nothing) and ``match_probability``
-        (1.0 for deterministic matches; the best Splink probability among the record's accepted
-        pairs for probabilistic ones; 1.0 for singletons, as silver.customer_xref documents: a
-        record certainly belongs to the cluster that holds only itself).
+        attaching the record to its cluster: ``steward``, ``deterministic_email``,
+        ``deterministic_phone``, ``probabilistic``, or ``singleton`` when it matched nothing)
+        and ``match_probability`` (1.0 for steward and deterministic matches; the best Splink
+        probability among the record's accepted pairs for probabilistic ones; 1.0 for
+        singletons, as silver.customer_xref documents: a record certainly belongs to the cluster
+        that holds only itself).
+
+        The review list (:data:`REVIEW_SCHEMA`): scored pairs left in different customers that
+        are borderline: ``below_threshold`` (match weight from
+        :attr:`MatchSettings.review_weight` up to the threshold) or ``name_only`` (at or above
+        the threshold, but nothing besides the name agrees).
     """
     settings = settings or MatchSettings()
     frame = _prepare_input(records)
     if frame.height == 0:
-        return pl.DataFrame(schema=XREF_SCHEMA)
+        return pl.DataFrame(schema=XREF_SCHEMA), pl.DataFrame(schema=REVIEW_SCHEMA)
     features = matching_features(frame)
+    must_edges, cannot = _override_edges(frame, overrides)
 
     email_edges = deterministic_edges(features, "email", settings.max_records_per_key)
     phone_edges = deterministic_edges(features, "phone", settings.max_records_per_key)
-    det_pairs = _blocked_pair_count(
-        features.filter(pl.col("email").is_not_null()), ("email",)
-    ) + _blocked_pair_count(features.filter(pl.col("phone").is_not_null()), ("phone",))
-    prob_edges = probabilistic_edges(features, settings, det_pairs)
+    scored = probabilistic_edges(features, settings)
+    scored = scored.with_columns(corroborated(features, scored))
+    accepted = (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
+    prob_edges = scored.filter(accepted)
 
-    labels = _components(frame.height, [email_edges, phone_edges, prob_edges])
+    edge_lists = [must_edges, email_edges, phone_edges, prob_edges]
+    if cannot:
+        labels = _constrained_components(frame.height, edge_lists, cannot)
+        # an edge that was skipped attaches nothing: keep only edges inside a cluster
+        edge_lists = [
+            e.filter(
+                pl.Series(
+                    labels[e["unique_id_l"].to_numpy()] == labels[e["unique_id_r"].to_numpy()]
+                )
+            )
+            for e in edge_lists
+        ]
+        must_edges, email_edges, phone_edges, prob_edges = edge_lists
+    else:
+        labels = _components(frame.height, edge_lists)
     xref = frame.select("source_system", "source_id").with_columns(
         pl.Series("unique_id", np.arange(frame.height, dtype=np.int64)),
         pl.Series("cluster", labels.astype(np.int64)),
@@ -534,18 +890,22 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
         .alias("customer_id")
     ).select("cluster", "customer_id")
 
+    by_steward = _incident(must_edges).select("unique_id", pl.lit(True).alias("is_steward"))
     by_email = _incident(email_edges).select("unique_id", pl.lit(True).alias("is_email"))
     by_phone = _incident(phone_edges).select("unique_id", pl.lit(True).alias("is_phone"))
     by_model = _incident(prob_edges).rename({"p": "prob"})
     xref = (
         xref.join(roots, on="cluster", how="left")
+        .join(by_steward, on="unique_id", how="left")
         .join(by_email, on="unique_id", how="left")
         .join(by_phone, on="unique_id", how="left")
         .join(by_model, on="unique_id", how="left")
         .sort("unique_id")
     )
     method = (
-        pl.when(pl.col("is_email"))
+        pl.when(pl.col("is_steward"))
+        .then(pl.lit("steward"))
+        .when(pl.col("is_email"))
         .then(pl.lit("deterministic_email"))
         .when(pl.col("is_phone"))
         .then(pl.lit("deterministic_phone"))
@@ -554,15 +914,55 @@ def match_identities(records: Any, settings: MatchSettings | None = None) -> pl.
         .otherwise(pl.lit("singleton"))
     )
     probability = (
-        pl.when(pl.col("is_email") | pl.col("is_phone") | pl.col("prob").is_null())
+        pl.when(
+            pl.col("is_steward")
+            | pl.col("is_email")
+            | pl.col("is_phone")
+            | pl.col("prob").is_null()
+        )
         .then(pl.lit(1.0))
         .otherwise(pl.col("prob"))
         .cast(pl.Float64)
     )
-    return xref.select(
+    crosswalk = xref.select(
         "source_system",
         "source_id",
         "customer_id",
         method.alias("match_method"),
         probability.alias("match_probability"),
     )
+    cluster_of = pl.Series(labels.astype(np.int64))
+    keys = frame.select("source_system", "source_id").with_row_index("uid")
+    review = (
+        scored.filter(~accepted)
+        .with_columns(
+            pl.when(pl.col("match_weight") >= settings.threshold_weight)
+            .then(pl.lit("name_only"))
+            .otherwise(pl.lit("below_threshold"))
+            .alias("reason")
+        )
+        .filter(
+            cluster_of.gather(scored.filter(~accepted)["unique_id_l"])
+            != cluster_of.gather(scored.filter(~accepted)["unique_id_r"])
+        )
+        .join(
+            keys.select(
+                pl.col("uid").cast(pl.Int64).alias("unique_id_l"),
+                pl.col("source_system").alias("source_system_l"),
+                pl.col("source_id").alias("source_id_l"),
+            ),
+            on="unique_id_l",
+        )
+        .join(
+            keys.select(
+                pl.col("uid").cast(pl.Int64).alias("unique_id_r"),
+                pl.col("source_system").alias("source_system_r"),
+                pl.col("source_id").alias("source_id_r"),
+            ),
+            on="unique_id_r",
+        )
+        .sort("unique_id_l", "unique_id_r")
+        .select(list(REVIEW_SCHEMA))
+        .cast(REVIEW_SCHEMA)  # type: ignore[arg-type]
+    )
+    return crosswalk, review

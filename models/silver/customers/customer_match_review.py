@@ -1,0 +1,16 @@
+"""Borderline record pairs a data steward should look at: scored by the matcher, left in
+different customers. below_threshold: match weight in the review band (MatchSettings.review_weight
+up to the threshold); name_only: above the threshold, but nothing besides the name agrees. A
+steward's decision goes into seeds/mdm/match_overrides.csv (must_link or cannot_link).
+
+The same deterministic matching as customer_xref, run again (a dbt model returns one table).
+"""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from engagement_lake.mdm import match_identities_with_review
+
+    identities = dbt.ref("int_customer_identities_unioned").pl()
+    overrides = dbt.ref("match_overrides").pl()
+    return match_identities_with_review(identities, overrides=overrides)[1]
