@@ -26,6 +26,7 @@ to the new files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -168,13 +169,12 @@ def _load_cache(data_dir: Path) -> dict[str, Any]:
 
 def _save_cache(data_dir: Path, entries: Mapping[str, Any]) -> None:
     path = data_dir / CACHE_FILE
-    try:
+    # a read-only data folder: checking again next time is the only cost
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"version": CACHE_VERSION, "files": entries}, sort_keys=True))
         tmp.replace(path)
-    except OSError:  # a read-only data folder: checking again next time is the only cost
-        pass
 
 
 def decode_parquet(path: Path) -> dict[str, Any]:
