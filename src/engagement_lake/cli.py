@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,9 @@ from engagement_lake import config
 from engagement_lake.public_benchmarks import Benchmark
 
 DEBUG_ENV = "ENGAGEMENT_LAKE_DEBUG"
+
+IdentityNoise = Enum("IdentityNoise", {level: level for level in config.NOISE_LEVELS}, type=str)
+DEFAULT_IDENTITY_NOISE = IdentityNoise(config.DEFAULT_NOISE_LEVEL)
 
 
 class _App(typer.Typer):
@@ -173,6 +177,10 @@ def generate(
         int | None,
         typer.Option(min=1, help="Blocks of people generated at once (default: one per core)"),
     ] = None,
+    identity_noise: Annotated[
+        IdentityNoise,
+        typer.Option(help="How much identity systems garble people (daily loads keep the level)"),
+    ] = DEFAULT_IDENTITY_NOISE,
 ) -> None:
     """Generate the synthetic source systems as bronze Parquet (backfill, or one --day)."""
     from engagement_lake.generate import generate as run_generate
@@ -190,6 +198,7 @@ def generate(
                 as_of=date.fromisoformat(as_of),
                 faults=faults,
                 threads=threads,
+                identity_noise=identity_noise.value,
             )
     except (ValueError, FileNotFoundError, NotADirectoryError) as exc:
         raise _fail(_one_line(exc)) from None
@@ -367,22 +376,22 @@ def summary(data_dir: DataDirOpt = None, warehouse: WarehouseOpt = None) -> None
 
 @mdm_app.command("evaluate")
 def mdm_evaluate(data_dir: DataDirOpt = None, warehouse: WarehouseOpt = None) -> None:
-    """Compare silver.customer_xref with DIR/_truth/identity.parquet: pairwise P/R/F1, clusters."""
+    """Score silver.customer_xref against DIR/_truth: overall, per noise kind, per source pair."""
     import duckdb
-    import polars as pl
 
-    from engagement_lake.mdm import evaluate_matches
+    from engagement_lake.mdm.evaluate import evaluate_lake
 
     folder = config.data_dir(data_dir)
-    truth_path = folder / "_truth" / "identity.parquet"
+    truth_dir = folder / "_truth"
     db = config.warehouse_path(warehouse)
-    if not truth_path.exists():
-        raise _fail(f"{truth_path}: no ground truth (run engagement-lake generate)")
+    if not (truth_dir / "identity.parquet").exists():
+        raise _fail(
+            f"{truth_dir / 'identity.parquet'}: no ground truth (run engagement-lake generate)"
+        )
     if not db.exists():
         raise _fail(f"{db}: no warehouse (run engagement-lake build)")
     with duckdb.connect(str(db), read_only=True) as con:
-        xref = con.execute("select * from silver.customer_xref").pl()
-    typer.echo(str(evaluate_matches(xref, pl.read_parquet(truth_path))))
+        typer.echo(str(evaluate_lake(truth_dir, con)))
 
 
 @mdm_app.command("benchmark")

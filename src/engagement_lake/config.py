@@ -25,6 +25,9 @@ DEFAULT_WAREHOUSE = Path("warehouse/engagement.duckdb")
 DEFAULT_SCALE = 0.1
 DEFAULT_SEED = 42
 DEFAULT_AS_OF = date(2026, 6, 30)
+#: Identity noise levels of the generator (see ``engagement_lake.generate.identity``).
+NOISE_LEVELS: tuple[str, ...] = ("clean", "realistic", "hard")
+DEFAULT_NOISE_LEVEL = "realistic"
 """End of the generated history. Fixed, never the wall clock, so that the same seed gives the
 same data on any day."""
 

@@ -172,6 +172,8 @@ class Ctx:
     faults: bool = False
     day: int | None = None
     """For daily loads: the load day (days since epoch); None for the backfill."""
+    identity_noise: str = "realistic"
+    """How much the identity systems garble people (``identity.NOISE_LEVELS``)."""
 
     def rng(self, name: str, *keys: int) -> np.random.Generator:
         """An independent, reproducible stream for one purpose (and block/chunk)."""

@@ -140,7 +140,7 @@ def emit(blk: Block) -> None:
     sources = allowed(ctx, "crm.leads", "lead_source")
 
     # ---------------------------------------------------------------- leads (prospects)
-    lp = identity.PROFILES["crm.leads"]
+    lp = identity.profile("crm.leads", ctx.identity_noise)
     lrec = identity.select_records(rng, blk.col("in_lead"), lp.duplicate)
     nl = len(lrec)
     lnums = ctx.take("lead", nl)
@@ -157,7 +157,7 @@ def emit(blk: Block) -> None:
     lead_of_person[lead_person[convert]] = np.flatnonzero(convert)
 
     # ---------------------------------------------------------------- contacts
-    cp = identity.PROFILES["crm.contacts"]
+    cp = identity.profile("crm.contacts", ctx.identity_noise)
     crec = identity.select_records(rng, in_crm, cp.duplicate)
     nc = len(crec)
     cnums = ctx.take("contact", nc)
@@ -398,7 +398,7 @@ def emit(blk: Block) -> None:
     l_modified = np.minimum(l_modified + rng.integers(60 * 10**6, HOUR, nl), now - 1)
     lead_contact = np.where(convert, blk.state["primary_contact"][lead_person], -1)
     blk.identity.append(
-        identity.identity_truth("crm.leads", pl.Series(lead_ids_all), blk.people, lrec)
+        identity.identity_truth("crm.leads", pl.Series(lead_ids_all), blk.people, lrec, obs)
     )
     blk.add(
         "crm.leads",
@@ -449,7 +449,7 @@ def emit(blk: Block) -> None:
         np.maximum(c_created, opp_last) + rng.integers(HOUR, 20 * US_PER_DAY, nc), now - 1
     )
     blk.identity.append(
-        identity.identity_truth("crm.contacts", pl.Series(contact_ids), blk.people, crec)
+        identity.identity_truth("crm.contacts", pl.Series(contact_ids), blk.people, crec, cobs)
     )
     blk.add(
         "crm.contacts",

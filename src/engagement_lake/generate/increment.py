@@ -287,6 +287,7 @@ def generate_day(
         counters=dict(state["counters"]),
         faults=faults,
         day=day_number(day),
+        identity_noise=manifest.get("identity_noise", identity.DEFAULT_NOISE_LEVEL),
     )
     fault_manifest = read_manifest(truth / "faults.parquet")
     d = Day(
@@ -340,7 +341,11 @@ def generate_day(
         if injector is not None:
             injector.file_faults(writer, samples)
             if injector.identity:
-                d.new_identity.append(pl.DataFrame(injector.identity, schema=d.ident.schema))
+                d.new_identity.append(
+                    pl.DataFrame(injector.identity, schema=d.ident.schema).with_columns(
+                        noise=pl.lit([], dtype=pl.List(pl.String))
+                    )
+                )
         writer.close()
     _save_truth(d, truth, manifest, state, batch_id, day, faults, injector)
     seconds = time.perf_counter() - t0
@@ -453,7 +458,7 @@ def new_people(d: Day) -> None:
     p = add_outcome(p, outcome).with_columns(loyalty_tier=pl.lit("Bronze"))
     d.people = pl.concat([d.people, p.select(d.people.columns).cast(d.people.schema)])
     # shop accounts
-    prof = identity.PROFILES["shop.customers"]
+    prof = identity.profile("shop.customers", d.ctx.identity_noise)
     rec = identity.Records(np.arange(n), np.zeros(n, bool))
     obs = identity.observe(rng, p, rec, prof)
     nums = ctx.take("customer", n)
@@ -493,14 +498,16 @@ def new_people(d: Day) -> None:
             "updated_at": d.start_us + rng.integers(6 * HOUR, 10 * HOUR, n),
         },
     )
-    ident = identity.identity_truth("shop.customers", pl.Series(ids), p, rec)
+    ident = identity.identity_truth("shop.customers", pl.Series(ids), p, rec, obs)
     d.new_identity.append(ident)
     d.ident = pl.concat([d.ident, ident.cast(d.ident.schema)])
     # subscriptions
     sub = np.flatnonzero(p["in_marketing"].to_numpy())
     if len(sub):
         srec = identity.Records(sub, np.zeros(len(sub), bool))
-        sobs = identity.observe(rng, p, srec, identity.PROFILES["marketing.subscribers"])
+        sobs = identity.observe(
+            rng, p, srec, identity.profile("marketing.subscribers", d.ctx.identity_noise)
+        )
         snums = ctx.take("subscriber", len(sub))
         sids = make_ids("subscriber", snums)
         statuses = allowed(ctx, "marketing.subscribers", "status")
@@ -521,7 +528,7 @@ def new_people(d: Day) -> None:
                 "updated_at": sus,
             },
         )
-        si = identity.identity_truth("marketing.subscribers", pl.Series(sids), p, srec)
+        si = identity.identity_truth("marketing.subscribers", pl.Series(sids), p, srec, sobs)
         d.new_identity.append(si)
         d.ident = pl.concat([d.ident, si.cast(d.ident.schema)])
     d.new_people_ids = p["person_id"].to_numpy()
@@ -947,11 +954,13 @@ def loyalty_day(d: Day) -> None:
     if len(new_mem):
         n = len(new_mem)
         rec = identity.Records(np.arange(n), np.zeros(n, bool))
-        obs = identity.observe(rng, new_mem, rec, identity.PROFILES["loyalty.members"])
+        obs = identity.observe(
+            rng, new_mem, rec, identity.profile("loyalty.members", d.ctx.identity_noise)
+        )
         nums = ctx.take("member", n)
         ids = make_ids("member", nums)
         enrol = d.start_us + rng.integers(7 * HOUR, 10 * HOUR, n)
-        mi = identity.identity_truth("loyalty.members", pl.Series(ids), new_mem, rec)
+        mi = identity.identity_truth("loyalty.members", pl.Series(ids), new_mem, rec, obs)
         d.new_identity.append(mi)
         d.ident = pl.concat([d.ident, mi.cast(d.ident.schema)])
         mem_map = d.primary("loyalty.members")
@@ -1431,7 +1440,9 @@ def crm_day(d: Day) -> None:
         existing = d.ident.filter(pl.col("source_system") == "crm.leads")["person_id"]
         is_dup = np.isin(who["person_id"].to_numpy(), existing.to_numpy())
         rec = identity.Records(np.arange(k), is_dup)
-        obs = identity.observe(rng, who, rec, identity.PROFILES["crm.leads"], need_contact=True)
+        obs = identity.observe(
+            rng, who, rec, identity.profile("crm.leads", d.ctx.identity_noise), need_contact=True
+        )
         nums = ctx.take("lead", k)
         ids = make_ids("lead", nums)
         sources, src = enum_draw(rng, ctx, "crm.leads", "lead_source", crm.SOURCE_WEIGHTS, k)
@@ -1464,7 +1475,7 @@ def crm_day(d: Day) -> None:
                 "last_modified_date": us + MINUTE,
             },
         )
-        li = identity.identity_truth("crm.leads", pl.Series(ids), who, rec)
+        li = identity.identity_truth("crm.leads", pl.Series(ids), who, rec, obs)
         d.new_identity.append(li)
         d.ident = pl.concat([d.ident, li.cast(d.ident.schema)])
     # lead status progress

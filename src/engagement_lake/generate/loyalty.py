@@ -33,7 +33,7 @@ MINUTE = 60 * 1_000_000
 
 def members(blk: Block) -> None:
     ctx, rng = blk.ctx, blk.rng("loyalty.members")
-    profile = identity.PROFILES["loyalty.members"]
+    profile = identity.profile("loyalty.members", ctx.identity_noise)
     rec = identity.select_records(rng, blk.col("in_loyalty"), profile.duplicate)
     m = len(rec)
     nums = ctx.take("member", m)
@@ -216,18 +216,27 @@ def members(blk: Block) -> None:
     obs = identity.observe(rng, blk.people, rec, profile)
     middle = rng.random(m) < 0.05
     initial = pick([chr(c) for c in range(65, 91)], rng.integers(0, 26, m))
-    full = pl.select(
-        pl.when(pl.Series(middle) & obs.first.is_not_null())
-        .then(pl.concat_str([obs.first, pl.lit(" "), initial, pl.lit(". "), obs.last]))
-        .otherwise(pl.concat_str([obs.first, pl.lit(" "), obs.last], ignore_nulls=True))
+    has_first = obs.first.is_not_null().to_numpy()
+    middle &= has_first
+    last_first = (rng.random(m) < profile.last_first) & has_first
+    given = pl.select(
+        pl.when(pl.Series(middle))
+        .then(pl.concat_str([obs.first, pl.lit(" "), initial, pl.lit(".")]))
+        .otherwise(obs.first)
     ).to_series()
+    full = pl.select(
+        pl.when(pl.Series(last_first))
+        .then(pl.concat_str([obs.last, pl.lit(", "), given]))
+        .otherwise(pl.concat_str([given, pl.lit(" "), obs.last], ignore_nulls=True))
+    ).to_series()
+    obs.mark("last_first", last_first)
     mtiers = allowed(ctx, "loyalty.members", "tier")
     MT = np.asarray([mtiers.index(t) for t in TIER_NAMES])
     updated = np.minimum(
         np.maximum(last_ledger, last_tc) + rng.integers(MINUTE, 3600 * 10**6, m), now - 1
     )
     blk.identity.append(
-        identity.identity_truth("loyalty.members", pl.Series(member_ids), blk.people, rec)
+        identity.identity_truth("loyalty.members", pl.Series(member_ids), blk.people, rec, obs)
     )
     blk.add(
         "loyalty.members",

@@ -45,7 +45,7 @@ def emit(blk: Block) -> None:
     ctx = blk.ctx
     rng = blk.rng("marketing")
     now = ctx.now_us
-    profile = identity.PROFILES["marketing.subscribers"]
+    profile = identity.profile("marketing.subscribers", ctx.identity_noise)
     rec = identity.select_records(rng, blk.col("in_marketing"), profile.duplicate)
     ns = len(rec)
     person = rec.person
@@ -232,7 +232,7 @@ def emit(blk: Block) -> None:
         src,
     )
     blk.identity.append(
-        identity.identity_truth("marketing.subscribers", pl.Series(sub_ids), blk.people, rec)
+        identity.identity_truth("marketing.subscribers", pl.Series(sub_ids), blk.people, rec, obs)
     )
     blk.add(
         "marketing.subscribers",

@@ -46,6 +46,7 @@ from engagement_lake.generate import (
 from engagement_lake.generate.block import BLOCK_PEOPLE, Block
 from engagement_lake.generate.context import Calendar, Ctx
 from engagement_lake.generate.faults import FaultInjector, manifest_frame
+from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.writer import LakeWriter, plain
 
@@ -476,8 +477,12 @@ def generate(
     progress: bool = True,
     block_people: int = BLOCK_PEOPLE,
     threads: int | None = None,
+    identity_noise: str = DEFAULT_NOISE_LEVEL,
 ) -> GenerateResult:
     """Wipe ``data_dir/bronze`` and ``data_dir/_truth`` and land a fresh backfill.
+
+    ``identity_noise`` (:data:`~engagement_lake.generate.identity.NOISE_LEVELS`) sets how much
+    the identity systems garble people; daily loads keep the level the backfill recorded.
 
     About three years of history ending at ``as_of`` land as one batch (``backfill-<as_of>``,
     ``load_date=<as_of>``). The same scale, seed and block size give the same table contents,
@@ -486,13 +491,20 @@ def generate(
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     check_request(data_dir, scale, seed)
+    profile("shop.customers", identity_noise)  # refuses an unknown level before any work
     # The world (people, catalogue, purchase skeleton) is drawn from the seed alone, so it is
     # built while another thread validates the contracts; nothing is deleted or written until
     # they are known to be valid.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="contracts") as pool:
         loading = pool.submit(cached_contracts)
         ctx = Ctx(
-            seed=seed, scale=scale, as_of=as_of, contracts={}, cal=Calendar(as_of), faults=faults
+            seed=seed,
+            scale=scale,
+            as_of=as_of,
+            contracts={},
+            cal=Calendar(as_of),
+            faults=faults,
+            identity_noise=identity_noise,
         )
         w = build_world(ctx)
         ctx.contracts = loading.result()
@@ -541,14 +553,8 @@ def generate(
             if injector.identity:
                 sink.append(
                     "identity",
-                    pl.DataFrame(
-                        injector.identity,
-                        schema={
-                            "source_system": pl.String,
-                            "source_id": pl.String,
-                            "person_id": pl.Int64,
-                            "is_duplicate": pl.Boolean,
-                        },
+                    pl.DataFrame(injector.identity, schema=TRUTH_SCHEMA).with_columns(
+                        noise=pl.lit([], dtype=pl.List(pl.String))
                     ),
                 )
         writer.close()
@@ -564,6 +570,7 @@ def generate(
             "seed": seed,
             "as_of": as_of.isoformat(),
             "faults": faults,
+            "identity_noise": identity_noise,
             "loads": [{"batch_id": batch_id, "load_date": as_of.isoformat(), "faults": faults}],
         },
     )

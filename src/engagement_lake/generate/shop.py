@@ -39,7 +39,9 @@ def accounts(blk: Block) -> None:
     """Choose the shop's customer records (with duplicates) and give them ids."""
     rng = blk.rng("shop.accounts")
     rec = identity.select_records(
-        rng, blk.col("in_shop"), identity.PROFILES["shop.customers"].duplicate
+        rng,
+        blk.col("in_shop"),
+        identity.profile("shop.customers", blk.ctx.identity_noise).duplicate,
     )
     nums = blk.ctx.take("customer", len(rec))
     primary = np.full(blk.n, -1, dtype=np.int64)
@@ -465,7 +467,9 @@ def customers(blk: Block) -> None:
     ctx = blk.ctx
     rng = blk.rng("shop.customers")
     rec = blk.state["cust_rec"]
-    obs = identity.observe(rng, blk.people, rec, identity.PROFILES["shop.customers"])
+    obs = identity.observe(
+        rng, blk.people, rec, identity.profile("shop.customers", ctx.identity_noise)
+    )
     n = len(rec)
     pp = blk.people[rec.person]
     gender = pp["gender"].to_numpy()
@@ -491,7 +495,9 @@ def customers(blk: Block) -> None:
     updated = upd_floor + rng.integers(HOUR, 60 * US_PER_DAY, n)
     updated = np.minimum(updated, ctx.now_us - 1)
     ids = make_ids("customer", blk.state["cust_num"])
-    blk.identity.append(identity.identity_truth("shop.customers", pl.Series(ids), blk.people, rec))
+    blk.identity.append(
+        identity.identity_truth("shop.customers", pl.Series(ids), blk.people, rec, obs)
+    )
     blk.add(
         "shop.customers",
         {

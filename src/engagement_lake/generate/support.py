@@ -44,7 +44,7 @@ def emit(blk: Block) -> None:
     ctx = blk.ctx
     rng = blk.rng("support")
     now = ctx.now_us
-    profile = identity.PROFILES["support.requesters"]
+    profile = identity.profile("support.requesters", ctx.identity_noise)
     rec = identity.select_records(rng, blk.col("in_support"), profile.duplicate)
     nr = len(rec)
     rnums = ctx.take("requester", nr)
@@ -253,22 +253,26 @@ def emit(blk: Block) -> None:
         np.maximum(r_created, last_upd) + rng.integers(MINUTE, 5 * US_PER_DAY, nr), now - 1
     )
     obs = identity.observe(rng, blk.people, rec, profile, need_contact=True)
-    style = choose_weighted(rng, [0.86, 0.06, 0.04, 0.04], nr)
-    style = np.where(obs.first.is_null().to_numpy() & (style != 3), 3, style)
+    # one name field: "First Last", "Last, First" or (with an e-mail) the first name alone
+    lf, fo = profile.last_first, profile.first_only
+    style = choose_weighted(rng, [1.0 - lf - fo, lf, fo], nr)
+    has_first = obs.first.is_not_null().to_numpy()
+    last_first = (style == 1) & has_first
+    first_only = (style == 2) & has_first & obs.has_email
     full = pl.concat_str([obs.first, pl.lit(" "), obs.last], ignore_nulls=True)
     name = pl.select(
-        pl.when(pl.Series(style == 1))
-        .then(pl.concat_str([obs.last, pl.lit(", "), obs.first], ignore_nulls=True))
-        .when(pl.Series(style == 2) & pl.Series(obs.has_email))
-        .then(obs.first.fill_null(obs.last))
-        .when(pl.Series(style == 3))
-        .then(full)
+        pl.when(pl.Series(last_first))
+        .then(pl.concat_str([obs.last, pl.lit(", "), obs.first]))
+        .when(pl.Series(first_only))
+        .then(obs.first)
         .otherwise(full)
     ).to_series()
+    obs.mark("last_first", last_first)
+    obs.mark("first_only", first_only)
     cust = blk.state["primary_cust"][rec.person]
     ext = (cust >= 0) & (rng.random(nr) < 0.4)
     blk.identity.append(
-        identity.identity_truth("support.requesters", pl.Series(rnums), blk.people, rec)
+        identity.identity_truth("support.requesters", pl.Series(rnums), blk.people, rec, obs)
     )
     blk.add(
         "support.requesters",

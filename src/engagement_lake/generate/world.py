@@ -19,6 +19,7 @@ loop per person.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -666,6 +667,61 @@ def _unique_emails(email: pl.Series, pid: np.ndarray) -> pl.Series:
     return fixed
 
 
+#: Share of people who are the second of a pair of twins living together (same surname, address
+#: and birth date, another first name): a matcher must keep them apart.
+TWIN_SHARE = 0.008
+#: Share of people who share the address of another person (a partner or relative); half of
+#: them also share the surname.
+HOUSEHOLD_SHARE = 0.10
+
+
+def _families(
+    rng: np.random.Generator,
+    pid: np.ndarray,
+    first: pl.Series,
+    last: pl.Series,
+    birth: np.ndarray,
+    cur: dict[str, Any],
+    prev: dict[str, Any],
+    moved: np.ndarray,
+) -> tuple[pl.Series, pl.Series, pl.Series, pl.Series, np.ndarray, np.ndarray]:
+    """Twins and households: person i shares the home of person i-1 (people are in no order).
+
+    A twin takes the surname, birth date, current and previous address of the person before
+    it and keeps (or is given) another first name; a household member takes the addresses, and
+    with even odds the surname. Pairs never chain, so each link names one other person. Returns
+    ``twin_of`` and ``household_of`` (the other person's id, else null) and the updated columns.
+    """
+    n = len(pid)
+    twin = rng.random(n) < TWIN_SHARE
+    twin[0] = False
+    twin &= ~np.roll(twin, 1) & ~np.roll(twin, -1)
+    paired = twin | np.roll(twin, -1)
+    house = (rng.random(n) < HOUSEHOLD_SHARE) & ~paired & ~np.roll(paired, 1)
+    house[0] = False
+    house &= ~np.roll(house, 1)
+    take_surname = twin | (house & (rng.random(n) < 0.5))
+    src = np.arange(n) - 1
+    idx = np.where(twin | house, src, np.arange(n))
+    for addr in (cur, prev):
+        for key, col in addr.items():
+            addr[key] = col.gather(idx) if isinstance(col, pl.Series) else col[idx]
+    moved = moved[idx]
+    last = last.gather(np.where(take_surname, src, np.arange(n)))
+    birth = np.where(twin, birth[np.maximum(src, 0)], birth)
+    # a twin never shares the first name
+    names = np.asarray(vocab.MALE_FIRST + vocab.FEMALE_FIRST)
+    before = first.gather(np.maximum(src, 0)).to_numpy()
+    k = rng.integers(0, len(names), n)
+    other = np.where(names[k] != before, names[k], names[(k + 1) % len(names)])
+    same = twin & (first.to_numpy() == before)
+    first = pl.Series(np.where(same, other, first.to_numpy()), dtype=pl.String)
+    prev_pid = pl.Series(np.where(src >= 0, pid[np.maximum(src, 0)], 0))
+    twin_of = pl.select(pl.when(pl.Series(twin)).then(prev_pid).otherwise(None)).to_series()
+    household_of = pl.select(pl.when(pl.Series(house)).then(prev_pid).otherwise(None)).to_series()
+    return twin_of, household_of, first, last, birth, moved
+
+
 def make_people(
     ctx: Ctx,
     n: int | None = None,
@@ -726,6 +782,9 @@ def make_people(
     cur = address(ctx.rng(stream + ".address"))
     prev = address(ctx.rng(stream + ".prev_address"))
     moved = rng.random(n) < 0.08
+    twin_of, household_of, first, last, birth, moved = _families(
+        ctx.rng(stream + ".family"), pid, first, last, birth, cur, prev, moved
+    )
     # Phones: unique per person (a bijection of the person id), area code of the home city.
     line = (pid * 2_654_435 + 1_234_567) % 8_000_000 + 2_000_000
     phone = cur["area_code"] + pl.Series(line).cast(pl.String)
@@ -784,6 +843,8 @@ def make_people(
             **{k: v for k, v in cur.items() if k != "area_code"},
             **{f"prev_{k}": v for k, v in prev.items() if k != "area_code"},
             "moved": moved,
+            "twin_of": twin_of,
+            "household_of": household_of,
             "email": email,
             "prev_email": prev_email,
             "phone": phone,
