@@ -43,9 +43,8 @@ from typing import Any
 import duckdb
 import numpy as np
 import polars as pl
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from engagement_lake.mdm.cluster import guarded_components
 from engagement_lake.mdm.normalize import (
     IDENTITY_COLUMNS,
     address_key_expr,
@@ -680,15 +679,6 @@ def _score_pairs(
 # --------------------------------------------------------------------------------------------
 
 
-def _components(n: int, edges: list[pl.DataFrame]) -> np.ndarray:
-    """Connected-component label per record over the union of the edge lists."""
-    left = np.concatenate([e["unique_id_l"].to_numpy() for e in edges] + [np.empty(0, np.int64)])
-    right = np.concatenate([e["unique_id_r"].to_numpy() for e in edges] + [np.empty(0, np.int64)])
-    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
-    _, labels = connected_components(graph, directed=False)
-    return labels
-
-
 def customer_id_for(source_system: str, source_id: str) -> str:
     """Golden id of a cluster from its smallest member key: stable while that record exists."""
     digest = hashlib.md5(f"{source_system}|{source_id}".encode(), usedforsecurity=False)
@@ -761,49 +751,6 @@ def _override_edges(
     return must.unique().sort("unique_id_l", "unique_id_r"), set(cannot.iter_rows())
 
 
-def _constrained_components(
-    n: int, edges: list[pl.DataFrame], cannot: set[tuple[int, int]]
-) -> np.ndarray:
-    """Cluster labels when some pairs must stay apart.
-
-    Edges are taken strongest first (in list order; within a list, by match weight where
-    scored); an edge that would put a cannot-link pair in one cluster is skipped. Without
-    cannot-links this is the connected components of all edges.
-    """
-    parent = list(range(n))
-    marked: dict[int, set[int]] = {}
-    for a, b in cannot:
-        marked.setdefault(a, {a}).add(a)
-        marked.setdefault(b, {b}).add(b)
-    forbidden = cannot | {(b, a) for a, b in cannot}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for frame in edges:
-        if "match_weight" in frame.columns:
-            frame = frame.sort(
-                ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
-            )
-        for a, b in frame.select("unique_id_l", "unique_id_r").iter_rows():
-            ra, rb = find(a), find(b)
-            if ra == rb:
-                continue
-            left, right = marked.get(ra, set()), marked.get(rb, set())
-            if any((x, y) in forbidden for x in left for y in right):
-                continue
-            parent[rb] = ra
-            if right:
-                marked[ra] = left | right
-                marked.pop(rb, None)
-    roots = np.array([find(i) for i in range(n)], dtype=np.int64)
-    _, labels = np.unique(roots, return_inverse=True)
-    return labels
-
-
 def match_identities(
     records: Any, settings: MatchSettings | None = None, overrides: Any = None
 ) -> pl.DataFrame:
@@ -859,21 +806,19 @@ def match_identities_with_review(
     accepted = (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
     prob_edges = scored.filter(accepted)
 
-    edge_lists = [must_edges, email_edges, phone_edges, prob_edges]
-    if cannot:
-        labels = _constrained_components(frame.height, edge_lists, cannot)
-        # an edge that was skipped attaches nothing: keep only edges inside a cluster
-        edge_lists = [
-            e.filter(
-                pl.Series(
-                    labels[e["unique_id_l"].to_numpy()] == labels[e["unique_id_r"].to_numpy()]
-                )
-            )
-            for e in edge_lists
-        ]
-        must_edges, email_edges, phone_edges, prob_edges = edge_lists
-    else:
-        labels = _components(frame.height, edge_lists)
+    labels = guarded_components(
+        features,
+        trusted=[must_edges, email_edges],
+        guarded=[phone_edges, prob_edges],
+        cannot=cannot,
+    )
+    # an edge that was refused attaches nothing: keep only edges inside a cluster
+    must_edges, email_edges, phone_edges, prob_edges = (
+        e.filter(
+            pl.Series(labels[e["unique_id_l"].to_numpy()] == labels[e["unique_id_r"].to_numpy()])
+        )
+        for e in (must_edges, email_edges, phone_edges, prob_edges)
+    )
     xref = frame.select("source_system", "source_id").with_columns(
         pl.Series("unique_id", np.arange(frame.height, dtype=np.int64)),
         pl.Series("cluster", labels.astype(np.int64)),
