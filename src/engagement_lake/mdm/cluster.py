@@ -4,8 +4,9 @@ Plain connected components over every accepted pair have one weakness: a record 
 attribute telling two people apart links to both. Twins share a surname, an address and a birth
 date; a record of one twin without a first name matches either twin on everything it has, and
 one such record would merge them. So clustering adds pairs strongest first and refuses a pair
-that would put two clearly different first names in one customer, or a pair a data steward
-marked ``cannot_link``.
+that would put two clearly different first names in one customer; a pair where one side has no
+first name at all (so names cannot vouch for it) and the two sides hold only different e-mail
+addresses; and a pair a data steward marked ``cannot_link``.
 
 "Clearly different" means no kind of noise the matcher knows explains the difference: equal,
 one an initial of the other, nickname-compatible (the name lists of
@@ -83,10 +84,12 @@ class _Clusters:
         first: Sequence[str | None],
         variants: Sequence[frozenset[str]],
         last: Sequence[str | None],
+        email: Sequence[str | None],
         cannot: set[tuple[int, int]],
     ) -> None:
         n = len(first)
         self.parent = list(range(n))
+        self.email: dict[int, set[str]] = {i: {e} for i, e in enumerate(email) if e}
         self.first: dict[int, dict[str, frozenset[str]]] = {
             i: {f: variants[i]} for i, f in enumerate(first) if f
         }
@@ -107,7 +110,8 @@ class _Clusters:
     def _names_conflict(self, ra: int, rb: int) -> bool:
         fa, fb = self.first.get(ra), self.first.get(rb)
         if not fa or not fb:
-            return False
+            ea, eb = self.email.get(ra), self.email.get(rb)
+            return bool(ea and eb and not ea & eb)
         la, lb = self.last.get(ra, set()), self.last.get(rb, set())
         for x, vx in fa.items():
             for y, vy in fb.items():
@@ -132,6 +136,8 @@ class _Clusters:
             self.first.setdefault(ra, {}).update(self.first.pop(rb))
         if rb in self.last:
             self.last.setdefault(ra, set()).update(self.last.pop(rb))
+        if rb in self.email:
+            self.email.setdefault(ra, set()).update(self.email.pop(rb))
 
     def labels(self) -> np.ndarray:
         roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
@@ -151,11 +157,13 @@ def guarded_components(
     respect the steward's ``cannot`` pairs. Lists are taken in order, and a list with a
     ``match_weight`` column strongest pair first, so when a record fits two people it joins the
     one it matches best. ``features`` needs ``fn`` (first-name key), ``fn_names`` (its nickname
-    variants) and ``ln`` (last-name key).
+    variants), ``ln`` (last-name key) and ``email`` (normalised e-mail).
     """
     first = features["fn"].to_list()
     variants = [frozenset(v) if v else frozenset() for v in features["fn_names"].to_list()]
-    clusters = _Clusters(first, variants, features["ln"].to_list(), cannot)
+    clusters = _Clusters(
+        first, variants, features["ln"].to_list(), features["email"].to_list(), cannot
+    )
     for is_guarded, lists in ((False, trusted), (True, guarded)):
         for frame in lists:
             if "match_weight" in frame.columns:
