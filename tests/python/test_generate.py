@@ -509,7 +509,8 @@ def test_identity_truth_covers_every_source_record(
 
 def test_identity_noise_is_present_but_matchable(lake: tuple[Path, GenerateResult]) -> None:
     """Noise exists (records of one person differ), yet simple deterministic rules on
-    normalised e-mail, phone and (last name, birth date, ZIP) already link most of them."""
+    normalised e-mail, phone and (first initial, last name, birth date, ZIP) already link most
+    of them. The first initial is needed: twins share surname, birth date and address."""
     root, _ = lake
     con = duckdb.connect()
 
@@ -517,18 +518,19 @@ def test_identity_noise_is_present_but_matchable(lake: tuple[Path, GenerateResul
         return f"read_parquet('{root}/bronze/{t}/*/*.parquet')"
 
     records = con.execute(f"""
-        SELECT 'shop.customers' s, customer_id id, last_name ln, email, phone,
+        SELECT 'shop.customers' s, customer_id id, first_name fn, last_name ln, email, phone,
                birth_date dob, postal_code zip FROM {scan("shop/customers")}
-        UNION ALL SELECT 'crm.contacts', contact_id, last_name, email, phone, birthdate::VARCHAR,
-               mailing_postal_code FROM {scan("crm/contacts")}
-        UNION ALL SELECT 'crm.leads', lead_id, last_name, email, phone, NULL, NULL
+        UNION ALL SELECT 'crm.contacts', contact_id, first_name, last_name, email, phone,
+               birthdate::VARCHAR, mailing_postal_code FROM {scan("crm/contacts")}
+        UNION ALL SELECT 'crm.leads', lead_id, first_name, last_name, email, phone, NULL, NULL
                FROM {scan("crm/leads")}
-        UNION ALL SELECT 'support.requesters', requester_id::VARCHAR, NULL, email, phone, NULL, NULL
-               FROM {scan("support/requesters")}
-        UNION ALL SELECT 'marketing.subscribers', subscriber_id, last_name, email_address,
-               NULL, NULL, zip
+        UNION ALL SELECT 'support.requesters', requester_id::VARCHAR, NULL, NULL, email, phone,
+               NULL, NULL FROM {scan("support/requesters")}
+        UNION ALL SELECT 'marketing.subscribers', subscriber_id, first_name, last_name,
+               email_address, NULL, NULL, zip
                FROM {scan("marketing/subscribers")}
-        UNION ALL SELECT 'loyalty.members', member_id, split_part(trim(full_name), ' ', -1), email,
+        UNION ALL SELECT 'loyalty.members', member_id, split_part(trim(full_name), ' ', 1),
+               split_part(trim(full_name), ' ', -1), email,
                phone, date_of_birth::VARCHAR, zip_code FROM {scan("loyalty/members")}
     """).pl()
     truth = pl.read_parquet(root / "_truth" / "identity.parquet").rename(
@@ -539,6 +541,7 @@ def test_identity_noise_is_present_but_matchable(lake: tuple[Path, GenerateResul
         ph=pl.col("phone").str.replace_all(r"[^0-9]", "").str.slice(-10),
         nm=pl.concat_str(
             [
+                pl.col("fn").str.strip_chars().str.slice(0, 1).str.to_lowercase(),
                 pl.col("ln").str.strip_chars().str.to_lowercase(),
                 pl.col("dob"),
                 pl.col("zip").str.slice(0, 5),

@@ -263,3 +263,105 @@ def test_name_parsing_compares_with_what_was_written() -> None:
     result = {r["style"]: r for r in name_parsing(parsed, _truth()).iter_rows(named=True)}
     assert result["last_first"]["records"] == 1 and result["last_first"]["share_correct"] == 1.0
     assert result["first_last"]["records"] == 2 and result["first_last"]["correct"] == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The generator: levels recorded and kept, truth that says what was done, twins that are twins
+# --------------------------------------------------------------------------------------------
+
+
+def test_session_lake_twins_households_and_truth(lake) -> None:
+    """The default (realistic) lake: twins are real twins, the truth's noise labels agree with
+    bronze, and the build keeps twins apart and parses every "Last, First" name."""
+    import json
+
+    import duckdb
+
+    from engagement_lake.mdm.evaluate import evaluate_lake
+
+    assert json.loads((lake.truth / "manifest.json").read_text())["identity_noise"] == "realistic"
+    people = pl.read_parquet(lake.truth / "people.parquet")
+    twins = people.filter(pl.col("twin_of").is_not_null()).join(
+        people, left_on="twin_of", right_on="person_id", suffix="_twin"
+    )
+    assert twins.height >= 5
+    for col in ("last_name", "birth_date", "street_name", "street_number", "zip"):
+        assert (twins[col] == twins[f"{col}_twin"]).all(), col
+    assert (twins["first_name"] != twins["first_name_twin"]).all()
+    household = people.filter(pl.col("household_of").is_not_null()).join(
+        people, left_on="household_of", right_on="person_id", suffix="_other"
+    )
+    assert (household["zip"] == household["zip_other"]).all() and household.height > 50
+
+    truth = pl.read_parquet(lake.truth / "identity.parquet")
+    shop = duckdb.sql(
+        f"select customer_id, email, phone, first_name from read_parquet("
+        f"'{lake.cfg.data_dir}/bronze/shop/customers/*/*.parquet')"
+    ).pl()
+    labelled = truth.filter(pl.col("source_system") == "shop.customers").join(
+        shop, left_on="source_id", right_on="customer_id"
+    )
+    contactless = labelled.filter(pl.col("noise").list.contains("no_contact"))
+    assert contactless.height > 0
+    assert contactless["email"].is_null().all() and contactless["phone"].is_null().all()
+    initial = labelled.filter(pl.col("noise").list.contains("initial"))
+    assert (initial["first_name"].str.strip_chars().str.len_chars() <= 2).all()
+
+    with lake.connect() as con:
+        result = evaluate_lake(lake.truth, con)
+    related = {r["relation"]: r for r in result.related.iter_rows(named=True)}
+    assert related["twins"]["pairs"] >= 5 and related["twins"]["merged"] == 0
+    names = {r["style"]: r for r in result.names.iter_rows(named=True)}
+    assert names["last_first"]["records"] > 10
+    assert names["last_first"]["share_correct"] >= 0.99
+    assert result.by_source_pair.height >= 10
+    assert set(result.by_noise["noise"]) >= {"typo", "nickname", "no_contact", "(none)"}
+
+
+def test_clean_level_is_clean_and_daily_loads_keep_it(tmp_path) -> None:
+    import json
+
+    from engagement_lake.generate import generate, generate_day
+
+    data = tmp_path / "clean"
+    generate(data, scale=0.005, identity_noise="clean", progress=False)
+    manifest = json.loads((data / "_truth" / "manifest.json").read_text())
+    assert manifest["identity_noise"] == "clean"
+    generate_day(data, dt.date(2026, 7, 1), progress=False)
+    truth = pl.read_parquet(data / "_truth" / "identity.parquet")
+    assert truth.height > 500
+    assert truth["noise"].list.len().fill_null(0).max() == 0
+    import duckdb
+
+    shop = duckdb.sql(
+        f"select email, phone from read_parquet('{data}/bronze/shop/customers/*/*.parquet')"
+    ).pl()
+    assert shop["email"].null_count() == 0 and shop["phone"].null_count() == 0
+    assert (shop["email"] == shop["email"].str.to_lowercase()).all()
+    assert shop["phone"].str.starts_with("+1").all()
+    with pytest.raises(ValueError, match="identity noise"):
+        generate(tmp_path / "bad", scale=0.005, identity_noise="noisy", progress=False)
+    assert not (tmp_path / "bad" / "bronze").exists()
+
+
+def test_whether_names_decide_is_measured_from_the_data(crowd: pl.DataFrame) -> None:
+    """Sources that keep names (contact-linked pairs rarely disagree on the first name): a
+    different first name keeps a look-alike apart. Without e-mail or phone to measure on (the
+    Febrl shape, where names are replaced wholesale), the same pair is one person."""
+    from engagement_lake.mdm.cluster import name_replacement_rate
+    from engagement_lake.mdm.match import deterministic_edges, matching_features
+
+    features = matching_features(crowd)
+    linked = [deterministic_edges(features, key, 12) for key in ("email", "phone")]
+    rate = name_replacement_rate(features, linked, 100)
+    assert rate is not None and rate < 0.01
+    assert name_replacement_rate(features, linked, 10**9) is None
+    rows = [
+        {**PERSON, "source_system": "test", "source_id": "a"},
+        {**PERSON, "first_name": "Harold", "source_system": "test", "source_id": "b"},
+    ]
+    kept = _customer_ids(crowd, rows)
+    assert kept["a"] != kept["b"]
+    no_contacts = crowd.with_columns(email=pl.lit(None, pl.String), phone=pl.lit(None, pl.String))
+    replaced = _customer_ids(no_contacts, rows)
+    assert replaced["a"] == replaced["b"]

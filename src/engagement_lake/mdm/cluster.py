@@ -1,19 +1,31 @@
 """From matched pairs to golden customers: clustering that keeps different people apart.
 
-Plain connected components over every accepted pair have one weakness: a record that lacks the
-attribute telling two people apart links to both. Twins share a surname, an address and a birth
-date; a record of one twin without a first name matches either twin on everything it has, and
-one such record would merge them. So clustering adds pairs strongest first and refuses a pair
-that would put two clearly different first names in one customer; a pair where one side has no
-first name at all (so names cannot vouch for it) and the two sides hold only different e-mail
-addresses; and a pair a data steward marked ``cannot_link``.
+Plain connected components over every accepted pair have one weakness: look-alike people. Twins
+share a surname, an address and a birth date, and differ in the first name and in their own
+e-mail and phone; a record of one twin without a first name (or without contact details)
+matches either twin on everything it has, and one such record would merge them.
 
-"Clearly different" means no kind of noise the matcher knows explains the difference: equal,
-one an initial of the other, nickname-compatible (the name lists of
-``normalize.first_name_variants_expr`` intersect), one a prefix of the other, within
-:data:`MAX_NAME_EDITS` edits (a typo, a keyboard slip, an OCR confusion), or one record's first
-name being the other's last name (swapped fields). The check guards phone and probabilistic
-pairs; steward must-links and shared e-mail addresses are trusted as they are.
+Whether a different first name alone means a different person depends on the sources. Some
+replace names wholesale (the Febrl benchmarks do: there a different first name with everything
+else equal is one person with a wrong name); ours mistype and abbreviate them but keep them. So
+the data decides (:func:`name_replacement_rate`): among record pairs that share an e-mail address
+or a phone number (the same person, beyond reasonable doubt), how often are the first names
+clearly different? When that is rare, first names are *decisive*: clustering refuses a pair that
+would put clearly different first names in one customer. When it is not rare, or the data has
+too few such pairs to tell, names alone decide nothing, and a pair is refused only when contact
+details contradict too (both sides hold e-mail addresses and share none, or phone numbers and
+share none). In both modes a side without any first name cannot vouch: it is refused when the
+contact details contradict. Pairs a data steward marked ``cannot_link`` are always refused.
+
+Pairs are added strongest first, so a record that fits two people joins the one it matches
+best. "Clearly different" first names: no kind of noise the matcher knows explains the
+difference. They are not equal, neither is an initial of the other, they are not
+nickname-compatible (the name lists of ``normalize.first_name_variants_expr`` intersect), neither
+is a prefix of the other, they are more than :data:`MAX_NAME_EDITS` edits apart (a typo, a
+keyboard slip, an OCR confusion), and neither is (within as many edits) the other record's last
+name (swapped fields, or a lone surname read as a first name).
+The check guards phone and probabilistic pairs; steward must-links and shared e-mail addresses
+are trusted as they are.
 """
 
 from __future__ import annotations
@@ -30,7 +42,7 @@ from scipy.sparse.csgraph import connected_components
 #: may differ and still be one name mistyped: one for names shorter than
 #: :data:`LONG_NAME_LETTERS` letters, two from there on.
 MAX_NAME_EDITS = 2
-LONG_NAME_LETTERS = 6
+LONG_NAME_LETTERS = 4
 
 
 def components(n: int, edges: Sequence[pl.DataFrame]) -> np.ndarray:
@@ -76,6 +88,11 @@ def names_compatible(
     return _edits_at_most(a, b, limit)
 
 
+def _surname_compatible(first: str, last: str) -> bool:
+    """A first-name key that may be the other record's surname (swapped or misparsed)."""
+    return names_compatible(first, last, frozenset(), frozenset())
+
+
 class _Clusters:
     """Union-find that remembers each cluster's first names, last names and cannot-links."""
 
@@ -85,11 +102,15 @@ class _Clusters:
         variants: Sequence[frozenset[str]],
         last: Sequence[str | None],
         email: Sequence[str | None],
+        phone: Sequence[str | None],
         cannot: set[tuple[int, int]],
+        names_decide: bool,
     ) -> None:
+        self.names_decide = names_decide
         n = len(first)
         self.parent = list(range(n))
         self.email: dict[int, set[str]] = {i: {e} for i, e in enumerate(email) if e}
+        self.phone: dict[int, set[str]] = {i: {p} for i, p in enumerate(phone) if p}
         self.first: dict[int, dict[str, frozenset[str]]] = {
             i: {f: variants[i]} for i, f in enumerate(first) if f
         }
@@ -107,17 +128,34 @@ class _Clusters:
             x = parent[x]
         return x
 
-    def _names_conflict(self, ra: int, rb: int) -> bool:
+    def _contacts_contradict(self, ra: int, rb: int) -> bool:
+        for held in (self.email, self.phone):
+            a, b = held.get(ra), held.get(rb)
+            if a and b and not a & b:
+                return True
+        return False
+
+    def _names_vouch(self, ra: int, rb: int) -> bool:
         fa, fb = self.first.get(ra), self.first.get(rb)
         if not fa or not fb:
-            ea, eb = self.email.get(ra), self.email.get(rb)
-            return bool(ea and eb and not ea & eb)
+            return False
         la, lb = self.last.get(ra, set()), self.last.get(rb, set())
         for x, vx in fa.items():
             for y, vy in fb.items():
-                if not (names_compatible(x, y, vx, vy) or x in lb or y in la):
-                    return True
-        return False
+                if not (
+                    names_compatible(x, y, vx, vy)
+                    or any(_surname_compatible(x, s) for s in lb)
+                    or any(_surname_compatible(y, s) for s in la)
+                ):
+                    return False
+        return True
+
+    def two_people(self, ra: int, rb: int) -> bool:
+        """Is there evidence enough that the two clusters are different people?"""
+        named = ra in self.first and rb in self.first
+        if named and self.names_decide:
+            return not self._names_vouch(ra, rb)
+        return self._contacts_contradict(ra, rb) and not self._names_vouch(ra, rb)
 
     def union(self, a: int, b: int, guarded: bool) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -126,7 +164,7 @@ class _Clusters:
         left, right = self.marked.get(ra, set()), self.marked.get(rb, set())
         if left and right and any((x, y) in self.forbidden for x in left for y in right):
             return
-        if guarded and self._names_conflict(ra, rb):
+        if guarded and self.two_people(ra, rb):
             return
         self.parent[rb] = ra
         if right:
@@ -136,8 +174,9 @@ class _Clusters:
             self.first.setdefault(ra, {}).update(self.first.pop(rb))
         if rb in self.last:
             self.last.setdefault(ra, set()).update(self.last.pop(rb))
-        if rb in self.email:
-            self.email.setdefault(ra, set()).update(self.email.pop(rb))
+        for held in (self.email, self.phone):
+            if rb in held:
+                held.setdefault(ra, set()).update(held.pop(rb))
 
     def labels(self) -> np.ndarray:
         roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
@@ -145,24 +184,66 @@ class _Clusters:
         return labels
 
 
+def name_replacement_rate(
+    features: pl.DataFrame, linked: Sequence[pl.DataFrame], min_pairs: int
+) -> float | None:
+    """Share of contact-linked record pairs whose first names are clearly different.
+
+    ``linked``: edge lists of pairs that share an e-mail address or a phone number. Only pairs
+    where both records have a first name count; with fewer than ``min_pairs`` of them the rate
+    is unknown (None).
+    """
+    names = features.select("unique_id", "fn", "fn_names", "ln")
+    pairs = pl.concat(
+        [e.select("unique_id_l", "unique_id_r") for e in linked]
+        + [pl.DataFrame(schema={"unique_id_l": pl.Int64, "unique_id_r": pl.Int64})]
+    ).unique()
+    both = (
+        pairs.join(names, left_on="unique_id_l", right_on="unique_id")
+        .join(names, left_on="unique_id_r", right_on="unique_id", suffix="_r")
+        .filter(pl.col("fn").is_not_null() & pl.col("fn_r").is_not_null())
+    )
+    if both.height < min_pairs:
+        return None
+    different = sum(
+        not (
+            names_compatible(a, b, frozenset(va or ()), frozenset(vb or ()))
+            or (lb is not None and _surname_compatible(a, lb))
+            or (la is not None and _surname_compatible(b, la))
+        )
+        for a, va, la, b, vb, lb in both.select(
+            "fn", "fn_names", "ln", "fn_r", "fn_names_r", "ln_r"
+        ).iter_rows()
+    )
+    return different / both.height
+
+
 def guarded_components(
     features: pl.DataFrame,
     trusted: Sequence[pl.DataFrame],
     guarded: Sequence[pl.DataFrame],
     cannot: set[tuple[int, int]],
+    names_decide: bool = False,
 ) -> np.ndarray:
     """Cluster label per record (``features`` row order, ``unique_id`` 0..n-1).
 
-    ``trusted`` edge lists join without the first-name check, ``guarded`` ones with it; both
-    respect the steward's ``cannot`` pairs. Lists are taken in order, and a list with a
+    ``trusted`` edge lists join without the check, ``guarded`` ones with it (``names_decide``:
+    clearly different first names alone refuse a pair, see the module docstring); both respect
+    the steward's ``cannot`` pairs. Lists are taken in order, and a list with a
     ``match_weight`` column strongest pair first, so when a record fits two people it joins the
     one it matches best. ``features`` needs ``fn`` (first-name key), ``fn_names`` (its nickname
-    variants), ``ln`` (last-name key) and ``email`` (normalised e-mail).
+    variants), ``ln`` (last-name key), ``email`` and ``phone`` (normalised).
     """
     first = features["fn"].to_list()
     variants = [frozenset(v) if v else frozenset() for v in features["fn_names"].to_list()]
     clusters = _Clusters(
-        first, variants, features["ln"].to_list(), features["email"].to_list(), cannot
+        first,
+        variants,
+        features["ln"].to_list(),
+        features["email"].to_list(),
+        features["phone"].to_list(),
+        cannot,
+        names_decide,
     )
     for is_guarded, lists in ((False, trusted), (True, guarded)):
         for frame in lists:
