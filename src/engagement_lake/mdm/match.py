@@ -655,8 +655,11 @@ def _score_pairs(
             "prior %.3g",
             linker._settings_obj._probability_two_random_records_match,
         )
+        # One chunk: every sampled pair is counted in one pass. Splink's default probes ten
+        # chunks and stops early once each level has 100 observations, which costs more
+        # queries than it saves at this sample size.
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=settings.u_max_pairs, seed=settings.seed
+            max_pairs=settings.u_max_pairs, seed=settings.seed, num_chunks=1
         )
         # EM sums floating-point numbers in parallel; the summation order (and so the last bit
         # of every parameter) would vary between runs. One thread makes the model, and so the
