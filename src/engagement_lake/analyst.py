@@ -50,6 +50,7 @@ READ_ONLY = "engagement-lake sql is read-only"
 
 CUSTOMER_360 = "gold.mart_customer_360"
 CUSTOMER_XREF = "silver.customer_xref"
+CUSTOMER_ID_REDIRECTS = "silver.customer_id_redirects"
 
 
 class WarehouseError(RuntimeError):
@@ -145,8 +146,9 @@ def customer_360(warehouse: Path, customer: str) -> dict[str, Any]:
     ``customer`` is a golden id (``CUS-…``) or any source-system id known to the crosswalk (a shop
     ``C0000042``, a subscriber ``SUB…``, a support requester number …), because the people asking
     usually hold the id of the system they work in. ``system:id`` (e.g. ``support:127``) picks one
-    system when the same id exists in several. Raises ``LookupError`` naming the id when no
-    customer matches, or when a source id belongs to more than one golden customer.
+    system when the same id exists in several. A golden id absorbed by a merge finds the customer
+    that absorbed it (``silver.customer_id_redirects``). Raises ``LookupError`` naming the id when
+    no customer matches, or when a source id belongs to more than one golden customer.
     """
     wanted = customer.strip()
     if not wanted:
@@ -159,7 +161,7 @@ def customer_360(warehouse: Path, customer: str) -> dict[str, Any]:
         row = _mart_row(con, wanted)
         if row is not None:
             return row
-        golden_id = _resolve_source_id(con, wanted)
+        golden_id = _resolve_redirect(con, wanted) or _resolve_source_id(con, wanted)
         row = _mart_row(con, golden_id) if golden_id else None
     if row is None:
         where = f" (golden id {golden_id})" if golden_id else ""
@@ -172,6 +174,17 @@ def _mart_row(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[str, Any
     columns = [d[0] for d in cursor.description]
     found = cursor.fetchone()
     return dict(zip(columns, found, strict=True)) if found else None
+
+
+def _resolve_redirect(con: duckdb.DuckDBPyConnection, wanted: str) -> str | None:
+    """The surviving golden id of an id a merge absorbed; None when it was not absorbed."""
+    if not _table_exists(con, CUSTOMER_ID_REDIRECTS):
+        return None
+    found = con.execute(
+        f"select survivor_customer_id from {CUSTOMER_ID_REDIRECTS} where absorbed_customer_id = ?",
+        [wanted],
+    ).fetchone()
+    return found[0] if found else None
 
 
 def _resolve_source_id(con: duckdb.DuckDBPyConnection, wanted: str) -> str | None:

@@ -114,6 +114,17 @@ def test_customer_360_matched_id_missing_from_mart(warehouse: Path) -> None:
         customer_360(warehouse, "C0000099")
 
 
+def test_customer_360_by_an_id_a_merge_absorbed(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table silver.customer_id_redirects as select 'CUS-000001' as "
+            "absorbed_customer_id, ? as survivor_customer_id, date '2026-07-01' as redirected_on, "
+            "'merge' as reason",
+            [GOLDEN_ID],
+        )
+    assert customer_360(warehouse, "CUS-000001")["customer_id"] == GOLDEN_ID
+
+
 def test_customer_360_needs_a_warehouse(tmp_path: Path) -> None:
     with pytest.raises(WarehouseError, match="does not exist"):
         customer_360(tmp_path / "none.duckdb", GOLDEN_ID)

@@ -1,18 +1,23 @@
-"""One row per source identity record: the golden customer it belongs to, and how it was matched.
+"""One row per source identity record: its golden customer id, and how it was matched.
 
-Steward overrides first (seeds/mdm/match_overrides.csv: must-link and cannot-link pairs win
-over everything else), then deterministic rules (normalised e-mail, E.164 phone), then
-probabilistic matching with Splink on name, birth date and address with blocking, then
-clustering — see engagement_lake.mdm.match_identities. A Python model because Splink's
-expectation maximisation and the clustering are not expressible in SQL; the matching itself
-still runs inside DuckDB.
+The matching (cluster, match_method, match_probability) is int_customer_clusters'; the id is the
+one customer_id_ledger has carried forward for the record, so it survives rebuilds and daily
+loads (engagement_lake.mdm.ids states the keep, merge, split and mint rules).
 """
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from engagement_lake.mdm import match_identities
+    from engagement_lake.mdm.ids import current_ids
 
-    identities = dbt.ref("int_customer_identities_unioned").pl()
-    overrides = dbt.ref("match_overrides").pl()
-    return match_identities(identities, overrides=overrides)
+    clusters = dbt.ref("int_customer_clusters").pl()
+    ids = current_ids(dbt.ref("customer_id_ledger").pl())
+    return clusters.join(ids, on=["source_system", "source_id"], how="left").select(
+        "source_system",
+        "source_id",
+        "customer_id",
+        "match_method",
+        "match_probability",
+        "assigned_on",
+        "assigned_reason",
+    )

@@ -1,7 +1,8 @@
 -- One row per source identity record (shop customer, CRM contact, support requester, e-mail
 -- subscriber, loyalty member), in one shape, ready for matching and survivorship. Sources that
 -- keep one full-name field take first and last name from int_customer_full_names (parsed by
--- the nameparser library: "Smith, Mary", titles, suffixes, middle names).
+-- the nameparser library: "Smith, Mary", titles, suffixes, middle names). _loaded_at (when the
+-- record's current version landed) dates the changes of customer_id_ledger.
 
 with
 
@@ -27,7 +28,8 @@ shop_customers as (
         postal_code,
         loyalty_tier,
         signup_date as first_seen_date,
-        updated_at
+        updated_at,
+        _loaded_at
     from {{ ref('stg_shop__customers') }}
 
 ),
@@ -48,7 +50,8 @@ crm_contacts as (
         mailing_postal_code as postal_code,
         cast(null as varchar) as loyalty_tier,
         cast(created_at as date) as first_seen_date,
-        updated_at
+        updated_at,
+        _loaded_at
     from {{ ref('stg_crm__contacts') }}
 
 ),
@@ -69,7 +72,8 @@ support_requesters as (
         cast(null as varchar) as postal_code,
         cast(null as varchar) as loyalty_tier,
         cast(requesters.created_at as date) as first_seen_date,
-        requesters.updated_at
+        requesters.updated_at,
+        requesters._loaded_at
     from {{ ref('stg_support__requesters') }} as requesters
     left join full_names
         on full_names.source_system = 'support'
@@ -93,7 +97,8 @@ marketing_subscribers as (
         postal_code,
         cast(null as varchar) as loyalty_tier,
         cast(subscribed_at as date) as first_seen_date,
-        updated_at
+        updated_at,
+        _loaded_at
     from {{ ref('stg_marketing__subscribers') }}
 
 ),
@@ -114,7 +119,8 @@ loyalty_members as (
         members.postal_code,
         members.loyalty_tier,
         members.enrolled_date as first_seen_date,
-        members.updated_at
+        members.updated_at,
+        members._loaded_at
     from {{ ref('stg_loyalty__members') }} as members
     left join full_names
         on full_names.source_system = 'loyalty'

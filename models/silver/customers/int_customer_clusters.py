@@ -1,0 +1,23 @@
+"""One row per source identity record: the cluster (one real person) the matcher puts it in, and
+how it was matched.
+
+Steward overrides first (seeds/mdm/match_overrides.csv: must-link and cannot-link pairs win
+over everything else), then deterministic rules (normalised e-mail, E.164 phone), then
+probabilistic matching with Splink on name, birth date and address with blocking, then
+clustering — see engagement_lake.mdm.match_identities. A Python model because Splink's
+expectation maximisation and the clustering are not expressible in SQL; the matching itself
+still runs inside DuckDB.
+
+cluster_id is the content hash of the cluster's smallest record: a label of this build's
+clustering only. The stable customer id is given by customer_id_ledger and read from
+customer_xref.
+"""
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    from engagement_lake.mdm import match_identities
+
+    identities = dbt.ref("int_customer_identities_unioned").pl()
+    overrides = dbt.ref("match_overrides").pl()
+    return match_identities(identities, overrides=overrides).rename({"customer_id": "cluster_id"})
