@@ -46,7 +46,11 @@ def run_level(level: str, scale: float, seed: int, work: Path) -> LevelResult:
     generated = generate(data_dir, scale=scale, seed=seed, identity_noise=level, progress=False)
     cfg = RunConfig(data_dir, data_dir / "warehouse.duckdb", target_dir=data_dir / "target")
     run = build(cfg, list(SELECT), progress=False)
-    xref = [n.seconds for n in run.nodes if n.name.endswith("customer_xref")]
+    xref = [
+        n.seconds
+        for n in run.nodes
+        if n.name.endswith(("int_customer_clusters", "customer_id_ledger", "customer_xref"))
+    ]
     with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
         evaluation = evaluate_lake(data_dir / "_truth", con)
     return LevelResult(level, evaluation, generated.seconds, run.seconds, sum(xref))
