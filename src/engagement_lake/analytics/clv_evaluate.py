@@ -1,0 +1,517 @@
+"""Calibration/holdout validation of the CLV models, the way Fader and Hardie validate them.
+
+``evaluate_clv`` cuts a transaction log at a calibration end date, fits BG/NBD (the purchase
+model behind the CLV) and MBG/NBD (the churn model behind ``p_alive`` and ``churn_probability``)
+on the calibration period only, predicts each calibration customer's repeat purchases in the
+holdout period and compares them with what happened: in aggregate and per calibration-frequency
+bucket (the classic calibration/holdout plot of FHL 2005, fig. 4). It also scores the churn
+models as classifiers of "no purchase in the next ``CHURN_HORIZON_DAYS`` days" by the AUC of
+their churn probability (rank formula, ties averaged).
+
+Only customers whose first purchase falls in the calibration period are scored (a customer
+first seen in the holdout has no calibration history to predict from). Purchases are counted as
+distinct purchase days, as ``rfm_summary`` counts them.
+
+``load_cdnow`` reads the CDNOW sample that ships inside the ``lifetimes`` wheel (downloaded with
+pip into the benchmark cache, never imported, never committed), so the same functions can be
+checked against the published fits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy.stats import rankdata
+
+from engagement_lake.analytics.churn import (
+    MbgNbdParams,
+    fit_mbg_nbd,
+    mbg_conditional_expected_purchases,
+    mbg_p_alive,
+    probability_no_purchase,
+)
+from engagement_lake.analytics.clv import (
+    BgNbdParams,
+    FloatArray,
+    _p_alive,
+    conditional_expected_purchases,
+    fit_bg_nbd,
+    fit_gamma_gamma,
+    rfm_summary,
+)
+from engagement_lake.config import PROJECT_ROOT
+
+HOLDOUT_WEEKS = 39
+"""Default holdout: the last 39 weeks before the data's as-of date (FHL's CDNOW split: 39 + 39)."""
+
+CHURN_HORIZON_DAYS = 180
+"""The churn label: no purchase in this many days after the calibration end."""
+
+FREQUENCY_BUCKET_CAP = 7
+"""Calibration-frequency buckets 0, 1, …, 6 and ``7+`` (all frequencies ≥ this value)."""
+
+AGGREGATE_TOLERANCE = 0.10
+"""Pass mark: predicted holdout repeat purchases within 10 % of the actual total."""
+
+CHURN_AUC_TARGET = 0.70
+"""Pass mark for the churn model's AUC on "no purchase in the next CHURN_HORIZON_DAYS days"."""
+
+SILENT_DAYS = 365
+"""One-time buyers silent for longer than this must look churned (mean churn probability > ½)."""
+
+#: The wheel that ships the CDNOW sample, and the members that may be read from it.
+CDNOW_WHEEL_REQUIREMENT = "lifetimes==0.11.3"
+CACHE_DIR = PROJECT_ROOT / ".cache" / "benchmarks"
+"""Shared with the Febrl benchmark (git-ignored)."""
+CDNOW_FOLDER = "lifetimes/datasets/"
+CDNOW_TRANSACTIONS = CDNOW_FOLDER + "CDNOW_sample.txt"
+CDNOW_CALIBRATION_END = "1997-09-30"
+"""FHL (2005): 39 weeks of calibration from 1 January 1997, then 39 weeks of holdout."""
+CDNOW_HOLDOUT_END = "1998-06-30"
+
+#: Published CDNOW-sample fits: BG/NBD from FHL (2005), table in section 5; MBG/NBD from
+#: Platzer's BTYDplus as asserted by the lifetimes test suite; Gamma-Gamma from Fader and Hardie
+#: (2013), "The Gamma-Gamma Model of Monetary Value".
+CDNOW_PUBLISHED: dict[str, dict[str, float]] = {
+    "bg_nbd": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+    "mbg_nbd": {"r": 0.525, "alpha": 6.183, "a": 0.891, "b": 1.614},
+    "gamma_gamma": {"p": 6.25, "q": 3.74, "v": 15.44},
+}
+
+
+# --------------------------------------------------------------------------------------------
+# AUC
+# --------------------------------------------------------------------------------------------
+
+
+def auc(scores: ArrayLike, labels: ArrayLike) -> float:
+    """Area under the ROC curve by the rank (Mann–Whitney) formula, ties counted as one half.
+
+    AUC = (Σ ranks of positives − n₊(n₊+1)/2) / (n₊ · n₋). NaN if either class is empty.
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=bool).ravel()
+    if s.shape != y.shape:
+        raise ValueError("scores and labels must have the same length")
+    if np.any(~np.isfinite(s)):
+        raise ValueError("scores must be finite")
+    n_pos = int(y.sum())
+    n_neg = y.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = rankdata(s)  # average ranks for ties
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+# --------------------------------------------------------------------------------------------
+# Calibration / holdout
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BucketRow:
+    """One calibration-frequency bucket: mean holdout repeat purchases, actual and predicted."""
+
+    bucket: str
+    customers: int
+    actual: float
+    bg_nbd: float
+    mbg_nbd: float
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Result of :func:`evaluate_clv`; ``to_json`` / ``to_markdown`` give the report."""
+
+    calibration_end: str
+    holdout_end: str
+    holdout_periods: float
+    time_unit: str
+    customers: int
+    bg_nbd: dict[str, float]
+    mbg_nbd: dict[str, float]
+    actual_total: float
+    predicted_total_bg_nbd: float
+    predicted_total_mbg_nbd: float
+    churn_horizon_days: int
+    churned_share: float
+    """Share of calibration customers with no purchase in the churn horizon (the positive class)."""
+    churn_auc_mbg_nbd: float
+    """AUC of MBG/NBD's 1 − P(alive) at the calibration end (the gold churn_probability)."""
+    churn_auc_bg_nbd: float
+    """AUC of BG/NBD's 1 − P(alive): the churn probability before MBG/NBD, for comparison."""
+    no_purchase_auc_mbg_nbd: float
+    """AUC of MBG/NBD's own P(no purchase within the horizon) (dead, or alive and silent)."""
+    buckets: list[BucketRow] = field(default_factory=list)
+
+    @property
+    def relative_error_bg_nbd(self) -> float:
+        return (self.predicted_total_bg_nbd - self.actual_total) / self.actual_total
+
+    @property
+    def relative_error_mbg_nbd(self) -> float:
+        return (self.predicted_total_mbg_nbd - self.actual_total) / self.actual_total
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["relative_error_bg_nbd"] = self.relative_error_bg_nbd
+        out["relative_error_mbg_nbd"] = self.relative_error_mbg_nbd
+        out["pass"] = {
+            "aggregate_within_tolerance": abs(self.relative_error_bg_nbd) <= AGGREGATE_TOLERANCE,
+            "churn_auc_at_least_target": self.churn_auc_mbg_nbd >= CHURN_AUC_TARGET,
+        }
+        return out
+
+    def to_markdown(self) -> str:
+        unit = {"D": "days", "W": "weeks"}[self.time_unit]
+        lines = [
+            f"Calibration to {self.calibration_end}, holdout to {self.holdout_end} "
+            f"({self.holdout_periods:g} {unit}); {self.customers:,} calibration customers.",
+            "",
+            f"BG/NBD  r={self.bg_nbd['r']:.4g} alpha={self.bg_nbd['alpha']:.4g} "
+            f"a={self.bg_nbd['a']:.4g} b={self.bg_nbd['b']:.4g}",
+            f"MBG/NBD r={self.mbg_nbd['r']:.4g} alpha={self.mbg_nbd['alpha']:.4g} "
+            f"a={self.mbg_nbd['a']:.4g} b={self.mbg_nbd['b']:.4g}",
+            "",
+            "| holdout repeat purchases | total | vs actual |",
+            "| --- | ---: | ---: |",
+            f"| actual | {self.actual_total:,.0f} | |",
+            f"| BG/NBD (CLV) | {self.predicted_total_bg_nbd:,.1f} | "
+            f"{self.relative_error_bg_nbd:+.1%} |",
+            f"| MBG/NBD (churn) | {self.predicted_total_mbg_nbd:,.1f} | "
+            f"{self.relative_error_mbg_nbd:+.1%} |",
+            "",
+            "| calibration frequency | customers | actual mean | BG/NBD mean | MBG/NBD mean |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *(
+                f"| {b.bucket} | {b.customers:,} | {b.actual:.3f} | {b.bg_nbd:.3f} | "
+                f"{b.mbg_nbd:.3f} |"
+                for b in self.buckets
+            ),
+            "",
+            f"Churn = no purchase in the {self.churn_horizon_days} days after calibration "
+            f"({self.churned_share:.1%} of customers):",
+            f"AUC of MBG/NBD churn probability {self.churn_auc_mbg_nbd:.3f} "
+            f"(target ≥ {CHURN_AUC_TARGET}), of BG/NBD churn probability "
+            f"{self.churn_auc_bg_nbd:.3f}, of MBG/NBD P(no purchase) "
+            f"{self.no_purchase_auc_mbg_nbd:.3f}.",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+def _bucket_labels(frequency: FloatArray, cap: int) -> tuple[np.ndarray, list[str]]:
+    index = np.minimum(frequency, cap).astype(np.int64)
+    return index, [*(str(i) for i in range(cap)), f"{cap}+"]
+
+
+def _distinct_days_between(
+    code: np.ndarray, days: np.ndarray, start: int, end: int, n: int
+) -> FloatArray:
+    """Distinct purchase days per customer code with start < day ≤ end."""
+    inside = (days > start) & (days <= end)
+    pairs = np.unique(np.column_stack([code[inside], days[inside]]), axis=0)
+    return np.bincount(pairs[:, 0], minlength=n).astype(np.float64) if pairs.size else np.zeros(n)
+
+
+def evaluate_clv(
+    customer_ids: ArrayLike,
+    dates: ArrayLike,
+    calibration_end: Any,
+    holdout_end: Any,
+    time_unit: Literal["D", "W"] = "D",
+    churn_horizon_days: int = CHURN_HORIZON_DAYS,
+    bucket_cap: int = FREQUENCY_BUCKET_CAP,
+) -> Evaluation:
+    """Fit on the log up to ``calibration_end``, score the holdout up to ``holdout_end``.
+
+    Raises:
+        ValueError: if the holdout is empty or shorter than the churn horizon, or no customer
+            purchased in the calibration period.
+    """
+    ids = np.asarray(customer_ids)
+    days = np.asarray(dates, dtype="datetime64[D]")
+    cal = np.datetime64(calibration_end, "D")
+    end = np.datetime64(holdout_end, "D")
+    if end <= cal:
+        raise ValueError(f"holdout end {end} must be after the calibration end {cal}")
+    if (end - cal).astype(int) < churn_horizon_days:
+        raise ValueError(
+            f"the holdout ({(end - cal).astype(int)} days) is shorter than the churn horizon "
+            f"({churn_horizon_days} days)"
+        )
+    if not np.any(days <= cal):
+        raise ValueError(f"no purchase on or before the calibration end {cal}")
+
+    rfm = rfm_summary(ids, days, np.zeros(days.shape), cal, time_unit=time_unit)
+    x, tx, T = rfm.frequency, rfm.recency, rfm.T
+    # Customer codes in rfm order (sorted ids); holdout days counted for calibration customers.
+    pos = np.searchsorted(rfm.customer_id, ids)
+    pos = np.clip(pos, 0, rfm.customer_id.size - 1)
+    known = rfm.customer_id[pos] == ids
+    code, day_num = pos[known], days[known].astype(np.int64)
+    cal_num, end_num = int(cal.astype(np.int64)), int(end.astype(np.int64))
+    n = rfm.customer_id.size
+    actual = _distinct_days_between(code, day_num, cal_num, end_num, n)
+    in_horizon = _distinct_days_between(code, day_num, cal_num, cal_num + churn_horizon_days, n)
+    churned = in_horizon == 0
+
+    per_day = {"D": 1.0, "W": 7.0}[time_unit]
+    horizon = (end_num - cal_num) / per_day
+    bg = fit_bg_nbd(x, tx, T)
+    mbg = fit_mbg_nbd(x, tx, T)
+    pred_bg = conditional_expected_purchases(bg, horizon, x, tx, T)
+    pred_mbg = mbg_conditional_expected_purchases(mbg, horizon, x, tx, T)
+
+    index, labels = _bucket_labels(x, bucket_cap)
+    buckets = []
+    for i, label in enumerate(labels):
+        sel = index == i
+        if not sel.any():
+            continue
+        buckets.append(
+            BucketRow(
+                bucket=label,
+                customers=int(sel.sum()),
+                actual=float(actual[sel].mean()),
+                bg_nbd=float(pred_bg[sel].mean()),
+                mbg_nbd=float(pred_mbg[sel].mean()),
+            )
+        )
+    churn_t = churn_horizon_days / per_day
+    return Evaluation(
+        calibration_end=str(cal),
+        holdout_end=str(end),
+        holdout_periods=float(horizon),
+        time_unit=time_unit,
+        customers=int(n),
+        bg_nbd=_params(bg),
+        mbg_nbd=_params(mbg),
+        actual_total=float(actual.sum()),
+        predicted_total_bg_nbd=float(pred_bg.sum()),
+        predicted_total_mbg_nbd=float(pred_mbg.sum()),
+        churn_horizon_days=int(churn_horizon_days),
+        churned_share=float(churned.mean()),
+        churn_auc_mbg_nbd=auc(1.0 - mbg_p_alive(mbg, x, tx, T), churned),
+        churn_auc_bg_nbd=auc(1.0 - _p_alive(bg, x, tx, T), churned),
+        no_purchase_auc_mbg_nbd=auc(probability_no_purchase(mbg, churn_t, x, tx, T), churned),
+        buckets=buckets,
+    )
+
+
+def _params(fit: BgNbdParams | MbgNbdParams) -> dict[str, float]:
+    names = ("r", "alpha", "a", "b", "log_likelihood")
+    return {name: float(getattr(fit, name)) for name in names}
+
+
+def silent_one_time_churn(
+    customer_ids: ArrayLike, dates: ArrayLike, as_of: Any, silent_days: int = SILENT_DAYS
+) -> tuple[int, float]:
+    """(count, mean MBG/NBD churn probability) of one-time buyers whose only purchase day is more
+    than ``silent_days`` before ``as_of``, with the model fitted on the whole log to ``as_of``:
+    the figure the gold table shows them (it should be above ½)."""
+    ids = np.asarray(customer_ids)
+    rfm = rfm_summary(ids, dates, np.zeros(ids.shape), as_of, time_unit="D")
+    fit = fit_mbg_nbd(rfm.frequency, rfm.recency, rfm.T)
+    sel = (rfm.frequency == 0) & (silent_days < rfm.T)
+    if not sel.any():
+        return 0, float("nan")
+    churn = 1.0 - mbg_p_alive(fit, rfm.frequency[sel], rfm.recency[sel], rfm.T[sel])
+    return int(sel.sum()), float(churn.mean())
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+def write_report(
+    evaluation: Evaluation, folder: Path, extra: dict[str, Any] | None = None
+) -> list[Path]:
+    """Write ``evaluation.md``, ``evaluation.json``, ``frequency_buckets.csv`` and the
+    calibration/holdout plot ``calibration_holdout.png`` into ``folder``; return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    md = folder / "evaluation.md"
+    md.write_text(evaluation.to_markdown())
+    data = evaluation.to_json() | (extra or {})
+    js = folder / "evaluation.json"
+    js.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    table = folder / "frequency_buckets.csv"
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["calibration_frequency", "customers", "actual", "bg_nbd", "mbg_nbd"])
+    for b in evaluation.buckets:
+        means = (f"{v:.6f}" for v in (b.actual, b.bg_nbd, b.mbg_nbd))
+        writer.writerow([b.bucket, b.customers, *means])
+    table.write_text(buffer.getvalue())
+    png = folder / "calibration_holdout.png"
+    plot_calibration_holdout(evaluation, png)
+    return [md, js, table, png]
+
+
+def plot_calibration_holdout(evaluation: Evaluation, path: Path) -> None:
+    """The calibration/holdout plot: mean holdout repeat purchases by calibration frequency,
+    actual beside each model's prediction, rendered to PNG offline (altair + vl-convert)."""
+    import altair as alt
+
+    rows = [
+        {"calibration frequency": b.bucket, "series": series, "mean holdout purchases": value}
+        for b in evaluation.buckets
+        for series, value in (
+            ("actual", b.actual),
+            ("BG/NBD", b.bg_nbd),
+            ("MBG/NBD", b.mbg_nbd),
+        )
+    ]
+    order = [b.bucket for b in evaluation.buckets]
+    chart = (
+        alt.Chart(alt.Data(values=rows))
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("calibration frequency:O", sort=order, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("mean holdout purchases:Q"),
+            color=alt.Color(
+                "series:N",
+                scale=alt.Scale(
+                    domain=["actual", "BG/NBD", "MBG/NBD"], range=["#222222", "#1f77b4", "#ff7f0e"]
+                ),
+            ),
+            strokeDash=alt.StrokeDash("series:N"),
+        )
+        .properties(
+            width=420,
+            height=300,
+            title=f"Calibration to {evaluation.calibration_end}, holdout to "
+            f"{evaluation.holdout_end}",
+        )
+    )
+    chart.save(str(path), format="png", scale_factor=2)
+
+
+# --------------------------------------------------------------------------------------------
+# CDNOW sample (from the lifetimes wheel)
+# --------------------------------------------------------------------------------------------
+
+
+def find_cdnow_wheel(cache_dir: Path = CACHE_DIR, download: bool = True) -> Path:
+    """The cached lifetimes wheel; downloaded with pip (no dependencies, never installed)."""
+    pattern = "[Ll]ifetimes-*.whl"
+    found = sorted(cache_dir.glob(pattern))
+    if not found and download:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", CDNOW_WHEEL_REQUIREMENT, "--no-deps",
+             "--quiet", "-d", str(cache_dir)],
+            check=True,
+        )  # fmt: skip
+        found = sorted(cache_dir.glob(pattern))
+    if not found:
+        raise FileNotFoundError(f"no lifetimes wheel in {cache_dir}")
+    return found[-1]
+
+
+def load_cdnow(wheel: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(customer ids, purchase dates, dollar amounts) of the CDNOW sample: 2,357 customers of the
+    first quarter 1997 cohort, purchases to 30 June 1998. Columns of the file: master id, sample
+    id, yyyymmdd, CDs bought, dollars."""
+    with zipfile.ZipFile(wheel) as archive:
+        text = archive.read(CDNOW_TRANSACTIONS).decode("ascii")
+    rows = np.array(text.split(), dtype=object).reshape(-1, 5)
+    ids = rows[:, 1].astype(np.int64)
+    ymd = rows[:, 2].astype(str)
+    dates = np.array([f"{d[:4]}-{d[4:6]}-{d[6:]}" for d in ymd], dtype="datetime64[D]")
+    return ids, dates, rows[:, 4].astype(np.float64)
+
+
+# --------------------------------------------------------------------------------------------
+# The warehouse's transaction log
+# --------------------------------------------------------------------------------------------
+
+WAREHOUSE_LOG_SQL = """
+select value.customer_id, orders.order_date
+from gold.fct_orders as orders
+inner join gold.fct_customer_value as value using (customer_key)
+where not orders.is_cancelled and orders.order_date <= ?
+"""
+"""The log the CLV models are fitted on: non-cancelled shop orders of golden customers, up to
+the fit date of the build (the same rows ``customer_value_predictions`` reads)."""
+
+
+def load_warehouse_log(warehouse: Path) -> tuple[np.ndarray, np.ndarray, np.datetime64]:
+    """(golden customer ids, order dates, as-of date) from a built warehouse, opened read-only.
+    The as-of date is the build's fit date, so the holdout ends where the gold table's fit does.
+
+    Raises:
+        LookupError: if the warehouse has no CLV fit (no shop orders, or not built).
+    """
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        as_of = con.execute("select max(fit_date) from gold.fct_customer_value").fetchone()
+        if not as_of or as_of[0] is None:
+            raise LookupError(f"{warehouse}: gold.fct_customer_value has no fit (no shop orders?)")
+        rows = con.execute(WAREHOUSE_LOG_SQL, [as_of[0]]).fetchnumpy()
+    ids = np.asarray(rows["customer_id"]).astype(str)
+    dates = np.asarray(rows["order_date"]).astype("datetime64[D]")
+    return ids, dates, np.datetime64(as_of[0], "D")
+
+
+# --------------------------------------------------------------------------------------------
+# CDNOW reproduction
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReproducedParameter:
+    """One CDNOW parameter: ours beside the published value."""
+
+    model: str
+    parameter: str
+    published: float
+    reproduced: float
+
+    @property
+    def relative_difference(self) -> float:
+        return (self.reproduced - self.published) / self.published
+
+
+def cdnow_reproduction(wheel: Path) -> list[ReproducedParameter]:
+    """Fit BG/NBD, MBG/NBD and Gamma-Gamma on the CDNOW sample's 39-week calibration period
+    (weeks, from the raw transaction file through ``rfm_summary``) and set each parameter beside
+    :data:`CDNOW_PUBLISHED`."""
+    ids, dates, amounts = load_cdnow(wheel)
+    rfm = rfm_summary(ids, dates, amounts, CDNOW_CALIBRATION_END, time_unit="W")
+    x, tx, T, m = rfm.frequency, rfm.recency, rfm.T, rfm.monetary_value
+    fits: dict[str, Any] = {
+        "bg_nbd": fit_bg_nbd(x, tx, T),
+        "mbg_nbd": fit_mbg_nbd(x, tx, T),
+        "gamma_gamma": fit_gamma_gamma(x, m),
+    }
+    return [
+        ReproducedParameter(model, name, value, float(getattr(fits[model], name)))
+        for model, published in CDNOW_PUBLISHED.items()
+        for name, value in published.items()
+    ]
+
+
+def format_reproduction(rows: list[ReproducedParameter]) -> str:
+    """Markdown table of the CDNOW reproduction."""
+    lines = [
+        "| model | parameter | published | reproduced | difference |",
+        "| --- | --- | ---: | ---: | ---: |",
+        *(
+            f"| {r.model} | {r.parameter} | {r.published:g} | {r.reproduced:.4f} | "
+            f"{r.relative_difference:+.2%} |"
+            for r in rows
+        ),
+    ]
+    return "\n".join(lines) + "\n"
