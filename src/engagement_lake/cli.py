@@ -430,7 +430,7 @@ def clv_evaluate(
     holdout_weeks: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Holdout: the last N weeks before the build's as-of date [default 39]"
+            min=1, help="Holdout: the last N weeks before the build's as-of date [default 52]"
         ),
     ] = None,
     calibration_end: Annotated[
