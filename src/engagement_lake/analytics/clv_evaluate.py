@@ -378,6 +378,7 @@ def plot_calibration_holdout(evaluation: Evaluation, path: Path) -> None:
         )
     ]
     order = [b.bucket for b in evaluation.buckets]
+    series = ["actual", "BG/NBD", "MBG/NBD"]
     chart = (
         alt.Chart(alt.Data(values=rows))
         .mark_line(point=True)
@@ -385,12 +386,11 @@ def plot_calibration_holdout(evaluation: Evaluation, path: Path) -> None:
             x=alt.X("calibration frequency:O", sort=order, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("mean holdout purchases:Q"),
             color=alt.Color(
-                "series:N",
-                scale=alt.Scale(
-                    domain=["actual", "BG/NBD", "MBG/NBD"], range=["#222222", "#1f77b4", "#ff7f0e"]
-                ),
+                "series:N", scale=alt.Scale(domain=series, range=["#222222", "#1f77b4", "#ff7f0e"])
             ),
-            strokeDash=alt.StrokeDash("series:N"),
+            strokeDash=alt.StrokeDash(
+                "series:N", scale=alt.Scale(domain=series, range=[[1, 0], [6, 3], [2, 2]])
+            ),
         )
         .properties(
             width=420,
