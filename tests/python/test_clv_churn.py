@@ -300,3 +300,50 @@ def test_cdnow_sample_and_holdout(cdnow_wheel: Path) -> None:
     assert result.customers == 2_357 and result.holdout_periods == pytest.approx(39.0)
     # BG/NBD's churn cannot tell a lapsed one-time buyer from an active one; MBG/NBD's can.
     assert result.churn_auc_bg_nbd < 0.5 < result.churn_auc_mbg_nbd
+
+
+# --------------------------------------------------------------------------------------------
+# On the test lake: the command reads the log the build fitted on
+# --------------------------------------------------------------------------------------------
+
+
+def test_cli_evaluate_on_the_built_lake(lake, tmp_path: Path) -> None:
+    """``clv evaluate`` on the session lake: the holdout count equals an independent SQL count,
+    and its one-time-buyer churn equals what the build wrote to gold (same log, same fit)."""
+    report = tmp_path / "clv"
+    result = CliRunner().invoke(
+        app,
+        ["clv", "evaluate", "--warehouse", str(lake.cfg.warehouse), "--holdout-weeks", "30",
+         "--report-dir", str(report)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads((report / "evaluation.json").read_text())
+    assert (report / "calibration_holdout.png").stat().st_size > 1_000
+    with lake.connect() as con:
+        as_of = con.execute("select max(fit_date) from gold.fct_customer_value").fetchone()[0]
+        counts = con.execute(
+            """
+            with log as (
+                select distinct v.customer_id, o.order_date
+                from gold.fct_orders o join gold.fct_customer_value v using (customer_key)
+                where not o.is_cancelled and o.order_date <= ?
+            ),
+            firsts as (select customer_id, min(order_date) as first_day from log group by 1)
+            select count(distinct firsts.customer_id) filter (where first_day <= ?::date - 210),
+                   count(*) filter (
+                       where first_day <= ?::date - 210 and order_date > ?::date - 210
+                   )
+            from log join firsts using (customer_id)
+            """,
+            [as_of, as_of, as_of, as_of],
+        ).fetchone()
+        gold = con.execute(
+            """
+            select count(*), avg(churn_probability) from gold.fct_customer_value
+            where frequency = 0 and age_days > 365
+            """
+        ).fetchone()
+    assert data["calibration_end"] == str(np.datetime64(as_of, "D") - np.timedelta64(210, "D"))
+    assert (data["customers"], data["actual_total"]) == (counts[0], counts[1])
+    assert data["one_time_buyers_silent_count"] == gold[0]
+    assert data["one_time_buyers_silent_mean_churn"] == pytest.approx(gold[1], abs=1e-9)
