@@ -14,7 +14,7 @@ export ENGAGEMENT_LAKE_DATA_DIR := $(DATA_DIR)
 export ENGAGEMENT_LAKE_WAREHOUSE := $(WAREHOUSE)
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-check clean lock
+.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-clv bench-check clean lock
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,9 @@ bench-generate: install ## generate scale 1 and, in the same run, TPC-H sf=1 as 
 
 bench-mdm: install ## customer matching on Febrl 1, 2 and 4 through the build, beside stock Splink; print P/R/F1, clusters, seconds
 	$(BIN)/engagement-lake mdm benchmark febrl1 febrl2 febrl4
+
+bench-clv: install ## CLV/churn models: published CDNOW fits reproduced, calibration/holdout and churn AUC (reports/clv/cdnow/)
+	$(BIN)/engagement-lake clv benchmark
 
 bench-check: install ## time generate, build and check at SCALE (default 0.1); print check/build
 	$(BIN)/python -m engagement_lake.quality.bench --scale $(SCALE)

@@ -446,13 +446,14 @@ def clv_evaluate(
     AUC; write reports/clv/ (markdown, JSON, CSV, calibration/holdout PNG)."""
     import numpy as np
 
+    from engagement_lake import clv_report
     from engagement_lake.analytics import clv_evaluate as ev
 
     db = config.warehouse_path(warehouse)
     if not db.exists():
         raise _fail(f"{db}: no warehouse (run engagement-lake build)")
     try:
-        ids, dates, as_of = ev.load_warehouse_log(db)
+        ids, dates, as_of = clv_report.load_warehouse_log(db)
         if calibration_end is None:
             weeks = ev.HOLDOUT_WEEKS if holdout_weeks is None else holdout_weeks
             cal = as_of - np.timedelta64(7 * weeks, "D")
@@ -467,7 +468,7 @@ def clv_evaluate(
         "one_time_buyers_silent_count": silent_n,
         "one_time_buyers_silent_mean_churn": silent_churn,
     }
-    paths = ev.write_report(result, report_dir, extra)
+    paths = clv_report.write_report(result, report_dir, extra)
     typer.echo(result.to_markdown())
     typer.echo(
         f"One-time buyers silent over {ev.SILENT_DAYS} days at {as_of}: {silent_n:,}, mean "
@@ -488,19 +489,20 @@ def clv_benchmark(
 ) -> None:
     """Reproduce the published CDNOW-sample fits (BG/NBD, MBG/NBD, Gamma-Gamma) and run the
     calibration/holdout evaluation on it (39 + 39 weeks); data read from the lifetimes wheel."""
-    from engagement_lake.analytics import clv_evaluate as ev
+    from engagement_lake import clv_report as rep
+    from engagement_lake.analytics.clv_evaluate import evaluate_clv
 
     try:
-        wheel = ev.find_cdnow_wheel(cache_dir or ev.CACHE_DIR)
-        table = ev.cdnow_reproduction(wheel)
-        ids, dates, _ = ev.load_cdnow(wheel)
-        result = ev.evaluate_clv(
-            ids, dates, ev.CDNOW_CALIBRATION_END, ev.CDNOW_HOLDOUT_END, time_unit="W"
+        wheel = rep.find_cdnow_wheel(cache_dir or rep.CACHE_DIR)
+        table = rep.cdnow_reproduction(wheel)
+        ids, dates, _ = rep.load_cdnow(wheel)
+        result = evaluate_clv(
+            ids, dates, rep.CDNOW_CALIBRATION_END, rep.CDNOW_HOLDOUT_END, time_unit="W"
         )
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         raise _fail(_one_line(exc)) from None
-    paths = ev.write_report(result, report_dir)
-    typer.echo(ev.format_reproduction(table))
+    paths = rep.write_report(result, report_dir)
+    typer.echo(rep.format_reproduction(table))
     typer.echo(result.to_markdown())
     typer.echo(f"Wrote {', '.join(str(p) for p in paths)}", err=True)
 

@@ -27,19 +27,21 @@ from engagement_lake.analytics.churn import (
 from engagement_lake.analytics.clv import BgNbdParams, p_alive
 from engagement_lake.analytics.clv_evaluate import (
     AGGREGATE_TOLERANCE,
+    CHURN_AUC_TARGET,
+    auc,
+    evaluate_clv,
+    silent_one_time_churn,
+)
+from engagement_lake.cli import app
+from engagement_lake.clv_report import (
     CDNOW_CALIBRATION_END,
     CDNOW_HOLDOUT_END,
     CDNOW_PUBLISHED,
-    CHURN_AUC_TARGET,
-    auc,
     cdnow_reproduction,
-    evaluate_clv,
     find_cdnow_wheel,
     load_cdnow,
-    silent_one_time_churn,
     write_report,
 )
-from engagement_lake.cli import app
 
 # Simulation truth, in weeks, close to the CDNOW MBG/NBD fit.
 TRUE_MBG = {"r": 0.5, "alpha": 6.0, "a": 0.9, "b": 1.6}
