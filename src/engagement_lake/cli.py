@@ -430,7 +430,9 @@ def clv_evaluate(
     holdout_weeks: Annotated[
         int | None,
         typer.Option(
-            min=1, help="Holdout: the last N weeks before the build's as-of date [default 52]"
+            min=1,
+            help="Holdout: the last N weeks before the build's as-of date "
+            "(default: a whole year, analytics.clv_evaluate.HOLDOUT_WEEKS)",
         ),
     ] = None,
     calibration_end: Annotated[
