@@ -14,7 +14,7 @@ export ENGAGEMENT_LAKE_DATA_DIR := $(DATA_DIR)
 export ENGAGEMENT_LAKE_WAREHOUSE := $(WAREHOUSE)
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-check clean lock
+.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check clean lock
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -55,7 +55,11 @@ bench-mdm: install ## customer matching on Febrl 1, 2 and 4 through the build, b
 	$(BIN)/engagement-lake mdm benchmark febrl1 febrl2 febrl4
 
 bench-mdm-noise: install ## self-check: matching on our generator at each identity noise level (SCALE, default 0.1)
+	@mkdir -p reports
 	$(BIN)/python -m engagement_lake.mdm.noise_bench --scale $(SCALE) --json reports/bench-mdm-noise.json
+
+bench-clv: install ## CLV/churn models: published CDNOW fits reproduced, calibration/holdout and churn AUC (reports/clv/cdnow/)
+	$(BIN)/engagement-lake clv benchmark
 
 bench-check: install ## time generate, build and check at SCALE (default 0.1); print check/build
 	$(BIN)/python -m engagement_lake.quality.bench --scale $(SCALE)

@@ -49,6 +49,11 @@ mdm_app = typer.Typer(
     help="Master data: evaluate customer matching, run public benchmarks.", no_args_is_help=True
 )
 app.add_typer(mdm_app, name="mdm")
+clv_app = typer.Typer(
+    help="Customer value: validate the CLV and churn models on a calibration/holdout split.",
+    no_args_is_help=True,
+)
+app.add_typer(clv_app, name="clv")
 
 DataDirOpt = Annotated[
     Path | None,
@@ -426,6 +431,91 @@ def mdm_benchmark(
     except DbtError as exc:
         raise _fail(f"dbt build failed:\n{exc}") from None
     typer.echo(format_results(results))
+
+
+@clv_app.command("evaluate")
+def clv_evaluate(
+    warehouse: WarehouseOpt = None,
+    holdout_weeks: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Holdout: the last N weeks before the build's as-of date "
+            "(default: a whole year, analytics.clv_evaluate.HOLDOUT_WEEKS)",
+        ),
+    ] = None,
+    calibration_end: Annotated[
+        str | None,
+        typer.Option(help="Calibration end date (YYYY-MM-DD) instead of --holdout-weeks"),
+    ] = None,
+    report_dir: Annotated[Path, typer.Option(help="Where the report and plot go")] = Path(
+        "reports/clv"
+    ),
+) -> None:
+    """Fit BG/NBD and MBG/NBD on a calibration period of the warehouse's orders, compare predicted
+    and actual holdout repeat purchases (overall, per calibration frequency) and report the churn
+    AUC; write reports/clv/ (markdown, JSON, CSV, calibration/holdout PNG)."""
+    import numpy as np
+
+    from engagement_lake import clv_report
+    from engagement_lake.analytics import clv_evaluate as ev
+
+    db = config.warehouse_path(warehouse)
+    if not db.exists():
+        raise _fail(f"{db}: no warehouse (run engagement-lake build)")
+    try:
+        ids, dates, as_of = clv_report.load_warehouse_log(db)
+        if calibration_end is None:
+            weeks = ev.HOLDOUT_WEEKS if holdout_weeks is None else holdout_weeks
+            cal = as_of - np.timedelta64(7 * weeks, "D")
+        else:
+            cal = np.datetime64(date.fromisoformat(calibration_end), "D")
+        result = ev.evaluate_clv(ids, dates, cal, as_of)
+        silent_n, silent_churn = ev.silent_one_time_churn(ids, dates, as_of)
+    except (LookupError, ValueError) as exc:
+        raise _fail(_one_line(exc)) from None
+    extra = {
+        "one_time_buyers_silent_over_days": ev.SILENT_DAYS,
+        "one_time_buyers_silent_count": silent_n,
+        "one_time_buyers_silent_mean_churn": silent_churn,
+    }
+    paths = clv_report.write_report(result, report_dir, extra)
+    typer.echo(result.to_markdown())
+    typer.echo(
+        f"One-time buyers silent over {ev.SILENT_DAYS} days at {as_of}: {silent_n:,}, mean "
+        f"churn probability {silent_churn:.3f}."
+    )
+    typer.echo(f"Wrote {', '.join(str(p) for p in paths)}", err=True)
+
+
+@clv_app.command("benchmark")
+def clv_benchmark(
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the lifetimes wheel is cached [default .cache/benchmarks]"),
+    ] = None,
+    report_dir: Annotated[Path, typer.Option(help="Where the report and plot go")] = Path(
+        "reports/clv/cdnow"
+    ),
+) -> None:
+    """Reproduce the published CDNOW-sample fits (BG/NBD, MBG/NBD, Gamma-Gamma) and run the
+    calibration/holdout evaluation on it (39 + 39 weeks); data read from the lifetimes wheel."""
+    from engagement_lake import clv_report as rep
+    from engagement_lake.analytics.clv_evaluate import evaluate_clv
+
+    try:
+        wheel = rep.find_cdnow_wheel(cache_dir or rep.CACHE_DIR)
+        table = rep.cdnow_reproduction(wheel)
+        ids, dates, _ = rep.load_cdnow(wheel)
+        result = evaluate_clv(
+            ids, dates, rep.CDNOW_CALIBRATION_END, rep.CDNOW_HOLDOUT_END, time_unit="W"
+        )
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        raise _fail(_one_line(exc)) from None
+    paths = rep.write_report(result, report_dir)
+    typer.echo(rep.format_reproduction(table))
+    typer.echo(result.to_markdown())
+    typer.echo(f"Wrote {', '.join(str(p) for p in paths)}", err=True)
 
 
 # ----------------------------------------------------------------------------- analysts

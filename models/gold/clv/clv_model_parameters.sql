@@ -1,4 +1,5 @@
--- One row per fitted parameter of the CLV models (BG/NBD r, alpha, a, b; Gamma-Gamma p, q, v)
+-- One row per fitted parameter of the CLV models (BG/NBD r, alpha, a, b; MBG/NBD r, alpha, a, b,
+-- the churn model behind p_alive; Gamma-Gamma p, q, v)
 -- for the fit of the current build, so the model behind fct_customer_value is inspectable.
 
 with
@@ -6,7 +7,8 @@ with
 fit as (
 
     select distinct
-        model_version, fit_date, bgnbd_r, bgnbd_alpha, bgnbd_a, bgnbd_b, gg_p, gg_q, gg_v
+        model_version, fit_date, bgnbd_r, bgnbd_alpha, bgnbd_a, bgnbd_b,
+        mbgnbd_r, mbgnbd_alpha, mbgnbd_a, mbgnbd_b, gg_p, gg_q, gg_v
     from {{ ref('customer_value_predictions') }}
 
 ),
@@ -20,6 +22,14 @@ final as (
     select model_version, fit_date, 'bg_nbd' as model, 'a' as parameter, bgnbd_a as value from fit
     union all
     select model_version, fit_date, 'bg_nbd' as model, 'b' as parameter, bgnbd_b as value from fit
+    union all
+    select model_version, fit_date, 'mbg_nbd' as model, 'r' as parameter, mbgnbd_r as value from fit
+    union all
+    select model_version, fit_date, 'mbg_nbd' as model, 'alpha' as parameter, mbgnbd_alpha as value from fit
+    union all
+    select model_version, fit_date, 'mbg_nbd' as model, 'a' as parameter, mbgnbd_a as value from fit
+    union all
+    select model_version, fit_date, 'mbg_nbd' as model, 'b' as parameter, mbgnbd_b as value from fit
     union all
     select model_version, fit_date, 'gamma_gamma' as model, 'p' as parameter, gg_p as value from fit
     union all

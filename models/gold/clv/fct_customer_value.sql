@@ -1,8 +1,8 @@
 -- One row per golden customer: historical value (revenue, profit, cost to serve from finance),
--- purchase behaviour (frequency, recency, age in days), and the BG/NBD + Gamma-Gamma predictions:
--- probability alive, expected purchases in 12 months, predicted CLV over 12 and 36 months
--- (monthly discounting) and the CLV decile (10 = most valuable). Customers who never purchased
--- have no prediction.
+-- purchase behaviour (frequency, recency, age in days), and the predictions: probability alive
+-- and churn probability (MBG/NBD), expected purchases in 12 months (BG/NBD), predicted CLV over 12
+-- and 36 months (BG/NBD + Gamma-Gamma, monthly discounting) and the CLV decile (10 = most
+-- valuable). Customers who never purchased have no prediction.
 
 with
 

@@ -1,4 +1,4 @@
-"""One row per golden customer who has purchased: BG/NBD and Gamma-Gamma predictions.
+"""One row per golden customer who has purchased: BG/NBD, MBG/NBD and Gamma-Gamma predictions.
 
 A Python model because the maximum-likelihood fits (scipy) and the hypergeometric expectation
 live in engagement_lake.analytics.clv as pure, tested functions; this model only feeds them the
@@ -6,9 +6,13 @@ transaction log and writes their output (fitted parameters included, one copy pe
 clv_model_parameters and the gold table can show them). Time unit: days. Spend: the order subtotal
 (merchandise value; tax and shipping are not customer value). Observation end: the as_of_date
 var, else the newest load date — never the wall clock.
+
+p_alive (and so gold's churn_probability) comes from MBG/NBD, where a customer can drop out right
+after the first purchase: BG/NBD's P(alive) is 1 for every one-time buyer by construction, however
+long ago the purchase was. Expected purchases and the CLV stay BG/NBD × Gamma-Gamma.
 """
 
-MODEL_VERSION = "bgnbd-gg-1"
+MODEL_VERSION = "bgnbd-gg-mbgnbd-2"
 DAYS_PER_YEAR = 365.25
 
 
@@ -19,13 +23,13 @@ def model(dbt, session):
     import numpy as np
     import polars as pl
 
+    from engagement_lake.analytics.churn import fit_mbg_nbd, mbg_p_alive
     from engagement_lake.analytics.clv import (
         conditional_expected_purchases,
         customer_lifetime_values,
         expected_average_spend,
         fit_bg_nbd,
         fit_gamma_gamma,
-        p_alive,
         rfm_summary,
     )
 
@@ -39,6 +43,8 @@ def model(dbt, session):
         "predicted_clv_12mo": pl.Float64, "predicted_clv_36mo": pl.Float64,
         "model_version": pl.String, "fit_date": pl.Date, "bgnbd_r": pl.Float64,
         "bgnbd_alpha": pl.Float64, "bgnbd_a": pl.Float64, "bgnbd_b": pl.Float64,
+        "mbgnbd_r": pl.Float64, "mbgnbd_alpha": pl.Float64, "mbgnbd_a": pl.Float64,
+        "mbgnbd_b": pl.Float64,
         "gg_p": pl.Float64, "gg_q": pl.Float64, "gg_v": pl.Float64,
     }
 
@@ -82,10 +88,14 @@ def model(dbt, session):
     except ValueError:
         bg = None
     try:
+        mbg = fit_mbg_nbd(x, tx, T)
+    except ValueError:
+        mbg = None
+    try:
         gg = fit_gamma_gamma(x[repeat], m[repeat])
     except ValueError:
         gg = None
-    alive = p_alive(bg, x, tx, T) if bg else nothing
+    alive = mbg_p_alive(mbg, x, tx, T) if mbg else nothing
     expected = conditional_expected_purchases(bg, DAYS_PER_YEAR, x, tx, T) if bg else nothing
     spend = expected_average_spend(gg, x, m0) if gg else nothing
     clv = (
@@ -97,7 +107,9 @@ def model(dbt, session):
         name: [float(getattr(fit, attr)) if fit else None] * n
         for name, fit, attr in (
             ("bgnbd_r", bg, "r"), ("bgnbd_alpha", bg, "alpha"), ("bgnbd_a", bg, "a"),
-            ("bgnbd_b", bg, "b"), ("gg_p", gg, "p"), ("gg_q", gg, "q"), ("gg_v", gg, "v"),
+            ("bgnbd_b", bg, "b"), ("mbgnbd_r", mbg, "r"), ("mbgnbd_alpha", mbg, "alpha"),
+            ("mbgnbd_a", mbg, "a"), ("mbgnbd_b", mbg, "b"), ("gg_p", gg, "p"),
+            ("gg_q", gg, "q"), ("gg_v", gg, "v"),
         )
     }
     return pl.DataFrame(
