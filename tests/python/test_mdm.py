@@ -674,3 +674,20 @@ def test_generator_data_quality(lake) -> None:
     linked = candidates.join(together, on=["person_id", "customer_id"]).filter(pl.col("len") > 1)
     assert candidates.height > 20
     assert linked.height / candidates.height >= 0.98
+
+
+def test_splink_settings_are_valid(population: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """Matching skips Splink's settings validation for speed; it runs here, once, on the
+    production comparisons and blocking rules, and scores the same pairs."""
+    from engagement_lake.mdm.match import _score_pairs, training_blocks
+
+    records, _ = population
+    features = matching_features(records)
+    settings = MatchSettings()
+    blocks = training_blocks(features, settings)
+    validated = _score_pairs(features, settings, blocks, validate_settings=True)
+    unvalidated = _score_pairs(features, settings, blocks)
+    assert validated.height > 100
+    assert validated.select("unique_id_l", "unique_id_r").equals(
+        unvalidated.select("unique_id_l", "unique_id_r")
+    )
