@@ -4,7 +4,8 @@
 
     The seed's table is found from the project graph, not through ref(): inside a dbt unit test
     ref() points at the test's fixture CTE, which cannot be queried at compile time, while the
-    rules under test are the seed as built. A model using this macro must also declare the
+    rules under test are the seed as built (a unit test has no graph either: the seed is then
+    looked up in the seeds' schema). A model using this macro must also declare the
     dependency with a `-- depends_on: {{ ref('<seed>') }}` line, so the seed is built first.
 
     Before the seed is built (dbt compile or docs on an empty warehouse) the list is empty; a
@@ -13,11 +14,17 @@
 {% macro seed_rows(seed_name, order_by=none) -%}
     {%- set rows = [] -%}
     {%- if execute -%}
-        {%- set node = graph.nodes.get('seed.' ~ project_name ~ '.' ~ seed_name) -%}
-        {%- if node is none -%}
+        {%- set nodes = graph.get('nodes') or {} -%}
+        {%- set node = nodes.get('seed.' ~ project_name ~ '.' ~ seed_name) -%}
+        {%- if node is not none -%}
+            {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
+        {%- elif nodes -%}
             {{ exceptions.raise_compiler_error('seed_rows: no seed named ' ~ seed_name) }}
+        {%- else -%}
+            {#- a unit test compiles without the project graph: seeds live in the schema set in
+                dbt_project.yml (seeds: +schema: silver) -#}
+            {%- set relation = adapter.get_relation(database=target.database, schema=generate_schema_name('silver', none), identifier=seed_name) -%}
         {%- endif -%}
-        {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
         {%- if relation is none -%}
             {%- if flags.WHICH in ['run', 'build', 'test'] -%}
                 {{ exceptions.raise_compiler_error('seed_rows: seed ' ~ seed_name ~ ' is not built; run dbt seed first') }}
