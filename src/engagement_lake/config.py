@@ -35,6 +35,10 @@ UNKNOWN_MEMBER_DATE = date(1900, 1, 1)
 """The date of every dimension's unknown member (dbt var ``unknown_member_date``): no source
 date may equal it, so every date column's contract window starts after it."""
 
+UNKNOWN_MEMBER_KEY = "0" * 32
+"""The surrogate key of every dimension's unknown member (dbt var ``unknown_member_key``): 32
+zeros, the width of the md5 surrogate keys, so it can never be the key of a real member."""
+
 LAYER_SCHEMAS = ("staging", "silver", "gold", "quality", "snapshots")
 
 

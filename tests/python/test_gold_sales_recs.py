@@ -19,7 +19,7 @@ import polars as pl
 import pytest
 
 from engagement_lake.analytics.abtest import srm_test, two_proportion_test, welch_t_test
-from engagement_lake.config import MODELS_DIR
+from engagement_lake.config import MODELS_DIR, UNKNOWN_MEMBER_KEY
 
 STATISTICS_MODEL = MODELS_DIR / "gold" / "experiments" / "int_experiment_statistics.py"
 
@@ -404,6 +404,6 @@ def test_every_dimension_here_has_one_unknown_member(con) -> None:
         ("dim_ml_model", "model_key"),
     ):
         n = con.execute(
-            f"select count(*) from gold.{table} where {key} = '00000000000000000000000000000000'"
+            f"select count(*) from gold.{table} where {key} = '{UNKNOWN_MEMBER_KEY}'"
         ).fetchone()[0]
         assert n == 1, table

@@ -9,6 +9,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from engagement_lake.config import UNKNOWN_MEMBER_KEY
 from engagement_lake.contracts import load_contracts
 from engagement_lake.mdm import evaluate_matches
 
@@ -167,7 +168,7 @@ def test_every_dimension_has_one_unknown_member(con):
         ("dim_sentiment_source", "sentiment_source_key"),
     ):
         n = con.execute(
-            f"select count(*) from gold.{table} where {key} = '00000000000000000000000000000000'"
+            f"select count(*) from gold.{table} where {key} = '{UNKNOWN_MEMBER_KEY}'"
         ).fetchone()[0]
         assert n == 1, table
 

@@ -50,7 +50,7 @@ days as (
 unknown as (
 
     select
-        cast('1900-01-01' as date) as date_day,
+        {{ unknown_member_date() }} as date_day,
         0 as year_number,
         0 as quarter_number,
         0 as month_number,
@@ -60,8 +60,8 @@ unknown as (
         'Unknown' as month_name,
         'Unknown' as day_name,
         'Unknown' as year_month,
-        cast('1900-01-01' as date) as first_day_of_month,
-        cast('1900-01-01' as date) as first_day_of_week,
+        {{ unknown_member_date() }} as first_day_of_month,
+        {{ unknown_member_date() }} as first_day_of_week,
         false as is_weekend,
         true as is_past
 

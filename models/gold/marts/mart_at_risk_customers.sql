@@ -1,6 +1,7 @@
 -- One row per at-risk high-value customer as of the as-of date: the "At-Risk Customer
 -- Alert" flow — 2+ negative tickets or a review of 2 stars or fewer in the last 60 days, and a
--- lifetime value over 500; with open opportunities and the recommended action.
+-- lifetime value over 500 (vars at_risk_* in dbt_project.yml); with open opportunities and the
+-- recommended action.
 
 with
 
@@ -18,7 +19,7 @@ negative_tickets as (
         max(created_at) as last_negative_ticket_at
     from {{ ref('fct_support_tickets') }}
     where sentiment_label = 'Negative'
-        and created_date > {{ dbt.dateadd('day', -60, '(select as_of_date from as_of)') }}
+        and created_date > {{ dbt.dateadd('day', -var('at_risk_lookback_days'), '(select as_of_date from as_of)') }}
         and created_date <= (select as_of_date from as_of)
     group by customer_key
 
@@ -31,8 +32,8 @@ low_reviews as (
         count(*) as low_reviews_60d,
         min(rating) as lowest_rating_60d
     from {{ ref('fct_product_reviews') }}
-    where rating <= 2
-        and review_date > {{ dbt.dateadd('day', -60, '(select as_of_date from as_of)') }}
+    where rating <= {{ var('at_risk_max_low_rating') }}
+        and review_date > {{ dbt.dateadd('day', -var('at_risk_lookback_days'), '(select as_of_date from as_of)') }}
         and review_date <= (select as_of_date from as_of)
     group by customer_key
 
@@ -85,9 +86,9 @@ final as (
         on metrics.customer_key = low_reviews.customer_key
     left join actions
         on metrics.customer_key = actions.customer_key
-    where (coalesce(negative_tickets.negative_tickets_60d, 0) >= 2
-           or coalesce(low_reviews.low_reviews_60d, 0) >= 1)
-        and metrics.lifetime_revenue > 500
+    where (coalesce(negative_tickets.negative_tickets_60d, 0) >= {{ var('at_risk_min_negative_tickets') }}
+           or coalesce(low_reviews.low_reviews_60d, 0) >= {{ var('at_risk_min_low_reviews') }})
+        and metrics.lifetime_revenue > {{ var('at_risk_min_lifetime_revenue') }}
 
 )
 

@@ -26,9 +26,9 @@ scored as (
         days_since_last_order,
         order_count,
         lifetime_revenue,
-        ntile(5) over (order by days_since_last_order desc, customer_id) as recency_score,
-        ntile(5) over (order by order_count, customer_id) as frequency_score,
-        ntile(5) over (order by lifetime_revenue, customer_id) as monetary_score
+        ntile({{ var('rfm_score_buckets') }}) over (order by days_since_last_order desc, customer_id) as recency_score,
+        ntile({{ var('rfm_score_buckets') }}) over (order by order_count, customer_id) as frequency_score,
+        ntile({{ var('rfm_score_buckets') }}) over (order by lifetime_revenue, customer_id) as monetary_score
     from metrics
 
 ),

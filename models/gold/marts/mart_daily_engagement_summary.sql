@@ -13,7 +13,7 @@ as_of as (
 
 calendar as (
 
-    {{ day_spine(dbt.dateadd('day', -364, as_of_date(ref('stg_shop__orders'))), as_of_date(ref('stg_shop__orders'))) }}
+    {{ day_spine(dbt.dateadd('day', 1 - var('engagement_summary_days'), as_of_date(ref('stg_shop__orders'))), as_of_date(ref('stg_shop__orders'))) }}
 
 ),
 
@@ -115,7 +115,7 @@ final as (
         cast(coalesce(orders.order_revenue, 0) as decimal(14, 2)) as order_revenue,
 
         ---------- alert
-        coalesce(created.negative_tickets_still_open, 0) > 5 as needs_jira_escalation
+        coalesce(created.negative_tickets_still_open, 0) > {{ var('escalation_open_negative_tickets') }} as needs_jira_escalation
     from calendar
     left join created on calendar.date_day = created.summary_date
     left join resolved on calendar.date_day = resolved.summary_date

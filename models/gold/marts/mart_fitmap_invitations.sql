@@ -15,7 +15,7 @@ recent_items as (
     select * from {{ ref('fct_order_items') }}
     where not is_cancelled
         and customer_key <> {{ unknown_member_key() }}
-        and order_date > {{ dbt.dateadd('day', -30, '(select as_of_date from as_of)') }}
+        and order_date > {{ dbt.dateadd('day', -var('fitmap_recent_order_days'), '(select as_of_date from as_of)') }}
         and order_date <= (select as_of_date from as_of)
 
 ),
@@ -38,7 +38,7 @@ candidates as (
         recent_items.customer_key,
         count(distinct recent_items.order_id) as recent_orders,
         count(*) as recent_items,
-        count(*) filter (where products.return_rate >= {{ var('fitmap_high_return_rate', 0.2) }}) as high_return_items,
+        count(*) filter (where products.return_rate >= {{ var('fitmap_high_return_rate') }}) as high_return_items,
         max(products.return_rate) as highest_item_return_rate,
         max(recent_items.order_date) as last_order_date
     from recent_items

@@ -68,21 +68,21 @@ final as (
         cast({{ dbt.datediff('cast(interactions.last_customer_interaction_at as date)',
                              '(select as_of_date from as_of)', 'day') }} as integer) as days_since_customer_interaction,
         coalesce({{ dbt.datediff('cast(interactions.last_customer_interaction_at as date)',
-                                 '(select as_of_date from as_of)', 'day') }} <= 10, false) as has_recent_interaction,
+                                 '(select as_of_date from as_of)', 'day') }} <= {{ var('followup_recent_interaction_days') }}, false) as has_recent_interaction,
 
         ---------- recommendation
         case
             when coalesce({{ dbt.datediff('cast(interactions.last_customer_interaction_at as date)',
-                                          '(select as_of_date from as_of)', 'day') }} <= 10, false)
+                                          '(select as_of_date from as_of)', 'day') }} <= {{ var('followup_recent_interaction_days') }}, false)
                 then 'Customer engaged recently: call now and move to the next stage'
-            else 'No interaction for 10+ days: send a personal follow-up and book a fitting'
+            else 'No interaction for {{ var('followup_recent_interaction_days') }}+ days: send a personal follow-up and book a fitting'
         end as follow_up_recommendation
     from opportunities
     left join activities
         on opportunities.opportunity_id = activities.opportunity_id
     left join interactions
         on {{ member_key('opportunities.customer_id') }} = interactions.customer_key
-    where opportunities.days_in_current_stage > 14
+    where opportunities.days_in_current_stage > {{ var('followup_min_days_in_stage') }}
 
 )
 

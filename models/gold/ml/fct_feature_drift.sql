@@ -1,4 +1,4 @@
-{%- set epsilon = var('psi_epsilon', 0.0001) -%}
+{%- set epsilon = var('psi_epsilon') -%}
 
 -- One row per feature and calendar month: population stability index (PSI) of the month's
 -- values against the feature's first month (the baseline). Bins are the baseline's deciles: the

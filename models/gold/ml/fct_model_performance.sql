@@ -3,7 +3,7 @@
     order (any status, any of their shop accounts) in the churn_window_days after the prediction
     date. Only predictions at least that many days before the as-of date can be judged.
 -#}
-{%- set churn_window_days = var('churn_window_days', 180) -%}
+{%- set churn_window_days = var('churn_window_days') -%}
 
 -- One row per model and calendar month of prediction: volume, mean predicted value, confidence
 -- and latency for every model, and for the churn model the confusion matrix, accuracy,

@@ -1,4 +1,4 @@
-{%- set k = 10 -%}
+{%- set k = var('recommendation_eval_k') -%}
 
 -- One row per recommendation method ('item_item_cosine', 'popularity'): an offline, leave-last-
 -- out evaluation of top-{{ k }} recommendations on the shop purchase history.
@@ -151,7 +151,7 @@ similarity as (
             ) as neighbour_rank
         from ({{ co_purchase_cosine('training') }}) as pairs
     ) as ranked_pairs
-    where neighbour_rank <= {{ var('similar_products_per_product', 20) }}
+    where neighbour_rank <= {{ var('similar_products_per_product') }}
 
 ),
 

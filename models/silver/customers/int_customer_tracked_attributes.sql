@@ -19,9 +19,9 @@ select
     state,
     postal_code,
     greatest(
-        coalesce(loyalty_tier_updated_at, cast('1900-01-01' as timestamp)),
-        coalesce(email_updated_at, cast('1900-01-01' as timestamp)),
-        coalesce(address_updated_at, cast('1900-01-01' as timestamp)),
-        coalesce(state_updated_at, cast('1900-01-01' as timestamp))
+        coalesce(loyalty_tier_updated_at, {{ unknown_member_date('timestamp') }}),
+        coalesce(email_updated_at, {{ unknown_member_date('timestamp') }}),
+        coalesce(address_updated_at, {{ unknown_member_date('timestamp') }}),
+        coalesce(state_updated_at, {{ unknown_member_date('timestamp') }})
     ) as tracked_updated_at
 from golden

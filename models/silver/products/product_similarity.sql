@@ -39,4 +39,4 @@ ranked as (
 )
 
 select * from ranked
-where similarity_rank <= {{ var('similar_products_per_product', 20) }}
+where similarity_rank <= {{ var('similar_products_per_product') }}

@@ -1,11 +1,78 @@
--- One row per golden customer: the next best action and why. Rules, in
--- priority order (seeds/marts/next_best_actions.csv):
---   1 sales_follow_up    an open opportunity with no interaction for 14+ days
---   2 service_recovery   2+ negative texts, or a 1–2 star review, in the last 60 days
---   3 offer_fitmap_scan  fit returns or sizing tickets, and never scanned with FitMap
---   4 loyalty_reward     top-two CLV decile but no order for 90+ days and < 10% e-mail opens
---   5 collection_email   a repeat buyer 60–180 days after the last order
---   9 no_action
+-- depends_on: {{ ref('next_best_actions') }}
+-- depends_on: {{ ref('next_best_action_thresholds') }}
+{#
+    One row per golden customer: the next best action and why. Rules as data:
+      seeds/marts/next_best_actions.csv            the actions and their priority (1 first)
+      seeds/marts/next_best_action_thresholds.csv  every threshold of every rule
+    Each rule's condition and reason are written once, below, in terms of its thresholds; the
+    action case and the reason case are both generated from them in priority order:
+      sales_follow_up    an open opportunity with no interaction for min_quiet_days or more
+      service_recovery   min_negative_texts negative texts, or min_low_reviews reviews of
+                         max_low_review_rating stars or fewer, in the last lookback_days
+      offer_fitmap_scan  fit returns or sizing tickets, and never scanned with FitMap
+      loyalty_reward     CLV decile >= min_clv_decile, no order for min_days_since_last_order
+                         days, and an e-mail open rate below max_email_open_rate
+      collection_email   min_order_count orders, the last one min_ to max_days_since_last_order ago
+      no_action          otherwise
+#}
+{%- set t = rule_parameters('next_best_action_thresholds', 'action') -%}
+{%- set quiet_days = rule_value(t, 'sales_follow_up', 'min_quiet_days') -%}
+{%- set lookback_days = rule_value(t, 'service_recovery', 'lookback_days') | int -%}
+{%- set negative_texts = rule_value(t, 'service_recovery', 'min_negative_texts') -%}
+{%- set low_reviews = rule_value(t, 'service_recovery', 'min_low_reviews') -%}
+{%- set low_rating = rule_value(t, 'service_recovery', 'max_low_review_rating') -%}
+{%- set loyalty_decile = rule_value(t, 'loyalty_reward', 'min_clv_decile') -%}
+{%- set loyalty_days = rule_value(t, 'loyalty_reward', 'min_days_since_last_order') -%}
+{%- set loyalty_open_rate = rule_value(t, 'loyalty_reward', 'max_email_open_rate') -%}
+{%- set collection_orders = rule_value(t, 'collection_email', 'min_order_count') -%}
+{%- set collection_min_days = rule_value(t, 'collection_email', 'min_days_since_last_order') -%}
+{%- set collection_max_days = rule_value(t, 'collection_email', 'max_days_since_last_order') -%}
+{%- set rules = {
+    'sales_follow_up': {
+        'when': 'quiet_opportunities.quiet_days >= ' ~ quiet_days,
+        'reason': "'Opportunity ' || quiet_opportunities.opportunity_id || ' has had no interaction for '
+                    || cast(quiet_opportunities.quiet_days as varchar) || ' days'",
+    },
+    'service_recovery': {
+        'when': 'recent_negatives.negative_texts >= ' ~ negative_texts
+            ~ ' or recent_negatives.low_reviews >= ' ~ low_reviews,
+        'reason': "cast(recent_negatives.negative_texts as varchar) || ' negative messages and '
+                    || cast(recent_negatives.low_reviews as varchar) || ' low reviews in "
+            ~ lookback_days ~ " days'",
+    },
+    'offer_fitmap_scan': {
+        'when': '(customer_metrics.sizing_return_count > 0 or customer_metrics.sizing_ticket_count > 0)
+                and coalesce(customer_metrics.fitmap_scan_count, 0) = 0',
+        'reason': "'Sizing problems (' || cast(customer_metrics.sizing_return_count as varchar)
+                    || ' fit returns, ' || cast(customer_metrics.sizing_ticket_count as varchar)
+                    || ' sizing tickets) and no FitMap scan'",
+    },
+    'loyalty_reward': {
+        'when': 'customer_metrics.clv_decile >= ' ~ loyalty_decile
+            ~ ' and customer_metrics.days_since_last_order >= ' ~ loyalty_days
+            ~ ' and coalesce(customer_metrics.email_open_rate, 0) < ' ~ loyalty_open_rate,
+        'reason': "'High value (CLV decile ' || cast(customer_metrics.clv_decile as varchar)
+                    || ') but no order for ' || cast(customer_metrics.days_since_last_order as varchar)
+                    || ' days and few e-mail opens'",
+    },
+    'collection_email': {
+        'when': 'customer_metrics.order_count >= ' ~ collection_orders
+            ~ ' and customer_metrics.days_since_last_order between ' ~ collection_min_days
+            ~ ' and ' ~ collection_max_days,
+        'reason': "'Due for a wardrobe refresh: last order ' || cast(customer_metrics.days_since_last_order as varchar)
+                    || ' days ago, favourite category ' || coalesce(customer_metrics.favourite_category, 'unknown')",
+    },
+} -%}
+{%- set fallback = 'no_action' -%}
+{%- set ordered = [] -%}
+{%- for row in seed_rows('next_best_actions', order_by='priority') -%}
+    {%- if row.action != fallback -%}
+        {%- if row.action not in rules -%}
+            {{ exceptions.raise_compiler_error('next_best_actions.csv has action ' ~ row.action ~ ' but int_customer_next_best_action has no rule for it') }}
+        {%- endif -%}
+        {%- do ordered.append(row.action) -%}
+    {%- endif -%}
+{%- endfor %}
 
 with
 
@@ -40,14 +107,16 @@ recent_negatives as (
 
     select
         texts.customer_id,
-        count(*) filter (where texts.sentiment_label = 'negative') as negative_texts_60d,
-        count(*) filter (where texts.source_type = 'review' and reviews.rating <= 2) as low_reviews_60d
+        count(*) filter (where texts.sentiment_label = 'negative') as negative_texts,
+        count(*) filter (
+            where texts.source_type = 'review' and reviews.rating <= {{ low_rating }}
+        ) as low_reviews
     from {{ ref('sentiment_unified') }} as texts
     left join {{ ref('stg_reviews__product_reviews') }} as reviews
         on texts.source_type = 'review'
         and texts.source_id = reviews.review_id
     where texts.customer_id is not null
-        and texts.written_at >= {{ dbt.dateadd('day', -60, as_of_date(ref('stg_shop__orders'))) }}
+        and texts.written_at >= {{ dbt.dateadd('day', -lookback_days, as_of_date(ref('stg_shop__orders'))) }}
     group by texts.customer_id
 
 ),
@@ -58,38 +127,16 @@ decided as (
         customer_metrics.customer_key,
         customer_metrics.customer_id,
         case
-            when quiet_opportunities.quiet_days >= 14 then 'sales_follow_up'
-            when recent_negatives.negative_texts_60d >= 2 or recent_negatives.low_reviews_60d >= 1
-                then 'service_recovery'
-            when (customer_metrics.sizing_return_count > 0 or customer_metrics.sizing_ticket_count > 0)
-                and coalesce(customer_metrics.fitmap_scan_count, 0) = 0 then 'offer_fitmap_scan'
-            when customer_metrics.clv_decile >= 9 and customer_metrics.days_since_last_order >= 90
-                and coalesce(customer_metrics.email_open_rate, 0) < 0.10 then 'loyalty_reward'
-            when customer_metrics.order_count >= 2
-                and customer_metrics.days_since_last_order between 60 and 180 then 'collection_email'
-            else 'no_action'
+            {%- for action in ordered %}
+            when {{ rules[action].when }} then '{{ action }}'
+            {%- endfor %}
+            else '{{ fallback }}'
         end as next_best_action,
         case
-            when quiet_opportunities.quiet_days >= 14
-                then 'Opportunity ' || quiet_opportunities.opportunity_id || ' has had no interaction for '
-                    || cast(quiet_opportunities.quiet_days as varchar) || ' days'
-            when recent_negatives.negative_texts_60d >= 2 or recent_negatives.low_reviews_60d >= 1
-                then cast(recent_negatives.negative_texts_60d as varchar) || ' negative messages and '
-                    || cast(recent_negatives.low_reviews_60d as varchar) || ' low reviews in 60 days'
-            when (customer_metrics.sizing_return_count > 0 or customer_metrics.sizing_ticket_count > 0)
-                and coalesce(customer_metrics.fitmap_scan_count, 0) = 0
-                then 'Sizing problems (' || cast(customer_metrics.sizing_return_count as varchar)
-                    || ' fit returns, ' || cast(customer_metrics.sizing_ticket_count as varchar)
-                    || ' sizing tickets) and no FitMap scan'
-            when customer_metrics.clv_decile >= 9 and customer_metrics.days_since_last_order >= 90
-                and coalesce(customer_metrics.email_open_rate, 0) < 0.10
-                then 'High value (CLV decile ' || cast(customer_metrics.clv_decile as varchar)
-                    || ') but no order for ' || cast(customer_metrics.days_since_last_order as varchar)
-                    || ' days and few e-mail opens'
-            when customer_metrics.order_count >= 2
-                and customer_metrics.days_since_last_order between 60 and 180
-                then 'Due for a wardrobe refresh: last order ' || cast(customer_metrics.days_since_last_order as varchar)
-                    || ' days ago, favourite category ' || coalesce(customer_metrics.favourite_category, 'unknown')
+            {%- for action in ordered %}
+            when {{ rules[action].when }}
+                then {{ rules[action].reason }}
+            {%- endfor %}
             else 'Nothing needs doing now'
         end as next_best_action_reason
     from customer_metrics
