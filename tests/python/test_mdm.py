@@ -691,3 +691,33 @@ def test_splink_settings_are_valid(population: tuple[pl.DataFrame, pl.DataFrame]
     assert validated.select("unique_id_l", "unique_id_r").equals(
         unvalidated.select("unique_id_l", "unique_id_r")
     )
+
+
+def test_the_same_input_is_matched_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """customer clusters and the review table need one matching of the same records: the
+    second call reuses the first's result; any changed value is matched afresh."""
+    import engagement_lake.mdm.match as match_module
+
+    raw, _ = make_population(60, seed=3)
+    records = standardize(raw)
+    calls: list[int] = []
+    real = match_module._match
+
+    def counting(*args: object, **kwargs: object) -> tuple[pl.DataFrame, pl.DataFrame]:
+        calls.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(match_module, "_match", counting)
+    first = match_identities(records)
+    review = match_module.match_identities_with_review(records)[1]
+    assert len(calls) == 1
+    assert first.equals(match_module.match_identities_with_review(records)[0])
+    assert review.schema == match_module.REVIEW_SCHEMA
+    changed = records.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0)
+        .then(pl.lit("Zed"))
+        .otherwise(pl.col("first_name"))
+        .alias("first_name")
+    )
+    match_identities(changed)
+    assert len(calls) == 2
