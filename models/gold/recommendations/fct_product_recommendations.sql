@@ -19,11 +19,7 @@ feedback as (
 
 shop_xref as (
 
-    select
-        source_id as customer_ref,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -119,7 +115,7 @@ final as (
         on served.recommendation_id = purchases_ranked.recommendation_id
         and purchases_ranked.purchase_rank = 1
     left join shop_xref
-        on served.customer_ref = shop_xref.customer_ref
+        on served.customer_ref = shop_xref.shop_customer_id
     left join products
         on served.product_id = products.product_id
     left join algorithms
