@@ -59,7 +59,7 @@ final as (
 
         ---------- keys
         cast(assignments.assigned_at as date) as assigned_date,
-        coalesce(experiments.experiment_key, {{ unknown_member_key() }}) as experiment_key,
+        {{ resolve_key('experiments.experiment_key') }} as experiment_key,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
 
         ---------- flags

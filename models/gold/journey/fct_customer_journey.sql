@@ -117,8 +117,7 @@ web_touchpoints as (
         web_sessions.session_id as source_id,
         web_sessions.customer_key,
         web_sessions.channel_key,
-        case when campaigns.campaign_id is null then {{ unknown_member_key() }}
-            else {{ surrogate_key(['campaigns.campaign_id']) }} end as campaign_key,
+        {{ member_key('campaigns.campaign_id') }} as campaign_key,
         web_sessions.traffic_source as marketing_channel,
         web_sessions.traffic_source || ' / ' || web_sessions.device_type as touchpoint_detail,
         cast(null as decimal(14, 2)) as order_net_amount,
@@ -165,8 +164,7 @@ journey_event_touchpoints as (
             when 'organic' then 'web'
             when 'direct' then 'web'
             else journey_events.touchpoint end") }} as channel_key,
-        case when campaigns.campaign_id is null then {{ unknown_member_key() }}
-            else {{ surrogate_key(['campaigns.campaign_id']) }} end as campaign_key,
+        {{ member_key('campaigns.campaign_id') }} as campaign_key,
         case journey_events.touchpoint
             when 'organic' then 'organic_search'
             else journey_events.touchpoint end as marketing_channel,

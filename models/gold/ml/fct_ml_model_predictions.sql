@@ -31,7 +31,7 @@ final as (
 
         ---------- keys
         cast(predictions.predicted_at as date) as predicted_date,
-        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ resolve_key('models.model_key') }} as model_key,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
 
         ---------- attributes

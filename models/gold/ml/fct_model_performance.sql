@@ -146,7 +146,7 @@ final as (
         scored.model_id,
 
         ---------- keys
-        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ resolve_key('models.model_key') }} as model_key,
         scored.month_start_date,
 
         ---------- attributes

@@ -39,7 +39,7 @@ final as (
         ---------- keys
         cast(actions.offered_at as date) as offered_date,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
-        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ resolve_key('models.model_key') }} as model_key,
         {{ member_key('channels.channel_code') }} as channel_key,
 
         ---------- attributes

@@ -82,7 +82,7 @@ final as (
         cast(served.served_at as date) as served_date,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
         {{ member_key('products.product_id') }} as product_key,
-        coalesce(algorithms.algorithm_key, {{ unknown_member_key() }}) as algorithm_key,
+        {{ resolve_key('algorithms.algorithm_key') }} as algorithm_key,
 
         ---------- attributes
         served.algorithm,

@@ -23,7 +23,7 @@ known as (
         reps.sales_rep_id,
         reps.employee_id,
         reps.manager_id,
-        coalesce(territories.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
+        {{ resolve_key('territories.sales_territory_key') }} as sales_territory_key,
         reps.territory_id,
 
         ---------- attributes
