@@ -48,7 +48,7 @@ final as (
 
         ---------- flags
         coalesce(reviews.is_verified_purchase, false) as is_verified_purchase,
-        reviews.rating <= 2 as is_low_rating,
+        {{ is_low_rating('reviews.rating') }} as is_low_rating,
 
         ---------- timestamps
         reviews.submitted_at,

@@ -31,7 +31,7 @@ low_reviews as (
         count(*) as low_reviews_60d,
         min(rating) as lowest_rating_60d
     from {{ ref('fct_product_reviews') }}
-    where rating <= 2
+    where is_low_rating
         and review_date > {{ dbt.dateadd('day', -60, '(select as_of_date from as_of)') }}
         and review_date <= (select as_of_date from as_of)
     group by customer_key

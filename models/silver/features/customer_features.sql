@@ -165,7 +165,7 @@ review_features as (
         shop_xref.customer_id,
         count(*) as review_count,
         avg(reviews.rating) as average_rating_given,
-        sum(case when reviews.rating <= 2 then 1 else 0 end) as low_rating_count,
+        sum(case when {{ is_low_rating('reviews.rating') }} then 1 else 0 end) as low_rating_count,
         max(reviews.submitted_at) as last_review_at
     from {{ ref('stg_reviews__product_reviews') }} as reviews
     inner join shop_xref

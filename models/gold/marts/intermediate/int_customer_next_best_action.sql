@@ -41,7 +41,7 @@ recent_negatives as (
     select
         texts.customer_id,
         count(*) filter (where texts.sentiment_label = 'negative') as negative_texts_60d,
-        count(*) filter (where texts.source_type = 'review' and reviews.rating <= 2) as low_reviews_60d
+        count(*) filter (where texts.source_type = 'review' and {{ is_low_rating('reviews.rating') }}) as low_reviews_60d
     from {{ ref('sentiment_unified') }} as texts
     left join {{ ref('stg_reviews__product_reviews') }} as reviews
         on texts.source_type = 'review'
