@@ -82,11 +82,17 @@ campaigns as (
 
 ),
 
+shop_xref as (
+
+    select * from {{ ref('int_shop_customer_xref') }}
+
+),
+
 xref as (
 
     select source_system, source_id, customer_id
     from {{ ref('customer_xref') }}
-    where source_system in ('shop', 'loyalty', 'marketing')
+    where source_system in ('loyalty', 'marketing')
 
 ),
 
@@ -143,9 +149,8 @@ store_visit_touchpoints as (
         false as is_marketing_touch,
         store_visits.visited_at as touchpoint_at
     from store_visits
-    left join xref as shop_xref
-        on store_visits.customer_id = shop_xref.source_id
-        and shop_xref.source_system = 'shop'
+    left join shop_xref
+        on store_visits.customer_id = shop_xref.shop_customer_id
 
 ),
 
@@ -176,9 +181,8 @@ journey_event_touchpoints as (
     left join xref as marketing_xref
         on journey_events.subscriber_id = marketing_xref.source_id
         and marketing_xref.source_system = 'marketing'
-    left join xref as shop_xref
-        on journey_events.customer_ref = shop_xref.source_id
-        and shop_xref.source_system = 'shop'
+    left join shop_xref
+        on journey_events.customer_ref = shop_xref.shop_customer_id
     left join campaigns
         on journey_events.campaign_id = campaigns.campaign_id
 
