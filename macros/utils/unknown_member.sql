@@ -15,6 +15,8 @@
     or boolean is written as is), e.g.
         {{ unknown_member_row({'customer_id': 'unknown', 'full_name': 'Unknown customer'}) }}
     A value naming no declared column is an error, so a renamed column cannot silently fall back.
+    The row is in declared order, so the known rows it is unioned with must select the columns in
+    the YAML's order too (union all is positional; the contract then checks names and types).
 #}
 {% macro unknown_member_row(values={}) -%}
     {%- set columns = model.columns.values() | list -%}
