@@ -13,3 +13,55 @@
 {% macro unknown_member_date(data_type='date') -%}
     cast('{{ var("unknown_member_date") }}' as {{ data_type }})
 {%- endmacro %}
+
+{#
+    The unknown-member row of a dimension, built from the model's declared contract (the
+    `columns:` with `data_type` in its YAML), in declared order, each value cast to its declared
+    type. Defaults: every `*_key` column is the unknown member key, every boolean is false, every
+    other column is null. `values` overrides a column with a literal (a string is quoted, a number
+    or boolean is written as is), e.g.
+        {{ unknown_member_row({'customer_id': 'unknown', 'full_name': 'Unknown customer'}) }}
+    A value naming no declared column is an error, so a renamed column cannot silently fall back.
+    The row is in declared order, so the known rows it is unioned with must select the columns in
+    the YAML's order too (union all is positional; the contract then checks names and types).
+#}
+{% macro unknown_member_row(values={}) -%}
+    {%- set columns = model.columns.values() | list -%}
+    {%- if execute and columns | length == 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "unknown_member_row: " ~ model.name ~ " declares no columns in its YAML") }}
+    {%- endif -%}
+    {%- set declared = columns | map(attribute='name') | list -%}
+    {%- for name in values -%}
+        {%- if execute and name not in declared -%}
+            {{ exceptions.raise_compiler_error(
+                "unknown_member_row: " ~ model.name ~ " declares no column " ~ name) }}
+        {%- endif -%}
+    {%- endfor -%}
+    select
+    {%- for column in columns %}
+        {%- if not column.data_type -%}
+            {{ exceptions.raise_compiler_error(
+                "unknown_member_row: " ~ model.name ~ "." ~ column.name ~ " has no data_type") }}
+        {%- endif -%}
+        {%- if column.name in values -%}
+            {%- set value = values[column.name] -%}
+            {%- if value is none -%}
+                {%- set literal = 'null' -%}
+            {%- elif value is boolean -%}
+                {%- set literal = 'true' if value else 'false' -%}
+            {%- elif value is number -%}
+                {%- set literal = value | string -%}
+            {%- else -%}
+                {%- set literal = "'" ~ (value | string | replace("'", "''")) ~ "'" -%}
+            {%- endif -%}
+        {%- elif column.name.endswith('_key') -%}
+            {%- set literal = unknown_member_key() -%}
+        {%- elif column.data_type | lower == 'boolean' -%}
+            {%- set literal = 'false' -%}
+        {%- else -%}
+            {%- set literal = 'null' -%}
+        {%- endif %}
+        cast({{ literal }} as {{ column.data_type }}) as {{ column.name }}{{ "," if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

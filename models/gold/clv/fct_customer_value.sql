@@ -27,15 +27,14 @@ predictions as (
 profitability as (
 
     select
-        xref.customer_id,
+        shop_xref.customer_id,
         sum(finance.revenue_amount) as finance_revenue,
         sum(finance.profit_amount) as profit,
         sum(coalesce(finance.servicing_cost, 0) + coalesce(finance.acquisition_cost, 0)) as cost_to_serve
     from {{ ref('stg_finance__customer_profitability') }} as finance
-    inner join {{ ref('customer_xref') }} as xref
-        on xref.source_system = 'shop'
-        and finance.customer_id = xref.source_id
-    group by xref.customer_id
+    inner join {{ ref('int_shop_customer_xref') }} as shop_xref
+        on finance.customer_id = shop_xref.shop_customer_id
+    group by shop_xref.customer_id
 
 ),
 

@@ -22,13 +22,9 @@ from campaigns
 
 union all
 
-select
-    {{ unknown_member_key() }} as campaign_key,
-    'unknown' as campaign_id,
-    'Unknown campaign' as campaign_name,
-    'Unknown' as campaign_type,
-    'unknown' as channel_code,
-    cast(null as varchar) as subject_line,
-    cast(null as varchar) as audience_segment,
-    cast(null as date) as send_date,
-    cast(null as decimal(14, 2)) as budget
+{{ unknown_member_row({
+    'campaign_id': 'unknown',
+    'campaign_name': 'Unknown campaign',
+    'campaign_type': 'Unknown',
+    'channel_code': 'unknown',
+}) }}

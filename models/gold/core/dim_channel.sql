@@ -18,9 +18,8 @@ from channels
 
 union all
 
-select
-    {{ unknown_member_key() }} as channel_key,
-    'unknown' as channel_code,
-    'Unknown' as channel_name,
-    'Unknown' as channel_group,
-    false as is_digital
+{{ unknown_member_row({
+    'channel_code': 'unknown',
+    'channel_name': 'Unknown',
+    'channel_group': 'Unknown',
+}) }}

@@ -50,29 +50,13 @@ customers as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as customer_key,
-        'unknown' as customer_id,
-        cast(null as varchar) as first_name,
-        cast(null as varchar) as last_name,
-        'Unknown customer' as full_name,
-        cast(null as varchar) as email,
-        cast(null as varchar) as phone,
-        cast(null as date) as birth_date,
-        cast(null as varchar) as address_line1,
-        cast(null as varchar) as city,
-        cast(null as varchar) as state,
-        cast(null as varchar) as postal_code,
-        'Unknown' as loyalty_tier,
-        cast(null as date) as signup_date,
-        0 as source_record_count,
-        0 as source_system_count,
-        false as has_shop_account,
-        false as is_loyalty_member,
-        false as is_email_subscriber,
-        false as is_crm_contact,
-        false as has_contacted_support,
-        cast(null as timestamp) as last_updated_at
+    {{ unknown_member_row({
+        'customer_id': 'unknown',
+        'full_name': 'Unknown customer',
+        'loyalty_tier': 'Unknown',
+        'source_record_count': 0,
+        'source_system_count': 0,
+    }) }}
 
 ),
 

@@ -33,22 +33,14 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as product_key,
-        'unknown' as product_id,
-        'Unknown product' as product_name,
-        'Unknown' as category,
-        'Unknown' as subcategory,
-        'Unknown' as brand,
-        'Unknown' as fit_type,
-        cast(null as varchar) as size_range,
-        cast(null as decimal(14, 2)) as list_price,
-        cast(null as decimal(14, 2)) as unit_cost,
-        cast(null as double) as gross_margin_rate,
-        cast(null as double) as return_rate,
-        cast(null as double) as fit_return_rate,
-        false as is_active,
-        cast(null as date) as launch_date
+    {{ unknown_member_row({
+        'product_id': 'unknown',
+        'product_name': 'Unknown product',
+        'category': 'Unknown',
+        'subcategory': 'Unknown',
+        'brand': 'Unknown',
+        'fit_type': 'Unknown',
+    }) }}
 
 )
 

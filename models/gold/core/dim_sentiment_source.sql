@@ -19,10 +19,9 @@ from sources
 
 union all
 
-select
-    {{ unknown_member_key() }} as sentiment_source_key,
-    'unknown' as source_type,
-    'Unknown' as source_name,
-    'unknown' as channel_code,
-    false as is_solicited,
-    'Text of unknown origin' as description
+{{ unknown_member_row({
+    'source_type': 'unknown',
+    'source_name': 'Unknown',
+    'channel_code': 'unknown',
+    'description': 'Text of unknown origin',
+}) }}

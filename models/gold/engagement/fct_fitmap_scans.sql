@@ -11,9 +11,7 @@ scans as (
 
 shop_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -45,7 +43,7 @@ final as (
         scans.scanned_at
     from scans
     left join shop_xref
-        on scans.customer_id = shop_xref.source_id
+        on scans.customer_id = shop_xref.shop_customer_id
 
 )
 

@@ -30,9 +30,7 @@ returns as (
 
 shop_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -75,7 +73,7 @@ final as (
     left join returns
         on items.order_item_id = returns.order_item_id
     left join shop_xref
-        on orders.customer_id = shop_xref.source_id
+        on orders.customer_id = shop_xref.shop_customer_id
 
 )
 

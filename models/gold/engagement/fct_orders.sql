@@ -23,9 +23,7 @@ returns as (
 
 shop_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -95,7 +93,7 @@ final as (
         orders.updated_at
     from orders
     left join shop_xref
-        on orders.customer_id = shop_xref.source_id
+        on orders.customer_id = shop_xref.shop_customer_id
     left join item_totals
         on orders.order_id = item_totals.order_id
     left join return_totals

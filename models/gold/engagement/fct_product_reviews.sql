@@ -19,9 +19,7 @@ sentiment as (
 
 shop_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -50,7 +48,7 @@ final as (
 
         ---------- flags
         coalesce(reviews.is_verified_purchase, false) as is_verified_purchase,
-        reviews.rating <= 2 as is_low_rating,
+        {{ is_low_rating('reviews.rating') }} as is_low_rating,
 
         ---------- timestamps
         reviews.submitted_at,
@@ -59,7 +57,7 @@ final as (
     left join sentiment
         on reviews.review_id = sentiment.source_id
     left join shop_xref
-        on reviews.customer_id = shop_xref.source_id
+        on reviews.customer_id = shop_xref.shop_customer_id
 
 )
 

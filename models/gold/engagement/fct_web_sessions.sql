@@ -11,9 +11,7 @@ sessions as (
 
 shop_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -48,7 +46,7 @@ final as (
         sessions.session_ended_at
     from sessions
     left join shop_xref
-        on sessions.customer_id = shop_xref.source_id
+        on sessions.customer_id = shop_xref.shop_customer_id
 
 )
 

@@ -44,22 +44,14 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as experiment_key,
-        'unknown' as experiment_id,
-        'Unknown experiment' as experiment_name,
-        cast(null as {{ dbt.type_string() }}) as hypothesis,
-        'Unknown' as primary_metric,
-        'Unknown' as surface,
-        'Unknown' as status,
-        cast(null as {{ dbt.type_string() }}) as variants,
-        cast(null as {{ dbt.type_string() }}) as control_variant_id,
-        cast(0 as integer) as variant_count,
-        cast(null as {{ dbt.type_string() }}) as traffic_split,
-        false as is_running,
-        cast(null as date) as start_date,
-        cast(null as date) as end_date,
-        cast(null as integer) as planned_duration_days
+    {{ unknown_member_row({
+        'experiment_id': 'unknown',
+        'experiment_name': 'Unknown experiment',
+        'primary_metric': 'Unknown',
+        'surface': 'Unknown',
+        'status': 'Unknown',
+        'variant_count': 0,
+    }) }}
 
 ),
 

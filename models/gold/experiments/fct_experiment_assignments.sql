@@ -18,11 +18,7 @@ events as (
 
 shop_xref as (
 
-    select
-        source_id as customer_ref,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -63,7 +59,7 @@ final as (
 
         ---------- keys
         cast(assignments.assigned_at as date) as assigned_date,
-        coalesce(experiments.experiment_key, {{ unknown_member_key() }}) as experiment_key,
+        {{ resolve_key('experiments.experiment_key') }} as experiment_key,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
 
         ---------- flags
@@ -87,7 +83,7 @@ final as (
     left join outcomes
         on assignments.assignment_id = outcomes.assignment_id
     left join shop_xref
-        on assignments.customer_ref = shop_xref.customer_ref
+        on assignments.customer_ref = shop_xref.shop_customer_id
     left join experiments
         on assignments.experiment_id = experiments.experiment_id
 

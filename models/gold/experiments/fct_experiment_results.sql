@@ -29,7 +29,7 @@ final as (
         cast(statistics.variant_id as {{ dbt.type_string() }}) as variant_id,
 
         ---------- keys
-        coalesce(experiments.experiment_key, {{ unknown_member_key() }}) as experiment_key,
+        {{ resolve_key('experiments.experiment_key') }} as experiment_key,
 
         ---------- attributes
         cast(statistics.metric as {{ dbt.type_string() }}) as metric,

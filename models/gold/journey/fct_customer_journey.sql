@@ -82,11 +82,17 @@ campaigns as (
 
 ),
 
+shop_xref as (
+
+    select * from {{ ref('int_shop_customer_xref') }}
+
+),
+
 xref as (
 
     select source_system, source_id, customer_id
     from {{ ref('customer_xref') }}
-    where source_system in ('shop', 'loyalty', 'marketing')
+    where source_system in ('loyalty', 'marketing')
 
 ),
 
@@ -117,8 +123,7 @@ web_touchpoints as (
         web_sessions.session_id as source_id,
         web_sessions.customer_key,
         web_sessions.channel_key,
-        case when campaigns.campaign_id is null then {{ unknown_member_key() }}
-            else {{ surrogate_key(['campaigns.campaign_id']) }} end as campaign_key,
+        {{ member_key('campaigns.campaign_id') }} as campaign_key,
         web_sessions.traffic_source as marketing_channel,
         web_sessions.traffic_source || ' / ' || web_sessions.device_type as touchpoint_detail,
         cast(null as decimal(14, 2)) as order_net_amount,
@@ -144,9 +149,8 @@ store_visit_touchpoints as (
         false as is_marketing_touch,
         store_visits.visited_at as touchpoint_at
     from store_visits
-    left join xref as shop_xref
-        on store_visits.customer_id = shop_xref.source_id
-        and shop_xref.source_system = 'shop'
+    left join shop_xref
+        on store_visits.customer_id = shop_xref.shop_customer_id
 
 ),
 
@@ -165,8 +169,7 @@ journey_event_touchpoints as (
             when 'organic' then 'web'
             when 'direct' then 'web'
             else journey_events.touchpoint end") }} as channel_key,
-        case when campaigns.campaign_id is null then {{ unknown_member_key() }}
-            else {{ surrogate_key(['campaigns.campaign_id']) }} end as campaign_key,
+        {{ member_key('campaigns.campaign_id') }} as campaign_key,
         case journey_events.touchpoint
             when 'organic' then 'organic_search'
             else journey_events.touchpoint end as marketing_channel,
@@ -178,9 +181,8 @@ journey_event_touchpoints as (
     left join xref as marketing_xref
         on journey_events.subscriber_id = marketing_xref.source_id
         and marketing_xref.source_system = 'marketing'
-    left join xref as shop_xref
-        on journey_events.customer_ref = shop_xref.source_id
-        and shop_xref.source_system = 'shop'
+    left join shop_xref
+        on journey_events.customer_ref = shop_xref.shop_customer_id
     left join campaigns
         on journey_events.campaign_id = campaigns.campaign_id
 

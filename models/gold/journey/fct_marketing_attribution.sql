@@ -90,7 +90,7 @@ touches_resolved as (
         touchpoint_key is null as is_direct,
         coalesce(touchpoint_key, {{ surrogate_key(["'direct'", 'order_id']) }}) as touchpoint_key,
         coalesce(channel_key, conversion_channel_key) as channel_key,
-        coalesce(campaign_key, {{ unknown_member_key() }}) as campaign_key,
+        {{ resolve_key('campaign_key') }} as campaign_key,
         coalesce(source_id, order_id) as touchpoint_source_id,
         coalesce(touchpoint_type, 'direct') as touchpoint_type,
         coalesce(marketing_channel, 'direct') as marketing_channel,

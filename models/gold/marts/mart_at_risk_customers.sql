@@ -32,7 +32,7 @@ low_reviews as (
         count(*) as low_reviews_60d,
         min(rating) as lowest_rating_60d
     from {{ ref('fct_product_reviews') }}
-    where rating <= {{ var('at_risk_max_low_rating') }}
+    where is_low_rating
         and review_date > {{ dbt.dateadd('day', -var('at_risk_lookback_days'), '(select as_of_date from as_of)') }}
         and review_date <= (select as_of_date from as_of)
     group by customer_key

@@ -13,7 +13,7 @@ as_of as (
 reviews as (
 
     select * from {{ ref('fct_product_reviews') }}
-    where rating <= {{ var('review_queue_max_rating') }}
+    where is_low_rating
         and review_date > {{ dbt.dateadd('day', -var('review_queue_days'), '(select as_of_date from as_of)') }}
         and review_date <= (select as_of_date from as_of)
 

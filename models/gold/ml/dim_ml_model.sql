@@ -40,19 +40,13 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as model_key,
-        'unknown' as model_id,
-        'Unknown model' as model_name,
-        'Unknown' as model_version,
-        'Unknown' as model_type,
-        'Unknown' as algorithm,
-        cast(null as double) as training_auc,
-        false as is_classifier,
-        false as is_active,
-        cast(null as date) as deployed_date,
-        cast(null as {{ dbt.type_timestamp() }}) as deployed_at,
-        cast(null as {{ dbt.type_timestamp() }}) as deprecated_at
+    {{ unknown_member_row({
+        'model_id': 'unknown',
+        'model_name': 'Unknown model',
+        'model_version': 'Unknown',
+        'model_type': 'Unknown',
+        'algorithm': 'Unknown',
+    }) }}
 
 ),
 

@@ -11,11 +11,7 @@ predictions as (
 
 shop_xref as (
 
-    select
-        source_id as customer_ref,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -35,7 +31,7 @@ final as (
 
         ---------- keys
         cast(predictions.predicted_at as date) as predicted_date,
-        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ resolve_key('models.model_key') }} as model_key,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
 
         ---------- attributes
@@ -53,7 +49,7 @@ final as (
         predictions.predicted_at
     from predictions
     left join shop_xref
-        on predictions.customer_ref = shop_xref.customer_ref
+        on predictions.customer_ref = shop_xref.shop_customer_id
     left join models
         on predictions.model_id = models.model_id
 

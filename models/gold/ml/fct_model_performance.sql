@@ -26,11 +26,7 @@ orders as (
 
 shop_xref as (
 
-    select
-        source_id as customer_ref,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -53,7 +49,7 @@ customer_order_dates as (
         cast(orders.ordered_at as date) as order_date
     from orders
     inner join shop_xref
-        on orders.customer_id = shop_xref.customer_ref
+        on orders.customer_id = shop_xref.shop_customer_id
 
 ),
 
@@ -66,7 +62,7 @@ resolved as (
         cast({{ dbt.date_trunc('month', 'predictions.predicted_at') }} as date) as month_start_date
     from predictions
     left join shop_xref
-        on predictions.customer_ref = shop_xref.customer_ref
+        on predictions.customer_ref = shop_xref.shop_customer_id
 
 ),
 
@@ -150,7 +146,7 @@ final as (
         scored.model_id,
 
         ---------- keys
-        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ resolve_key('models.model_key') }} as model_key,
         scored.month_start_date,
 
         ---------- attributes

@@ -46,13 +46,11 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as algorithm_key,
-        'unknown' as algorithm,
-        'Unknown' as algorithm_name,
-        'Unknown' as algorithm_family,
-        cast(null as {{ dbt.type_string() }}) as description,
-        false as is_personalised
+    {{ unknown_member_row({
+        'algorithm': 'unknown',
+        'algorithm_name': 'Unknown',
+        'algorithm_family': 'Unknown',
+    }) }}
 
 ),
 

@@ -12,11 +12,7 @@ actions as (
 
 shop_xref as (
 
-    select
-        source_id as customer_ref,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -43,7 +39,7 @@ final as (
         ---------- keys
         cast(actions.offered_at as date) as offered_date,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
-        coalesce(models.model_key, {{ unknown_member_key() }}) as model_key,
+        {{ resolve_key('models.model_key') }} as model_key,
         {{ member_key('channels.channel_code') }} as channel_key,
 
         ---------- attributes
@@ -70,7 +66,7 @@ final as (
         cast({{ dbt.datediff('actions.offered_at', 'actions.outcome_at', 'day') }} as integer) as days_to_outcome
     from actions
     left join shop_xref
-        on actions.customer_ref = shop_xref.customer_ref
+        on actions.customer_ref = shop_xref.shop_customer_id
     left join models
         on actions.model_id = models.model_id
     left join channels

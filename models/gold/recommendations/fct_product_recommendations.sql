@@ -19,11 +19,7 @@ feedback as (
 
 shop_xref as (
 
-    select
-        source_id as customer_ref,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -86,7 +82,7 @@ final as (
         cast(served.served_at as date) as served_date,
         {{ member_key('shop_xref.customer_id') }} as customer_key,
         {{ member_key('products.product_id') }} as product_key,
-        coalesce(algorithms.algorithm_key, {{ unknown_member_key() }}) as algorithm_key,
+        {{ resolve_key('algorithms.algorithm_key') }} as algorithm_key,
 
         ---------- attributes
         served.algorithm,
@@ -119,7 +115,7 @@ final as (
         on served.recommendation_id = purchases_ranked.recommendation_id
         and purchases_ranked.purchase_rank = 1
     left join shop_xref
-        on served.customer_ref = shop_xref.customer_ref
+        on served.customer_ref = shop_xref.shop_customer_id
     left join products
         on served.product_id = products.product_id
     left join algorithms

@@ -31,11 +31,7 @@ orders as (
 
 shop_xref as (
 
-    select
-        source_id as shop_customer_id,
-        customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 

@@ -51,12 +51,10 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as lead_source_key,
-        'Unknown' as lead_source,
-        'Unknown' as channel_group,
-        false as is_digital,
-        false as is_inbound
+    {{ unknown_member_row({
+        'lead_source': 'Unknown',
+        'channel_group': 'Unknown',
+    }) }}
 
 ),
 

@@ -23,7 +23,7 @@ known as (
         reps.sales_rep_id,
         reps.employee_id,
         reps.manager_id,
-        coalesce(territories.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
+        {{ resolve_key('territories.sales_territory_key') }} as sales_territory_key,
         reps.territory_id,
 
         ---------- attributes
@@ -50,22 +50,13 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as sales_rep_key,
-        'unknown' as sales_rep_id,
-        cast(null as {{ dbt.type_string() }}) as employee_id,
-        cast(null as {{ dbt.type_string() }}) as manager_id,
-        {{ unknown_member_key() }} as sales_territory_key,
-        cast(null as {{ dbt.type_string() }}) as territory_id,
-        'Unknown rep' as sales_rep_name,
-        cast(null as {{ dbt.type_string() }}) as work_email,
-        'Unknown' as sales_team,
-        'Unknown territory' as territory_name,
-        'Unknown' as region,
-        cast(null as double) as commission_rate,
-        false as is_active,
-        cast(null as date) as hire_date,
-        cast(null as {{ dbt.type_timestamp() }}) as updated_at
+    {{ unknown_member_row({
+        'sales_rep_id': 'unknown',
+        'sales_rep_name': 'Unknown rep',
+        'sales_team': 'Unknown',
+        'territory_name': 'Unknown territory',
+        'region': 'Unknown',
+    }) }}
 
 ),
 

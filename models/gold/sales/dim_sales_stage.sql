@@ -31,15 +31,11 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as sales_stage_key,
-        'Unknown' as stage_name,
-        cast(0 as integer) as stage_order,
-        cast(null as integer) as default_probability,
-        'Unknown' as stage_category,
-        false as is_closed,
-        false as is_won,
-        false as is_open
+    {{ unknown_member_row({
+        'stage_name': 'Unknown',
+        'stage_order': 0,
+        'stage_category': 'Unknown',
+    }) }}
 
 ),
 

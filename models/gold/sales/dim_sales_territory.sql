@@ -31,14 +31,12 @@ known as (
 
 unknown as (
 
-    select
-        {{ unknown_member_key() }} as sales_territory_key,
-        'unknown' as territory_id,
-        'Unknown territory' as territory_name,
-        'Unknown' as region,
-        cast(null as {{ dbt.type_string() }}) as states,
-        cast(0 as integer) as state_count,
-        cast(null as {{ dbt.type_timestamp() }}) as updated_at
+    {{ unknown_member_row({
+        'territory_id': 'unknown',
+        'territory_name': 'Unknown territory',
+        'region': 'Unknown',
+        'state_count': 0,
+    }) }}
 
 ),
 

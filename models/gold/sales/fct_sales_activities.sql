@@ -74,8 +74,8 @@ final as (
         ---------- keys
         cast(resolved.activity_at as date) as activity_date,
         {{ member_key('customers.customer_id') }} as customer_key,
-        coalesce(sales_reps.sales_rep_key, {{ unknown_member_key() }}) as sales_rep_key,
-        coalesce(sales_reps.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
+        {{ resolve_key('sales_reps.sales_rep_key') }} as sales_rep_key,
+        {{ resolve_key('sales_reps.sales_territory_key') }} as sales_territory_key,
 
         ---------- attributes
         resolved.activity_type,

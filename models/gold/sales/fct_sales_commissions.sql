@@ -89,8 +89,8 @@ final as (
         quota_months.quota_id,
 
         ---------- keys
-        coalesce(sales_reps.sales_rep_key, {{ unknown_member_key() }}) as sales_rep_key,
-        coalesce(sales_reps.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
+        {{ resolve_key('sales_reps.sales_rep_key') }} as sales_rep_key,
+        {{ resolve_key('sales_reps.sales_territory_key') }} as sales_territory_key,
         commission_lines.commission_month_date,
 
         ---------- attributes

@@ -157,11 +157,11 @@ final as (
                 then {{ surrogate_key(['joined.known_customer_id']) }}
             when joined.won_opportunity_customer_key <> {{ unknown_member_key() }}
                 then joined.won_opportunity_customer_key
-            else coalesce(joined.first_opportunity_customer_key, {{ unknown_member_key() }})
+            else {{ resolve_key('joined.first_opportunity_customer_key') }}
         end as customer_key,
-        coalesce(sales_reps.sales_rep_key, {{ unknown_member_key() }}) as sales_rep_key,
-        coalesce(sales_reps.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
-        coalesce(lead_sources.lead_source_key, {{ unknown_member_key() }}) as lead_source_key,
+        {{ resolve_key('sales_reps.sales_rep_key') }} as sales_rep_key,
+        {{ resolve_key('sales_reps.sales_territory_key') }} as sales_territory_key,
+        {{ resolve_key('lead_sources.lead_source_key') }} as lead_source_key,
         {{ member_key('campaigns.campaign_id') }} as campaign_key,
 
         ---------- attributes

@@ -54,10 +54,10 @@ final as (
 
         ---------- keys
         {{ member_key('customers.customer_id') }} as customer_key,
-        coalesce(sales_reps.sales_rep_key, {{ unknown_member_key() }}) as sales_rep_key,
-        coalesce(sales_reps.sales_territory_key, {{ unknown_member_key() }}) as sales_territory_key,
-        coalesce(lead_sources.lead_source_key, {{ unknown_member_key() }}) as lead_source_key,
-        coalesce(sales_stages.sales_stage_key, {{ unknown_member_key() }}) as sales_stage_key,
+        {{ resolve_key('sales_reps.sales_rep_key') }} as sales_rep_key,
+        {{ resolve_key('sales_reps.sales_territory_key') }} as sales_territory_key,
+        {{ resolve_key('lead_sources.lead_source_key') }} as lead_source_key,
+        {{ resolve_key('sales_stages.sales_stage_key') }} as sales_stage_key,
         {{ member_key('campaigns.campaign_id') }} as campaign_key,
 
         ---------- attributes

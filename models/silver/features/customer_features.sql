@@ -18,7 +18,7 @@ xref as (
 
 shop_xref as (
 
-    select source_id, customer_id from xref where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -29,7 +29,7 @@ orders as (
         orders.*
     from {{ ref('stg_shop__orders') }} as orders
     inner join shop_xref
-        on orders.customer_id = shop_xref.source_id
+        on orders.customer_id = shop_xref.shop_customer_id
     where orders.status <> 'cancelled'
 
 ),
@@ -119,7 +119,7 @@ return_features as (
         max(returns.returned_at) as last_return_at
     from {{ ref('stg_shop__returns') }} as returns
     inner join shop_xref
-        on returns.customer_id = shop_xref.source_id
+        on returns.customer_id = shop_xref.shop_customer_id
     group by shop_xref.customer_id
 
 ),
@@ -165,11 +165,11 @@ review_features as (
         shop_xref.customer_id,
         count(*) as review_count,
         avg(reviews.rating) as average_rating_given,
-        sum(case when reviews.rating <= 2 then 1 else 0 end) as low_rating_count,
+        sum(case when {{ is_low_rating('reviews.rating') }} then 1 else 0 end) as low_rating_count,
         max(reviews.submitted_at) as last_review_at
     from {{ ref('stg_reviews__product_reviews') }} as reviews
     inner join shop_xref
-        on reviews.customer_id = shop_xref.source_id
+        on reviews.customer_id = shop_xref.shop_customer_id
     group by shop_xref.customer_id
 
 ),
@@ -189,7 +189,7 @@ fitmap_features as (
             row_number() over (partition by shop_xref.customer_id order by scans.scanned_at desc, scans.scan_id) as scan_rank
         from {{ ref('stg_fitmap__scans') }} as scans
         inner join shop_xref
-            on scans.customer_id = shop_xref.source_id
+            on scans.customer_id = shop_xref.shop_customer_id
     ) as ranked
     group by customer_id
 
@@ -204,7 +204,7 @@ web_features as (
         max(sessions.session_started_at) as last_web_session_at
     from {{ ref('stg_shop__web_sessions') }} as sessions
     inner join shop_xref
-        on sessions.customer_id = shop_xref.source_id
+        on sessions.customer_id = shop_xref.shop_customer_id
     group by shop_xref.customer_id
 
 ),

@@ -8,14 +8,13 @@ with
 purchases as (
 
     select distinct
-        xref.customer_id,
+        shop_xref.customer_id,
         items.product_id
     from {{ ref('stg_shop__order_items') }} as items
     inner join {{ ref('stg_shop__orders') }} as orders
         on items.order_id = orders.order_id
-    inner join {{ ref('customer_xref') }} as xref
-        on xref.source_system = 'shop'
-        and orders.customer_id = xref.source_id
+    inner join {{ ref('int_shop_customer_xref') }} as shop_xref
+        on orders.customer_id = shop_xref.shop_customer_id
     where orders.status <> 'cancelled'
 
 ),

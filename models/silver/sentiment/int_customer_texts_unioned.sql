@@ -12,7 +12,7 @@ xref as (
 
 shop_xref as (
 
-    select source_id, customer_id from xref where source_system = 'shop'
+    select * from {{ ref('int_shop_customer_xref') }}
 
 ),
 
@@ -47,7 +47,7 @@ reviews as (
         submitted_at as written_at
     from {{ ref('stg_reviews__product_reviews') }} as reviews
     left join shop_xref
-        on reviews.customer_id = shop_xref.source_id
+        on reviews.customer_id = shop_xref.shop_customer_id
     where review_text is not null
 
 ),
@@ -120,7 +120,7 @@ social as (
         mentions.posted_at as written_at
     from {{ ref('stg_social__mentions') }} as mentions
     left join shop_xref
-        on mentions.customer_ref = shop_xref.source_id
+        on mentions.customer_ref = shop_xref.shop_customer_id
 
 ),
 

@@ -7,8 +7,8 @@
     Each rule's condition and reason are written once, below, in terms of its thresholds; the
     action case and the reason case are both generated from them in priority order:
       sales_follow_up    an open opportunity with no interaction for min_quiet_days or more
-      service_recovery   min_negative_texts negative texts, or min_low_reviews reviews of
-                         max_low_review_rating stars or fewer, in the last lookback_days
+      service_recovery   min_negative_texts negative texts, or min_low_reviews low reviews
+                         (var low_review_max_rating), in the last lookback_days
       offer_fitmap_scan  fit returns or sizing tickets, and never scanned with FitMap
       loyalty_reward     CLV decile >= min_clv_decile, no order for min_days_since_last_order
                          days, and an e-mail open rate below max_email_open_rate
@@ -20,7 +20,6 @@
 {%- set lookback_days = rule_value(t, 'service_recovery', 'lookback_days') | int -%}
 {%- set negative_texts = rule_value(t, 'service_recovery', 'min_negative_texts') -%}
 {%- set low_reviews = rule_value(t, 'service_recovery', 'min_low_reviews') -%}
-{%- set low_rating = rule_value(t, 'service_recovery', 'max_low_review_rating') -%}
 {%- set loyalty_decile = rule_value(t, 'loyalty_reward', 'min_clv_decile') -%}
 {%- set loyalty_days = rule_value(t, 'loyalty_reward', 'min_days_since_last_order') -%}
 {%- set loyalty_open_rate = rule_value(t, 'loyalty_reward', 'max_email_open_rate') -%}
@@ -109,7 +108,7 @@ recent_negatives as (
         texts.customer_id,
         count(*) filter (where texts.sentiment_label = 'negative') as negative_texts,
         count(*) filter (
-            where texts.source_type = 'review' and reviews.rating <= {{ low_rating }}
+            where texts.source_type = 'review' and {{ is_low_rating('reviews.rating') }}
         ) as low_reviews
     from {{ ref('sentiment_unified') }} as texts
     left join {{ ref('stg_reviews__product_reviews') }} as reviews
