@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 
 from engagement_lake.config import DEFAULT_SEED
 from engagement_lake.contracts import Contract
-from engagement_lake.generate import crm, identity, loyalty, mlops, shop, texts, world
+from engagement_lake.generate import crm, identity, loyalty, mlops, people, shop, texts, world
 from engagement_lake.generate.block import allowed, choose_weighted, enum_draw, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
 from engagement_lake.generate.context import Calendar, Ctx, day_number
@@ -434,7 +434,7 @@ def new_people(d: Day) -> None:
     rng = d.rng("people")
     n = max(1, int(rng.poisson(30 * ctx.scale)))
     first_pid = ctx.counters.get("person", int(d.people["person_id"].max() or 0)) + 1
-    p = world.make_people(
+    p = people.make_people(
         ctx, n=n, first_pid=first_pid, stream="day.new_people", first_day=d.day, last_day=d.day
     )
     ctx.counters["person"] = first_pid + n - 1

@@ -48,6 +48,7 @@ from engagement_lake.generate.context import Calendar, Ctx
 from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
+from engagement_lake.generate.people import TASTE, make_people
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
@@ -99,7 +100,7 @@ def build_world(ctx: Ctx) -> world.World:
     campaigns = world.make_campaigns(ctx)
     experiments, variants = world.make_experiments(ctx)
     models = world.make_models(ctx)
-    people = world.make_people(ctx)
+    people = make_people(ctx)
     ctx.counters["person"] = int(people["person_id"].max() or 0)
     orders, outcome = world.simulate_purchases(ctx, people)
     people = add_outcome(people, outcome)
@@ -649,7 +650,7 @@ def write_truth(
     write_json(
         truth_dir / "taste_params.json",
         {
-            **world.TASTE,
+            **TASTE,
             "candidates_per_line": shop.CANDIDATES,
             "price_closeness": shop.PRICE_CLOSENESS,
             "size_mismatch_penalty": shop.SIZE_MISMATCH_PENALTY,

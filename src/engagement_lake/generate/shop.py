@@ -22,8 +22,9 @@ from engagement_lake.generate.block import (
     make_ids,
 )
 from engagement_lake.generate.columns import US_PER_DAY, cents, choice, masked
+from engagement_lake.generate.people import TASTE
 from engagement_lake.generate.vocab import BRANDS, CATEGORIES, CITIES, PROMO_CODES, REGULAR_SIZES
-from engagement_lake.generate.world import ALL_SIZES, TASTE, shift_size
+from engagement_lake.generate.world import ALL_SIZES, shift_size
 
 CATEGORY_NAMES = tuple(CATEGORIES)
 
