@@ -3,6 +3,7 @@ kind of malformed contract fails with one line naming the file, the field and th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -229,12 +230,18 @@ def test_reference_to_missing_column_is_rejected(tmp_path):
         load_contracts(tmp_path)
 
 
-def test_pydantic_model_alone_would_accept_typos():
-    """Why the JSON Schema layer exists: the package's pydantic model ignores misspelled keys."""
+def test_a_typo_the_pydantic_model_accepts_is_refused(tmp_path):
+    """Why the JSON Schema layer exists: the package's pydantic model ignores a misspelled key,
+    and the contract loader must not."""
     from open_data_contract_standard.model import OpenDataContractStandard
 
-    doc = yaml.safe_load(MALFORMED["misspelled key"][0])
-    OpenDataContractStandard.model_validate(doc)  # no error: hence the JSON Schema check
+    text = MALFORMED["misspelled key"][0]
+    OpenDataContractStandard.model_validate(yaml.safe_load(text))
+    path = tmp_path / "shop" / "customers.odcs.yaml"
+    path.parent.mkdir()
+    path.write_text(text)
+    with pytest.raises(ContractError, match=re.escape(MALFORMED["misspelled key"][1])):
+        parse_contract(path)
 
 
 def test_empty_folder_is_an_error(tmp_path: Path):
