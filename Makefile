@@ -43,6 +43,8 @@ lint: install ## ruff on Python, sqlfluff (dbt templater) on the models
 	@mkdir -p $(dir $(WAREHOUSE))
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	@# models that generate SQL from a rules seed read it at compile time: seed first
+	$(BIN)/dbt seed --project-dir . --profiles-dir . --quiet
 	$(BIN)/sqlfluff lint models analyses
 
 sync: install ## regenerate the dbt sources YAML from the contracts in schemas/
