@@ -54,28 +54,36 @@ def _xref(cfg: RunConfig) -> dict[tuple[str, str], str]:
 
 
 def _pick_customers(cfg: RunConfig) -> tuple[dict, str, dict, str]:
-    """Two shop accounts of different single-account customers: one with an e-mail, one with a
-    phone, each key value carried by that account only (so the bridge joins exactly these two)."""
+    """Two shop accounts of different single-account customers with the same first name: one
+    with an e-mail, one with a phone, each key value carried by that account only (so the bridge
+    joins exactly these two). The same first name matters: clustering refuses to join a phone
+    to a customer whose first name is clearly different (a shared household line)."""
     with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
-        rows = con.execute(
+        row = con.execute(
             """
             with sizes as (
                 select customer_id, count(*) as n from silver.customer_xref group by all
+            ),
+            lone as (
+                select x.source_id, x.customer_id, s.first_name
+                from silver.customer_xref as x
+                inner join sizes using (customer_id)
+                inner join staging.stg_shop__customers as s on s.customer_id = x.source_id
+                where x.source_system = 'shop' and sizes.n = 1
+                    and s.email is not null and s.phone is not null and s.first_name is not null
+                    and (select count(*) from silver.int_customer_identities_unioned as u
+                         where u.email = s.email or u.phone = s.phone) = 1
             )
-            select x.source_id, x.customer_id, s.email, s.phone
-            from silver.customer_xref as x
-            inner join sizes using (customer_id)
-            inner join staging.stg_shop__customers as s on s.customer_id = x.source_id
-            where x.source_system = 'shop' and sizes.n = 1
-                and s.email is not null and s.phone is not null
-                and (select count(*) from silver.int_customer_identities_unioned as u
-                     where u.email = s.email or u.phone = s.phone) = 1
-            order by x.source_id
-            limit 2
+            select a.source_id, a.customer_id, b.source_id, b.customer_id
+            from lone as a
+            inner join lone as b
+                on lower(a.first_name) = lower(b.first_name) and a.source_id < b.source_id
+            order by a.source_id, b.source_id
+            limit 1
             """
-        ).fetchall()
-    assert len(rows) == 2, "the small lake has no two lone shop accounts to bridge"
-    (first_id, first_customer, _, _), (second_id, second_customer, _, _) = rows
+        ).fetchone()
+    assert row is not None, "the small lake has no two lone shop accounts to bridge"
+    first_id, first_customer, second_id, second_customer = row
     bronze = str(cfg.data_dir / "bronze" / "shop" / "customers" / "*" / "*.parquet")
     with duckdb.connect() as con:
         raw = con.execute(
