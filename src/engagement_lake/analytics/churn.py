@@ -35,9 +35,8 @@ from engagement_lake.analytics.clv import (
     _A_ONE_STEP,
     BgNbdParams,
     FloatArray,
-    _check_rft,
     _expected_if_alive,
-    _fit,
+    _fit_four_parameters,
     _floats,
     _p_alive,
 )
@@ -95,31 +94,9 @@ def fit_mbg_nbd(
     Raises:
         ValueError: on invalid inputs, or if the optimiser does not converge.
     """
-    x, tx, t_age = _floats(frequency, recency, T)
-    x, tx, t_age = x.ravel(), tx.ravel(), t_age.ravel()
-    if x.size == 0:
-        raise ValueError("no customers to fit")
-    _check_rft(x, tx, t_age)
-    if penalizer < 0:
-        raise ValueError("penalizer must be non-negative")
-
-    rows, counts = np.unique(np.column_stack([x, tx, t_age]), axis=0, return_counts=True)
-    ux, utx, uT = rows[:, 0], rows[:, 1], rows[:, 2]
-    weights = counts.astype(np.float64)
-    n = float(weights.sum())
-
-    def objective(log_params: FloatArray) -> float:
-        r, alpha, a, b = np.exp(log_params)
-        ll = float(np.dot(weights, _mbg_nbd_ll(r, alpha, a, b, ux, utx, uT)))
-        return -ll / n + penalizer * float(np.sum(np.exp(2 * log_params)))
-
-    rate = max(float(np.dot(weights, ux)), 1.0) / max(float(np.dot(weights, uT)), 1e-12)
-    start = np.log(np.array([1.0, 1.0 / rate, 1.0, 1.0]))
-    log_params, ok, message = _fit(objective, start)
-    if not ok:
-        raise ValueError(f"MBG/NBD fit did not converge: {message}")
-    r, alpha, a, b = (float(v) for v in np.exp(log_params))
-    total_ll = float(np.dot(weights, _mbg_nbd_ll(r, alpha, a, b, ux, utx, uT)))
+    r, alpha, a, b, total_ll, n = _fit_four_parameters(
+        _mbg_nbd_ll, "MBG/NBD", frequency, recency, T, penalizer
+    )
     return MbgNbdParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=total_ll, n=int(n))
 
 

@@ -174,21 +174,18 @@ def bg_nbd_log_likelihood(
     return _bg_nbd_ll(params.r, params.alpha, params.a, params.b, x, tx, t_age)
 
 
-def fit_bg_nbd(
+def _fit_four_parameters(
+    log_likelihood: Callable[..., FloatArray],
+    name: str,
     frequency: ArrayLike,
     recency: ArrayLike,
     T: ArrayLike,
-    penalizer: float = 0.0,
-) -> BgNbdParams:
-    """Maximum-likelihood BG/NBD fit.
+    penalizer: float,
+) -> tuple[float, float, float, float, float, float]:
+    """Maximum likelihood of a BG/NBD-family model (r, α, a, b): the fit BG/NBD and MBG/NBD share.
 
-    Identical (x, t_x, T) rows are collapsed with counts first: with day-granular data most
-    customers share a few thousand distinct triples, so the likelihood is evaluated once per triple.
-    ``penalizer`` adds ``penalizer · (r² + α² + a² + b²)`` to the mean negative log-likelihood (the
-    lifetimes convention): a small value keeps a and b finite on data with almost no dropout.
-
-    Raises:
-        ValueError: on invalid inputs, or if the optimiser does not converge.
+    ``log_likelihood(r, alpha, a, b, x, t_x, T)`` gives each customer's log-likelihood. Returns
+    r, α, a, b, the total log-likelihood and the number of customers.
     """
     x, tx, t_age = _floats(frequency, recency, T)
     x, tx, t_age = x.ravel(), tx.ravel(), t_age.ravel()
@@ -205,7 +202,7 @@ def fit_bg_nbd(
 
     def objective(log_params: FloatArray) -> float:
         r, alpha, a, b = np.exp(log_params)
-        ll = float(np.dot(weights, _bg_nbd_ll(r, alpha, a, b, ux, utx, uT)))
+        ll = float(np.dot(weights, log_likelihood(r, alpha, a, b, ux, utx, uT)))
         return -ll / n + penalizer * float(np.sum(np.exp(2 * log_params)))
 
     # Start at r = 1 with α matching the pooled repeat rate, a = b = 1 (uniform dropout prior):
@@ -214,9 +211,31 @@ def fit_bg_nbd(
     start = np.log(np.array([1.0, 1.0 / rate, 1.0, 1.0]))
     log_params, ok, message = _fit(objective, start)
     if not ok:
-        raise ValueError(f"BG/NBD fit did not converge: {message}")
+        raise ValueError(f"{name} fit did not converge: {message}")
     r, alpha, a, b = (float(v) for v in np.exp(log_params))
-    total_ll = float(np.dot(weights, _bg_nbd_ll(r, alpha, a, b, ux, utx, uT)))
+    total_ll = float(np.dot(weights, log_likelihood(r, alpha, a, b, ux, utx, uT)))
+    return r, alpha, a, b, total_ll, n
+
+
+def fit_bg_nbd(
+    frequency: ArrayLike,
+    recency: ArrayLike,
+    T: ArrayLike,
+    penalizer: float = 0.0,
+) -> BgNbdParams:
+    """Maximum-likelihood BG/NBD fit.
+
+    Identical (x, t_x, T) rows are collapsed with counts first: with day-granular data most
+    customers share a few thousand distinct triples, so the likelihood is evaluated once per triple.
+    ``penalizer`` adds ``penalizer · (r² + α² + a² + b²)`` to the mean negative log-likelihood (the
+    lifetimes convention): a small value keeps a and b finite on data with almost no dropout.
+
+    Raises:
+        ValueError: on invalid inputs, or if the optimiser does not converge.
+    """
+    r, alpha, a, b, total_ll, n = _fit_four_parameters(
+        _bg_nbd_ll, "BG/NBD", frequency, recency, T, penalizer
+    )
     return BgNbdParams(r=r, alpha=alpha, a=a, b=b, log_likelihood=total_ll, n=int(n))
 
 

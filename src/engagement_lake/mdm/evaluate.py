@@ -79,6 +79,22 @@ def _frame(data: Any) -> pl.DataFrame:
     return pl.DataFrame(pl.from_arrow(data) if hasattr(data, "schema") else data)
 
 
+def _keyed(xref: Any, truth: Any) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The crosswalk's keys and ``customer_id``, and the truth (every column) with its keys and
+    ``person_id`` as strings and generator labels mapped to the crosswalk's."""
+    found = _frame(xref).select(
+        pl.col("source_system").cast(pl.String),
+        pl.col("source_id").cast(pl.String),
+        pl.col("customer_id").cast(pl.String),
+    )
+    true = _frame(truth).with_columns(
+        pl.col("source_system").cast(pl.String).replace(TRUTH_SOURCE_SYSTEMS),
+        pl.col("source_id").cast(pl.String),
+        pl.col("person_id").cast(pl.String),
+    )
+    return found, true
+
+
 def _pairs(sizes: pl.Series) -> int:
     """Σ C(n, 2) over group sizes."""
     return int((sizes.cast(pl.Int64) * (sizes.cast(pl.Int64) - 1) // 2).sum())
@@ -93,16 +109,8 @@ def evaluate_matches(xref: Any, truth: Any) -> MatchMetrics:
     :data:`TRUTH_SOURCE_SYSTEMS`; if nothing overlaps at all a ``ValueError`` is raised rather
     than a vacuous perfect score.
     """
-    found = _frame(xref).select(
-        pl.col("source_system").cast(pl.String),
-        pl.col("source_id").cast(pl.String),
-        pl.col("customer_id").cast(pl.String),
-    )
-    true = _frame(truth).select(
-        pl.col("source_system").cast(pl.String).replace(TRUTH_SOURCE_SYSTEMS),
-        pl.col("source_id").cast(pl.String),
-        pl.col("person_id").cast(pl.String),
-    )
+    found, true = _keyed(xref, truth)
+    true = true.select(*_KEYS, "person_id")
     for name, frame in (("xref", found), ("truth", true)):
         if frame.select(pl.struct(_KEYS).is_duplicated().any()).item():
             raise ValueError(f"{name} has duplicate (source_system, source_id) rows")
@@ -145,16 +153,7 @@ def evaluate_matches(xref: Any, truth: Any) -> MatchMetrics:
 
 def _joined(xref: Any, truth: Any) -> pl.DataFrame:
     """Records present in both, with ``customer_id``, ``person_id`` and the truth's extras."""
-    found = _frame(xref).select(
-        pl.col("source_system").cast(pl.String),
-        pl.col("source_id").cast(pl.String),
-        pl.col("customer_id").cast(pl.String),
-    )
-    true = _frame(truth).with_columns(
-        pl.col("source_system").cast(pl.String).replace(TRUTH_SOURCE_SYSTEMS),
-        pl.col("source_id").cast(pl.String),
-        pl.col("person_id").cast(pl.String),
-    )
+    found, true = _keyed(xref, truth)
     return found.join(true, on=_KEYS, how="inner")
 
 
