@@ -522,6 +522,37 @@ def clv_benchmark(
 
 
 @app.command()
+def plausibility(
+    warehouse: WarehouseOpt = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the table kept in docs/plausibility.md")
+    ] = False,
+) -> None:
+    """Read gold as a sceptical analyst would: each figure against the bound a real business
+    stays within. Exits 1 when a figure is out of bounds."""
+    import duckdb
+
+    from engagement_lake.quality import plausibility as checks
+
+    path = config.warehouse_path(warehouse)
+    if not path.exists():
+        raise _fail(f"{path}: no warehouse (run engagement-lake build)")
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        results = checks.run(con)
+    finally:
+        con.close()
+    if markdown:
+        typer.echo(checks.markdown(results), nl=False)
+    else:
+        for r in results:
+            obs = "null" if r.observed is None else f"{r.observed:.4g}"
+            mark = "ok  " if r.passed else "FAIL"
+            typer.echo(f"{mark} {r.check.name}: {obs} (bound {r.check.bound()})")
+    raise typer.Exit(0 if all(r.passed for r in results) else 1)
+
+
+@app.command()
 def customer(
     customer_id: Annotated[
         str, typer.Argument(help="Golden id (CUS-…) or a source id (C0000042, support:127)")
