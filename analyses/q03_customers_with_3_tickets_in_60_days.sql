@@ -4,7 +4,7 @@ select
     customer_key,
     count(*) as tickets_60d
 from {{ ref('fct_support_tickets') }}
-where customer_key <> '00000000000000000000000000000000'
+where customer_key <> {{ unknown_member_key() }}
     and created_date > (select max(date_day) from {{ ref('dim_date') }} where is_past) - interval 60 day
 group by customer_key
 having count(*) >= 3

@@ -7,6 +7,6 @@ select
 from {{ ref('fct_order_items') }} as i
 where i.is_returned
     and i.customer_key in (select customer_key from {{ ref('fct_fitmap_scans') }})
-    and i.customer_key <> '00000000000000000000000000000000'
+    and i.customer_key <> {{ unknown_member_key() }}
 group by i.return_reason
 order by returned_lines desc, i.return_reason

@@ -27,6 +27,7 @@ from engagement_lake.analyst import (
     run_cookbook,
     run_sql,
 )
+from engagement_lake.analyst.cookbook import project_vars
 
 GOLDEN_ID = "CUS-000042"
 
@@ -332,24 +333,46 @@ def test_list_cookbook_of_a_missing_folder_is_empty(tmp_path: Path) -> None:
 
 
 def test_render_cookbook_sql_resolves_ref_to_gold() -> None:
-    sql, uses_as_of = render_cookbook_sql("select * from {{ ref('x') }} join {{ref(\"y\")}}")
-    assert sql == "select * from gold.x join gold.y"
-    assert not uses_as_of
-    sql, _ = render_cookbook_sql("select * from {{ ref('xref') }}", {"xref": "silver"})
-    assert sql == "select * from silver.xref"
+    rendered = render_cookbook_sql("select * from {{ ref('x') }} join {{ref(\"y\")}}")
+    assert rendered.sql == "select * from gold.x join gold.y"
+    assert not rendered.uses_as_of
+    rendered = render_cookbook_sql("select * from {{ ref('xref') }}", {"xref": "silver"})
+    assert rendered.sql == "select * from silver.xref"
 
 
 def test_render_cookbook_sql_binds_the_as_of_date() -> None:
-    sql, uses_as_of = render_cookbook_sql("where d <= '{{ var('as_of_date', '2025-01-31') }}'")
-    assert sql == "where d <= cast($as_of_date as date)"
-    assert uses_as_of
+    rendered = render_cookbook_sql("where d <= '{{ var('as_of_date', '2025-01-31') }}'")
+    assert rendered.sql == "where d <= cast($as_of_date as date)"
+    assert rendered.uses_as_of
+    assert rendered.as_of_default == date(2025, 1, 31)
+    unquoted = render_cookbook_sql("where d <= {{ var('as_of_date') }}")
+    assert unquoted.sql == "where d <= cast($as_of_date as date)"
+    assert unquoted.as_of_default is None
 
 
-def test_render_cookbook_sql_refuses_other_jinja() -> None:
-    with pytest.raises(ValueError, match=r"unsupported Jinja \{\{ source"):
+def test_render_cookbook_sql_uses_project_vars_and_macros() -> None:
+    """Real Jinja with the project's macros: an analysis names the unknown member through the
+    same macro the models use, instead of pasting its key."""
+    key = project_vars()["unknown_member_key"]
+    rendered = render_cookbook_sql(
+        "{% set n = var('rfm_score_buckets') %}"
+        "select {{ n }} as buckets from {{ ref('x') }} "
+        "where k <> {{ unknown_member_key() }}{% if n > 3 %} and wide{% endif %}"
+    )
+    assert rendered.sql == f"select 5 as buckets from gold.x where k <> '{key}' and wide"
+    other = render_cookbook_sql(
+        "select {{ var('rfm_score_buckets') }}", variables={"rfm_score_buckets": 3}
+    )
+    assert other.sql == "select 3"
+
+
+def test_render_cookbook_sql_refuses_what_cannot_run_outside_dbt() -> None:
+    with pytest.raises(ValueError, match=r"'analysis' calls source\(\)"):
         render_cookbook_sql("select * from {{ source('shop', 'orders') }}")
-    with pytest.raises(ValueError, match="unsupported Jinja"):
-        render_cookbook_sql("{% if true %}select 1{% endif %}")
+    with pytest.raises(ValueError, match="does not render outside dbt: 'nope' is undefined"):
+        render_cookbook_sql("select {{ nope }}")
+    with pytest.raises(ValueError, match="var 'not_declared' is not declared"):
+        render_cookbook_sql("select {{ var('not_declared') }}")
 
 
 def test_run_cookbook(warehouse: Path, analyses: Path) -> None:
@@ -358,7 +381,7 @@ def test_run_cookbook(warehouse: Path, analyses: Path) -> None:
     # the file's default as-of date, then an explicit one
     assert run_cookbook(warehouse, "as_of", analyses, "csv") == "n\n2\n"
     assert run_cookbook(warehouse, "as_of", analyses, "csv", as_of=date(2025, 2, 2)) == "n\n4\n"
-    with pytest.raises(ValueError, match="unsupported Jinja"):
+    with pytest.raises(ValueError, match="calls source"):
         run_cookbook(warehouse, "uses_source", analyses, "csv")
 
 
