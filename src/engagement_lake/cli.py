@@ -21,8 +21,24 @@ from engagement_lake.public_benchmarks import Benchmark
 
 DEBUG_ENV = "ENGAGEMENT_LAKE_DEBUG"
 
-IdentityNoise = Enum("IdentityNoise", {level: level for level in config.NOISE_LEVELS}, type=str)
+
+def _choices(name: str, values: Sequence[str]) -> type[Enum]:
+    """An Enum option from a tuple of config: Typer lists the choices in --help and refuses any
+    other value with one line (exit 2), so no command checks its choices by hand."""
+    return Enum(name, {value: value for value in values}, type=str)
+
+
+IdentityNoise = _choices("IdentityNoise", config.NOISE_LEVELS)
 DEFAULT_IDENTITY_NOISE = IdentityNoise(config.DEFAULT_NOISE_LEVEL)
+Dialect = _choices("Dialect", config.DDL_DIALECTS)
+Unreadable = _choices("Unreadable", config.UNREADABLE_POLICIES)
+Layer = _choices("Layer", config.CHECK_LAYERS)
+OutputFormat = _choices("OutputFormat", config.OUTPUT_FORMATS)
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="How to print the result")]
+DEFAULT_DIALECT = Dialect("duckdb")
+DEFAULT_UNREADABLE = Unreadable("fail")
+DEFAULT_LAYER = Layer("all")
+DEFAULT_FORMAT = OutputFormat("table")
 
 
 class _App(typer.Typer):
@@ -139,19 +155,15 @@ def schemas_sync(
 
 @schemas_app.command("ddl")
 def schemas_ddl(
-    dialect: Annotated[
-        str, typer.Option(help="duckdb, spark, snowflake, redshift or trino")
-    ] = "duckdb",
+    dialect: Annotated[Dialect, typer.Option(help="SQL dialect of the DDL")] = DEFAULT_DIALECT,
     schema: Annotated[str, typer.Option(help="Target schema for the bronze tables")] = "bronze",
 ) -> None:
     """Print CREATE TABLE statements for the bronze tables, transpiled by sqlglot."""
-    from engagement_lake.codegen import DDL_DIALECTS, warehouse_ddl
+    from engagement_lake.codegen import warehouse_ddl
     from engagement_lake.contracts import ContractError
 
-    if dialect not in DDL_DIALECTS:
-        raise _fail(f"unknown dialect {dialect!r}; choose one of {', '.join(DDL_DIALECTS)}", 2)
     try:
-        typer.echo(warehouse_ddl(dialect=dialect, schema=schema), nl=False)
+        typer.echo(warehouse_ddl(dialect=dialect.value, schema=schema), nl=False)
     except ContractError as exc:
         raise _fail(str(exc)) from None
 
@@ -229,12 +241,12 @@ def build(
         bool, typer.Option("--include-personal", help="Export personal columns unmasked")
     ] = False,
     unreadable: Annotated[
-        str,
+        Unreadable,
         typer.Option(
             help="A bronze file the preflight rejects (unreadable, misplaced, missing a required "
             "column): 'fail' (default) or 'quarantine' (leave it, record it, build without it)"
         ),
-    ] = "fail",
+    ] = DEFAULT_UNREADABLE,
     verbose: Annotated[
         bool,
         typer.Option("--verbose", "-v", help="One line per dbt node instead of a progress line"),
@@ -249,11 +261,9 @@ def build(
     ] = None,
 ) -> None:
     """Run `dbt build` on the bronze data into the DuckDB warehouse, then export gold."""
-    from engagement_lake.dbt_runner import UNREADABLE_POLICIES, BronzeFileError, DbtError
+    from engagement_lake.dbt_runner import BronzeFileError, DbtError
     from engagement_lake.dbt_runner import build as run_build
 
-    if unreadable not in UNREADABLE_POLICIES:
-        raise _fail(f"unknown --unreadable {unreadable!r}; choose fail or quarantine", 2)
     cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
     allowed = [t.strip() for item in allow_missing_sources or () for t in item.split(",")]
     try:
@@ -262,7 +272,7 @@ def build(
             select or (),
             full_refresh=full_refresh,
             verbose=verbose,
-            unreadable=unreadable,
+            unreadable=unreadable.value,
             allow_missing_sources=[t for t in allowed if t],
         )
     except BronzeFileError as exc:
@@ -340,7 +350,7 @@ def export(
 
 @app.command()
 def check(
-    layer: Annotated[str, typer.Option(help="bronze, silver, gold or all")] = "all",
+    layer: Annotated[Layer, typer.Option(help="Which layer's checks to run")] = DEFAULT_LAYER,
     data_dir: DataDirOpt = None,
     warehouse: WarehouseOpt = None,
     report_dir: Annotated[Path, typer.Option(help="Where the JSON and HTML reports go")] = Path(
@@ -357,12 +367,10 @@ def check(
     """Run the quality suites (from the contracts and the gold contracts), reconciliation and
     freshness; print one line per failing check and write reports/quality/."""
     from engagement_lake.preflight import NoBronzeError
-    from engagement_lake.quality import LAYER_CHOICES, main_check
+    from engagement_lake.quality import main_check
 
-    if layer not in LAYER_CHOICES:
-        raise _fail(f"unknown layer {layer!r}; choose {', '.join(LAYER_CHOICES)}", 2)
     try:
-        code = main_check(layer, data_dir, warehouse, report_dir, fail_on_error=fail_on_error)
+        code = main_check(layer.value, data_dir, warehouse, report_dir, fail_on_error=fail_on_error)
     except NoBronzeError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)
@@ -583,24 +591,23 @@ def sql(
     param: Annotated[
         list[str] | None, typer.Option("--param", "-p", help="Value for each ?, in order")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: FormatOpt = DEFAULT_FORMAT,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Run read-only SQL on the warehouse; values are bound as parameters, never pasted in."""
     from engagement_lake.analyst import WarehouseError, run_sql
 
-    if fmt not in ("table", "csv", "json"):
-        raise _fail(f"unknown format {fmt!r}; choose table, csv or json", 2)
     try:
-        typer.echo(run_sql(config.warehouse_path(warehouse), query, param or None, fmt), nl=False)
+        out = run_sql(config.warehouse_path(warehouse), query, param or None, fmt.value)
     except (PermissionError, ValueError, WarehouseError) as exc:
         raise _fail(_one_line(exc)) from None
+    typer.echo(out, nl=False)
 
 
 @app.command()
 def cookbook(
     name: Annotated[str | None, typer.Argument(help="Analysis to run; omit to list them")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    fmt: FormatOpt = DEFAULT_FORMAT,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """List the analyst cookbook (analyses/), or run one of its questions on the warehouse."""
@@ -612,9 +619,10 @@ def cookbook(
             typer.echo(f"{entry.name:<46} {entry.question}")
         return
     try:
-        typer.echo(run_cookbook(config.warehouse_path(warehouse), name, analyses, fmt), nl=False)
+        out = run_cookbook(config.warehouse_path(warehouse), name, analyses, fmt.value)
     except (LookupError, PermissionError, ValueError, WarehouseError) as exc:
         raise _fail(_one_line(exc)) from None
+    typer.echo(out, nl=False)
 
 
 def _one_line(exc: BaseException) -> str:

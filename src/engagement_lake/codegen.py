@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from engagement_lake.config import MODELS_DIR
+from engagement_lake.config import DDL_DIALECTS, MODELS_DIR
 from engagement_lake.contracts import (
     METADATA_COLUMNS,
     Column,
@@ -40,7 +40,6 @@ SYSTEM_DESCRIPTIONS = {
     "finance": "Finance data warehouse.",
 }
 
-DDL_DIALECTS = ("duckdb", "spark", "snowflake", "redshift", "trino")
 
 # Bronze is raw as the source sent it: replays, stale versions and contract breaks are expected
 # there and are handled by staging (newest version wins, invalid rows go to quarantine). The

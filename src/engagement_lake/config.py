@@ -25,11 +25,23 @@ DEFAULT_WAREHOUSE = Path("warehouse/engagement.duckdb")
 DEFAULT_SCALE = 0.1
 DEFAULT_SEED = 42
 DEFAULT_AS_OF = date(2026, 6, 30)
+"""End of the generated history. Fixed, never the wall clock, so that the same seed gives the
+same data on any day."""
 #: Identity noise levels of the generator (see ``engagement_lake.generate.identity``).
 NOISE_LEVELS: tuple[str, ...] = ("clean", "realistic", "hard")
 DEFAULT_NOISE_LEVEL = "realistic"
-"""End of the generated history. Fixed, never the wall clock, so that the same seed gives the
-same data on any day."""
+
+# The choices of the command line, written once here (a cheap import) so that the CLI offers them
+# as Enum options and the functions behind it validate against the same tuples.
+DDL_DIALECTS = ("duckdb", "spark", "snowflake", "redshift", "trino")
+"""Dialects ``schemas ddl`` transpiles the bronze DDL to (sqlglot's names)."""
+UNREADABLE_POLICIES = ("fail", "quarantine")
+"""What a build does with a bronze file the preflight rejects."""
+QUALITY_LAYERS = ("bronze", "silver", "gold")
+CHECK_LAYERS = (*QUALITY_LAYERS, "all")
+"""What ``engagement-lake check --layer`` accepts."""
+OUTPUT_FORMATS = ("table", "csv", "json")
+"""How ``sql`` and ``cookbook`` print a result."""
 
 UNKNOWN_MEMBER_DATE = date(1900, 1, 1)
 """The date of every dimension's unknown member (dbt var ``unknown_member_date``): no source

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from engagement_lake.config import PROJECT_ROOT, RunConfig
-from engagement_lake.preflight import UNREADABLE_POLICIES, Preflight, PreflightError
+from engagement_lake.config import PROJECT_ROOT, UNREADABLE_POLICIES, RunConfig
+from engagement_lake.preflight import Preflight, PreflightError
 
 __all__ = ["UNREADABLE_POLICIES", "BronzeFileError", "DbtError", "DbtRun", "build", "run_dbt"]
 

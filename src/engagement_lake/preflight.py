@@ -51,8 +51,6 @@ FOREIGN_FILE = "foreign_file"
 UNKNOWN_TABLE = "unknown_table"
 ERROR_KINDS = (UNREADABLE, BAD_PARTITION, MISSING_REQUIRED_COLUMN)
 
-UNREADABLE_POLICIES = ("fail", "quarantine")
-
 
 class PreflightError(RuntimeError):
     """Bronze the build must not start on; the message is one line per problem, each complete."""

@@ -301,8 +301,8 @@ def test_a_busy_warehouse_is_one_line(lake, tmp_path, capsys):
         (["generate", "--scale", "1e9"], 1, "--scale 1e+09 needs about 10,000,000,000,000,000"),
         (["generate", "--seed", "1e23"], 2, "Invalid value for '--seed'"),
         (["generate", "--seed", str(10**23)], 2, "less than or equal to 9223372036854775807"),
-        (["build", "--unreadable", "ignore"], 2, "unknown --unreadable 'ignore'"),
-        (["check", "--layer", "platinum"], 2, "unknown layer 'platinum'"),
+        (["build", "--unreadable", "ignore"], 2, "'ignore' is not one of 'fail', 'quarantine'"),
+        (["check", "--layer", "platinum"], 2, "'platinum' is not one of 'bronze', 'silver'"),
         (["frobnicate"], 2, "No such command 'frobnicate'"),
     ],
 )

@@ -19,9 +19,13 @@ import pytest
 from engagement_lake.config import RunConfig
 from engagement_lake.contracts import load_contracts
 from engagement_lake.quality import CheckReport, main_check, run_checks
+from engagement_lake.quality import bronze as B
 from engagement_lake.quality import run as R
 from engagement_lake.quality import suites as S
+from engagement_lake.quality.gx_engine import GxValidator
+from engagement_lake.quality.manifest_suites import manifest_suites
 from engagement_lake.quality.report import CheckResult
+from engagement_lake.quality.suite_run import run_suite
 
 # Which expectation must report each row-level fault kind of the generator.
 FAULT_CHECK = {
@@ -178,7 +182,7 @@ def test_manifest_tests_become_expectations_and_run(tmp_path):
         ),
     ]
     manifest = {"nodes": {n["unique_id"]: n for n in nodes}}
-    suites = {s.table: s for s in S.manifest_suites(manifest, "gold", "gold")}
+    suites = {s.table: s for s in manifest_suites(manifest, "gold", "gold")}
     assert set(suites) == {"gold.dim_a", "gold.fct_b"}
     plan = {(e.check, e.column): e for e in suites["gold.dim_a"].expectations}
     assert plan[(S.IN_SET, "kind")].kwargs["value_set"] == ["Can't", "x"]  # as dbt's SQL means
@@ -200,10 +204,10 @@ def test_manifest_tests_become_expectations_and_run(tmp_path):
         "create table gold.fct_b as select * from (values (1, 'zz'), (2, 'k2'), "
         "(3, 'k9'), (null, 'k1')) t(b_id, a_key)"
     )
-    validator = R.GxValidator()
+    validator = GxValidator()
     got = {}
     for suite in suites.values():
-        results, _ = R.run_suite(con, suite, validator)
+        results, _ = run_suite(con, suite, validator)
         got.update({(r.table, r.column, r.check): r for r in results})
     assert got[("gold.dim_a", "a_key", S.UNIQUE)].unexpected_count == 2
     assert got[("gold.dim_a", "kind", S.IN_SET)].sample == ["y"]
@@ -376,9 +380,9 @@ def test_chunked_validation_matches_whole_table_and_sees_duplicates_across_chunk
         f"where order_id = '{first}'"
     )
     parents = {"shop.customers": None}
-    validator = R.GxValidator()
-    whole, rows = R.run_suite(con, suite, validator, parents=parents, skip=("files", "layer"))
-    chunked, _ = R.run_suite(
+    validator = GxValidator()
+    whole, rows = run_suite(con, suite, validator, parents=parents, skip=("files", "layer"))
+    chunked, _ = run_suite(
         con, suite, validator, parents=parents, skip=("files", "layer"), chunk_rows=2048
     )
     assert rows > 2 * 2048
@@ -400,7 +404,7 @@ def test_freshness_is_measured_against_the_newest_load(contracts):
         "shop.customers": as_of - timedelta(hours=40),  # beyond warnAfterHours 36
         "crm.leads": as_of,
     }
-    results, measured = R._freshness(suites, newest)
+    results, measured = B._freshness(suites, newest)
     assert measured == as_of
     by_table = {r.table: r for r in results}
     assert (by_table["shop.orders"].success, by_table["shop.orders"].severity) == (False, "error")

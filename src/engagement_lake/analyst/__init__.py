@@ -32,13 +32,13 @@ from engagement_lake.analyst.customer import (
     render_customer_360,
 )
 from engagement_lake.analyst.formats import (
-    OUTPUT_FORMATS,
     TABLE_MAX_ROWS,
     format_csv,
     format_json,
     format_table,
 )
 from engagement_lake.analyst.sql import READ_ONLY, check_read_only, run_sql
+from engagement_lake.config import OUTPUT_FORMATS
 
 __all__ = [
     "ANALYSES_DIR",

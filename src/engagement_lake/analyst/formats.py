@@ -11,7 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-OUTPUT_FORMATS = ("table", "csv", "json")
 TABLE_MAX_ROWS = 200
 """A terminal table shows at most this many rows (CSV and JSON return everything)."""
 

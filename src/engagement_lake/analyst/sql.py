@@ -18,12 +18,12 @@ import duckdb
 
 from engagement_lake.analyst.connection import analyst_connection
 from engagement_lake.analyst.formats import (
-    OUTPUT_FORMATS,
     TABLE_MAX_ROWS,
     format_csv,
     format_json,
     format_table,
 )
+from engagement_lake.config import OUTPUT_FORMATS
 
 if TYPE_CHECKING:
     from sqlglot import exp

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engagement_lake.quality.gx_engine import DEFAULT_CHUNK_ROWS
 from engagement_lake.quality.report import CheckReport, CheckResult
-from engagement_lake.quality.run import DEFAULT_CHUNK_ROWS, LAYER_CHOICES, run_checks
+from engagement_lake.quality.run import LAYER_CHOICES, run_checks
 
 __all__ = [
     "DEFAULT_CHUNK_ROWS",

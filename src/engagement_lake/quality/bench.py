@@ -42,7 +42,7 @@ def bench(scale: float, seed: int, root: Path, chunk_rows: int) -> dict[str, flo
 
 
 def main(argv: list[str] | None = None) -> None:
-    from engagement_lake.quality.run import DEFAULT_CHUNK_ROWS
+    from engagement_lake.quality.gx_engine import DEFAULT_CHUNK_ROWS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.1)

@@ -19,7 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-LAYERS = ("bronze", "silver", "gold")
+from engagement_lake.config import QUALITY_LAYERS
+
+LAYERS = QUALITY_LAYERS
 SEVERITIES = ("error", "warning")
 SAMPLE_SIZE = 5
 
