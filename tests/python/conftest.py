@@ -5,6 +5,8 @@ they need a different one (faults, increments, a single table)."""
 
 from __future__ import annotations
 
+import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,30 @@ from engagement_lake.export import ExportResult, export_gold
 
 TEST_SCALE = 0.02
 TEST_SEED = 7
+FAULTY_SCALE = 0.01
+FAULTY_SEED = 11
+
+_RUNS_DBT = re.compile(r"\bbuild\(|\brun_dbt\(")
+
+
+def _runs_dbt(func: object) -> bool:
+    try:
+        return bool(_RUNS_DBT.search(inspect.getsource(func)))  # type: ignore[arg-type]
+    except (OSError, TypeError):
+        return False
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """``slow`` by rule, never by hand: a test is slow when it, or any fixture it uses, runs dbt
+    (calls ``build(`` or ``run_dbt(``). ``pytest -m "not slow"`` then runs every pure test."""
+    verdict: dict[object, bool] = {}
+    for item in items:
+        funcs = [getattr(item, "function", None)]
+        info = getattr(item, "_fixtureinfo", None)
+        if info is not None:
+            funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
+        if any(verdict.setdefault(f, _runs_dbt(f)) for f in funcs if f is not None):
+            item.add_marker(pytest.mark.slow)
 
 
 @dataclass
@@ -65,6 +91,17 @@ def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake
     )
     run = build(cfg, progress=False)
     return Lake(cfg, run, export_gold(cfg))
+
+
+@pytest.fixture(scope="session")
+def faulty_bronze(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Path:
+    """Bronze generated with every fault kind (``--faults``) and its manifest, not built. Shared
+    read-only by the fault, quality and generator tests: a test that writes to it copies it."""
+    from engagement_lake.generate import generate
+
+    data = tmp_path_factory.mktemp("faulty") / "data"
+    generate(data, scale=FAULTY_SCALE, seed=FAULTY_SEED, faults=True, progress=False)
+    return data
 
 
 @pytest.fixture

@@ -24,14 +24,10 @@ BAD_FILES = {"truncated_file", "corrupt_pages", "bad_partition"}
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory):
-    from engagement_lake.generate import generate
-
-    root = tmp_path_factory.mktemp("faulty")
-    data = root / "data"
-    generate(data, scale=0.01, seed=11, faults=True, progress=False)
-    manifest = pl.read_parquet(data / "_truth" / "faults.parquet")
-    return root, data, manifest
+def faulty(tmp_path_factory, faulty_bronze):
+    root = tmp_path_factory.mktemp("faulty_build")
+    manifest = pl.read_parquet(faulty_bronze / "_truth" / "faults.parquet")
+    return root, faulty_bronze, manifest
 
 
 @pytest.fixture(scope="module")

@@ -71,16 +71,16 @@ def contracts() -> dict[str, Contract]:
 
 
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+def backfill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+    """The small world generated once (no daily load), with its result."""
     path = tmp_path_factory.mktemp("lake_a")
     return path, generate(path, scale=SCALE, seed=SEED, as_of=AS_OF, progress=False)
 
 
 @pytest.fixture(scope="module")
-def faulty_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("lake_faults")
-    generate(path, scale=SCALE, seed=SEED, as_of=AS_OF, faults=True, progress=False)
-    return path
+def faulty_lake(faulty_bronze: Path) -> Path:
+    """The session's shared faulty bronze (read-only here: a test that writes copies it)."""
+    return faulty_bronze
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +96,11 @@ def blocked_lakes(
 
 @pytest.fixture(scope="module")
 def daily_lake(
-    lake: tuple[Path, GenerateResult], tmp_path_factory: pytest.TempPathFactory
+    backfill: tuple[Path, GenerateResult], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, str], dict[str, str], GenerateResult]:
     """A copy of the backfilled lake with one daily load; file hashes before and after."""
     path = tmp_path_factory.mktemp("lake_daily")
-    shutil.copytree(lake[0], path, dirs_exist_ok=True)
+    shutil.copytree(backfill[0], path, dirs_exist_ok=True)
     before = _hashes(path)
     result = generate_day(path, DAY, seed=SEED, progress=False)
     return path, before, _hashes(path), result
@@ -308,9 +308,9 @@ def _read(root: Path, c: Contract) -> pa.Table:
 
 
 def test_layout_and_metadata(
-    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+    backfill: tuple[Path, GenerateResult], contracts: dict[str, Contract]
 ) -> None:
-    root, result = lake
+    root, result = backfill
     assert result.batch_id == f"backfill-{AS_OF.isoformat()}"
     assert set(result.rows) == set(contracts)
     assert all(n > 0 for n in result.rows.values()), "every table has rows"
@@ -334,8 +334,8 @@ def test_layout_and_metadata(
         assert rows == result.rows[fqn]
 
 
-def test_truth_is_apart_from_bronze(lake: tuple[Path, GenerateResult]) -> None:
-    root, _ = lake
+def test_truth_is_apart_from_bronze(backfill: tuple[Path, GenerateResult]) -> None:
+    root, _ = backfill
     truth = root / "_truth"
     for name in (
         "identity.parquet",
@@ -353,9 +353,9 @@ def test_truth_is_apart_from_bronze(lake: tuple[Path, GenerateResult]) -> None:
 
 
 def test_same_seed_same_tables(
-    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract], tmp_path: Path
+    backfill: tuple[Path, GenerateResult], contracts: dict[str, Contract], tmp_path: Path
 ) -> None:
-    root, result = lake
+    root, result = backfill
     again = generate(tmp_path, scale=SCALE, seed=SEED, as_of=AS_OF, progress=False)
     assert again.rows == result.rows
     for c in contracts.values():
@@ -370,9 +370,9 @@ def test_same_seed_same_tables(
 
 
 def test_other_seed_differs(
-    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract], tmp_path: Path
+    backfill: tuple[Path, GenerateResult], contracts: dict[str, Contract], tmp_path: Path
 ) -> None:
-    root, _ = lake
+    root, _ = backfill
     generate(tmp_path, scale=SCALE, seed=SEED + 1, as_of=AS_OF, progress=False)
     c = contracts["shop.customers"]
     assert not _read(root, c).equals(_read(tmp_path, c))
@@ -456,18 +456,18 @@ def test_blocked_backfill_conforms_to_contracts(
 
 
 def test_backfill_conforms_to_contracts(
-    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+    backfill: tuple[Path, GenerateResult], contracts: dict[str, Contract]
 ) -> None:
-    root, _ = lake
+    root, _ = backfill
     findings = detect(root, contracts)
     assert not findings, Counter((f[4], f"{f[0]}.{f[1]}", f[5]) for f in findings)
 
 
 def test_history_window_and_event_times(
-    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+    backfill: tuple[Path, GenerateResult], contracts: dict[str, Contract]
 ) -> None:
     """About three years of history, never after the as-of date (not the wall clock)."""
-    root, _ = lake
+    root, _ = backfill
     con = duckdb.connect()
     for c in contracts.values():
         col = c.event_timestamp_column
@@ -490,9 +490,9 @@ def test_history_window_and_event_times(
 
 
 def test_identity_truth_covers_every_source_record(
-    lake: tuple[Path, GenerateResult], contracts: dict[str, Contract]
+    backfill: tuple[Path, GenerateResult], contracts: dict[str, Contract]
 ) -> None:
-    root, _ = lake
+    root, _ = backfill
     truth = pl.read_parquet(root / "_truth" / "identity.parquet")
     people = pl.read_parquet(root / "_truth" / "people.parquet")
     assert truth.select("source_system", "source_id").is_duplicated().sum() == 0
@@ -507,11 +507,11 @@ def test_identity_truth_covers_every_source_record(
     assert truth["is_duplicate"].mean() > 0, "some people have duplicate records within a system"
 
 
-def test_identity_noise_is_present_but_matchable(lake: tuple[Path, GenerateResult]) -> None:
+def test_identity_noise_is_present_but_matchable(backfill: tuple[Path, GenerateResult]) -> None:
     """Noise exists (records of one person differ), yet simple deterministic rules on
     normalised e-mail, phone and (first initial, last name, birth date, ZIP) already link most
     of them. The first initial is needed: twins share surname, birth date and address."""
-    root, _ = lake
+    root, _ = backfill
     con = duckdb.connect()
 
     def scan(t: str) -> str:
@@ -590,8 +590,8 @@ def test_identity_noise_is_present_but_matchable(lake: tuple[Path, GenerateResul
 # ----------------------------------------------------------------------------- behaviour
 
 
-def test_business_rules_hold(lake: tuple[Path, GenerateResult]) -> None:
-    root, _ = lake
+def test_business_rules_hold(backfill: tuple[Path, GenerateResult]) -> None:
+    root, _ = backfill
     con = duckdb.connect()
 
     def v(t: str) -> str:
@@ -638,10 +638,10 @@ def test_business_rules_hold(lake: tuple[Path, GenerateResult]) -> None:
     assert (exp["true_effect"] == 0).any() and (exp["true_effect"] > 0).any()
 
 
-def test_purchases_follow_tastes(lake: tuple[Path, GenerateResult]) -> None:
+def test_purchases_follow_tastes(backfill: tuple[Path, GenerateResult]) -> None:
     """Order lines come mostly from the buyer's favourite categories and brands (the structure
     item-item recommenders learn), far above what the catalogue mix alone would give."""
-    root, _ = lake
+    root, _ = backfill
     con = duckdb.connect()
     share = con.execute(f"""
         SELECT avg((pr.category IN (p.taste_category_1, p.taste_category_2,
@@ -658,9 +658,9 @@ def test_purchases_follow_tastes(lake: tuple[Path, GenerateResult]) -> None:
 
 
 def test_recommended_purchases_name_orders_with_the_product(
-    lake: tuple[Path, GenerateResult],
+    backfill: tuple[Path, GenerateResult],
 ) -> None:
-    root, _ = lake
+    root, _ = backfill
     query = f"""
         SELECT count(*), count(*) FILTER (WHERE has_line), count(*) FILTER (WHERE flagged)
         FROM (
@@ -695,8 +695,10 @@ def test_quotas_scale_with_the_expected_won_amount() -> None:
     assert np.asarray(q["quota_amount"]).min() >= 100
 
 
-def test_feature_values_cover_a_year_with_recorded_drift(lake: tuple[Path, GenerateResult]) -> None:
-    root, _ = lake
+def test_feature_values_cover_a_year_with_recorded_drift(
+    backfill: tuple[Path, GenerateResult],
+) -> None:
+    root, _ = backfill
     months = (
         duckdb.connect()
         .execute(f"""
@@ -711,8 +713,8 @@ def test_feature_values_cover_a_year_with_recorded_drift(lake: tuple[Path, Gener
     assert not set(drift["stable_features"]) & set(drift["drifting_features"])
 
 
-def test_texts_truth_matches_texts(lake: tuple[Path, GenerateResult]) -> None:
-    root, _ = lake
+def test_texts_truth_matches_texts(backfill: tuple[Path, GenerateResult]) -> None:
+    root, _ = backfill
     tx = pl.read_parquet(root / "_truth" / "texts.parquet")
     assert set(tx["source_type"].unique()) == {
         "review",
@@ -780,8 +782,8 @@ def test_daily_faults_are_listed_too(
     assert any(f"load_date={DAY.isoformat()}" in f for f in manifest["file"].to_list())
 
 
-def test_no_faults_without_opt_in(lake: tuple[Path, GenerateResult]) -> None:
-    root, _ = lake
+def test_no_faults_without_opt_in(backfill: tuple[Path, GenerateResult]) -> None:
+    root, _ = backfill
     assert pl.read_parquet(root / "_truth" / "faults.parquet").is_empty()
 
 
@@ -865,12 +867,12 @@ def test_increment_has_replays_updates_and_late_rows(
 
 def test_increment_is_deterministic(
     daily_lake: Any,
-    lake: tuple[Path, GenerateResult],
+    backfill: tuple[Path, GenerateResult],
     contracts: dict[str, Contract],
     tmp_path: Path,
 ) -> None:
     root = daily_lake[0]
-    shutil.copytree(lake[0], tmp_path, dirs_exist_ok=True)
+    shutil.copytree(backfill[0], tmp_path, dirs_exist_ok=True)
     generate_day(tmp_path, DAY, seed=SEED, progress=False)
     for c in contracts.values():
         part = f"load_date={DAY.isoformat()}"

@@ -262,7 +262,6 @@ def test_no_assignments_at_all() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.slow
 def test_experiment_results_recompute_from_assignments(con) -> None:
     arms = con.execute(
         """
@@ -291,7 +290,6 @@ def test_experiment_results_recompute_from_assignments(con) -> None:
         assert row["absolute_lift"] == pytest.approx(expected.absolute_lift, rel=1e-9)
 
 
-@pytest.mark.slow
 def test_every_experiment_variant_has_three_metrics(con) -> None:
     pairs = set(
         con.execute(
@@ -309,7 +307,6 @@ def test_every_experiment_variant_has_three_metrics(con) -> None:
         assert pairs <= results, metric
 
 
-@pytest.mark.slow
 def test_recommendation_ctr_follows_the_algorithms(con, lake) -> None:
     import json
 
@@ -326,7 +323,6 @@ def test_recommendation_ctr_follows_the_algorithms(con, lake) -> None:
     assert ctr[best] > ctr[worst]
 
 
-@pytest.mark.slow
 def test_offline_evaluation_is_well_formed(con) -> None:
     rows = {
         r[0]: r[1:]
@@ -346,7 +342,6 @@ def test_offline_evaluation_is_well_formed(con) -> None:
     assert rows["item_item_cosine"][3] > rows["popularity"][3]
 
 
-@pytest.mark.slow
 def test_quota_attainment_numerator_matches_commissions(con) -> None:
     """Every won deal pays commission in its close month, so the won amount per rep-month that
     attainment is computed from equals the commission base of that rep-month."""
@@ -362,7 +357,6 @@ def test_quota_attainment_numerator_matches_commissions(con) -> None:
     assert mismatches == 0
 
 
-@pytest.mark.slow
 def test_one_conversion_row_per_golden_lead(con) -> None:
     leads, rows, converted, won = con.execute(
         """
@@ -375,7 +369,6 @@ def test_one_conversion_row_per_golden_lead(con) -> None:
     assert leads == rows and rows >= converted >= won > 0
 
 
-@pytest.mark.slow
 def test_churn_confusion_matrix_adds_up(con) -> None:
     rows = con.execute(
         """
@@ -392,7 +385,6 @@ def test_churn_confusion_matrix_adds_up(con) -> None:
         assert not any(s is not None and math.isnan(s) for s in scores)
 
 
-@pytest.mark.slow
 def test_every_dimension_here_has_one_unknown_member(con) -> None:
     for table, key in (
         ("dim_sales_rep", "sales_rep_key"),

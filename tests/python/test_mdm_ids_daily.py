@@ -31,8 +31,6 @@ SEED = 7
 BRIDGE_ID = "C9999999"
 ID_STATE = ["+customer_xref"]
 
-pytestmark = pytest.mark.slow
-
 
 @dataclass
 class DailyLake:

@@ -59,16 +59,12 @@ def contracts():
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory):
-    """Bronze with every fault kind (not built: the build would set the truncated file aside),
+def faulty(tmp_path_factory, faulty_bronze):
+    """The shared faulty bronze (not built: the build would set the truncated file aside),
     checked once with fail-on-error."""
-    from engagement_lake.generate import generate
-
     root = tmp_path_factory.mktemp("quality_faulty")
-    data = root / "data"
-    generate(data, scale=0.01, seed=11, faults=True, progress=False)
-    manifest = pl.read_parquet(data / "_truth" / "faults.parquet")
-    cfg = RunConfig(data, root / "absent.duckdb")
+    manifest = pl.read_parquet(faulty_bronze / "_truth" / "faults.parquet")
+    cfg = RunConfig(faulty_bronze, root / "absent.duckdb")
     report = run_checks(cfg, "bronze", report_dir=root / "reports", fail_on_error=True)
     return cfg, manifest, report
 
