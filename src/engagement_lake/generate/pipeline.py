@@ -445,25 +445,31 @@ class _Progress:
     def wrote(self, fqn: str, rows: int) -> None:
         if self._progress is None:
             return
-        if fqn not in self._seen:
-            self._seen.add(fqn)
-            self._progress.console.print(f"  [green]✓[/green] {fqn}")
+        self._seen.add(fqn)
         self._progress.update(self._task, advance=1, description=f"{self.title}: {fqn}")
 
 
 def print_summary(rows: dict[str, int], seconds: float, title: str) -> None:
+    """Rows per source system (one line each, a screen's worth whatever the table count), then
+    the total; ``engagement-lake summary`` lists every table."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title)
-    table.add_column("table")
+    systems: dict[str, list[int]] = {}
+    for fqn, n in rows.items():
+        systems.setdefault(fqn.split(".", 1)[0], []).append(n)
+    table = Table()
+    table.add_column("system")
+    table.add_column("tables", justify="right")
     table.add_column("rows", justify="right")
-    for fqn in sorted(rows):
-        table.add_row(fqn, f"{rows[fqn]:,}")
+    for system in sorted(systems):
+        table.add_row(system, str(len(systems[system])), f"{sum(systems[system]):,}")
     total = sum(rows.values())
-    table.add_row("[bold]total", f"[bold]{total:,}")
-    Console().print(table)
-    Console().print(f"{total:,} rows in {seconds:.1f}s ({total / max(seconds, 1e-9):,.0f} rows/s)")
+    table.add_row("[bold]total", f"[bold]{len(rows)}", f"[bold]{total:,}")
+    console = Console(highlight=False)
+    rate = total / max(seconds, 1e-9)
+    console.print(f"{title}: {total:,} rows, {seconds:.1f}s, {rate:,.0f} rows/s")
+    console.print(table)
 
 
 # ----------------------------------------------------------------------------- generate
@@ -577,7 +583,7 @@ def generate(
     )
     seconds = time.perf_counter() - t0
     if progress:
-        print_summary(writer.rows, seconds, f"bronze backfill {batch_id} (scale {scale})")
+        print_summary(writer.rows, seconds, f"{batch_id} (scale {scale})")
     return GenerateResult(
         rows=dict(writer.rows), files=list(writer.files), seconds=seconds, batch_id=batch_id
     )
