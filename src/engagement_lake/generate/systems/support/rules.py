@@ -79,10 +79,10 @@ class SupportParams:
     )
     first_response_sigma: float = 1.0
     work_median_hours: dict[str, float] = field(
-        default_factory=lambda: {"Urgent": 4.0, "High": 14.0, "Medium": 30.0, "Low": 60.0}
+        default_factory=lambda: {"Urgent": 3.0, "High": 8.0, "Medium": 18.0, "Low": 36.0}
     )
-    work_sigma: float = 1.1
-    pending_share: float = 0.25  # tickets that wait on the customer half-way through
+    work_sigma: float = 0.9
+    pending_share: float = 0.2  # tickets that wait on the customer half-way through
     pending_median_days: float = 4.0
     pending_sigma: float = 1.0
     abandoned_share: float = 0.045  # tickets (among the waiting ones) whose customer never
