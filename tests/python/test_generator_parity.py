@@ -18,11 +18,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import polars as pl
 import pytest
 
 from engagement_lake.generate import generate, generate_day
+from engagement_lake.generate.context import Calendar, day_number
 from engagement_lake.generate.pipeline import TRUTH_DIR
+from engagement_lake.generate.systems.support.rules import lifecycle
 
 PARITY_SCALE = 0.05
 PARITY_SEED = 11
@@ -156,3 +159,105 @@ def test_tickets(parity: ParityLake) -> None:
         f"agent ids: daily {min(daily_agents)}..{max(daily_agents)}, "
         f"backfill {min(agents)}..{max(agents)}"
     )
+
+
+TICKET_STATUS_ORDER = ("Open", "In Progress", "Pending", "Resolved", "Closed")
+
+
+def ticket_versions(parity: ParityLake) -> pl.DataFrame:
+    """Every landed version of every ticket, in landing order."""
+    glob = str(parity.data / "bronze" / "support" / "tickets" / "*" / "*.parquet")
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            """
+            select ticket_id, status, priority, satisfaction_score, first_response_at,
+                   resolved_at, created_at, load_date, row_number() over (
+                       partition by ticket_id order by _loaded_at, _source_file) as version
+            from read_parquet(?, hive_partitioning = true)
+            order by ticket_id, version
+            """,
+            [glob],
+        ).pl()
+    finally:
+        con.close()
+
+
+def test_ticket_lifecycle_continues(parity: ParityLake) -> None:
+    """Daily loads move tickets on from where the backfill left them: statuses only go forward,
+    a first response or a resolution once landed never changes, and every ticket (the
+    backfill's open ones included) stands where its planned life puts it after the last load."""
+    v = ticket_versions(parity).with_columns(
+        rank=pl.col("status").replace_strict(
+            {s: i for i, s in enumerate(TICKET_STATUS_ORDER)}, return_dtype=pl.Int64
+        )
+    )
+    prev = v.with_columns(pl.all().shift(1).over("ticket_id").name.suffix("_prev")).filter(
+        pl.col("version") > 1
+    )
+    assert len(prev) > 0, "no ticket got a second version"
+    backwards = prev.filter(pl.col("rank") < pl.col("rank_prev"))
+    assert backwards.is_empty(), f"statuses moved back: {backwards.head(3)}"
+    for col in ("first_response_at", "resolved_at"):
+        changed = prev.filter(
+            pl.col(f"{col}_prev").is_not_null() & (pl.col(col) != pl.col(f"{col}_prev"))
+        )
+        assert changed.is_empty(), f"{col} changed after landing: {changed.head(3)}"
+    latest = v.group_by("ticket_id").agg(pl.all().last()).sort("ticket_id")
+    last_day = day_number(parity.as_of + timedelta(days=DAYS))
+    plan = lifecycle(
+        PARITY_SEED,
+        PARITY_SCALE,
+        latest["ticket_id"].to_numpy(),
+        latest["priority"].to_numpy(),
+        latest["created_at"].cast(pl.Int64).to_numpy(),
+    )
+    planned = np.asarray(TICKET_STATUS_ORDER)[
+        plan.status(TICKET_STATUS_ORDER, Calendar.day_end_us(last_day) - 1)
+    ]
+    off = latest.filter(pl.Series(planned != latest["status"].to_numpy()))
+    assert off.is_empty(), f"{len(off)} tickets are not where their plan puts them: {off.head(3)}"
+    open_at_as_of = v.filter(
+        (pl.col("load_date") == parity.as_of)
+        & (pl.col("rank") < TICKET_STATUS_ORDER.index("Resolved"))
+    )
+    assert len(open_at_as_of) > 0, "the backfill left no ticket open"
+
+
+def ticket_message_counts(parity: ParityLake) -> pl.DataFrame:
+    glob = str(parity.data / "bronze" / "support" / "ticket_messages" / "*" / "*.parquet")
+    con = duckdb.connect()
+    try:
+        return con.execute(
+            "select ticket_id, count(distinct message_id) as n from read_parquet(?) group by 1",
+            [glob],
+        ).pl()
+    finally:
+        con.close()
+
+
+def test_ticket_messages(parity: ParityLake) -> None:
+    """Messages per ticket, for tickets opened in each window, counted after the last load.
+    Chats and e-mails are conversations and calls are not, so the daily mean is taken over the
+    backfill's channel mix: the channel shares are test_tickets' business, not this test's."""
+    b, d = parity.windows("support/tickets", "created_at", "ticket_id")
+    msgs = ticket_message_counts(parity)
+    b_n = b.join(msgs, on="ticket_id", how="left").with_columns(pl.col("n").fill_null(0))
+    d_n = d.join(msgs, on="ticket_id", how="left").with_columns(pl.col("n").fill_null(0))
+    mix = b_n.group_by("channel").agg(share=pl.len() / len(b_n), b_mean=pl.col("n").mean())
+    per = mix.join(d_n.group_by("channel").agg(d_mean=pl.col("n").mean()), on="channel")
+    assert len(per) == len(mix), f"a channel has no daily tickets: {mix['channel'].to_list()}"
+    b_mean = float((per["share"] * per["b_mean"]).sum())
+    d_mean = float((per["share"] * per["d_mean"]).sum())
+    assert abs(d_mean - b_mean) <= MEAN_TOLERANCE * b_mean, (
+        f"messages per ticket: backfill {b_mean:.3f}, daily {d_mean:.3f} (backfill channel mix)"
+    )
+
+
+def test_ticket_satisfaction(parity: ParityLake) -> None:
+    """Satisfaction of the tickets opened in each window, as they stand after the last load."""
+    b, d = parity.windows("support/tickets", "created_at", "ticket_id")
+    latest = ticket_versions(parity).group_by("ticket_id").agg(pl.all().last())
+    b_s = b.select("ticket_id").join(latest, on="ticket_id")["satisfaction_score"]
+    d_s = d.select("ticket_id").join(latest, on="ticket_id")["satisfaction_score"]
+    assert_mean_close("satisfaction score", b_s.cast(pl.Float64), d_s.cast(pl.Float64))

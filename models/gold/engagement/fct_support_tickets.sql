@@ -1,4 +1,5 @@
--- One row per support ticket (newest version): type, channel, status, priority, resolution time,
+-- One row per support ticket (newest version): type, channel, status, priority, first-response
+-- and resolution times against the SLA targets of its priority (seed support_sla_targets),
 -- satisfaction, and the sentiment of what the customer wrote or said on it.
 
 with
@@ -32,6 +33,12 @@ sentiment as (
 
 ),
 
+sla as (
+
+    select * from {{ ref('support_sla_targets') }}
+
+),
+
 support_xref as (
 
     select source_id, customer_id
@@ -47,7 +54,7 @@ final as (
         {{ surrogate_key(['tickets.ticket_id']) }} as ticket_key,
         tickets.ticket_id,
         {{ member_key('support_xref.customer_id') }} as customer_key,
-        {{ member_key("replace(lower(tickets.channel), '-', '_')") }} as channel_key,
+        {{ member_key(support_channel_code('tickets.channel')) }} as channel_key,
         cast(tickets.created_at as date) as created_date,
         cast(tickets.resolved_at as date) as resolved_date,
         tickets.order_id,
@@ -69,15 +76,29 @@ final as (
         cast(tickets.satisfaction_score as integer) as satisfaction_score,
         cast(sentiment.sentiment_score as double) as sentiment_score,
         cast({{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} / 60.0 as double) as resolution_hours,
+        cast({{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }} as integer) as first_response_minutes,
+        cast({{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} as integer) as resolution_minutes,
+        cast(sla.first_response_minutes as integer) as sla_first_response_minutes,
+        cast(sla.resolution_minutes as integer) as sla_resolution_minutes,
         cast(coalesce(messages.message_count, 0) as integer) as message_count,
         cast(coalesce(messages.customer_message_count, 0) as integer) as customer_message_count,
 
         ---------- flags
-        tickets.status in ('Open', 'In Progress') as is_open,
+        tickets.status in ('Open', 'In Progress', 'Pending') as is_open,
         tickets.resolved_at is not null as is_resolved,
+        -- null while unresolved: the SLA is judged once the ticket is solved
+        case
+            when tickets.resolved_at is not null
+                then
+                    {{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }}
+                    <= sla.first_response_minutes
+                    and {{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }}
+                    <= sla.resolution_minutes
+        end as is_sla_met,
 
         ---------- timestamps
         tickets.created_at,
+        tickets.first_response_at,
         tickets.resolved_at,
         tickets.updated_at
     from tickets
@@ -85,6 +106,8 @@ final as (
         on tickets.ticket_id = messages.ticket_id
     left join sentiment
         on tickets.ticket_id = sentiment.ticket_id
+    left join sla
+        on tickets.priority = sla.priority
     left join support_xref
         on cast(tickets.requester_id as varchar) = support_xref.source_id
 

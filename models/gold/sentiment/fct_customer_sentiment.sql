@@ -1,6 +1,7 @@
 -- One row per scored customer text, any channel: its sentiment score in [-1, 1] and label, the
 -- kind of text, and who wrote it. Keyed to dim_customer, dim_sentiment_source, dim_channel,
--- dim_product (reviews) and dim_date (written_date).
+-- dim_product (reviews) and dim_date (written_date). The channel is the text's own (a ticket's
+-- texts: the channel the ticket came in by), the source's usual channel where it has none.
 
 with
 
@@ -24,7 +25,7 @@ final as (
         texts.text_id,
         {{ member_key('texts.customer_id') }} as customer_key,
         {{ member_key('texts.source_type') }} as sentiment_source_key,
-        {{ member_key('sources.channel_code') }} as channel_key,
+        {{ member_key('coalesce(texts.channel, sources.channel_code)') }} as channel_key,
         {{ member_key('texts.product_id') }} as product_key,
         cast(texts.written_at as date) as written_date,
         cast(texts.ticket_id as bigint) as ticket_id,

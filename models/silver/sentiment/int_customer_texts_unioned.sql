@@ -1,6 +1,7 @@
 -- One row per customer-written text from any channel (product reviews, the customer's own ticket
 -- messages, call transcripts, survey verbatims, social posts), keyed to the golden customer, with
--- the vendor NLP score where the vendor scored it.
+-- the vendor NLP score where the vendor scored it. A text written on a support ticket is filed
+-- under the channel the ticket came in by (a follow-up e-mail on a phone ticket counts as phone).
 
 with
 
@@ -57,7 +58,10 @@ ticket_messages as (
     select
         'ticket_message' as source_type,
         cast(messages.message_id as varchar) as source_id,
-        lower(messages.channel) as channel,
+        coalesce(
+            {{ support_channel_code('tickets.channel') }},
+            {{ support_channel_code('messages.channel') }}
+        ) as channel,
         support_xref.customer_id,
         cast(null as varchar) as product_id,
         messages.ticket_id,

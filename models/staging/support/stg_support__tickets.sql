@@ -29,6 +29,7 @@ renamed as (
         satisfaction_score,
         ---------- timestamps
         created_at,
+        first_response_at,
         resolved_at,
         updated_at,
         ---------- lineage

@@ -58,6 +58,7 @@ from engagement_lake.generate.pipeline import (
     print_summary,
     write_json,
 )
+from engagement_lake.generate.systems import support
 from engagement_lake.generate.writer import LakeWriter, plain, source_schema
 
 # ----------------------------------------------------------------------------- entry point
@@ -220,7 +221,7 @@ def _run_day(d: Day) -> None:
     loyalty_day(d)
     marketing_day(d)
     crm_day(d)
-    support_day(d)
+    support.daily(d)
     reviews_day(d)
     fitmap_day(d)
     social_day(d)
@@ -1334,130 +1335,6 @@ def _month_quotas(ctx: Ctx, reps: pl.DataFrame, day: int, people: pl.DataFrame) 
         "period_end": np.full(len(active), end),
         "quota_amount": crm.quota_amounts(ctx, reps, people, active, months),
     }
-
-
-def support_day(d: Day) -> None:
-    """New tickets (with messages), open tickets resolved, CSAT surveys after resolution."""
-    ctx = d.ctx
-    rng = d.rng("support")
-    req_map = d.primary("support.requesters")
-    # new tickets from people known to support
-    k = max(1, int(rng.poisson(max(len(req_map) * 0.003, 1))))
-    pick = (
-        np.sort(rng.choice(len(req_map), min(k, len(req_map)), replace=False))
-        if len(req_map)
-        else np.zeros(0, np.int64)
-    )
-    if len(pick):
-        who = req_map[pick]
-        k = len(who)
-        ttypes = allowed(ctx, "support.tickets", "ticket_type")
-        tt = choose_weighted(rng, [0.25, 0.2, 0.15, 0.15, 0.1, 0.15], k)
-        from engagement_lake.generate.support import SUBJECTS, TICKET_TYPES
-
-        topic = np.asarray([TICKET_TYPES[t][0] for t in ttypes])[tt]
-        sw = np.asarray([TICKET_TYPES[t][1] for t in ttypes])[tt]
-        u = rng.random(k)
-        sent = np.where(u < sw[:, 0], 0, np.where(u < sw[:, 0] + sw[:, 1], 1, 2))
-        chans = allowed(ctx, "support.tickets", "channel")
-        ch = choose_weighted(rng, [{"Email": 0.5, "Chat": 0.5}.get(c, 0) for c in chans], k)
-        us = d.times(rng, k)
-        nums = ctx.take("ticket", k)
-        statuses = allowed(ctx, "support.tickets", "status")
-        prios = allowed(ctx, "support.tickets", "priority")
-        d.add(
-            "support.tickets",
-            {
-                "ticket_id": nums,
-                "requester_id": who["source_id"].cast(pl.Int64).to_numpy(),
-                "order_id": None,
-                "ticket_type": choice(ttypes, tt),
-                "channel": choice(chans, ch),
-                "status": choice(statuses, np.full(k, statuses.index("Open"))),
-                "priority": choice(prios, np.full(k, prios.index("Medium"))),
-                "subject": np.asarray([SUBJECTS.get(t, t) for t in ttypes], dtype=object)[tt],
-                "agent_id": None,
-                "satisfaction_score": None,
-                "created_at": us,
-                "resolved_at": None,
-                "updated_at": us + MINUTE,
-            },
-        )
-        msgs = ctx.take("message", k)
-        body = texts.customer_message(rng, topic, sent, pl.Series(["order"] * k))
-        mch = allowed(ctx, "support.ticket_messages", "channel")
-        authors = allowed(ctx, "support.ticket_messages", "author_type")
-        d.add(
-            "support.ticket_messages",
-            {
-                "message_id": msgs,
-                "ticket_id": nums,
-                "author_type": choice(authors, np.full(k, authors.index("customer"))),
-                "channel": choice(
-                    mch, np.where(ch == chans.index("Chat"), mch.index("Chat"), mch.index("Email"))
-                ),
-                "body": body,
-                "created_at": us + 30 * 1_000_000,
-            },
-        )
-        d.new_texts.append(texts.truth("ticket_message", pl.Series(msgs), topic, sent, us))
-    # resolve open tickets; satisfaction agrees with the ticket's true sentiment
-    open_t = d.bronze.latest("support.tickets", "status IN ('Open', 'In Progress')")
-    if len(open_t):
-        res = open_t.filter(pl.Series(rng.random(len(open_t)) < 0.5))
-        if res.is_empty():
-            res = open_t.head(1)
-        ids = ",".join(str(x) for x in res["ticket_id"].to_list())
-        sent = d.bronze.query(f"""
-            SELECT m.ticket_id,
-                   min(CASE t.sentiment WHEN 'negative' THEN 0
-                                    WHEN 'neutral' THEN 1 ELSE 2 END) AS s
-            FROM {d.bronze.scan("support.ticket_messages")} m
-            JOIN read_parquet('{d.data_dir / TRUTH_DIR / "texts.parquet"}') t
-              ON t.source_type = 'ticket_message' AND t.source_id = m.message_id::VARCHAR
-            WHERE m.ticket_id IN ({ids}) AND m.author_type = 'customer' GROUP BY 1 ORDER BY 1""")
-        s_map = (
-            dict(zip(sent["ticket_id"].to_list(), sent["s"].to_list(), strict=True))
-            if len(sent)
-            else {}
-        )
-        s = np.asarray([s_map.get(t, 1) for t in res["ticket_id"].to_list()])
-        csat = np.where(
-            s == 2,
-            rng.integers(4, 6, len(res)),
-            np.where(s == 1, rng.integers(3, 5, len(res)), rng.integers(1, 3, len(res))),
-        )
-        answered = rng.random(len(res)) < 0.55
-        us = d.start_us + rng.integers(8 * HOUR, 22 * HOUR, len(res))
-        us = np.maximum(us, res["created_at"].cast(pl.Int64).to_numpy() + MINUTE)
-        d.add(
-            "support.tickets",
-            res.with_columns(
-                status=pl.lit("Resolved"),
-                resolved_at=pl.Series(us).cast(pl.Datetime("us")),
-                updated_at=pl.Series(us).cast(pl.Datetime("us")),
-                satisfaction_score=pl.when(pl.Series(answered))
-                .then(pl.Series(csat))
-                .otherwise(None),
-                agent_id=pl.col("agent_id").fill_null(pl.lit(int(rng.integers(1, 10)))),
-            ),
-        )
-        sv = np.flatnonzero(answered)
-        if len(sv):
-            stypes = allowed(ctx, "support.surveys", "survey_type")
-            m = len(sv)
-            d.add(
-                "support.surveys",
-                {
-                    "survey_response_id": make_ids("survey", ctx.take("survey", m)),
-                    "requester_id": res["requester_id"].to_numpy()[sv],
-                    "ticket_id": res["ticket_id"].to_numpy()[sv],
-                    "survey_type": choice(stypes, np.full(m, stypes.index("CSAT"))),
-                    "score": csat[sv],
-                    "verbatim": None,
-                    "responded_at": np.minimum(us[sv] + HOUR, d.end_us - 1),
-                },
-            )
 
 
 def reviews_day(d: Day) -> None:

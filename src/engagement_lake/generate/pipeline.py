@@ -40,7 +40,6 @@ from engagement_lake.generate import (
     reviews,
     shop,
     social,
-    support,
     world,
 )
 from engagement_lake.generate.block import BLOCK_PEOPLE, Block
@@ -49,6 +48,7 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
+from engagement_lake.generate.systems import support
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"

@@ -58,6 +58,30 @@ CHECKS: tuple[Check, ...] = (
         low=0.5,
     ),
     # --------------------------------------------------------------- support and CRM
+    Check(
+        "open_ticket_share",
+        "share of all support tickets still open (open, in progress, pending) on the as-of date",
+        "select avg(case when is_open then 1.0 else 0.0 end) from gold.fct_support_tickets",
+        low=0.03,
+        high=0.10,
+    ),
+    Check(
+        "ticket_channels_missing_in_sentiment",
+        "ticket channels with no ticket-message text in customer sentiment",
+        """select count(*) from (select distinct channel_key from gold.fct_support_tickets) t
+           where t.channel_key not in (
+               select channel_key from gold.fct_customer_sentiment
+               where source_type = 'ticket_message')""",
+        high=0,
+    ),
+    Check(
+        "ticket_sla_met_share",
+        "share of resolved tickets answered and solved within their priority's SLA targets",
+        "select avg(case when is_sla_met then 1.0 else 0.0 end) from gold.fct_support_tickets"
+        " where is_sla_met is not null",
+        low=0.5,
+        high=0.95,
+    ),
     # --------------------------------------------------------------- shop, web and marketing
     # --------------------------------------------------------------- loyalty, experiments, models
     # --------------------------------------------------------------- history
