@@ -680,8 +680,9 @@ def test_recommended_purchases_name_orders_with_the_product(
 
 def test_quotas_scale_with_the_expected_won_amount() -> None:
     """Twice the CRM people gives every rep twice the expected won amount (and quota)."""
-    from engagement_lake.generate import crm, world
+    from engagement_lake.generate import world
     from engagement_lake.generate.context import Calendar, Ctx
+    from engagement_lake.generate.systems import crm
     from engagement_lake.generate.vocab import TERRITORIES
 
     ctx = Ctx(seed=SEED, scale=0.1, as_of=AS_OF, contracts={}, cal=Calendar(AS_OF))

@@ -4,7 +4,10 @@ backfill's own last 30 days, table by table.
 Each source system makes its rows in one module (``generate/systems``) for both the backfill and
 a daily load; this test is what keeps the two paths from drifting apart again. Tolerances, stated
 once here: means within 10 %, shares within 5 points, ranges equal, daily volumes within 15 %
-(a month of days at this scale has Poisson noise of a few per cent).
+(a month of days at this scale has Poisson noise of a few per cent). A table that makes only a
+few dozen records a month at this scale (leads, deals) cannot hold a category share to 5 points
+by chance alone (a share of 0.2 among 25 records has a standard error of 8 points): its mix is
+compared with a chi-square test of homogeneity that fails below MIX_P_VALUE.
 
 A record's first version is compared (its state when it was created): later versions are status
 changes, which the backfill shows as already happened and a daily load shows as they happen.
@@ -21,10 +24,13 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from scipy.stats import chi2_contingency
 
 from engagement_lake.generate import generate, generate_day
 from engagement_lake.generate.context import Calendar, day_number
 from engagement_lake.generate.pipeline import TRUTH_DIR
+from engagement_lake.generate.systems.crm.leads import territory_of_state
+from engagement_lake.generate.systems.crm.params import STAGE_FLOW, STAGE_PROBABILITY
 from engagement_lake.generate.systems.support.rules import lifecycle
 
 PARITY_SCALE = 0.05
@@ -33,6 +39,7 @@ DAYS = 30
 MEAN_TOLERANCE = 0.10  # relative
 SHARE_TOLERANCE = 0.05  # absolute, in proportion points
 VOLUME_TOLERANCE = 0.15  # relative, rows per day
+MIX_P_VALUE = 0.001  # chi-square test of two small samples' category mix
 
 
 @dataclass
@@ -101,6 +108,22 @@ def assert_shares_close(name: str, backfill: pl.Series, daily: pl.Series) -> Non
     )
 
 
+def assert_mix_consistent(name: str, backfill: pl.Series, daily: pl.Series) -> None:
+    """The two samples' category mix (nulls a category of their own) could come from one
+    distribution: chi-square test of homogeneity, p >= MIX_P_VALUE."""
+    b = backfill.fill_null("<null>").value_counts(name="n")
+    d = daily.fill_null("<null>").value_counts(name="n")
+    both = b.join(d, on=backfill.name, how="full", suffix="_daily", coalesce=True).fill_null(0)
+    table = both.select("n", "n_daily").to_numpy().T
+    assert table.sum(axis=1).min() > 0, f"{name}: no values ({table.sum(axis=1)})"
+    p = chi2_contingency(table).pvalue if table.shape[1] > 1 else 1.0
+    shares = both.with_columns(
+        share=pl.col("n") / pl.col("n").sum(),
+        share_daily=pl.col("n_daily") / pl.col("n_daily").sum(),
+    )
+    assert p >= MIX_P_VALUE, f"{name}: mixes differ (p = {p:.2g}): {shares.rows()}"
+
+
 def assert_volume_close(name: str, backfill: pl.DataFrame, daily: pl.DataFrame) -> None:
     b, d = len(backfill) / DAYS, len(daily) / DAYS
     assert b > 0, f"{name}: the backfill made none in its last {DAYS} days"
@@ -142,7 +165,98 @@ def test_lead_score(parity: ParityLake) -> None:
         f"lead score null share: backfill {null_share(b['lead_score']):.3f}, "
         f"daily {null_share(d['lead_score']):.3f}"
     )
-    assert_shares_close("lead source", b["lead_source"], d["lead_source"])
+    assert_mix_consistent("lead source", b["lead_source"], d["lead_source"])
+
+
+def test_lead_owner_by_territory(parity: ParityLake) -> None:
+    """A lead is owned by a rep of its state's territory, in the backfill and daily alike."""
+    b, d = parity.windows("crm/leads", "created_date", "lead_id")
+    reps = pl.read_parquet(parity.data / "bronze" / "crm" / "sales_reps" / "*" / "*.parquet")
+    territory = territory_of_state()
+
+    def in_territory(leads: pl.DataFrame) -> pl.Series:
+        rows = leads.filter(pl.col("state").is_not_null()).join(
+            reps.select("sales_rep_id", "territory_id").unique(),
+            left_on="owner_id",
+            right_on="sales_rep_id",
+            how="left",
+        )
+        state_territory = rows["state"].str.to_uppercase().replace_strict(territory, default=None)
+        return (state_territory == rows["territory_id"]).cast(pl.Float64)
+
+    share_b, share_d = in_territory(b).mean(), in_territory(d).mean()
+    assert share_b is not None and share_d is not None
+    assert share_b >= 0.9, f"backfill: {share_b:.3f} of leads owned in their territory"
+    assert abs(share_b - share_d) <= SHARE_TOLERANCE, (
+        f"leads owned by a rep of their state's territory: backfill {share_b:.3f}, "
+        f"daily {share_d:.3f}"
+    )
+
+
+def test_opportunity_terms(parity: ParityLake) -> None:
+    """New deals: as many a day, the same amounts (geometric mean: B2B deals make the
+    arithmetic mean of a month's few dozen deals swing by more than the tolerance) and types."""
+    b, d = parity.windows("crm/opportunities", "created_date", "opportunity_id")
+    assert len(d) > 0, "the daily loads opened no deals"
+    assert_mean_close(
+        "opportunity amount (geometric mean)",
+        b["amount"].cast(pl.Float64).log(),
+        d["amount"].cast(pl.Float64).log(),
+    )
+    assert_mix_consistent("opportunity type", b["opportunity_type"], d["opportunity_type"])
+
+
+def test_opportunity_probability(parity: ParityLake) -> None:
+    """A stage entry's probability, as a multiple of the stage's default (the rep's read from
+    recent activity; stage mix left out, it is what the volume checks cover), compares between
+    the backfill and the daily loads; and the open deals' probabilities are not the defaults."""
+    b, d = parity.windows("crm/opportunity_stage_history", "created_date", "history_id")
+    default = {s: float(p) for s, p in STAGE_PROBABILITY.items() if s in STAGE_FLOW}
+
+    def ratio(rows: pl.DataFrame) -> pl.Series:
+        rows = rows.filter(pl.col("stage_name").is_in(list(default)))
+        return rows["probability"].cast(pl.Float64) / rows["stage_name"].replace_strict(default)
+
+    assert_mean_close("stage entry probability / stage default", ratio(b), ratio(d))
+    con = duckdb.connect()
+    glob = str(parity.data / "bronze" / "crm" / "opportunities" / "*" / "*.parquet")
+    defaults = " ".join(f"when '{s}' then {p:g}" for s, p in default.items())
+    for label, last_load in (("backfill", parity.as_of), ("daily", parity.as_of + timedelta(DAYS))):
+        share = con.execute(
+            f"""select avg((probability = case stage_name {defaults} end)::int) from (
+                    select *, row_number() over (partition by opportunity_id
+                        order by _loaded_at desc, _source_file desc) as _newest
+                    from read_parquet(?, hive_partitioning = true) where load_date <= ?
+                ) where _newest = 1 and not is_closed""",
+            [glob, last_load],
+        ).fetchone()[0]
+        assert share <= 0.5, f"{label}: {share:.3f} of open deals carry their stage's default"
+    con.close()
+
+
+def test_profitability_rows(parity: ParityLake) -> None:
+    """A customer's first row of a year: profit adds up, and an account signed up that year
+    carries an acquisition cost of the backfill's size."""
+    b, d = parity.windows("finance/customer_profitability", "as_of_date", "profitability_id")
+    assert len(d) > 0, "the daily loads wrote no profitability rows"
+    f = pl.col
+    for name, rows in (("backfill", b), ("daily", d)):
+        gap = rows.select(
+            (
+                f("revenue_amount")
+                - f("cogs_amount")
+                - f("acquisition_cost")
+                - f("servicing_cost")
+                - f("profit_amount")
+            )
+            .cast(pl.Float64)
+            .abs()
+            .max()
+        ).item()
+        assert gap <= 0.011, f"{name}: profit differs from its parts by up to {gap}"
+    acq_b = b.filter(f("acquisition_cost") > 0)["acquisition_cost"].cast(pl.Float64)
+    acq_d = d.filter(f("acquisition_cost") > 0)["acquisition_cost"].cast(pl.Float64)
+    assert_mean_close("acquisition cost of a new account", acq_b, acq_d)
 
 
 # ----------------------------------------------------------------------------- support

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engagement_lake.config import DEFAULT_SEED
-from engagement_lake.generate import crm, identity, loyalty, mlops, people, shop, texts, world
+from engagement_lake.generate import identity, loyalty, mlops, people, shop, texts, world
 from engagement_lake.generate.block import allowed, choose_weighted, enum_draw, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
 from engagement_lake.generate.context import Calendar, Ctx, day_number
@@ -58,7 +58,7 @@ from engagement_lake.generate.pipeline import (
     print_summary,
     write_json,
 )
-from engagement_lake.generate.systems import support
+from engagement_lake.generate.systems import crm, finance, support
 from engagement_lake.generate.writer import LakeWriter, plain, source_schema
 
 # ----------------------------------------------------------------------------- entry point
@@ -220,13 +220,13 @@ def _run_day(d: Day) -> None:
     sessions_and_visits(d)
     loyalty_day(d)
     marketing_day(d)
-    crm_day(d)
+    crm.daily(d)
     support.daily(d)
     reviews_day(d)
     fitmap_day(d)
     social_day(d)
     mlops_day(d)
-    finance_day(d)
+    finance.daily(d)
     reference_day(d)
 
 
@@ -1083,260 +1083,6 @@ def marketing_day(d: Day) -> None:
         )
 
 
-def crm_day(d: Day) -> None:
-    """Opportunities move stages (history rows, commissions), contacts change e-mail, new leads."""
-    ctx = d.ctx
-    rng = d.rng("crm")
-    reps = d.w.reps
-    rep_idx = {r: i for i, r in enumerate(reps["sales_rep_id"].to_list())}
-    opps = d.bronze.latest("crm.opportunities", "NOT is_closed")
-    if len(opps):
-        flow = list(crm.STAGE_FLOW)
-        cur = opps["stage_name"].to_list()
-        k_stage = np.asarray([flow.index(s) if s in flow else 0 for s in cur])
-        src = opps["lead_source"].replace_strict(crm.SOURCE_WIN, default=1.0).to_numpy()
-        skill = reps["skill"].to_numpy()[[rep_idx.get(r, 0) for r in opps["owner_id"].to_list()]]
-        move = rng.random(len(opps)) < 1.0 / np.asarray(crm.STAGE_DAYS)[k_stage]
-        if not move.any():
-            move[int(rng.integers(0, len(opps)))] = True
-        adv = rng.random(len(opps)) < np.clip(
-            np.asarray(crm.ADVANCE_BASE)[k_stage] * src * skill**0.25, 0.05, 0.97
-        )
-        nxt = np.where(
-            adv, np.where(k_stage + 1 < len(flow), k_stage + 1, -1), -2
-        )  # -1 won, -2 lost
-        new_stage = np.where(
-            nxt == -1,
-            "Closed Won",
-            np.where(nxt == -2, "Closed Lost", np.asarray(flow)[np.maximum(nxt, 0)]),
-        )
-        mv = opps.filter(pl.Series(move))
-        ns = new_stage[move]
-        n = len(mv)
-        us = d.start_us + rng.integers(8 * HOUR, 20 * HOUR, n)
-        prob = np.asarray([crm.STAGE_PROBABILITY[s] for s in ns])
-        closed = np.isin(ns, ["Closed Won", "Closed Lost"])
-        won = ns == "Closed Won"
-        reasons = allowed(ctx, "crm.opportunities", "loss_reason")
-        updated = mv.with_columns(
-            stage_name=pl.Series(ns),
-            probability=pl.Series(prob),
-            is_closed=pl.Series(closed),
-            is_won=pl.Series(won),
-            last_modified_date=pl.Series(us).cast(pl.Datetime("us")),
-            close_date=pl.when(pl.Series(closed))
-            .then(pl.lit(d.day).cast(pl.Int32).cast(pl.Date))
-            .otherwise(pl.col("close_date")),
-            loss_reason=pl.when(pl.Series(ns == "Closed Lost"))
-            .then(pl.Series(np.asarray(reasons)[rng.integers(0, len(reasons), n)]))
-            .otherwise(None),
-        )
-        d.add("crm.opportunities", updated)
-        d.add(
-            "crm.opportunity_stage_history",
-            {
-                "history_id": make_ids("stage_history", ctx.take("stage_history", n)),
-                "opportunity_id": mv["opportunity_id"],
-                "stage_name": pl.Series(ns),
-                "amount": mv["amount"],
-                "probability": prob,
-                "changed_by": mv["owner_id"],
-                "created_date": us,
-            },
-        )
-        w = updated.filter(pl.col("is_won"))
-        if len(w):
-            otypes = allowed(ctx, "crm.opportunities", "opportunity_type")
-            sources = allowed(ctx, "crm.opportunities", "lead_source")
-            rows = {
-                "rep": np.asarray([rep_idx.get(r, 0) for r in w["owner_id"].to_list()]),
-                "amount": w["amount"].cast(pl.Float64).to_numpy(),
-                "close_us": w["last_modified_date"].cast(pl.Int64).to_numpy(),
-                "type": np.asarray([otypes.index(t) for t in w["opportunity_type"].to_list()]),
-                "src": np.asarray([sources.index(s) for s in w["lead_source"].to_list()]),
-                "num": np.asarray([int(x[3:]) for x in w["opportunity_id"].to_list()]),
-            }
-            d.add("crm.commissions", crm.commission_rows(ctx, reps, rng, rows))
-        # activities on open deals
-        act = opps.filter(pl.Series(rng.random(len(opps)) < 0.1))
-        if len(act):
-            k = len(act)
-            types, at = enum_draw(
-                rng,
-                ctx,
-                "crm.activities",
-                "activity_type",
-                {"Call": 0.5, "Email": 0.4, "Meeting": 0.1},
-                k,
-            )
-            outcomes, oc = enum_draw(
-                rng, ctx, "crm.activities", "outcome", {"Completed": 0.7, "No Answer": 0.3}, k
-            )
-            d.add(
-                "crm.activities",
-                {
-                    "activity_id": make_ids("activity", ctx.take("activity", k)),
-                    "opportunity_id": act["opportunity_id"],
-                    "lead_id": None,
-                    "contact_id": act["contact_id"],
-                    "owner_id": act["owner_id"],
-                    "activity_type": choice(types, at),
-                    "outcome": choice(outcomes, oc),
-                    "subject": pl.Series(["Follow-up"] * k),
-                    "duration_minutes": rng.integers(5, 60, k),
-                    "activity_date": d.times(rng, k),
-                },
-            )
-    # contacts whose e-mail changed (the person's address changes in the truth as well)
-    contacts = d.bronze.latest("crm.contacts", "email IS NOT NULL")
-    if len(contacts):
-        k = max(1, int(rng.poisson(max(len(contacts) * 0.001, 1))))
-        pick = np.sort(rng.choice(len(contacts), min(k, len(contacts)), replace=False))
-        rows = contacts[pick]
-        owners = d.ident.filter(pl.col("source_system") == "crm.contacts").select(
-            "source_id", "person_id"
-        )
-        rows_p = rows.join(
-            owners, left_on="contact_id", right_on="source_id", how="left", maintain_order="left"
-        )
-        people = d.people.join(
-            rows_p.select("person_id").unique(maintain_order=True), on="person_id", how="semi"
-        )
-        domains = [x for x, _ in world.vocab.EMAIL_DOMAINS]
-        new_local = (
-            people["first_name"].str.to_lowercase()
-            + "."
-            + people["last_name"].str.to_lowercase().str.replace_all(r"[^a-z]", "")
-            + "."
-            + people["person_id"].cast(pl.String)
-            + pl.Series([str(d.day % 100)] * len(people))
-        )
-        new_email = (
-            new_local + "@" + pl.Series(domains).gather(rng.integers(0, len(domains), len(people)))
-        )
-        mapping = dict(zip(people["person_id"].to_list(), new_email.to_list(), strict=True))
-        emails = [mapping.get(p) for p in rows_p["person_id"].to_list()]
-        us = d.start_us + rng.integers(8 * HOUR, 20 * HOUR, len(rows))
-        d.add(
-            "crm.contacts",
-            rows.with_columns(
-                email=pl.Series(emails, dtype=pl.String),
-                last_modified_date=pl.Series(us).cast(pl.Datetime("us")),
-            ),
-        )
-        d.people = d.people.with_columns(
-            prev_email=pl.when(pl.col("person_id").is_in(list(mapping)))
-            .then(pl.col("email"))
-            .otherwise(pl.col("prev_email")),
-            email=pl.col("person_id").replace_strict(
-                mapping, default=pl.col("email"), return_dtype=pl.String
-            ),
-        )
-    # new leads (prospects, some of them people already captured before)
-    n_new = max(1, int(rng.poisson(10 * ctx.scale)))
-    cand = d.people.filter(~pl.col("in_shop") | pl.col("in_lead"))
-    if len(cand):
-        pick = np.sort(rng.choice(len(cand), min(n_new, len(cand)), replace=False))
-        who = cand[pick]
-        k = len(who)
-        existing = d.ident.filter(pl.col("source_system") == "crm.leads")["person_id"]
-        is_dup = np.isin(who["person_id"].to_numpy(), existing.to_numpy())
-        rec = identity.Records(np.arange(k), is_dup)
-        obs = identity.observe(
-            rng, who, rec, identity.profile("crm.leads", d.ctx.identity_noise), need_contact=True
-        )
-        nums = ctx.take("lead", k)
-        ids = make_ids("lead", nums)
-        sources, src = enum_draw(rng, ctx, "crm.leads", "lead_source", crm.SOURCE_WEIGHTS, k)
-        statuses = allowed(ctx, "crm.leads", "status")
-        grades = allowed(ctx, "crm.leads", "lead_grade")
-        score = rng.integers(20, 90, k)
-        grade = np.select([score >= 80, score >= 60, score >= 40], [0, 1, 2], 3)
-        us = d.times(rng, k)
-        d.add(
-            "crm.leads",
-            {
-                "lead_id": ids,
-                "first_name": obs.first,
-                "last_name": obs.last,
-                "email": obs.email,
-                "phone": obs.phone,
-                "company": None,
-                "state": obs.state,
-                "lead_source": choice(sources, src),
-                "campaign_id": None,
-                "lead_score": score,
-                "lead_grade": choice(grades, [grades.index("ABCD"[g]) for g in grade]),
-                "status": choice(statuses, np.full(k, statuses.index("New"))),
-                "disqualification_reason": None,
-                "owner_id": reps["sales_rep_id"].to_arrow().take(rng.integers(0, len(reps), k)),
-                "converted_contact_id": None,
-                "converted_opportunity_id": None,
-                "created_date": us // US_PER_DAY,
-                "converted_date": None,
-                "last_modified_date": us + MINUTE,
-            },
-        )
-        li = identity.identity_truth("crm.leads", pl.Series(ids), who, rec, obs)
-        d.new_identity.append(li)
-        d.ident = pl.concat([d.ident, li.cast(d.ident.schema)])
-    # lead status progress
-    open_leads = d.bronze.latest("crm.leads", "status IN ('New', 'Working')")
-    if len(open_leads):
-        prog = open_leads.filter(pl.Series(rng.random(len(open_leads)) < 0.02))
-        if prog.is_empty():
-            prog = open_leads.head(1)
-        nxt = np.where(prog["status"].to_numpy() == "New", "Working", "Nurturing")
-        d.add(
-            "crm.leads",
-            prog.with_columns(
-                status=pl.Series(nxt),
-                last_modified_date=pl.Series(
-                    d.start_us + rng.integers(8 * HOUR, 20 * HOUR, len(prog))
-                ).cast(pl.Datetime("us")),
-            ),
-        )
-    # quotas for a new month
-    if date.fromordinal(date(1970, 1, 1).toordinal() + d.day).day == 1:
-        q = crm.quotas(ctx, reps, d.people)
-        month_start = d.day
-        keep = np.asarray(q["period_start"]) == month_start
-        if not keep.any():
-            q2 = _month_quotas(ctx, reps, d.day, d.people)
-            d.add("crm.quotas", q2)
-        else:
-            d.add(
-                "crm.quotas",
-                {
-                    k: (
-                        v.filter(pa.array(keep)) if isinstance(v, pa.Array) else np.asarray(v)[keep]
-                    )
-                    for k, v in q.items()
-                },
-            )
-
-
-def _month_quotas(ctx: Ctx, reps: pl.DataFrame, day: int, people: pl.DataFrame) -> dict[str, Any]:
-    """Quota rows for the month starting at ``day`` for every active rep (same rule as the
-    backfill: the rep's expected won amount x its stretch x the month's seasonality)."""
-    mon = np.datetime64(int(day), "D").astype("datetime64[M]")
-    active = np.flatnonzero(reps["is_active"].to_numpy())
-    ym = int(mon.astype(np.int64))
-    qnum = (
-        reps["rep_num"].to_numpy()[active] * 10_000 + (ym // 12 + 1970 - 2000) * 100 + ym % 12 + 1
-    )
-    start = mon.astype("datetime64[D]").astype(np.int64)
-    end = (mon + 1).astype("datetime64[D]").astype(np.int64) - 1
-    months = np.full(len(active), mon)
-    return {
-        "quota_id": make_ids("quota", qnum),
-        "sales_rep_id": reps["sales_rep_id"].to_arrow().take(active),
-        "period_start": np.full(len(active), start),
-        "period_end": np.full(len(active), end),
-        "quota_amount": crm.quota_amounts(ctx, reps, people, active, months),
-    }
-
-
 def reviews_day(d: Day) -> None:
     """Pending reviews get moderated; a few new reviews of recently delivered lines."""
     ctx = d.ctx
@@ -1681,50 +1427,6 @@ def mlops_day(d: Day) -> None:
         mlops.nlp_sentiment(blk, d.new_texts)
         for fr in blk.tables.get("mlops.nlp_sentiment", []):
             d.add("mlops.nlp_sentiment", fr.columns)
-
-
-def finance_day(d: Day) -> None:
-    """Customers who bought today: their current fiscal year's row is resent, updated."""
-    ctx = d.ctx
-    to = d.today_orders
-    if to is None:
-        return
-    year = date.fromordinal(date(1970, 1, 1).toordinal() + d.day).year
-    today = (
-        pl.DataFrame(
-            {"customer_id": to["customer_id"], "rev": to["total_c"] / 100.0, "cogs": to["cogs"]}
-        )
-        .group_by("customer_id", maintain_order=True)
-        .agg(pl.col("rev").sum(), pl.col("cogs").sum())
-    )
-    ids = ",".join(f"'{c}'" for c in today["customer_id"].to_list())
-    cur = d.bronze.latest(
-        "finance.customer_profitability", f"fiscal_year = {year} AND customer_id IN ({ids})"
-    )
-    upd = today.join(cur, on="customer_id", how="left", maintain_order="left")
-    has = upd["profitability_id"].is_not_null().to_numpy()
-    n_new = int((~has).sum())
-    new_ids = make_ids("profitability", ctx.take("profitability", n_new)).to_pylist()
-    it = iter(new_ids)
-    pid = [x if x is not None else next(it) for x in upd["profitability_id"].to_list()]
-    rev = upd["revenue_amount"].cast(pl.Float64).fill_null(0).to_numpy() + upd["rev"].to_numpy()
-    cogs = upd["cogs_amount"].cast(pl.Float64).fill_null(0).to_numpy() + upd["cogs"].to_numpy()
-    acq = upd["acquisition_cost"].cast(pl.Float64).fill_null(0).to_numpy()
-    serv = upd["servicing_cost"].cast(pl.Float64).fill_null(0).to_numpy()
-    d.add(
-        "finance.customer_profitability",
-        {
-            "profitability_id": pl.Series(pid, dtype=pl.String),
-            "customer_id": upd["customer_id"],
-            "fiscal_year": np.full(len(upd), year),
-            "as_of_date": np.full(len(upd), d.day),
-            "revenue_amount": np.round(rev, 2),
-            "cogs_amount": np.round(cogs, 2),
-            "acquisition_cost": acq,
-            "servicing_cost": serv,
-            "profit_amount": np.round(rev - cogs - acq - serv, 2),
-        },
-    )
 
 
 def reference_day(d: Day) -> None:

@@ -31,8 +31,6 @@ import pyarrow.parquet as pq
 from engagement_lake.config import DEFAULT_AS_OF, DEFAULT_SCALE, DEFAULT_SEED, SCHEMAS_DIR
 from engagement_lake.contracts import Contract, load_contracts
 from engagement_lake.generate import (
-    crm,
-    finance,
     fitmap,
     loyalty,
     marketing,
@@ -48,7 +46,7 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
-from engagement_lake.generate.systems import support
+from engagement_lake.generate.systems import crm, finance, support
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"

@@ -82,6 +82,37 @@ CHECKS: tuple[Check, ...] = (
         low=0.5,
         high=0.95,
     ),
+    # crm
+    Check(
+        "quota_months_missing_from_commissions",
+        "rep-months with a quota that are not a row of the commissions fact",
+        """select count(*) from staging.stg_crm__quotas as quotas
+           where not exists (
+               select 1 from gold.fct_sales_commissions as commissions
+               where commissions.quota_id = quotas.quota_id)""",
+        high=0,
+    ),
+    Check(
+        "mean_quota_attainment",
+        "mean quota attainment over rep-months with a quota (quotas are set above the expected "
+        "won amount)",
+        """select avg(attainment) from (
+               select sales_rep_id, commission_month_date, max(quota_attainment) as attainment
+               from gold.fct_sales_commissions where quota_amount > 0 group by all)""",
+        low=0.4,
+        high=1.2,
+    ),
+    Check(
+        "open_opportunities_at_stage_default",
+        "share of open opportunities whose probability is exactly their stage's default",
+        """select avg(case when opportunities.probability = stages.default_probability
+                           then 1.0 else 0.0 end)
+           from gold.fct_sales_opportunities as opportunities
+           join gold.dim_sales_stage as stages
+               on opportunities.sales_stage_key = stages.sales_stage_key
+           where opportunities.is_open""",
+        high=0.5,
+    ),
     # --------------------------------------------------------------- shop, web and marketing
     # --------------------------------------------------------------- loyalty, experiments, models
     # --------------------------------------------------------------- history

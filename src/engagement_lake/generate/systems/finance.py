@@ -1,4 +1,5 @@
-"""finance: customer profitability per shop account and fiscal (calendar) year.
+"""finance: customer profitability per shop account and fiscal (calendar) year, for the
+backfill (``emit``) and a daily load (``daily``), with one set of costs.
 
 Derived exactly from the shop and support data, so the gold layer can reconcile it:
 - revenue = sum over the account's non-cancelled orders placed in the year of
@@ -8,17 +9,27 @@ Derived exactly from the shop and support data, so the gold layer can reconcile 
 - servicing cost = 8.50 per support ticket of the person (charged to the primary account) plus
   6.00 per returned line;
 - profit = revenue - cogs - acquisition - servicing.
+
+A daily load resends the current year's row of every customer who bought that day, with the
+day's revenue and cogs added; a customer's first row of a year is new, and carries the
+acquisition cost when the account signed up that year, as in the backfill.
 """
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
+import polars as pl
 
 from engagement_lake.generate.block import Block, make_ids
 from engagement_lake.generate.columns import US_PER_DAY
+from engagement_lake.generate.daily import Day
 
 TICKET_COST = 8.50
 RETURN_COST = 6.00
+ACQUISITION_COST = (12.0, 65.0)
+"""An account's acquisition cost (USD), uniform in this range, charged in its signup year."""
 
 
 def _year(us: np.ndarray) -> np.ndarray:
@@ -71,7 +82,7 @@ def emit(blk: Block) -> None:
     signup_year = _year(signup_day * US_PER_DAY) - first_year
     acq = np.zeros(size)
     in_hist = signup_year >= 0
-    acq_amount = np.round(rng.uniform(12, 65, n_acct), 2)
+    acq_amount = np.round(rng.uniform(*ACQUISITION_COST, n_acct), 2)
     acq[(np.arange(n_acct) * ny + signup_year)[in_hist]] = acq_amount[in_hist]
     # rows: every account-year from the account's first order year to the as-of year
     first_order_year = np.full(n_acct, ny, dtype=np.int64)
@@ -107,5 +118,67 @@ def emit(blk: Block) -> None:
             "acquisition_cost": ac,
             "servicing_cost": servicing,
             "profit_amount": profit,
+        },
+    )
+
+
+def daily(d: Day) -> None:
+    """Customers who bought today: their current fiscal year's row is resent, updated (a first
+    row of the year is new, with the acquisition cost if the account signed up this year)."""
+    ctx = d.ctx
+    rng = d.rng("finance")
+    to = d.today_orders
+    if to is None or len(to["customer_id"]) == 0:
+        return
+    year = date.fromordinal(date(1970, 1, 1).toordinal() + d.day).year
+    today = (
+        pl.DataFrame(
+            {"customer_id": to["customer_id"], "rev": to["total_c"] / 100.0, "cogs": to["cogs"]}
+        )
+        .group_by("customer_id", maintain_order=True)
+        .agg(pl.col("rev").sum(), pl.col("cogs").sum())
+    )
+    ids = ",".join(f"'{c}'" for c in today["customer_id"].to_list())
+    cur = d.bronze.latest(
+        "finance.customer_profitability", f"fiscal_year = {year} AND customer_id IN ({ids})"
+    )
+    upd = today.join(cur, on="customer_id", how="left", maintain_order="left")
+    has = upd["profitability_id"].is_not_null().to_numpy()
+    n_new = int((~has).sum())
+    new_ids = make_ids("profitability", ctx.take("profitability", n_new)).to_pylist()
+    it = iter(new_ids)
+    pid = [x if x is not None else next(it) for x in upd["profitability_id"].to_list()]
+    # accounts not in bronze yet signed up today
+    signup = d.bronze.latest(
+        "shop.customers", f"customer_id IN ({ids})", columns="customer_id, signup_date"
+    )
+    signup_year = (
+        upd.select("customer_id")
+        .join(signup, on="customer_id", how="left", maintain_order="left")["signup_date"]
+        .dt.year()
+        .fill_null(year)
+        .to_numpy()
+    )
+    new_acq = np.round(rng.uniform(*ACQUISITION_COST, len(upd)), 2)
+    acq = np.where(
+        has,
+        upd["acquisition_cost"].cast(pl.Float64).fill_null(0).to_numpy(),
+        np.where(signup_year == year, new_acq, 0.0),
+    )
+    rev = upd["revenue_amount"].cast(pl.Float64).fill_null(0).to_numpy() + upd["rev"].to_numpy()
+    cogs = upd["cogs_amount"].cast(pl.Float64).fill_null(0).to_numpy() + upd["cogs"].to_numpy()
+    serv = upd["servicing_cost"].cast(pl.Float64).fill_null(0).to_numpy()
+    d.add(
+        "finance.customer_profitability",
+        {
+            "profitability_id": pl.Series(pid, dtype=pl.String),
+            "customer_id": upd["customer_id"],
+            "fiscal_year": np.full(len(upd), year),
+            "as_of_date": np.full(len(upd), d.day),
+            "revenue_amount": np.round(rev, 2),
+            "cogs_amount": np.round(cogs, 2),
+            "acquisition_cost": acq,
+            "servicing_cost": serv,
+            "profit_amount": np.round(rev - cogs - acq - serv, 2),
         },
     )
