@@ -35,11 +35,9 @@ from engagement_lake.generate import (
     finance,
     fitmap,
     loyalty,
-    marketing,
     mlops,
     reviews,
     shop,
-    social,
     support,
     world,
 )
@@ -49,6 +47,9 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
+from engagement_lake.generate.systems import social
+from engagement_lake.generate.systems.marketing import email, journeys
+from engagement_lake.generate.systems.shop import sessions
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
@@ -238,12 +239,14 @@ def run_block(blk: Block) -> None:
     fitmap.scans(blk)
     loyalty.members(blk)
     shop.customers(blk)
-    shop.store_visits(blk)
-    shop.web_sessions(blk)
+    sessions.store_visits(blk)
+    sessions.draft_sessions(blk)
     support.emit(blk)
     reviews.emit(blk)
     crm.emit(blk)
-    marketing.emit(blk)
+    email.emit(blk)  # turns e-mail-driven order sessions into e-mail ones, adds click sessions
+    sessions.web_sessions(blk)
+    journeys.emit(blk)
     social.emit(blk)
     mlops.emit(blk)
     finance.emit(blk)
@@ -671,7 +674,7 @@ def write_truth(
     write_json(
         truth_dir / "behaviour_params.json",
         {
-            "email": marketing.engagement_truth(),
+            "email": email.engagement_truth(),
             **mlops.behaviour_params(),
         },
     )
