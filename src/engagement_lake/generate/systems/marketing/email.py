@@ -270,14 +270,14 @@ def broadcast_us(day: int, campaign_num: int) -> int:
 
 
 def template_at(campaigns: pl.DataFrame, us: np.ndarray) -> np.ndarray:
-    """Campaign number of the abandoned-cart template live at each time (the first template
-    before any launched); -1 when there is none."""
+    """Campaign number of the abandoned-cart template live at each time: the latest launched;
+    -1 before the first launch (no reminders yet)."""
     tpl = campaigns.filter(pl.col("campaign_type") == TRIGGER_TYPE).sort("send_day")
     if tpl.is_empty():
         return np.full(len(us), -1, np.int64)
     launch = tpl["send_day"].to_numpy() * US_PER_DAY
-    i = np.maximum(np.searchsorted(launch, us, side="right") - 1, 0)
-    return tpl["campaign_num"].to_numpy()[i]
+    i = np.searchsorted(launch, us, side="right") - 1
+    return np.where(i >= 0, tpl["campaign_num"].to_numpy()[np.maximum(i, 0)], -1)
 
 
 def event_columns(
