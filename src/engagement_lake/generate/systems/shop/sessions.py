@@ -145,7 +145,6 @@ def _draft(
     ]
     lift = np.asarray([CONVERSION_LIFT.get(s, 1.0) for s in sources])[src]
     cart = converted | (rng.random(n) < CART_BASE * lift)
-    cart[nc + nb :] &= False  # anonymous carts are not tied to anyone; kept simple: none
     srt = np.argsort(start, kind="stable")
     person = np.r_[order_person, browse_person, np.full(na, -1)].astype(np.int64)
     order = np.r_[order_idx, np.full(nb + na, -1)].astype(np.int64)
@@ -536,10 +535,9 @@ def daily(d: Day) -> None:
         )
     else:
         order_id = pa.nulls(len(dr), pa.string())
-    campaigns = pl.concat([d.w.campaigns.select("campaign_id", "send_day")])
     d.add(
         "shop.web_sessions",
-        _columns(ctx, rng, dr, np.asarray(app_order, bool), campaigns, cust, order_id),
+        _columns(ctx, rng, dr, np.asarray(app_order, bool), d.w.campaigns, cust, order_id),
     )
     d.today_sessions = {
         "ids": dr.ids,
