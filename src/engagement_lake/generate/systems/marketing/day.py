@@ -148,7 +148,7 @@ def daily(d: Day) -> None:
             )
     camps = _campaigns(d, new_camp)
     # ------------------------------------------------------------ abandoned carts
-    carts = _abandoned_carts(d, camps)
+    carts = _abandoned_carts(d, camps, subs)
     sub_of = d.primary("marketing.subscribers")
     today_ac = carts.filter((pl.col("send_us") >= lo) & (pl.col("send_us") < hi))
     ac_sub = today_ac.select("person_id").join(
@@ -283,9 +283,9 @@ def _landed(landed: pl.DataFrame, kind: str, s: Sends) -> np.ndarray:
     return np.isin(s.sub * 1_000_000 + s.campaign, keys)
 
 
-def _abandoned_carts(d: Day, camps: pl.DataFrame) -> pl.DataFrame:
-    """Reminded abandoned sessions of the last two days and today: person, session start and
-    number, reminder time and template."""
+def _abandoned_carts(d: Day, camps: pl.DataFrame, subs: pl.DataFrame) -> pl.DataFrame:
+    """Reminded abandoned sessions of the last two days and today of people still subscribed
+    (``subs``): person, session start and number, reminder time and template."""
     lo = d.start_us - 2 * US_PER_DAY
     prev = d.bronze.query(f"""
         SELECT session_id, customer_id, epoch_us(session_start) AS start
@@ -312,8 +312,9 @@ def _abandoned_carts(d: Day, camps: pl.DataFrame) -> pl.DataFrame:
             ].astype(np.int64),
         }
     )
-    subs = d.primary("marketing.subscribers")
-    frame = frame.filter(pl.col("person_id").is_in(subs["person_id"].implode()))
+    if not len(subs):
+        return frame.with_columns(send_us=pl.lit(0, pl.Int64), campaign=pl.lit(0, pl.Int64)).head(0)
+    frame = frame.filter(pl.col("person_id").is_in(subs["person_id"].unique().implode()))
     num = frame["session_num"].to_numpy()
     send_us = frame["session_start"].to_numpy() + email.reminder_delay(num)
     tpl = email.template_at(camps, send_us)
