@@ -146,6 +146,8 @@ class Day:
     new_people_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     today_orders: dict[str, Any] | None = None
     today_sessions: dict[str, Any] | None = None
+    session_draft: Any = None
+    """The day's web sessions before e-mail attribution (``systems.shop.sessions.Draft``)."""
     new_members: pl.DataFrame | None = None
 
     @property

@@ -53,12 +53,13 @@ from engagement_lake.generate.pipeline import (
     _Progress,
     add_outcome,
     cached_contracts,
-    campaign_frame,
     people_truth,
     print_summary,
     write_json,
 )
-from engagement_lake.generate.systems import crm, finance, support
+from engagement_lake.generate.systems import crm, finance, social, support
+from engagement_lake.generate.systems.marketing import day as marketing_day
+from engagement_lake.generate.systems.shop import sessions
 from engagement_lake.generate.writer import LakeWriter, plain, source_schema
 
 # ----------------------------------------------------------------------------- entry point
@@ -217,14 +218,15 @@ def _run_day(d: Day) -> None:
     order_updates(d)
     returns(d)
     customers_updates(d)
-    sessions_and_visits(d)
+    sessions.draft_day(d)
     loyalty_day(d)
-    marketing_day(d)
     crm.daily(d)
     support.daily(d)
     reviews_day(d)
     fitmap_day(d)
-    social_day(d)
+    marketing_day.daily(d)  # e-mail-driven order sessions, click sessions, journeys
+    sessions.daily(d)
+    social.daily(d)
     mlops_day(d)
     finance.daily(d)
     reference_day(d)
@@ -613,134 +615,6 @@ def customers_updates(d: Day) -> None:
     d.people = pe.drop("n_number", "n_name", "n_suffix").cast(d.people.schema)
 
 
-def sessions_and_visits(d: Day) -> None:
-    ctx = d.ctx
-    rng = d.rng("sessions")
-    pe = d.people
-    to = d.today_orders
-    shop_map = d.primary("shop.customers")
-    alive = np.flatnonzero(
-        pe["alive"].to_numpy()
-        & np.isin(pe["person_id"].to_numpy(), shop_map["person_id"].to_numpy())
-    )
-    browse = alive[rng.random(len(alive)) < 0.01 + 0.03 * pe["engagement"].to_numpy()[alive]]
-    chans = allowed(ctx, "shop.orders", "channel")
-    web = (
-        np.zeros(0, np.int64)
-        if to is None
-        else np.flatnonzero(np.isin(to["channel"], [chans.index("web"), chans.index("app")]))
-    )
-    n_b, n_w = len(browse), len(web)
-    n_anon = max(1, int(0.12 * (n_b + n_w)))
-    n = n_b + n_w + n_anon
-    start = np.r_[
-        d.times(rng, n_b),
-        (to["us"][web] - 10 * MINUTE) if to is not None else np.zeros(0, np.int64),
-        d.times(rng, n_anon),
-    ]
-    if n_b + n_w + n_anon and not (start < d.start_us).any():
-        start[-1] -= US_PER_DAY  # at least one late session
-    person_ids = np.r_[
-        pe["person_id"].to_numpy()[browse],
-        to["person_id"][web] if to is not None else np.zeros(0, np.int64),
-        np.full(n_anon, -1),
-    ]
-    cust = pl.DataFrame({"person_id": person_ids}).join(
-        shop_map, on="person_id", how="left", maintain_order="left"
-    )["source_id"]
-    converted = np.r_[np.zeros(n_b, bool), np.ones(n_w, bool), np.zeros(n_anon, bool)]
-    devices, dev = enum_draw(
-        rng,
-        ctx,
-        "shop.web_sessions",
-        "device_type",
-        {"desktop": 0.4, "mobile": 0.48, "tablet": 0.07, "app": 0.05},
-        n,
-    )
-    sources, src = enum_draw(
-        rng,
-        ctx,
-        "shop.web_sessions",
-        "traffic_source",
-        {
-            "direct": 0.3,
-            "organic_search": 0.3,
-            "paid_search": 0.15,
-            "email": 0.1,
-            "social": 0.1,
-            "referral": 0.05,
-        },
-        n,
-    )
-    pv = np.clip(1 + rng.geometric(0.18, n) + converted * 4, 1, 500)
-    sids = make_ids("session", ctx.take("session", n))
-    order_ids = pa.concat_arrays(
-        [
-            pa.nulls(n_b, pa.string()),
-            to["ids"].take(web) if to is not None else pa.nulls(0, pa.string()),
-            pa.nulls(n_anon, pa.string()),
-        ]
-    )
-    d.add(
-        "shop.web_sessions",
-        {
-            "session_id": sids,
-            "customer_id": cust,
-            "session_start": start,
-            "session_end": start + rng.integers(MINUTE, 40 * MINUTE, n),
-            "device_type": choice(devices, dev),
-            "traffic_source": choice(sources, src),
-            "utm_campaign": None,
-            "page_views": pv,
-            "products_viewed": rng.binomial(pv, 0.45),
-            "added_to_cart": converted | (rng.random(n) < 0.17),
-            "converted": converted,
-            "order_id": order_ids,
-        },
-    )
-    d.today_sessions = {
-        "ids": sids,
-        "person_id": person_ids,
-        "start": start,
-        "customer_id": cust,
-        "converted": converted,
-    }
-    # store visits: today's store purchases plus some browsing
-    if to is not None:
-        so = np.flatnonzero(to["is_store"])
-        types = allowed(ctx, "shop.store_visits", "visit_type")
-        extra = alive[rng.random(len(alive)) < 0.003]
-        m = len(so) + len(extra)
-        if m:
-            vp = np.r_[to["person_id"][so], pe["person_id"].to_numpy()[extra]]
-            vus = np.r_[to["us"][so] - 20 * MINUTE, d.times(rng, len(extra))]
-            vc = pl.DataFrame({"person_id": vp}).join(
-                shop_map, on="person_id", how="left", maintain_order="left"
-            )["source_id"]
-            home = (
-                pl.DataFrame({"person_id": vp})
-                .join(
-                    pe.select("person_id", "home_store"),
-                    on="person_id",
-                    how="left",
-                    maintain_order="left",
-                )["home_store"]
-                .to_numpy()
-            )
-            d.add(
-                "shop.store_visits",
-                {
-                    "visit_id": make_ids("store_visit", ctx.take("store_visit", m)),
-                    "customer_id": vc,
-                    "store_id": choice(d.w.stores["store_id"].to_list(), home % len(d.w.stores)),
-                    "visit_ts": vus,
-                    "duration_minutes": rng.integers(5, 90, m),
-                    "visit_type": choice(types, np.full(m, types.index("walk_in"))),
-                    "made_purchase": np.r_[np.ones(len(so), bool), np.zeros(len(extra), bool)],
-                },
-            )
-
-
 def loyalty_day(d: Day) -> None:
     """Earn points for members' orders; members whose balance changed get a new version."""
     ctx = d.ctx
@@ -967,122 +841,6 @@ def loyalty_day(d: Day) -> None:
         )
 
 
-def marketing_day(d: Day) -> None:
-    """A campaign every seventh day; opens and clicks trickle in; a few unsubscribe."""
-    ctx = d.ctx
-    rng = d.rng("marketing")
-    subs = d.bronze.latest("marketing.subscribers", "status = 'subscribed'")
-    ev_types = allowed(ctx, "marketing.email_events", "event_type")
-    sub_ids: list[pl.Series] = []
-    camp_ids: list[pl.Series] = []
-    types: list[np.ndarray] = []
-    uss: list[np.ndarray] = []
-    if d.day % 7 == 0 and len(subs):
-        camp = world.make_campaigns(ctx, n=1, day_lo=d.day, day_hi=d.day, stream="day.campaign")
-        d.add("marketing.campaigns", campaign_frame(camp))
-        share = float(camp["audience_share"][0])
-        chosen = subs.filter(pl.Series(rng.random(len(subs)) < share))
-        k = len(chosen)
-        send = d.start_us + 9 * HOUR + rng.integers(0, 30 * MINUTE, k)
-        opened = rng.random(k) < 0.22
-        clicked = opened & (rng.random(k) < 0.2)
-        for mask, t, us in (
-            (np.ones(k, bool), "sent", send),
-            (np.ones(k, bool), "delivered", send + MINUTE),
-            (opened, "open", send + rng.integers(MINUTE, 10 * HOUR, k)),
-            (clicked, "click", send + rng.integers(11 * HOUR, 13 * HOUR, k)),
-        ):
-            sub_ids.append(chosen["subscriber_id"].filter(pl.Series(mask)))
-            camp_ids.append(pl.Series([str(camp["campaign_id"][0])] * int(mask.sum())))
-            types.append(np.full(int(mask.sum()), ev_types.index(t)))
-            uss.append(us[mask])
-    else:
-        # late opens of the most recent campaign
-        prev_sent = d.bronze.query(f"""
-            SELECT DISTINCT subscriber_id, campaign_id
-            FROM {d.bronze.scan("marketing.email_events")}
-            WHERE event_type = 'sent' AND campaign_id = (
-                SELECT max(campaign_id) FROM {d.bronze.scan("marketing.email_events")}
-                WHERE event_type = 'sent' AND subscriber_id IS NOT NULL)
-            ORDER BY subscriber_id""")
-        if len(prev_sent):
-            late = prev_sent.filter(pl.Series(rng.random(len(prev_sent)) < 0.02))
-            if late.is_empty():
-                late = prev_sent.head(1)
-            k = len(late)
-            sub_ids.append(late["subscriber_id"])
-            camp_ids.append(late["campaign_id"])
-            types.append(np.full(k, ev_types.index("open")))
-            uss.append(d.times(rng, k))
-    if len(subs):
-        unsub = subs.filter(pl.Series(rng.random(len(subs)) < 0.0005))
-        if unsub.is_empty():
-            unsub = subs[[int(rng.integers(0, len(subs)))]]
-        u_us = d.start_us + rng.integers(8 * HOUR, 22 * HOUR, len(unsub))
-        d.add(
-            "marketing.subscribers",
-            unsub.with_columns(
-                status=pl.lit("unsubscribed"),
-                unsubscribed_at=pl.Series(u_us).cast(pl.Datetime("us")),
-                updated_at=pl.Series(u_us + MINUTE).cast(pl.Datetime("us")),
-            ),
-        )
-        last_camp = d.bronze.query(f"""
-            SELECT subscriber_id, max(campaign_id) AS campaign_id
-            FROM {d.bronze.scan("marketing.email_events")}
-            WHERE subscriber_id IN ({",".join(f"'{s}'" for s in unsub["subscriber_id"].to_list())})
-            GROUP BY 1 ORDER BY 1""")
-        if len(last_camp):
-            sub_ids.append(last_camp["subscriber_id"])
-            camp_ids.append(last_camp["campaign_id"])
-            types.append(np.full(len(last_camp), ev_types.index("unsubscribe")))
-            uu = dict(zip(unsub["subscriber_id"].to_list(), u_us.tolist(), strict=True))
-            uss.append(np.asarray([uu[s] for s in last_camp["subscriber_id"].to_list()]))
-    if not sub_ids:
-        return
-    n = sum(len(x) for x in sub_ids)
-    d.add(
-        "marketing.email_events",
-        {
-            "event_id": make_ids("email_event", ctx.take("email_event", n)),
-            "subscriber_id": pl.concat(sub_ids).cast(pl.String),
-            "campaign_id": pl.concat(camp_ids).cast(pl.String),
-            "event_type": choice(ev_types, np.concatenate(types)),
-            "event_ts": np.concatenate(uss),
-            "link_url": None,
-            "revenue": None,
-            "order_id": None,
-        },
-    )
-    # a welcome journey for today's new subscribers
-    jn = allowed(ctx, "marketing.journey_events", "journey_name")
-    tp = allowed(ctx, "marketing.journey_events", "touchpoint")
-    new_subs = d.ident.filter(pl.col("source_system") == "marketing.subscribers").filter(
-        pl.col("person_id").is_in(d.new_people_ids.tolist())
-    )
-    if len(new_subs):
-        k = len(new_subs)
-        shop_map = d.primary("shop.customers")
-        cust = new_subs.select("person_id").join(
-            shop_map, on="person_id", how="left", maintain_order="left"
-        )["source_id"]
-        d.add(
-            "marketing.journey_events",
-            {
-                "journey_event_id": make_ids("journey_event", ctx.take("journey_event", k)),
-                "subscriber_id": new_subs["source_id"],
-                "customer_ref": cust,
-                "journey_name": choice(jn, np.full(k, jn.index("Welcome"))),
-                "touchpoint": choice(tp, np.full(k, tp.index("email"))),
-                "stage": pl.Series(["entered"] * k),
-                "event_ts": d.end_us - rng.integers(MINUTE, HOUR, k),
-                "campaign_id": None,
-                "is_conversion": np.zeros(k, bool),
-                "conversion_value": None,
-            },
-        )
-
-
 def reviews_day(d: Day) -> None:
     """Pending reviews get moderated; a few new reviews of recently delivered lines."""
     ctx = d.ctx
@@ -1183,36 +941,6 @@ def fitmap_day(d: Day) -> None:
             "scan_quality": np.round(rng.uniform(0.6, 0.98, k), 3),
         },
     )
-
-
-def social_day(d: Day) -> None:
-    ctx = d.ctx
-    rng = d.rng("social")
-    k = max(1, int(rng.poisson(20 * ctx.scale)))
-    sent = choose_weighted(rng, [0.45, 0.3, 0.25], k)
-    topic = rng.integers(0, len(texts.TOPICS) - 1, k)
-    body = texts.social_post(rng, topic, sent, pl.Series(["clothes"] * k))
-    platforms, plat = enum_draw(
-        rng, ctx, "social.mentions", "platform", {"Twitter": 0.4, "Instagram": 0.6}, k
-    )
-    us = d.times(rng, k)
-    ids = make_ids("mention", ctx.take("mention", k))
-    d.add(
-        "social.mentions",
-        {
-            "mention_id": ids,
-            "platform": choice(platforms, plat),
-            "author_handle": pl.Series([f"@fan{x}" for x in rng.integers(100, 99999, k)]),
-            "customer_ref": None,
-            "mention_text": body,
-            "likes": rng.integers(0, 500, k),
-            "shares": rng.integers(0, 50, k),
-            "comments": rng.integers(0, 30, k),
-            "is_brand_tagged": body.str.contains("@DXL", literal=True).to_numpy(),
-            "posted_at": us,
-        },
-    )
-    d.new_texts.append(texts.truth("social", pl.Series(ids), topic, sent, us))
 
 
 def mlops_day(d: Day) -> None:

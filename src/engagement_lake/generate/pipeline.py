@@ -33,11 +33,9 @@ from engagement_lake.contracts import Contract, load_contracts
 from engagement_lake.generate import (
     fitmap,
     loyalty,
-    marketing,
     mlops,
     reviews,
     shop,
-    social,
     world,
 )
 from engagement_lake.generate.block import BLOCK_PEOPLE, Block
@@ -46,7 +44,9 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
-from engagement_lake.generate.systems import crm, finance, support
+from engagement_lake.generate.systems import crm, finance, social, support
+from engagement_lake.generate.systems.marketing import email, journeys
+from engagement_lake.generate.systems.shop import sessions
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
@@ -236,12 +236,14 @@ def run_block(blk: Block) -> None:
     fitmap.scans(blk)
     loyalty.members(blk)
     shop.customers(blk)
-    shop.store_visits(blk)
-    shop.web_sessions(blk)
+    sessions.store_visits(blk)
+    sessions.draft_sessions(blk)
     support.emit(blk)
     reviews.emit(blk)
     crm.emit(blk)
-    marketing.emit(blk)
+    email.emit(blk)  # turns e-mail-driven order sessions into e-mail ones, adds click sessions
+    sessions.web_sessions(blk)
+    journeys.emit(blk)
     social.emit(blk)
     mlops.emit(blk)
     finance.emit(blk)
@@ -675,7 +677,7 @@ def write_truth(
     write_json(
         truth_dir / "behaviour_params.json",
         {
-            "email": marketing.engagement_truth(),
+            "email": email.engagement_truth(),
             **mlops.behaviour_params(),
         },
     )

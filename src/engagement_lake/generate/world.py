@@ -338,7 +338,8 @@ SEGMENTS = (
 )
 
 
-CAMPAIGNS_AT_SCALE_1 = 150
+CAMPAIGN_WEEKDAY = 0
+"""Campaigns go out weekly, on days whose number is this modulo 7 (0: Thursdays)."""
 
 
 def make_campaigns(
@@ -348,20 +349,23 @@ def make_campaigns(
     day_hi: int | None = None,
     stream: str = "world.campaigns",
 ) -> pl.DataFrame:
-    """Campaigns with send dates spread over [day_lo, day_hi] (default: the history window).
+    """Campaigns with send dates in [day_lo, day_hi] (default: the history window).
 
-    The number of campaigns scales with the data (floor 24) while each campaign's audience share
-    shrinks in proportion, so every subscriber receives about one campaign a week at any scale:
-    e-mail events grow linearly with the number of people, not quadratically.
+    By default one campaign a week (on CAMPAIGN_WEEKDAY), whatever the scale, each reaching a
+    share of its segment: e-mail events grow linearly with the number of people, and a month
+    holds the same campaigns in the backfill as in daily loads. With ``n``, that many campaigns
+    on random days of the range.
     """
     rng = ctx.rng(stream)
     share_factor = 1.0
-    if n is None:
-        n = ctx.sized(CAMPAIGNS_AT_SCALE_1, floor=24)
-        share_factor = CAMPAIGNS_AT_SCALE_1 / n
     lo = ctx.cal.start_day + 3 if day_lo is None else day_lo
     hi = ctx.cal.end_day - 1 if day_hi is None else day_hi
-    send = np.sort(rng.integers(lo, hi + 1, n))
+    if n is None:
+        send = np.arange(lo, hi + 1)
+        send = send[send % 7 == CAMPAIGN_WEEKDAY]
+        n = len(send)
+    else:
+        send = np.sort(rng.integers(lo, hi + 1, n))
     type_idx = weighted(rng, [0.35, 0.2, 0.12, 0.15, 0.1, 0.08], n)
     channel_idx = weighted(rng, [0.78, 0.14, 0.08], n)
     nums = ctx.take("campaign", n)

@@ -114,6 +114,44 @@ CHECKS: tuple[Check, ...] = (
         high=0.5,
     ),
     # --------------------------------------------------------------- shop, web and marketing
+    # web and marketing
+    Check(
+        "email_sessions_per_click",
+        "web sessions from e-mail per e-mail click (a click opens at most one session)",
+        """select (select count(*) from gold.fct_web_sessions where traffic_source = 'email')
+               / nullif((select count(*) from gold.fct_email_events where is_click), 0)""",
+        high=1.0,
+    ),
+    Check(
+        "session_conversion_spread",
+        "conversion rate of the best traffic source minus the worst (sources with 100+ sessions)",
+        """select max(rate) - min(rate) from (
+               select avg(case when is_converted then 1.0 else 0.0 end) as rate
+               from gold.fct_web_sessions group by traffic_source having count(*) >= 100)""",
+        low=0.05,
+    ),
+    Check(
+        "abandoned_cart_send_without_abandoned_session",
+        "share of abandoned-cart e-mails whose customer abandoned no cart in the day before",
+        """select avg(case when exists (
+                   select 1 from gold.fct_web_sessions as s
+                   where s.customer_key = e.customer_key
+                       and s.has_added_to_cart and not s.is_converted
+                       and s.session_started_at between e.event_at - interval 1 day and e.event_at
+               ) then 0.0 else 1.0 end)
+           from gold.fct_email_events as e
+           where e.event_type = 'sent' and e.campaign_type = 'Abandoned Cart'""",
+        high=0.05,
+    ),
+    Check(
+        "email_conversions_per_click",
+        "e-mail conversions per e-mail click",
+        """select count(*) filter (where is_conversion)
+               / nullif(count(*) filter (where is_click), 0)
+           from gold.fct_email_events""",
+        low=0.02,
+        high=0.5,
+    ),
     # --------------------------------------------------------------- loyalty, experiments, models
     # --------------------------------------------------------------- history
 )

@@ -1,0 +1,1 @@
+"""The shop system: accounts, orders, returns, products, sessions and visits."""
