@@ -34,9 +34,7 @@ from engagement_lake.generate import (
     crm,
     finance,
     fitmap,
-    loyalty,
     marketing,
-    mlops,
     reviews,
     shop,
     social,
@@ -49,6 +47,7 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
+from engagement_lake.generate.systems import loyalty, mlops
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
@@ -630,7 +629,9 @@ def write_truth(
     injector: FaultInjector | None,
 ) -> None:
     tiers = np.asarray(loyalty.TIER_NAMES)
-    pt = people_truth(w.people, {"loyalty_tier": tiers[tier]})
+    member = w.people["in_loyalty"].to_numpy()
+    tier_of_member = pl.Series(np.where(member, tiers[tier], None).tolist(), dtype=pl.String)
+    pt = people_truth(w.people, {"loyalty_tier": tier_of_member})  # null for non-members
     pt.write_parquet(truth_dir / "people.parquet")
     write_json(truth_dir / "clv_params.json", clv_params(ctx))
     w.variants.select(
