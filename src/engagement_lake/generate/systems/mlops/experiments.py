@@ -4,7 +4,9 @@ Assignment follows each variant's true share (one experiment deliberately breaks
 split: a sample-ratio mismatch) and conversions follow each variant's true rate
 (``_truth/experiments.parquet``). An assigned customer is exposed at assignment and then again on
 later visits while the experiment runs and they are still active (``REPEAT_EXPOSURE_PER_DAY``),
-so exposure counts per assignment vary the way a real surface's do.
+so exposure counts per assignment vary the way a real surface's do. Assignment is a constant
+daily hazard per eligible customer (``assignment_hazard``), so the backfill's last days and the
+daily loads that follow assign at the same pace.
 
 The row builders (``first_events``, ``repeat_exposures``) serve both paths: the backfill runs
 them over each experiment's whole run, a daily load over today for the running experiments
@@ -22,9 +24,11 @@ from engagement_lake.generate.block import Block, allowed, choose_weighted, make
 from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.context import Ctx
 from engagement_lake.generate.systems.mlops.params import (
+    ASSIGNMENT_DAYS,
     CONVERSION_REVENUE_SHAPE,
     MEAN_CONVERSION_REVENUE,
     MINUTE,
+    REPEAT_EXPOSURE_DAYS,
     REPEAT_EXPOSURE_PER_DAY,
     SECOND,
     customers,
@@ -34,6 +38,11 @@ EVENTS = "mlops.experiment_events"
 ASSIGNMENTS = "mlops.experiment_assignments"
 ELIGIBLE_AFTER_LAST_ORDER_DAYS = 60
 """A lapsed customer stays eligible for assignment this many days after their last order."""
+
+
+def assignment_hazard(coverage: float) -> float:
+    """Daily chance an eligible, unassigned customer is assigned."""
+    return -float(np.log1p(-coverage)) / ASSIGNMENT_DAYS
 
 
 def first_events(
@@ -73,7 +82,7 @@ def repeat_exposures(
     rng: np.random.Generator, ctx: Ctx, from_us: np.ndarray, to_us: np.ndarray
 ) -> dict[str, np.ndarray]:
     """Exposures after the first one: Poisson(REPEAT_EXPOSURE_PER_DAY x days) per assignment,
-    at uniform times within [from_us, to_us)."""
+    at uniform times within [from_us, to_us) (the caller bounds it by the repeat window)."""
     span = np.maximum(to_us - from_us, 0)
     counts = rng.poisson(REPEAT_EXPOSURE_PER_DAY * span / US_PER_DAY)
     a = np.repeat(np.arange(len(span)), counts)
@@ -148,14 +157,16 @@ def experiments(blk: Block) -> None:
             continue
         first = blk.col("first_purchase_day")[people] * US_PER_DAY
         lapse = ELIGIBLE_AFTER_LAST_ORDER_DAYS * US_PER_DAY
-        elig = people[(first < hi) & (blk.state["active_until"][people] + lapse > lo)]
-        k = int(rng.binomial(len(elig), float(exps["coverage"][i])))
-        chosen = rng.choice(elig, k, replace=False) if k else np.zeros(0, np.int64)
-        chosen = np.sort(chosen)
+        until = blk.state["active_until"][people] + lapse
+        ok = (first < hi) & (until > lo)
+        elig, since = people[ok], np.maximum(lo, first[ok])
+        h = assignment_hazard(float(exps["coverage"][i]))
+        us = since + (rng.exponential(1.0 / h, len(elig)) * US_PER_DAY).astype(np.int64)
+        got = us < np.minimum(hi, until[ok])
+        chosen, us = elig[got], us[got]
+        k = len(chosen)
         v = variants.filter(pl.col("experiment_id") == exps["experiment_id"][i])
         var = choose_weighted(rng, list(v["actual_share"].to_numpy()), k)
-        us = np.maximum(lo, first[np.searchsorted(people, chosen)]) if k else np.zeros(0, np.int64)
-        us = us + (rng.random(k) * np.maximum(hi - us, 1)).astype(np.int64)
         a_exp.append(np.full(k, i))
         a_person.append(chosen)
         a_var.append(var)
@@ -180,7 +191,9 @@ def experiments(blk: Block) -> None:
         },
     )
     end_us = ends[e]
-    active_to = np.minimum(end_us, blk.state["active_until"][p])
+    active_to = np.minimum(
+        np.minimum(end_us, blk.state["active_until"][p]), us + REPEAT_EXPOSURE_DAYS * US_PER_DAY
+    )
     ev = _merge(
         first_events(
             rng,
@@ -196,14 +209,16 @@ def experiments(blk: Block) -> None:
 
 
 def daily(d: Any) -> None:
-    """Running experiments today: new assignments at the backfill's pace (coverage x eligible
-    customers spread over the days run so far), their first events, and repeat exposures of the
-    earlier assignments of customers still active."""
+    """Running experiments today: new assignments at the backfill's hazard among the eligible
+    customers not yet assigned, their first events, and repeat exposures of the assignments of
+    the last ``REPEAT_EXPOSURE_DAYS`` days whose customer is still active. Drafts never start."""
     ctx = d.ctx
     rng = d.rng("mlops.experiments")
     exps, variants = d.w.experiments, d.w.variants
     running = exps.filter(
-        (pl.col("start_day") < d.day) & (pl.col("end_day").is_null() | (pl.col("end_day") >= d.day))
+        (pl.col("status") != "draft")
+        & (pl.col("start_day") < d.day)
+        & (pl.col("end_day").is_null() | (pl.col("end_day") >= d.day))
     )
     if running.is_empty():
         return
@@ -218,22 +233,19 @@ def daily(d: Any) -> None:
     lapse = ELIGIBLE_AFTER_LAST_ORDER_DAYS * US_PER_DAY
     for i in range(len(running)):  # the running experiments (one or two)
         e_id = running["experiment_id"][i]
-        start = int(running["start_day"][i])
-        taken = set(
-            prior.filter(pl.col("experiment_id") == e_id)["customer_ref"].to_list()
-            if len(prior)
-            else []
-        )
+        taken = prior.filter(pl.col("experiment_id") == e_id) if len(prior) else prior
         elig = pe.filter(
             (pl.col("first_purchase_day") < d.day)
-            & (pl.col("alive") | (pl.col("last_purchase_us") + lapse > start * US_PER_DAY))
+            & (pl.col("alive") | (pl.col("last_purchase_us") + lapse > d.start_us))
         )
-        rate = float(running["coverage"][i]) * len(elig) / max(d.day - start, 1)
-        free = elig.filter(~pl.col("source_id").is_in(sorted(taken)))
-        k = min(int(rng.poisson(rate)), len(free))
+        if len(taken):
+            elig = elig.filter(~pl.col("source_id").is_in(taken["customer_ref"].to_list()))
+        h = assignment_hazard(float(running["coverage"][i]))
+        pick = np.flatnonzero(rng.random(len(elig)) < -np.expm1(-h))
+        k = len(pick)
         if k == 0:
             continue
-        who = free["source_id"].gather(np.sort(rng.choice(len(free), k, replace=False)))
+        who = elig["source_id"].gather(pick)
         v = variants.filter(pl.col("experiment_id") == e_id)
         var = choose_weighted(rng, list(v["actual_share"].to_numpy()), k)
         a_e.append(np.full(k, e_id, dtype=object))
@@ -268,15 +280,20 @@ def daily(d: Any) -> None:
         _add_events(ctx, d.add, ev, e, cust.to_numpy().astype(object), d.end_us)
     if len(prior):
         still = set(pe.filter(pl.col("alive"))["source_id"].to_list())
-        active = prior.filter(pl.col("customer_ref").is_in(sorted(still)))
-        m = len(active)
+        window = REPEAT_EXPOSURE_DAYS * US_PER_DAY
+        assigned = prior["assigned_at"].cast(pl.Int64).to_numpy()
+        recent = prior.filter(
+            pl.Series(assigned + window > d.start_us) & pl.col("customer_ref").is_in(sorted(still))
+        )
+        m = len(recent)
         if m:
-            ev = repeat_exposures(rng, ctx, np.full(m, d.start_us), np.full(m, d.end_us))
+            stop = np.minimum(recent["assigned_at"].cast(pl.Int64).to_numpy() + window, d.end_us)
+            ev = repeat_exposures(rng, ctx, np.full(m, d.start_us), stop)
             _add_events(
                 ctx,
                 d.add,
                 ev,
-                active["experiment_id"].to_numpy().astype(object),
-                active["customer_ref"].to_numpy().astype(object),
+                recent["experiment_id"].to_numpy().astype(object),
+                recent["customer_ref"].to_numpy().astype(object),
                 d.end_us,
             )

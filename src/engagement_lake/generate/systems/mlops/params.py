@@ -80,9 +80,15 @@ OFFERS = ("OFF-SAVE10", "OFF-BIGTALL20", "OFF-FREESHIP", "OFF-FITMAP15")
 
 # ----------------------------------------------------------------------------- experiments
 
-REPEAT_EXPOSURE_PER_DAY = 0.05
+ASSIGNMENT_DAYS = 42
+"""An experiment reaches its coverage of the eligible customers in this many days: each eligible
+customer not yet assigned is assigned on a given day with hazard -ln(1 - coverage) / 42 (their
+first visit to the surface), the same day after day in the backfill and in a daily load."""
+REPEAT_EXPOSURE_PER_DAY = 0.1
+REPEAT_EXPOSURE_DAYS = 14
 """After the first exposure at assignment, an assigned customer who is still active meets the
-experiment's surface again at this rate per day while it runs (about 1.5 exposures a month)."""
+surface again at REPEAT_EXPOSURE_PER_DAY in the REPEAT_EXPOSURE_DAYS after the assignment (while
+the experiment runs): 1.4 more exposures on average, none for a quarter of them."""
 MEAN_CONVERSION_REVENUE = 95.0
 CONVERSION_REVENUE_SHAPE = 4.0
 
@@ -131,7 +137,11 @@ def behaviour_params() -> dict[str, object]:
         },
         "rank_decay": f"click rate x 1 / (1 + {RANK_DECAY} x (slot_rank - 1))",
         "personalization_click_rate": STRATEGY_CLICK,
-        "experiment_repeat_exposure_per_day": REPEAT_EXPOSURE_PER_DAY,
+        "experiment_assignment_days": ASSIGNMENT_DAYS,
+        "experiment_repeat_exposure": {
+            "per_day": REPEAT_EXPOSURE_PER_DAY,
+            "days_after_assignment": REPEAT_EXPOSURE_DAYS,
+        },
         "model_scoring_share_per_day": SCORING_SHARE_PER_DAY,
         "vendor_sentiment": {
             "center": {"positive": 0.6, "neutral": 0.0, "negative": -0.6},

@@ -291,13 +291,14 @@ def daily(d: Any) -> None:
     fqn = "mlops.recommendations_served"
     ts, to = d.today_sessions, d.today_orders
     contexts = allowed(ctx, fqn, "context")
-    src_ref, src_sess, src_us, ctx_idx = [], [], [], []
+    src_ref, src_sess, src_us, ctx_idx, src_pid = [], [], [], [], []
     if ts is not None:
         known = ts["customer_id"].is_not_null().to_numpy()
         sess = np.flatnonzero(known & (rng.random(len(known)) < SESSION_REC_SHARE))
         web = choose_weighted(rng, list(WEB_CONTEXTS.values()), len(sess))
         src_ref.append(ts["customer_id"].gather(sess))
         src_sess.append(sess)
+        src_pid.append(np.asarray(ts["person_id"])[sess])
         src_us.append(ts["start"][sess] + rng.integers(SECOND, 2 * MINUTE, len(sess)))
         ctx_idx.append(np.asarray([contexts.index(c) for c in WEB_CONTEXTS])[web])
     if to is not None:
@@ -305,6 +306,7 @@ def daily(d: Any) -> None:
         ref = pl.Series(to["customer_id"]).gather(store)
         src_ref.append(ref)
         src_sess.append(np.full(len(store), -1))
+        src_pid.append(np.asarray(to["person_id"])[store])
         src_us.append(to["us"][store] - 5 * MINUTE)
         ctx_idx.append(np.full(len(store), contexts.index("Store Kiosk")))
     if src_ref:
@@ -312,14 +314,26 @@ def daily(d: Any) -> None:
         sess_ref = np.concatenate(src_sess)
         us0 = np.concatenate(src_us)
         cidx = np.concatenate(ctx_idx)
+        pid = np.concatenate(src_pid)
         ok = refs.is_not_null().to_numpy()
         refs, sess_ref, us0, cidx = refs.filter(pl.Series(ok)), sess_ref[ok], us0[ok], cidx[ok]
+        fitmap = (
+            pl.DataFrame({"person_id": pid[ok]})
+            .join(
+                d.people.select("person_id", "fitmap_user"),
+                on="person_id",
+                how="left",
+                maintain_order="left",
+            )["fitmap_user"]
+            .fill_null(False)
+            .to_numpy()
+        )
         owner, rank = expand(_slots(contexts, cidx))
         n = len(owner)
         if n:
             algos, alg = enum_draw(rng, ctx, fqn, "algorithm", ALGORITHM_MIX, len(refs))
-            alg = np.where(alg == algos.index("fitmap_size_match"), algos.index("hybrid"), alg)
-            alg = alg[owner]
+            fm = algos.index("fitmap_size_match")
+            alg = np.where((alg == fm) & ~fitmap, algos.index("hybrid"), alg)[owner]
             prod = d.w.products
             rec_ids = make_ids("recommendation", ctx.take("recommendation", n))
             served = us0[owner] + rank * 10**5
