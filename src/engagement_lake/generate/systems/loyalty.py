@@ -26,6 +26,7 @@ import polars as pl
 from engagement_lake.generate import identity
 from engagement_lake.generate.block import Block, allowed, group_cumsum, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.world import pick
 
 TIER_THRESHOLDS = np.array([0.0, 500.0, 1500.0, 4000.0])
@@ -328,7 +329,7 @@ def members(blk: Block) -> None:
 LEDGER = "loyalty.points_ledger"
 
 
-def _state(d: Any, members: list[str]) -> pl.DataFrame:
+def _state(d: Day, members: list[str]) -> pl.DataFrame:
     """Running totals of ``members`` from bronze: earned and gained points, balance, last earn
     and last activity (enrolment or earning), as the backfill computes them."""
     if not members:
@@ -346,7 +347,7 @@ def _state(d: Any, members: list[str]) -> pl.DataFrame:
         GROUP BY member_id ORDER BY member_id""")
 
 
-def _due(d: Any) -> pl.DataFrame:
+def _due(d: Day) -> pl.DataFrame:
     """Members whose annual review or points expiry falls today: their last earn or last activity
     was a year ago."""
     lo, hi = d.start_us - YEAR_US, d.end_us - YEAR_US
@@ -362,7 +363,7 @@ def _due(d: Any) -> pl.DataFrame:
         ORDER BY member_id""")
 
 
-def daily(d: Any) -> None:
+def daily(d: Day) -> None:
     """Enrol today's new members, earn points on today's orders (with the upgrades and
     redemptions ``earn_steps`` decides), run the annual review and points expiry due today, give
     goodwill adjustments, and send a new version of every member whose balance or tier changed."""

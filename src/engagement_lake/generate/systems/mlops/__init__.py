@@ -10,9 +10,8 @@ drift and the vendor's noise.
 
 from __future__ import annotations
 
-from typing import Any
-
 from engagement_lake.generate.block import Block
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops import (
     actions,
     experiments,
@@ -52,7 +51,7 @@ def emit(blk: Block) -> None:
     nlp.nlp_sentiment(blk)
 
 
-def daily(d: Any) -> None:
+def daily(d: Day) -> None:
     """One daily load: today's scoring, features, recommendations, actions, experiments, NLP."""
     scored = predictions.daily(d)
     features.daily(d, scored)

@@ -5,13 +5,12 @@ discounts to the customers today's churn scoring put at high risk.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 
 from engagement_lake.generate.block import Block, allowed, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops.params import HOUR, _model, customers, model_row
 
 HIGH_CHURN_RISK = 0.7
@@ -136,7 +135,7 @@ def next_best_actions(blk: Block) -> None:
     )
 
 
-def daily(d: Any, scored: pl.DataFrame) -> None:
+def daily(d: Day, scored: pl.DataFrame) -> None:
     """Win-back offers by e-mail to the customers today's churn scoring put above
     ``HIGH_CHURN_RISK``."""
     ctx = d.ctx

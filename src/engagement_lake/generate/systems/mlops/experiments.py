@@ -23,6 +23,7 @@ import polars as pl
 from engagement_lake.generate.block import Block, allowed, choose_weighted, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.context import Ctx
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops.params import (
     ASSIGNMENT_DAYS,
     CONVERSION_REVENUE_SHAPE,
@@ -208,7 +209,7 @@ def experiments(blk: Block) -> None:
     _add_events(ctx, blk.add, ev, exp_ids.take(e), cust_ids, now)
 
 
-def daily(d: Any) -> None:
+def daily(d: Day) -> None:
     """Running experiments today: new assignments at the backfill's hazard among the eligible
     customers not yet assigned, their first events, and repeat exposures of the assignments of
     the last ``REPEAT_EXPOSURE_DAYS`` days whose customer is still active. Drafts never start."""

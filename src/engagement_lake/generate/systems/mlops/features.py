@@ -5,14 +5,13 @@ A daily load recomputes recency in the batch of the customers scored today.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 
 from engagement_lake.generate.block import Block, allowed, last_before, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.context import Ctx
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops.params import HOUR, SCORING_HOUR, customers
 
 FEATURE_MONTHS = 12
@@ -188,7 +187,7 @@ def features(blk: Block) -> None:
     )
 
 
-def daily(d: Any, scored: pl.DataFrame) -> None:
+def daily(d: Day, scored: pl.DataFrame) -> None:
     """Recency (days since the last order) of the customers scored today, in today's batch."""
     ctx = d.ctx
     names = allowed(ctx, "mlops.feature_values", "feature_name")

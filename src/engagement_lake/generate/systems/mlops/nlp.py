@@ -5,13 +5,12 @@ builder scores the backfill's texts and a daily load's new ones.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import polars as pl
 
 from engagement_lake.generate.block import Block, allowed, make_ids
 from engagement_lake.generate.columns import choice
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops.params import (
     HOUR,
     MINUTE,
@@ -88,7 +87,7 @@ def nlp_sentiment(blk: Block, texts_frames: list[pl.DataFrame] | None = None) ->
     )
 
 
-def daily(d: Any) -> None:
+def daily(d: Day) -> None:
     """The vendor scores part of today's texts."""
     if not d.new_texts:
         return

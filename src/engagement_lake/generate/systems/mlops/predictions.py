@@ -19,6 +19,7 @@ import polars as pl
 from engagement_lake.generate.block import Block, allowed, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
 from engagement_lake.generate.context import Ctx
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops.params import (
     CLASSIFIER_TYPES,
     CLV_NOISE_SD,
@@ -183,12 +184,9 @@ def predictions(blk: Block) -> None:
     )
 
 
-def daily(d: object) -> pl.DataFrame:
+def daily(d: Day) -> pl.DataFrame:
     """Today's batch scoring by every model version live today; returns the scored customers
     (``source_id`` = shop customer id, ``model_type``, ``value``) for the next best actions."""
-    from engagement_lake.generate.daily import Day
-
-    assert isinstance(d, Day)
     ctx = d.ctx
     rng = d.rng("mlops.predictions")
     pe = d.people.join(

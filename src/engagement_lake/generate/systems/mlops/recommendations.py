@@ -23,6 +23,7 @@ from engagement_lake.generate.block import (
     next_event,
 )
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
+from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.mlops.params import (
     ALGORITHM_MIX,
     ALGORITHM_RATES,
@@ -282,7 +283,7 @@ def personalization(blk: Block) -> None:
     )
 
 
-def daily(d: Any) -> None:
+def daily(d: Day) -> None:
     """Recommendations for a share of today's known sessions and the kiosk before some of today's
     store orders (same contexts, slots and algorithm mix as the backfill), clicks on them, and
     personalised impressions in today's sessions."""
