@@ -13,7 +13,7 @@ import pytest
 
 from engagement_lake.generate.columns import digit_ids
 from engagement_lake.generate.context import ID_FORMATS
-from engagement_lake.generate.mlops import _auc, average_ranks
+from engagement_lake.generate.systems.mlops import _auc, average_ranks
 
 
 @pytest.mark.parametrize(

@@ -493,3 +493,66 @@ def test_social_mentions(parity: ParityLake) -> None:
         (1 - null_share(b["customer_ref"]), nb),
         (1 - null_share(d["customer_ref"]), nd),
     )
+
+
+# ----------------------------------------------------------------------------- loyalty and mlops
+
+
+def test_points_ledger(parity: ParityLake) -> None:
+    b, d = parity.windows("loyalty/points_ledger", "entry_ts", "ledger_id")
+    assert_volume_close("ledger entries per day", b, d)
+    assert_mean_close(
+        "points per entry", b["points"].cast(pl.Float64), d["points"].cast(pl.Float64)
+    )
+
+
+def test_tier_changes(parity: ParityLake) -> None:
+    """Upgrades and annual-review downgrades per day. Enrolments are left out: they follow the
+    sign-ups of new people, whose pace is the shop's (a member's own tier moves are loyalty's)."""
+    b, d = parity.windows("loyalty/tier_changes", "changed_at", "tier_change_id")
+    moves = pl.col("change_reason") != "enrolment"
+    assert_volume_close("tier changes per day", b.filter(moves), d.filter(moves))
+    assert_shares_close(
+        "tier change reason", b.filter(moves)["change_reason"], d.filter(moves)["change_reason"]
+    )
+
+
+def test_predictions_per_model(parity: ParityLake) -> None:
+    b, d = parity.windows("mlops/model_predictions", "predicted_at", "prediction_id")
+    models = sorted(set(b["model_id"].to_list()) | set(d["model_id"].to_list()))
+    assert len(models) >= 5, f"only {models} scored in the window"
+    for model in models:
+        assert_volume_close(
+            f"predictions per day of {model}",
+            b.filter(pl.col("model_id") == model),
+            d.filter(pl.col("model_id") == model),
+        )
+
+
+def test_recommendation_serves(parity: ParityLake) -> None:
+    """Recommendations per web session of a known customer (the sessions' own volume is the
+    shop's parity), and the mix of contexts and algorithms."""
+    b, d = parity.windows("mlops/recommendations_served", "served_at", "recommendation_id")
+    sb, sd = parity.windows("shop/web_sessions", "session_start", "session_id")
+    web = pl.col("session_id").is_not_null()
+    known = pl.col("customer_id").is_not_null()
+    per_b = b.filter(web).height / sb.filter(known).height
+    per_d = d.filter(web).height / sd.filter(known).height
+    assert abs(per_d - per_b) <= MEAN_TOLERANCE * per_b, (
+        f"recommendations per known session: backfill {per_b:.3f}, daily {per_d:.3f}"
+    )
+    assert_shares_close("recommendation algorithm", b["algorithm"], d["algorithm"])
+
+
+def test_experiment_events(parity: ParityLake) -> None:
+    """Events per assignment made in the window, and their mix. A running experiment assigns a
+    shrinking pool of not-yet-assigned customers (a constant daily hazard each), so its events
+    per day fall as it runs, in the backfill and the daily loads alike."""
+    ab, ad = parity.windows("mlops/experiment_assignments", "assigned_at", "assignment_id")
+    b, d = parity.windows("mlops/experiment_events", "event_ts", "experiment_event_id")
+    assert ab.height and ad.height, "no assignments in a window"
+    per_b, per_d = b.height / ab.height, d.height / ad.height
+    assert abs(per_d - per_b) <= MEAN_TOLERANCE * per_b, (
+        f"experiment events per assignment: backfill {per_b:.3f}, daily {per_d:.3f}"
+    )
+    assert_shares_close("experiment event type", b["event_type"], d["event_type"])

@@ -369,16 +369,19 @@ def test_one_conversion_row_per_golden_lead(con) -> None:
     assert leads == rows and rows >= converted >= won > 0
 
 
-def test_churn_confusion_matrix_adds_up(con) -> None:
+def test_confusion_matrix_adds_up(con) -> None:
+    """Every judged labelled prediction (churn, cross-sell, affinity, the vendor's sentiment) lands
+    in one cell of its month's confusion matrix."""
     rows = con.execute(
         """
         select evaluated_prediction_count, true_positive_count + false_positive_count
                    + true_negative_count + false_negative_count,
                accuracy_score, precision_score, recall_score, f1_score
-        from gold.fct_model_performance where is_evaluated
+        from gold.fct_model_performance
+        where is_evaluated and positive_prediction_rate is not null
         """
     ).fetchall()
-    assert rows, "no churn prediction is old enough to judge"
+    assert rows, "no labelled prediction is old enough to judge"
     for judged, total, *scores in rows:
         assert judged == total
         assert all(s is None or 0 <= s <= 1 for s in scores)

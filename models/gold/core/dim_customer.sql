@@ -30,7 +30,8 @@ customers as (
         postal_code,
 
         ---------- attributes
-        coalesce(loyalty_tier, 'None') as loyalty_tier,
+        -- a tier belongs to a member: a non-member's stale shop copy is not carried
+        case when is_loyalty_member then loyalty_tier end as loyalty_tier,
         first_seen_date as signup_date,
         source_record_count,
         source_system_count,

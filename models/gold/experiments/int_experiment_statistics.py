@@ -11,7 +11,8 @@ for every experiment at the same time:
 * revenue_per_user conversion revenue per assigned user (0 if none)   Welch's t-test
 
 The control arm is the first variant of the experiment's `variants` list. Variants that were
-planned but got no users still get rows (users 0, no test), and variants seen in the assignments
+planned but got no users still get rows (users 0, no test), except in draft experiments, which
+have not started and get none; and variants seen in the assignments
 but not planned are kept with is_planned_variant false. SRM compares the planned variants' user
 counts with the planned traffic split (chi-square, flagged at p < srm_p_value_threshold). A
 Python model because the statistics live in the Python package; contracts are not enforced on
@@ -36,10 +37,12 @@ from assignments
 group by experiment_id, variant_id
 """
 
-# the unknown member has no variants, so it yields no arms
+# the unknown member has no variants, so it yields no arms; a draft has not started, so it has no
+# arms to compare and no result rows
 DESIGNS_SQL = """
 select experiment_id, variants, traffic_split
 from experiments
+where status <> 'draft'
 """
 
 

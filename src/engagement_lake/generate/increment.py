@@ -34,9 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engagement_lake.config import DEFAULT_SEED
-from engagement_lake.generate import identity, loyalty, mlops, people, shop, texts, world
-from engagement_lake.generate.block import allowed, choose_weighted, enum_draw, make_ids
-from engagement_lake.generate.columns import US_PER_DAY, choice, masked
+from engagement_lake.generate import identity, people, shop, texts, world
+from engagement_lake.generate.block import allowed, choose_weighted, make_ids
+from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.context import Calendar, Ctx, day_number
 from engagement_lake.generate.daily import (
     HOUR,
@@ -57,7 +57,7 @@ from engagement_lake.generate.pipeline import (
     print_summary,
     write_json,
 )
-from engagement_lake.generate.systems import crm, finance, social, support
+from engagement_lake.generate.systems import crm, finance, loyalty, mlops, social, support
 from engagement_lake.generate.systems.marketing import day as marketing_day
 from engagement_lake.generate.systems.shop import sessions
 from engagement_lake.generate.writer import LakeWriter, plain, source_schema
@@ -186,7 +186,7 @@ def _save_truth(
         first_purchase_day=pl.col("first_purchase_day"),
         signup_day=pl.col("signup_day"),
     )
-    tier = pt["loyalty_tier"].to_numpy()
+    tier = pt["loyalty_tier"]
     people_truth(pt.drop("loyalty_tier"), {"loyalty_tier": tier}).write_parquet(
         truth / "people.parquet"
     )
@@ -219,7 +219,7 @@ def _run_day(d: Day) -> None:
     returns(d)
     customers_updates(d)
     sessions.draft_day(d)
-    loyalty_day(d)
+    loyalty.daily(d)
     crm.daily(d)
     support.daily(d)
     reviews_day(d)
@@ -227,7 +227,7 @@ def _run_day(d: Day) -> None:
     marketing_day.daily(d)  # e-mail-driven order sessions, click sessions, journeys
     sessions.daily(d)
     social.daily(d)
-    mlops_day(d)
+    mlops.daily(d)
     finance.daily(d)
     reference_day(d)
 
@@ -259,7 +259,9 @@ def new_people(d: Day) -> None:
             "exposure_days": np.zeros(n),
         }
     )
-    p = add_outcome(p, outcome).with_columns(loyalty_tier=pl.lit("Bronze"))
+    p = add_outcome(p, outcome).with_columns(
+        loyalty_tier=pl.when(pl.col("in_loyalty")).then(pl.lit("Bronze"))
+    )
     d.people = pl.concat([d.people, p.select(d.people.columns).cast(d.people.schema)])
     # shop accounts
     prof = identity.profile("shop.customers", d.ctx.identity_noise)
@@ -293,7 +295,9 @@ def new_people(d: Day) -> None:
             "city": obs.city,
             "state": obs.state,
             "postal_code": obs.zip,
-            "loyalty_tier": choice(tiers, np.full(n, tiers.index("Bronze"))),
+            "loyalty_tier": choice(
+                tiers, np.full(n, tiers.index("Bronze")), p["in_loyalty"].to_numpy()
+            ),
             "preferred_channel": choice(
                 chans, np.select([pref == c for c in chans], list(range(len(chans))), 0)
             ),
@@ -615,232 +619,6 @@ def customers_updates(d: Day) -> None:
     d.people = pe.drop("n_number", "n_name", "n_suffix").cast(d.people.schema)
 
 
-def loyalty_day(d: Day) -> None:
-    """Earn points for members' orders; members whose balance changed get a new version."""
-    ctx = d.ctx
-    rng = d.rng("loyalty")
-    to = d.today_orders
-    mem_map = d.primary("loyalty.members")
-    new_ids = d.new_people_ids
-    # new members among today's sign-ups
-    pe = d.people
-    new_mem = pe.filter(pl.col("person_id").is_in(new_ids.tolist()) & pl.col("in_loyalty"))
-    entry_types = allowed(ctx, "loyalty.points_ledger", "entry_type")
-    ledger: list[dict[str, Any]] = []
-    if len(new_mem):
-        n = len(new_mem)
-        rec = identity.Records(np.arange(n), np.zeros(n, bool))
-        obs = identity.observe(
-            rng, new_mem, rec, identity.profile("loyalty.members", d.ctx.identity_noise)
-        )
-        nums = ctx.take("member", n)
-        ids = make_ids("member", nums)
-        enrol = d.start_us + rng.integers(7 * HOUR, 10 * HOUR, n)
-        mi = identity.identity_truth("loyalty.members", pl.Series(ids), new_mem, rec, obs)
-        d.new_identity.append(mi)
-        d.ident = pl.concat([d.ident, mi.cast(d.ident.schema)])
-        mem_map = d.primary("loyalty.members")
-        tiers = allowed(ctx, "loyalty.tier_changes", "to_tier")
-        reasons = allowed(ctx, "loyalty.tier_changes", "change_reason")
-        d.add(
-            "loyalty.tier_changes",
-            {
-                "tier_change_id": make_ids("tier_change", ctx.take("tier_change", n)),
-                "member_id": ids,
-                "from_tier": None,
-                "to_tier": choice(tiers, np.full(n, tiers.index("Bronze"))),
-                "change_reason": choice(reasons, np.full(n, reasons.index("enrolment"))),
-                "changed_at": enrol,
-            },
-        )
-        ledger.append(
-            {
-                "member_id": pl.Series(ids),
-                "order_id": None,
-                "type": np.full(n, entry_types.index("bonus")),
-                "points": np.full(n, loyalty.ENROL_BONUS),
-                "us": enrol,
-            }
-        )
-        d.new_members = pl.DataFrame(
-            {
-                "member_id": pl.Series(ids),
-                "full_name": obs.first + " " + obs.last,
-                "email": obs.email,
-                "phone": obs.phone,
-                "dob": obs.birth_day.data,
-                "dob_ok": ~np.ma.getmaskarray(obs.birth_day),
-                "address": obs.street,
-                "zip_code": obs.zip,
-                "enrol": enrol,
-            }
-        )
-    if to is not None:
-        om = pl.DataFrame(
-            {
-                "person_id": to["person_id"],
-                "order_id": pl.Series(to["ids"]),
-                "points": to["total_c"] // 100,
-                "us": to["us"] + MINUTE,
-            }
-        ).join(
-            mem_map.rename({"source_id": "member_id"}),
-            on="person_id",
-            how="inner",
-            maintain_order="left",
-        )
-        if len(om):
-            ledger.append(
-                {
-                    "member_id": om["member_id"],
-                    "order_id": om["order_id"],
-                    "type": np.full(len(om), entry_types.index("earn")),
-                    "points": om["points"].to_numpy(),
-                    "us": om["us"].to_numpy(),
-                }
-            )
-    if not ledger:
-        return
-    lm = pl.concat([pl.Series(x["member_id"]).cast(pl.String) for x in ledger])
-    lo = pl.concat(
-        [
-            pl.Series(x["order_id"]).cast(pl.String)
-            if x["order_id"] is not None
-            else pl.Series([None] * len(x["points"]), dtype=pl.String)
-            for x in ledger
-        ]
-    )
-    lt = np.concatenate([x["type"] for x in ledger])
-    lp = np.concatenate([x["points"] for x in ledger]).astype(np.int64)
-    lu = np.concatenate([x["us"] for x in ledger])
-    # tier upgrades from cumulative earned points (same rule as the backfill)
-    members = sorted(set(lm.to_list()))
-    in_list = ",".join(f"'{m}'" for m in members)
-    prev = (
-        d.bronze.query(f"""
-        SELECT member_id, sum(CASE WHEN entry_type = 'earn' THEN points ELSE 0 END) AS earned
-        FROM {d.bronze.scan("loyalty.points_ledger")} WHERE member_id IN ({in_list})
-        GROUP BY member_id ORDER BY member_id""")
-        if members
-        else pl.DataFrame()
-    )
-    cur = d.bronze.latest("loyalty.members", f"member_id IN ({in_list})")
-    earned_prev = (
-        dict(zip(prev["member_id"].to_list(), prev["earned"].to_list(), strict=True))
-        if len(prev)
-        else {}
-    )
-    today = (
-        pl.DataFrame({"member_id": lm, "points": lp, "type": lt})
-        .filter(pl.col("type") == entry_types.index("earn"))
-        .group_by("member_id", maintain_order=True)
-        .agg(pl.col("points").sum())
-    )
-    upgrades = []
-    tier_names = loyalty.TIER_NAMES
-    for m_id, pts in today.iter_rows():  # members with an order today: a handful per day
-        before = float(earned_prev.get(m_id, 0) or 0)
-        t0 = int(np.searchsorted(loyalty.TIER_THRESHOLDS, before, side="right") - 1)
-        t1 = int(np.searchsorted(loyalty.TIER_THRESHOLDS, before + pts, side="right") - 1)
-        if t1 > t0:
-            upgrades.append((m_id, t0, t1))
-    if upgrades:
-        tiers = allowed(ctx, "loyalty.tier_changes", "to_tier")
-        reasons = allowed(ctx, "loyalty.tier_changes", "change_reason")
-        u = len(upgrades)
-        uus = d.end_us - 30 * MINUTE - np.arange(u)
-        d.add(
-            "loyalty.tier_changes",
-            {
-                "tier_change_id": make_ids("tier_change", ctx.take("tier_change", u)),
-                "member_id": pl.Series([x[0] for x in upgrades]),
-                "from_tier": choice(tiers, [tiers.index(tier_names[x[1]]) for x in upgrades]),
-                "to_tier": choice(tiers, [tiers.index(tier_names[x[2]]) for x in upgrades]),
-                "change_reason": choice(reasons, np.full(u, reasons.index("spend_threshold"))),
-                "changed_at": uus,
-            },
-        )
-        lm = pl.concat([lm, pl.Series([x[0] for x in upgrades])])
-        lo = pl.concat([lo, pl.Series([None] * u, dtype=pl.String)])
-        lt = np.r_[lt, np.full(u, entry_types.index("bonus"))]
-        lp = np.r_[lp, np.full(u, loyalty.UPGRADE_BONUS)]
-        lu = np.r_[lu, uus]
-    n = len(lm)
-    d.add(
-        "loyalty.points_ledger",
-        {
-            "ledger_id": make_ids("ledger", ctx.take("ledger", n)),
-            "member_id": lm,
-            "order_id": lo,
-            "entry_type": choice(entry_types, lt),
-            "points": lp,
-            "entry_ts": lu,
-        },
-    )
-    # member versions with the new balance (and tier)
-    delta = (
-        pl.DataFrame({"member_id": lm, "points": lp, "us": lu})
-        .group_by("member_id", maintain_order=True)
-        .agg(pl.col("points").sum().alias("delta"), pl.col("us").max().alias("last"))
-    )
-    up_tier = {m: tier_names[t1] for m, _, t1 in upgrades}
-    if len(cur):
-        upd = cur.join(delta, on="member_id", how="inner", maintain_order="left")
-        d.add(
-            "loyalty.members",
-            upd.with_columns(
-                points_balance=pl.col("points_balance") + pl.col("delta"),
-                tier=pl.col("member_id").replace_strict(up_tier, default=pl.col("tier")),
-                updated_at=(pl.col("last") + 5 * MINUTE).cast(pl.Datetime("us")),
-            ).select(cur.columns),
-        )
-    nm = d.new_members
-    if nm is not None:
-        nm = nm.join(delta, on="member_id", how="left", maintain_order="left")
-        tiers_m = allowed(ctx, "loyalty.members", "tier")
-        d.add(
-            "loyalty.members",
-            {
-                "member_id": nm["member_id"],
-                "full_name": nm["full_name"],
-                "email": nm["email"],
-                "phone": nm["phone"],
-                "date_of_birth": masked(nm["dob"].to_numpy(), nm["dob_ok"].to_numpy()),
-                "address": nm["address"],
-                "zip_code": nm["zip_code"],
-                "tier": choice(
-                    tiers_m,
-                    [tiers_m.index(up_tier.get(m, "Bronze")) for m in nm["member_id"].to_list()],
-                ),
-                "points_balance": nm["delta"].fill_null(0).to_numpy(),
-                "enrolled_date": nm["enrol"].to_numpy() // US_PER_DAY,
-                "updated_at": np.maximum(nm["enrol"].to_numpy(), nm["last"].fill_null(0).to_numpy())
-                + 5 * MINUTE,
-            },
-        )
-    if up_tier:
-        d.people = d.people.with_columns(
-            loyalty_tier=pl.when(
-                pl.col("person_id").is_in(
-                    mem_map.filter(pl.col("source_id").is_in(list(up_tier)))["person_id"].to_list()
-                )
-            )
-            .then(
-                pl.col("person_id").replace_strict(
-                    dict(
-                        zip(
-                            mem_map["person_id"].to_list(),
-                            [up_tier.get(s, "") for s in mem_map["source_id"].to_list()],
-                            strict=True,
-                        )
-                    ),
-                    default=pl.col("loyalty_tier"),
-                )
-            )
-            .otherwise(pl.col("loyalty_tier"))
-        )
-
-
 def reviews_day(d: Day) -> None:
     """Pending reviews get moderated; a few new reviews of recently delivered lines."""
     ctx = d.ctx
@@ -941,220 +719,6 @@ def fitmap_day(d: Day) -> None:
             "scan_quality": np.round(rng.uniform(0.6, 0.98, k), 3),
         },
     )
-
-
-def mlops_day(d: Day) -> None:
-    """Daily scoring of a sample of customers, recommendations in today's sessions, vendor NLP."""
-    ctx = d.ctx
-    rng = d.rng("mlops")
-    shop_map = d.primary("shop.customers")
-    pe = d.people.join(shop_map, on="person_id", how="inner", maintain_order="left")
-    sample = pe.filter(pl.Series(rng.random(len(pe)) < 0.02))
-    if sample.is_empty():
-        sample = pe.head(1)
-    k = len(sample)
-    dead = ~sample["alive"].to_numpy()
-    s = 1.35 * dead + rng.normal(0, 1, k)
-    p = np.round(1 / (1 + np.exp(-1.6 * (s - 0.65))), 4)
-    model = d.w.models.filter(
-        (pl.col("model_name") == "churn-xgb") & (pl.col("model_version") == "2.0")
-    )["model_id"][0]
-    ptypes = allowed(ctx, "mlops.model_predictions", "prediction_type")
-    d.add(
-        "mlops.model_predictions",
-        {
-            "prediction_id": make_ids("prediction", ctx.take("prediction", k)),
-            "model_id": pl.Series([model] * k),
-            "customer_ref": sample["source_id"],
-            "prediction_type": choice(ptypes, np.full(k, ptypes.index("churn"))),
-            "predicted_value": p,
-            "predicted_label": p > 0.5,
-            "confidence": np.round(np.abs(p - 0.5) * 2, 4),
-            "latency_ms": rng.integers(10, 200, k),
-            "predicted_at": d.start_us + 2 * HOUR + rng.integers(0, HOUR, k),
-        },
-    )
-    names = allowed(ctx, "mlops.feature_values", "feature_name")
-    ftypes = allowed(ctx, "mlops.feature_values", "feature_type")
-    last = sample["last_purchase_us"].to_numpy()
-    ok = last > 0
-    m = int(ok.sum())
-    if m:
-        d.add(
-            "mlops.feature_values",
-            {
-                "feature_value_id": make_ids("feature_value", ctx.take("feature_value", m)),
-                "customer_ref": sample["source_id"].filter(pl.Series(ok)),
-                "feature_name": choice(names, np.full(m, names.index("days_since_last_order"))),
-                "feature_value": np.round((d.start_us + 2 * HOUR - last[ok]) / US_PER_DAY, 4),
-                "feature_type": choice(ftypes, np.full(m, ftypes.index("batch"))),
-                "computed_at": np.full(m, d.start_us + 2 * HOUR),
-            },
-        )
-    # recommendations and personalisation in today's known sessions
-    ts = d.today_sessions
-    if ts is not None:
-        known = np.flatnonzero(ts["customer_id"].is_not_null().to_numpy())
-        if len(known):
-            owner = np.repeat(known, 4)
-            rank = np.tile(np.arange(4), len(known))
-            n = len(owner)
-            algos, alg = enum_draw(
-                rng,
-                ctx,
-                "mlops.recommendations_served",
-                "algorithm",
-                {a: 1.0 for a in mlops.ALGORITHM_RATES if a != "fitmap_size_match"},
-                n,
-            )
-            contexts = allowed(ctx, "mlops.recommendations_served", "context")
-            prod = d.w.products
-            rec_ids = make_ids("recommendation", ctx.take("recommendation", n))
-            served = ts["start"][owner] + (rank + 1) * 1_000_000
-            d.add(
-                "mlops.recommendations_served",
-                {
-                    "recommendation_id": rec_ids,
-                    "customer_ref": ts["customer_id"].gather(owner),
-                    "session_id": ts["ids"].take(owner),
-                    "product_id": prod["product_id"].to_arrow().take(rng.integers(0, len(prod), n)),
-                    "algorithm": choice(algos, alg),
-                    "context": choice(contexts, np.full(n, contexts.index("Homepage"))),
-                    "slot_rank": rank + 1,
-                    "score": np.round(rng.uniform(0.3, 0.99, n), 4),
-                    "served_at": served,
-                },
-            )
-            rates = np.asarray([mlops.ALGORITHM_RATES[a][0] for a in algos])[alg] / (
-                1 + 0.15 * rank
-            )
-            click = np.flatnonzero(rng.random(n) < rates)
-            if len(click):
-                fb = allowed(ctx, "mlops.recommendation_feedback", "feedback_type")
-                c = len(click)
-                d.add(
-                    "mlops.recommendation_feedback",
-                    {
-                        "feedback_id": make_ids("feedback", ctx.take("feedback", c)),
-                        "recommendation_id": rec_ids.take(click),
-                        "feedback_type": choice(fb, np.full(c, fb.index("click"))),
-                        "dwell_seconds": rng.integers(3, 300, c),
-                        "order_id": None,
-                        "conversion_amount": None,
-                        "feedback_at": served[click] + 20 * 1_000_000,
-                    },
-                )
-            strategies, st = enum_draw(
-                rng,
-                ctx,
-                "mlops.personalization_events",
-                "strategy",
-                {"hero_banner": 0.5, "size_filter": 0.5},
-                len(known),
-            )
-            d.add(
-                "mlops.personalization_events",
-                {
-                    "personalization_event_id": make_ids(
-                        "personalization", ctx.take("personalization", len(known))
-                    ),
-                    "customer_ref": ts["customer_id"].gather(known),
-                    "session_id": ts["ids"].take(known),
-                    "strategy": choice(strategies, st),
-                    "offer_id": None,
-                    "was_displayed": np.ones(len(known), bool),
-                    "was_clicked": rng.random(len(known)) < 0.08,
-                    "was_converted": ts["converted"][known],
-                    "conversion_amount": None,
-                    "served_at": ts["start"][known] + 2 * 1_000_000,
-                },
-            )
-    # next best actions for the churn-risk customers of today's scoring
-    risky = sample.filter(pl.Series(p > 0.7))
-    if len(risky):
-        r = len(risky)
-        acts = allowed(ctx, "mlops.next_best_actions", "action_type")
-        chans = allowed(ctx, "mlops.next_best_actions", "channel")
-        trig = allowed(ctx, "mlops.next_best_actions", "trigger")
-        nba = d.w.models.filter(pl.col("model_name") == "nba-xgb")["model_id"][0]
-        off = d.start_us + 3 * HOUR + rng.integers(0, HOUR, r)
-        d.add(
-            "mlops.next_best_actions",
-            {
-                "action_id": make_ids("next_best_action", ctx.take("next_best_action", r)),
-                "customer_ref": risky["source_id"],
-                "model_id": pl.Series([nba] * r),
-                "action_type": choice(acts, np.full(r, acts.index("win_back_discount"))),
-                "channel": choice(chans, np.full(r, chans.index("email"))),
-                "priority": np.full(r, 2),
-                "trigger": choice(trig, np.full(r, trig.index("churn_risk"))),
-                "offered_at": off,
-                "expires_at": off + 14 * US_PER_DAY,
-                "outcome": None,
-                "outcome_at": None,
-            },
-        )
-    # running experiments: assignments of a few customers, with their events
-    running = d.w.experiments.filter(pl.col("status") == "running")
-    if len(running) and len(pe):
-        rows_e, rows_c, rows_v, rows_u = [], [], [], []
-        for i in range(len(running)):  # at most a couple of running experiments
-            e_id = running["experiment_id"][i]
-            v = d.w.variants.filter(pl.col("experiment_id") == e_id)
-            who = pe.filter(pl.Series(rng.random(len(pe)) < 0.003))
-            if who.is_empty():
-                continue
-            var = choose_weighted(rng, list(v["actual_share"].to_numpy()), len(who))
-            rows_e.append(pl.Series([e_id] * len(who)))
-            rows_c.append(who["source_id"])
-            rows_v.append(v["variant_id"].gather(var))
-            rows_u.append(d.times(rng, len(who), late=False))
-            conv = rng.random(len(who)) < v["true_conversion_rate"].to_numpy()[var]
-            et = allowed(ctx, "mlops.experiment_events", "event_type")
-            k2 = len(who) + int(conv.sum())
-            d.add(
-                "mlops.experiment_events",
-                {
-                    "experiment_event_id": make_ids(
-                        "experiment_event", ctx.take("experiment_event", k2)
-                    ),
-                    "experiment_id": pl.Series([e_id] * k2),
-                    "customer_ref": pl.concat(
-                        [who["source_id"], who["source_id"].filter(pl.Series(conv))]
-                    ),
-                    "event_type": choice(
-                        et,
-                        np.r_[
-                            np.full(len(who), et.index("exposure")),
-                            np.full(int(conv.sum()), et.index("conversion")),
-                        ],
-                    ),
-                    "revenue": np.r_[
-                        np.full(len(who), np.nan), np.round(rng.gamma(4, 24, int(conv.sum())), 2)
-                    ],
-                    "event_ts": np.r_[rows_u[-1] + 5 * 1_000_000, rows_u[-1][conv] + 20 * MINUTE],
-                },
-            )
-        if rows_e:
-            n = sum(len(x) for x in rows_e)
-            d.add(
-                "mlops.experiment_assignments",
-                {
-                    "assignment_id": make_ids("assignment", ctx.take("assignment", n)),
-                    "experiment_id": pl.concat(rows_e),
-                    "customer_ref": pl.concat(rows_c),
-                    "variant_id": pl.concat(rows_v),
-                    "assigned_at": np.concatenate(rows_u),
-                },
-            )
-    # the vendor scores part of today's texts
-    if d.new_texts:
-        from engagement_lake.generate.block import Block
-
-        blk = Block(ctx=ctx, world=d.w, index=0, lo=0, hi=0, people=pl.DataFrame())
-        mlops.nlp_sentiment(blk, d.new_texts)
-        for fr in blk.tables.get("mlops.nlp_sentiment", []):
-            d.add("mlops.nlp_sentiment", fr.columns)
 
 
 def reference_day(d: Day) -> None:

@@ -32,8 +32,6 @@ from engagement_lake.config import DEFAULT_AS_OF, DEFAULT_SCALE, DEFAULT_SEED, S
 from engagement_lake.contracts import Contract, load_contracts
 from engagement_lake.generate import (
     fitmap,
-    loyalty,
-    mlops,
     reviews,
     shop,
     world,
@@ -44,7 +42,7 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
-from engagement_lake.generate.systems import crm, finance, social, support
+from engagement_lake.generate.systems import crm, finance, loyalty, mlops, social, support
 from engagement_lake.generate.systems.marketing import email, journeys
 from engagement_lake.generate.systems.shop import sessions
 from engagement_lake.generate.writer import LakeWriter, plain
@@ -636,7 +634,9 @@ def write_truth(
     injector: FaultInjector | None,
 ) -> None:
     tiers = np.asarray(loyalty.TIER_NAMES)
-    pt = people_truth(w.people, {"loyalty_tier": tiers[tier]})
+    member = w.people["in_loyalty"].to_numpy()
+    tier_of_member = pl.Series(np.where(member, tiers[tier], None).tolist(), dtype=pl.String)
+    pt = people_truth(w.people, {"loyalty_tier": tier_of_member})  # null for non-members
     pt.write_parquet(truth_dir / "people.parquet")
     write_json(truth_dir / "clv_params.json", clv_params(ctx))
     w.variants.select(

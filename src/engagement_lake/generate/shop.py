@@ -513,7 +513,7 @@ def customers(blk: Block) -> None:
             "city": obs.city,
             "state": obs.state,
             "postal_code": obs.zip,
-            "loyalty_tier": choice(tiers, tier),
+            "loyalty_tier": choice(tiers, tier, blk.col("in_loyalty")[rec.person]),
             "preferred_channel": choice(channels, ch_idx, rng.random(n) > 0.05),
             "marketing_opt_in": masked(pp["marketing_opt_in"].to_numpy(), rng.random(n) > 0.03),
             "signup_date": signup,

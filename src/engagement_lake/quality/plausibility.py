@@ -153,6 +153,90 @@ CHECKS: tuple[Check, ...] = (
         high=0.5,
     ),
     # --------------------------------------------------------------- loyalty, experiments, models
+    Check(
+        "tier_without_membership",
+        "customers with a loyalty tier who are not loyalty members",
+        """select count(*) from gold.dim_customer
+           where loyalty_tier is not null and not is_loyalty_member and customer_id <> 'unknown'""",
+        high=0,
+    ),
+    Check(
+        "exposure_count_off_events",
+        "experiment assignments whose exposure_count differs from their exposure events",
+        """with counted as (
+               select assignments.assignment_id, count(events.experiment_id) as exposures
+               from staging.stg_mlops__experiment_assignments as assignments
+               left join staging.stg_mlops__experiment_events as events
+                   on assignments.experiment_id = events.experiment_id
+                   and assignments.customer_ref = events.customer_ref
+                   and events.event_type = 'exposure'
+                   and events.event_at >= assignments.assigned_at
+               group by assignments.assignment_id
+           )
+           select count(*) from gold.fct_experiment_assignments as facts
+           inner join counted on facts.assignment_id = counted.assignment_id
+           where facts.exposure_count <> counted.exposures""",
+        high=0,
+    ),
+    Check(
+        "single_exposure_share",
+        "share of experiment assignments exposed exactly once (customers come back: below 1)",
+        "select avg(case when exposure_count = 1 then 1.0 else 0.0 end) "
+        "from gold.fct_experiment_assignments",
+        high=0.99,
+    ),
+    Check(
+        "draft_experiment_results",
+        "result rows of draft (never started) experiments",
+        """select count(*) from gold.fct_experiment_results as results
+           inner join gold.dim_experiment as experiments
+               on results.experiment_id = experiments.experiment_id
+           where experiments.status = 'draft'""",
+        high=0,
+    ),
+    Check(
+        "model_months_not_evaluated",
+        "closed months of a deployed registry model without an evaluated performance row",
+        """with as_of as (
+               select max(cast(_loaded_at as date)) as as_of_date from staging.stg_shop__orders
+           ),
+           first_month as (
+               select cast(min(month_start_date) as timestamp) as month_start
+               from gold.fct_model_performance
+           ),
+           lives as (
+               select
+                   models.model_id,
+                   rules.outcome_window_days,
+                   date_trunc('month', greatest(models.deployed_at, first_month.month_start))
+                       + interval 1 month as first_full_month,
+                   date_trunc('month', coalesce(models.deprecated_at, as_of.as_of_date))
+                       - interval 1 month as last_full_month
+               from gold.dim_ml_model as models
+               cross join as_of
+               cross join first_month
+               left join silver.model_outcome_rules as rules
+                   on models.model_type = rules.model_type
+               where models.model_id <> 'unknown' and models.deployed_at <= as_of.as_of_date
+           ),
+           months as (
+               select model_id, outcome_window_days,
+                   cast(unnest(generate_series(first_full_month, last_full_month, interval 1 month))
+                       as date) as month_start_date
+               from lives
+           )
+           select count(*) from months
+           cross join as_of
+           left join gold.fct_model_performance as performance
+               on months.model_id = performance.model_id
+               and months.month_start_date = performance.month_start_date
+               and performance.is_evaluated
+           where performance.model_id is null
+               and (months.outcome_window_days is null
+                    or last_day(months.month_start_date) + months.outcome_window_days
+                       <= as_of.as_of_date)""",
+        high=0,
+    ),
     # --------------------------------------------------------------- history
 )
 
