@@ -30,6 +30,7 @@ DAYS = 30
 MEAN_TOLERANCE = 0.10  # relative
 SHARE_TOLERANCE = 0.05  # absolute, in proportion points
 VOLUME_TOLERANCE = 0.15  # relative, rows per day
+SIGMAS = 3.0  # a rate of rare events (a few a day): within this many standard errors
 
 
 @dataclass
@@ -64,6 +65,24 @@ class ParityLake:
         backfill = rows.filter((pl.col("load_date") == self.as_of) & (day <= self.as_of))
         daily = rows.filter((pl.col("load_date") > self.as_of) & (day > self.as_of))
         return backfill, daily
+
+    def history(self, table: str, key: str) -> pl.DataFrame:
+        """Every record of the backfill, in its first version: the reference for a mix that does
+        not change with time when a month of it is too small a sample (a few hundred rows)."""
+        glob = str(self.data / "bronze" / table / "*" / "*.parquet")
+        con = duckdb.connect()
+        try:
+            return con.execute(
+                f"""
+                select * from read_parquet(?, hive_partitioning = true, union_by_name = true)
+                where load_date = ? and "{key}" is not null
+                qualify row_number() over (
+                    partition by "{key}" order by _loaded_at, _source_file) = 1
+                """,
+                [glob, self.as_of],
+            ).pl()
+        finally:
+            con.close()
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +125,16 @@ def assert_volume_close(name: str, backfill: pl.DataFrame, daily: pl.DataFrame) 
     )
 
 
+def assert_rate_close(name: str, b_events: int, b_base: int, d_events: int, d_base: int) -> None:
+    """Events per unit of a base (returns per order line, scans per day), each side Poisson:
+    within MEAN_TOLERANCE, or SIGMAS standard errors where a month of them is too few for it."""
+    b, d = b_events / b_base, d_events / d_base
+    se = (b_events / b_base**2 + d_events / d_base**2) ** 0.5
+    assert abs(d - b) <= max(MEAN_TOLERANCE * b, SIGMAS * se), (
+        f"{name}: backfill {b:.4g} ({b_events} / {b_base}), daily {d:.4g} ({d_events} / {d_base})"
+    )
+
+
 def null_share(s: pl.Series) -> float:
     return s.null_count() / max(len(s), 1)
 
@@ -123,8 +152,56 @@ def test_order_value(parity: ParityLake) -> None:
 
 
 def test_return_reasons(parity: ParityLake) -> None:
-    b, d = parity.windows("shop/returns", "return_ts", "return_id")
+    """The daily month's reasons against the backfill's whole history (its last month holds
+    under two hundred returns: a share can stray by 5 points by chance alone)."""
+    _, d = parity.windows("shop/returns", "return_ts", "return_id")
+    b = parity.history("shop/returns", "return_id")
     assert_shares_close("return reason", b["reason"], d["reason"])
+
+
+def test_order_lines(parity: ParityLake) -> None:
+    """Lines per order and units per line: the same spend split the same way."""
+    b, d = parity.windows("shop/order_items", "updated_at", "order_item_id")
+    assert_mean_close(
+        "lines per order",
+        b.group_by("order_id").len()["len"].cast(pl.Float64),
+        d.group_by("order_id").len()["len"].cast(pl.Float64),
+    )
+    assert_mean_close(
+        "units per line", b["quantity"].cast(pl.Float64), d["quantity"].cast(pl.Float64)
+    )
+
+
+def test_return_rate(parity: ParityLake) -> None:
+    """Returns keep pace with sales: returns per order line landed in the same window."""
+    br, dr = parity.windows("shop/returns", "return_ts", "return_id")
+    bi, di = parity.windows("shop/order_items", "updated_at", "order_item_id")
+    assert_rate_close("returns per order line", len(br), len(bi), len(dr), len(di))
+    fit = ["too_small", "too_large", "poor_fit"]
+    assert_mean_close(
+        "share of returns for fit",
+        parity.history("shop/returns", "return_id")["reason"].is_in(fit).cast(pl.Float64),
+        dr["reason"].is_in(fit).cast(pl.Float64),
+    )
+
+
+# ----------------------------------------------------------------------------- reviews
+
+
+def test_reviews(parity: ParityLake) -> None:
+    """Reviews follow delivered lines at the same rate, rated the same way."""
+    b, d = parity.windows("reviews/product_reviews", "submitted_at", "review_id")
+    bi, di = parity.windows("shop/order_items", "updated_at", "order_item_id")
+    assert_rate_close("reviews per order line", len(b), len(bi), len(d), len(di))
+    assert_mean_close("review rating", b["rating"].cast(pl.Float64), d["rating"].cast(pl.Float64))
+
+
+# ----------------------------------------------------------------------------- fitmap
+
+
+def test_scans(parity: ParityLake) -> None:
+    b, d = parity.windows("fitmap/scans", "scan_ts", "scan_id")
+    assert_rate_close("scans per day", len(b), DAYS, len(d), DAYS)
 
 
 # ----------------------------------------------------------------------------- crm

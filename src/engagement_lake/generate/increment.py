@@ -237,7 +237,10 @@ def new_people(d: Day) -> None:
     """New sign-ups: a shop account (and maybe a subscription / membership) and a first order."""
     ctx = d.ctx
     rng = d.rng("people")
-    n = max(1, int(rng.poisson(30 * ctx.scale)))
+    # as many first purchases a day as the backfill had: its shop customers over its history
+    first = d.people["first_purchase_day"].to_numpy()
+    before = d.people["in_shop"].to_numpy() & (first < ctx.cal.end_day)
+    n = max(1, int(rng.poisson(before.sum() / max(ctx.cal.end_day - ctx.cal.start_day, 1))))
     first_pid = ctx.counters.get("person", int(d.people["person_id"].max() or 0)) + 1
     p = people.make_people(
         ctx, n=n, first_pid=first_pid, stream="day.new_people", first_day=d.day, last_day=d.day

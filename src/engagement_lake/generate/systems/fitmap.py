@@ -3,9 +3,9 @@
 Scans measure each person's true body (with scan noise, more in the app) and recommend the size
 the person truly needs; FitMap users are the ones whose orders rarely go wrong (see
 ``shop.fates``), so the gold layer can show that scanning reduces returns and raises ratings.
-A FitMap user scans first around their first purchase, then again now and then while they
-remain a customer: the backfill draws the repeat scans over each user's active span, a daily
-load scans each user still active with the matching daily probability.
+A FitMap user scans first on the day of their first purchase, then again at a steady rate while they
+remain a customer (a Poisson process): the backfill draws each user's repeat scans over their
+active span, a daily load scans each user still active with the same daily probability.
 """
 
 from __future__ import annotations
@@ -24,10 +24,8 @@ FQN = "fitmap.scans"
 
 # ----------------------------------------------------------------------------- parameters
 
-REPEAT_SCANS = 0.5
-"""Mean repeat scans of a user over their active span (Poisson), after the first."""
-FIRST_SCAN_LEAD_DAYS = 30
-"""The first scan falls within this many days before the first purchase."""
+REPEAT_SCANS_PER_YEAR = 0.4
+"""Repeat scans of an active user a year (a Poisson process), after the first."""
 SCAN_HOURS = (9, 20)
 """Opening hours in which scans happen."""
 STORE_SHARE = 0.55
@@ -104,16 +102,15 @@ def scans(blk: Block) -> None:
     """Every scan of the block's FitMap users over history (kept in ``blk.state``)."""
     ctx, rng = blk.ctx, blk.rng("fitmap.scans")
     users = np.flatnonzero(blk.col("fitmap_user") & (blk.state["primary_cust"] >= 0))
-    cnt = 1 + rng.poisson(REPEAT_SCANS, len(users))
+    first_us = np.maximum(_scan_time(rng, blk.col("first_purchase_day")[users]), ctx.cal.start_us)
+    until = np.maximum(np.minimum(blk.state["active_until"][users], ctx.now_us), first_us + 1)
+    # seasonal days of activity (the calendar's cumulative intensity, as purchases use)
+    exposure = np.maximum(ctx.cal.cumulative(until) - ctx.cal.cumulative(first_us), 0.0)
+    cnt = 1 + rng.poisson(REPEAT_SCANS_PER_YEAR / 365.0 * exposure)
     owner, rank = expand(cnt)
     person = users[owner]
-    lead = rng.integers(0, FIRST_SCAN_LEAD_DAYS, len(person))
-    first_us = np.maximum(
-        _scan_time(rng, blk.col("first_purchase_day")[person] - lead), ctx.cal.start_us
-    )
-    until = np.maximum(blk.state["active_until"][person], first_us + US_PER_DAY)
-    later = ctx.cal.sample(rng, first_us, np.minimum(until, ctx.now_us))
-    ts = np.where(rank == 0, first_us, later)
+    later = ctx.cal.sample(rng, first_us[owner], until[owner])
+    ts = np.where(rank == 0, first_us[owner], later)
     keep = ts < ctx.now_us
     person, ts = person[keep], ts[keep]
     srt = np.argsort(ts, kind="stable")
@@ -135,10 +132,8 @@ def scans(blk: Block) -> None:
 
 
 def daily(d: Day) -> None:
-    """Today's scans: new FitMap users' first scan, and repeat scans of active users.
-
-    A user active since their first scan ``t`` days ago scans again today with probability
-    REPEAT_SCANS / t: the rate at which the backfill spreads repeat scans over an active span."""
+    """Today's scans: new FitMap users' first scan, and repeat scans of active users (each
+    with the daily probability of the backfill's yearly rate)."""
     rng = d.rng("fitmap")
     shop_map = d.primary("shop.customers")
     users = d.people.filter(pl.col("fitmap_user") & pl.col("alive")).join(
@@ -147,8 +142,8 @@ def daily(d: Day) -> None:
     if users.is_empty():
         return
     new = np.isin(users["person_id"].to_numpy(), d.new_people_ids)
-    tenure = np.maximum(d.day - users["first_purchase_day"].to_numpy(), 1)
-    repeat = rng.random(len(users)) < REPEAT_SCANS / tenure
+    season = d.ctx.cal.intensity[d.day - d.ctx.cal.grid_lo]
+    repeat = rng.random(len(users)) < REPEAT_SCANS_PER_YEAR / 365.0 * season
     who = users.filter(pl.Series(new | repeat))
     k = len(who)
     if k == 0:

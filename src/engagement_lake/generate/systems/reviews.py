@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from engagement_lake.generate import texts
 from engagement_lake.generate.block import Block, allowed, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice, masked
-from engagement_lake.generate.context import Ctx
+from engagement_lake.generate.context import Calendar, Ctx
 from engagement_lake.generate.daily import HOUR, Day
 from engagement_lake.generate.systems.shop import fates
 from engagement_lake.generate.systems.shop import params as shop_params
@@ -260,12 +260,9 @@ def daily(d: Day) -> None:
         lines["quality"],
         lines["delivered_us"],
     )
-    due = (
-        reviewed
-        & ~lines["cancelled"]
-        & (submitted >= d.start_us - HOUR)
-        & (submitted < d.end_us - HOUR)
-    )
+    prev = Calendar.day_end_us(d.day - 1)  # the previous load's end of events
+    due = reviewed & ~lines["cancelled"]
+    due &= (submitted >= prev - HOUR) & (submitted < d.end_us - HOUR)
     sel = np.flatnonzero(due)
     if len(sel) == 0:
         return

@@ -58,12 +58,12 @@ def build(
     store_idx = np.where(rng.random(n) < P.HOME_STORE_SHARE, home, rng.integers(0, n_stores, n))
 
     # lines: count grows with spend, but no planned line far below the cheapest products;
-    # target prices split the spend (flat Dirichlet weights)
+    # target prices split the spend (Dirichlet weights, concentrated: lines of similar size)
     k = 1 + rng.poisson(P.LINES_BASE + spend / P.SPEND_PER_EXTRA_LINE)
     k = np.clip(np.minimum(k, spend // P.MIN_LINE_TARGET), 1, P.MAX_LINES).astype(np.int64)
     owner, _ = expand(k)
     m = len(owner)
-    e = rng.exponential(1.0, m)
+    e = rng.gamma(P.LINE_SPLIT_SHAPE, 1.0, m)
     tot = np.bincount(owner, weights=e, minlength=n)
     target = spend[owner] * e / tot[owner]
     prod = w.products

@@ -46,6 +46,9 @@ MAX_QUANTITY = 4
 MIN_LINE_TARGET = 20.0
 """No line is planned below this amount: an order's spend is split into fewer lines instead
 (a planned line far below the cheapest products would pile onto the cheapest one)."""
+LINE_SPLIT_SHAPE = 4.0
+"""Dirichlet concentration of how an order's spend splits over its lines: at 1 (flat) many
+lines are planned far below every price and pile onto the cheapest product."""
 MARKDOWN_SHARE = 0.15
 MARKDOWNS = (0.2, 0.3, 0.4)
 """Lines sold marked down, and the markdowns (equally likely)."""

@@ -17,6 +17,7 @@ import polars as pl
 
 from engagement_lake.generate.block import allowed, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice
+from engagement_lake.generate.context import Calendar
 from engagement_lake.generate.daily import Day, idx_of_people
 from engagement_lake.generate.systems.shop import fates
 from engagement_lake.generate.systems.shop import params as P
@@ -115,7 +116,9 @@ def daily(d: Day) -> None:
     if lines is None:
         return
     back = lines["back"]
-    due = back["returned"] & (back["us"] >= d.start_us) & (back["us"] < d.end_us)
+    # due since the previous load's end of events (23:00 yesterday), up to today's
+    prev = Calendar.day_end_us(d.day - 1)
+    due = back["returned"] & (back["us"] >= prev) & (back["us"] < d.end_us)
     if not due.any():
         return
     df = lines["frame"].filter(pl.Series(due))
