@@ -43,7 +43,7 @@ SPEND_PER_EXTRA_LINE = 160.0
 MAX_LINES = 8
 MAX_QUANTITY = 4
 """Units of one product on one line."""
-MIN_LINE_TARGET = 20.0
+MIN_LINE_TARGET = 30.0
 """No line is planned below this amount: an order's spend is split into fewer lines instead
 (a planned line far below the cheapest products would pile onto the cheapest one)."""
 LINE_SPLIT_SHAPE = 4.0

@@ -86,13 +86,12 @@ def choose_products(
     cat = taste["cat"]
     has = cat >= 0
     cat_c = np.maximum(cat, 0)
-    qty = np.arange(1, 5)
+    qty = np.arange(1, P.MAX_QUANTITY + 1)
     log_unit = np.log(np.maximum(target, 1.0))[:, None, None] - np.log(qty)[None, None, :]
     z = (log_unit - med[cat_c][:, :, None]) / spread[cat_c][:, :, None]
     fit_q = np.exp(-0.5 * z * z)  # m x 3 favourites x 4 quantities
     fit = fit_q.max(axis=2)
     fit = np.where(fit >= P.MIN_PRICE_FIT, fit, 0.0)  # no favourite sells near this price
-    best_q = qty[fit_q.argmax(axis=2)]
     present = np.bincount(cat_of, minlength=n_cat) > 0
     cw = taste["w"] * fit * has * present[cat_c]
     tot = cw.sum(axis=1)
@@ -100,7 +99,13 @@ def choose_products(
     u = rng.random(m) * tot
     k = np.minimum((u[:, None] > np.cumsum(cw, axis=1)).sum(axis=1), 2)
     line_cat = cat_c[np.arange(m), k]
-    unit_target = target / best_q[np.arange(m), k]
+    # units of the line: drawn by how well each count prices a unit in the category (not the
+    # best count, which would plan every unit at the category's median price and crown the
+    # product sitting there)
+    fq = fit_q[np.arange(m), k, :]
+    cum = np.cumsum(fq, axis=1)
+    pick = (rng.random(m)[:, None] * cum[:, -1:] > cum).sum(axis=1)
+    unit_target = target / qty[np.minimum(pick, len(qty) - 1)]
     # candidates: price neighbours within the chosen category, or in the whole catalogue
     key = np.where(present[cat_of], cat_of, n_cat) * 10_000.0 + price
     by_key = np.argsort(key, kind="stable")
@@ -130,9 +135,12 @@ def choose_products(
     pref = (brand_of[cand] == taste["brand"][:, :1]) | (brand_of[cand] == taste["brand"][:, 1:2])
     score += TASTE["brand_bonus"] * (pref & use_taste[:, None])
     # how far the line amount (1-4 units of the candidate) would land from the target
+    # (a line planned below every candidate buys one unit of any of them: closeness is then
+    # measured from the cheapest candidate, so popularity, not a few cents, decides)
     cp = price[cand]
-    units = np.clip(np.rint(target[:, None] / cp), 1, 4)
-    score -= P.PRICE_CLOSENESS * np.abs(np.log(units * cp / np.maximum(target, 1.0)[:, None]))
+    units = np.clip(np.rint(target[:, None] / cp), 1, P.MAX_QUANTITY)
+    ref = np.maximum(np.maximum(target, 1.0), cp.min(axis=1))[:, None]
+    score -= P.PRICE_CLOSENESS * np.abs(np.log(units * cp / ref))
     n_reg = len(REGULAR_SIZES)
     size = taste["size"]
     tall = size >= n_reg
