@@ -233,6 +233,10 @@ def make_people(
     lam = rng.gamma(BGNBD["r"], 1.0 / BGNBD["alpha"], n)
     p_drop = rng.beta(BGNBD["a"], BGNBD["b"], n)
     nu = rng.gamma(GAMMA_GAMMA["q"], 1.0 / GAMMA_GAMMA["v"], n)
+    # people who buy for a company (uniforms, team kit): CRM contacts with an account, whose
+    # orders are several times larger (own stream: every other draw stays as it was)
+    b2b_buyer = in_crm & (ctx.rng(stream + ".b2b").random(n) < B2B["share_of_crm"])
+    nu = np.where(b2b_buyer, nu / B2B["spend_multiplier"], nu)
     lo = ctx.cal.start_day if first_day is None else first_day
     hi = ctx.cal.end_day - 1 if last_day is None else last_day
     first_purchase_day = rng.integers(lo, hi + 1, n)
@@ -272,6 +276,7 @@ def make_people(
             "marketing_opt_in": rng.random(n) < 0.7,
             "in_shop": in_shop,
             "in_crm": in_crm,
+            "b2b_buyer": b2b_buyer,
             "in_lead": in_lead,
             "in_support": in_support,
             "in_marketing": in_marketing,
@@ -287,6 +292,11 @@ def make_people(
         }
     )
     return df
+
+
+B2B = {"share_of_crm": 0.12, "spend_multiplier": 3.0}
+"""Share of CRM contacts who buy for a company (their contact carries the account), and how
+many times a consumer's spend such a buyer's orders average (nu divided by it)."""
 
 
 TASTE = {

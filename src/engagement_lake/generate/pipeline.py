@@ -31,9 +31,6 @@ import pyarrow.parquet as pq
 from engagement_lake.config import DEFAULT_AS_OF, DEFAULT_SCALE, DEFAULT_SEED, SCHEMAS_DIR
 from engagement_lake.contracts import Contract, load_contracts
 from engagement_lake.generate import (
-    fitmap,
-    reviews,
-    shop,
     world,
 )
 from engagement_lake.generate.block import BLOCK_PEOPLE, Block
@@ -42,9 +39,20 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
-from engagement_lake.generate.systems import crm, finance, loyalty, mlops, social, support
+from engagement_lake.generate.systems import (
+    crm,
+    finance,
+    fitmap,
+    loyalty,
+    mlops,
+    reviews,
+    social,
+    support,
+)
 from engagement_lake.generate.systems.marketing import email, journeys
-from engagement_lake.generate.systems.shop import sessions
+from engagement_lake.generate.systems.shop import accounts, products, sessions
+from engagement_lake.generate.systems.shop import orders as shop_orders
+from engagement_lake.generate.systems.shop import params as shop_params
 from engagement_lake.generate.writer import LakeWriter, plain
 
 GENERATOR_VERSION = "1.0"
@@ -142,20 +150,7 @@ def reference_frames(ctx: Ctx, w: world.World) -> dict[str, dict[str, Any]]:
     e = w.experiments
     m = w.models
     return {
-        "shop.products": {
-            "product_id": p["product_id"],
-            "product_name": p["product_name"],
-            "category": p["category"],
-            "subcategory": p["subcategory"],
-            "brand": p["brand"],
-            "size_range": p["size_range"],
-            "fit_type": p["fit_type"],
-            "list_price": p["list_price"].to_numpy(),
-            "unit_cost": p["unit_cost"].to_numpy(),
-            "launch_date": p["launch_day"].to_numpy(),
-            "is_active": p["is_active"].to_numpy(),
-            "updated_at": p["updated_us"].to_numpy(),
-        },
+        "shop.products": products.frame(p),
         "crm.territories": {
             "territory_id": t["territory_id"],
             "territory_name": t["territory_name"],
@@ -228,12 +223,12 @@ def campaign_frame(c: pl.DataFrame) -> dict[str, Any]:
 
 def run_block(blk: Block) -> None:
     """Every emitter, in dependency order, for one block of people."""
-    shop.active_until(blk)
-    shop.accounts(blk)
-    shop.orders(blk)
+    accounts.active_until(blk)
+    accounts.accounts(blk)
+    shop_orders.orders(blk)
     fitmap.scans(blk)
     loyalty.members(blk)
-    shop.customers(blk)
+    accounts.customers(blk)
     sessions.store_visits(blk)
     sessions.draft_sessions(blk)
     support.emit(blk)
@@ -657,9 +652,9 @@ def write_truth(
         truth_dir / "taste_params.json",
         {
             **TASTE,
-            "candidates_per_line": shop.CANDIDATES,
-            "price_closeness": shop.PRICE_CLOSENESS,
-            "size_mismatch_penalty": shop.SIZE_MISMATCH_PENALTY,
+            "candidates_per_line": shop_params.CANDIDATES,
+            "price_closeness": shop_params.PRICE_CLOSENESS,
+            "size_mismatch_penalty": shop_params.SIZE_MISMATCH_PENALTY,
             "model": "per person: 1-3 favourite categories (catalogue-weighted, Dirichlet(1) "
             "weights) and 1-2 preferred brands (people.parquet taste_* columns); per product: a "
             "log-normal popularity (products.parquet). An order line follows the person's "

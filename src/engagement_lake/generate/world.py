@@ -99,9 +99,17 @@ def shift_size(idx: np.ndarray, step: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- reference
 
 
+MIN_PRODUCTS = 250
+"""The smallest catalogue, whatever the scale: with fewer products a price band holds two or
+three, and the most appealing of a busy band sells over 3 % of all order lines."""
+POPULARITY_SD = 0.65
+"""Spread of log product appeal: a long tail (the top fifth of products sells about half the
+lines, the bottom half under a fifth) without one product dominating its price band."""
+
+
 def make_products(ctx: Ctx) -> pl.DataFrame:
     rng = ctx.rng("world.products")
-    n = ctx.sized(2000, floor=150)
+    n = ctx.sized(2000, floor=MIN_PRODUCTS)
     cats = list(vocab.CATEGORIES)
     cat_idx = weighted(rng, [vocab.CATEGORIES[c][0] for c in cats], n)
     sub = []
@@ -214,7 +222,7 @@ def _product_popularity(ctx: Ctx, n: int) -> np.ndarray:
     neighbours at the same price. Its own stream, so the other product attributes stay as they
     were."""
     rng = ctx.rng("world.products.popularity")
-    sd = 0.9
+    sd = POPULARITY_SD
     return np.exp(rng.normal(-sd * sd / 2, sd, n))
 
 

@@ -152,6 +152,45 @@ CHECKS: tuple[Check, ...] = (
         low=0.02,
         high=0.5,
     ),
+    Check(
+        "top_product_line_share",
+        "share of all order lines that the best-selling product takes",
+        """select max(lines) * 1.0 / sum(lines) from (
+               select product_key, count(*) as lines from gold.fct_order_items group by 1)""",
+        high=0.03,
+    ),
+    Check(
+        "reviews_follow_sales",
+        "correlation over products between reviews written and order lines sold",
+        """select corr(coalesce(reviews, 0), lines) from (
+               select product_key, count(*) as lines from gold.fct_order_items group by 1
+           ) as sold
+           left join (
+               select product_key, count(*) as reviews from gold.fct_product_reviews group by 1
+           ) as reviewed using (product_key)""",
+        low=0.5,
+    ),
+    Check(
+        "b2b_order_value_ratio",
+        "average order value of the BUSINESS_PROFESSIONAL segment over that of all orders",
+        """select avg(total_amount) filter (where segment = 'BUSINESS_PROFESSIONAL')
+                  / avg(total_amount)
+           from (
+               select orders.total_amount, customers.behavioural_segment as segment
+               from gold.fct_orders as orders
+               left join gold.mart_customer_360 as customers using (customer_key)
+               where not orders.is_cancelled
+           )""",
+        low=1.5,
+    ),
+    Check(
+        "returned_line_share",
+        "share of order lines (not cancelled) returned",
+        """select avg(case when is_returned then 1.0 else 0.0 end)
+           from gold.fct_order_items where not is_cancelled""",
+        low=0.05,
+        high=0.3,
+    ),
     # --------------------------------------------------------------- loyalty, experiments, models
     Check(
         "tier_without_membership",

@@ -327,7 +327,7 @@ def emit(blk: Block) -> None:
 
     # ---------------------------------------------------------------- contacts table
     cobs = identity.observe(rng, blk.people, crec, cp)
-    b2b_contact = rng.random(nc) < 0.12
+    b2b_contact = blk.col("b2b_buyer")[crec.person]  # people.B2B: they buy for a company
     account = (
         pick(COMPANY_WORDS, rng.integers(0, len(COMPANY_WORDS), nc))
         + " "
