@@ -16,6 +16,10 @@ mixes what a real feed delivers:
   delivery produces; only the landing metadata differs;
 - late rows: some events dated one to three days before the load date.
 
+Each source system's daily rows come from its own module in ``generate/systems`` (the same row
+builders and parameters as its backfill); this module only orders the systems and handles what
+is common to all of them: state, new people, replays, faults and truth.
+
 Same seed + same prior state + same day -> identical output: every random stream is keyed by
 (seed, purpose, day) and every read of bronze is ordered by primary key.
 """
@@ -35,11 +39,8 @@ import pyarrow.compute as pc
 
 from engagement_lake.config import DEFAULT_SEED
 from engagement_lake.generate import identity, people
-from engagement_lake.generate.block import allowed, make_ids
-from engagement_lake.generate.columns import choice
 from engagement_lake.generate.context import Calendar, Ctx, day_number
 from engagement_lake.generate.daily import (
-    HOUR,
     Bronze,
     Day,
     load_people,
@@ -280,36 +281,7 @@ def new_people(d: Day) -> None:
     ident = accounts.new_accounts(d, rng, p)
     d.new_identity.append(ident)
     d.ident = pl.concat([d.ident, ident.cast(d.ident.schema)])
-    # subscriptions
-    sub = np.flatnonzero(p["in_marketing"].to_numpy())
-    if len(sub):
-        srec = identity.Records(sub, np.zeros(len(sub), bool))
-        sobs = identity.observe(
-            rng, p, srec, identity.profile("marketing.subscribers", d.ctx.identity_noise)
-        )
-        snums = ctx.take("subscriber", len(sub))
-        sids = make_ids("subscriber", snums)
-        statuses = allowed(ctx, "marketing.subscribers", "status")
-        sources = allowed(ctx, "marketing.subscribers", "source")
-        sus = d.start_us + rng.integers(10 * HOUR, 22 * HOUR, len(sub))
-        d.add(
-            "marketing.subscribers",
-            {
-                "subscriber_id": sids,
-                "email_address": sobs.email,
-                "first_name": sobs.first,
-                "last_name": sobs.last,
-                "zip": sobs.zip,
-                "status": choice(statuses, np.full(len(sub), statuses.index("subscribed"))),
-                "source": choice(sources, np.full(len(sub), sources.index("checkout"))),
-                "subscribed_at": sus,
-                "unsubscribed_at": None,
-                "updated_at": sus,
-            },
-        )
-        si = identity.identity_truth("marketing.subscribers", pl.Series(sids), p, srec, sobs)
-        d.new_identity.append(si)
-        d.ident = pl.concat([d.ident, si.cast(d.ident.schema)])
+    marketing_day.new_subscribers(d, rng, p)
     d.new_people_ids = p["person_id"].to_numpy()
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engagement_lake.generate import world
+from engagement_lake.generate import identity, world
 from engagement_lake.generate.block import allowed, make_ids
-from engagement_lake.generate.columns import US_PER_DAY
+from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.daily import HOUR, MINUTE, Day, idx_of_people
 from engagement_lake.generate.pipeline import campaign_frame
 from engagement_lake.generate.systems.marketing import email, journeys
@@ -101,6 +101,41 @@ def _people(d: Day, person_id: np.ndarray) -> dict[str, np.ndarray]:
         "last_buy": pe["last_purchase_us"].to_numpy()[idx],
         "alive": pe["alive"].to_numpy()[idx],
     }
+
+
+def new_subscribers(d: Day, rng: np.random.Generator, p: pl.DataFrame) -> None:
+    """Today's new people ``p`` who opt in to e-mail at checkout: a subscriber record each, with
+    its identity truth."""
+    ctx = d.ctx
+    sub = np.flatnonzero(p["in_marketing"].to_numpy())
+    if len(sub):
+        srec = identity.Records(sub, np.zeros(len(sub), bool))
+        sobs = identity.observe(
+            rng, p, srec, identity.profile("marketing.subscribers", d.ctx.identity_noise)
+        )
+        snums = ctx.take("subscriber", len(sub))
+        sids = make_ids("subscriber", snums)
+        statuses = allowed(ctx, "marketing.subscribers", "status")
+        sources = allowed(ctx, "marketing.subscribers", "source")
+        sus = d.start_us + rng.integers(10 * HOUR, 22 * HOUR, len(sub))
+        d.add(
+            "marketing.subscribers",
+            {
+                "subscriber_id": sids,
+                "email_address": sobs.email,
+                "first_name": sobs.first,
+                "last_name": sobs.last,
+                "zip": sobs.zip,
+                "status": choice(statuses, np.full(len(sub), statuses.index("subscribed"))),
+                "source": choice(sources, np.full(len(sub), sources.index("checkout"))),
+                "subscribed_at": sus,
+                "unsubscribed_at": None,
+                "updated_at": sus,
+            },
+        )
+        si = identity.identity_truth("marketing.subscribers", pl.Series(sids), p, srec, sobs)
+        d.new_identity.append(si)
+        d.ident = pl.concat([d.ident, si.cast(d.ident.schema)])
 
 
 def daily(d: Day) -> None:
