@@ -33,7 +33,7 @@ def test_build_passed_every_model_and_test(lake):
     assert lake.run.success
     assert lake.run.failures == []
     kinds = {n.resource_type for n in lake.run.nodes}
-    assert {"model", "test", "seed", "snapshot"} <= kinds
+    assert {"model", "test", "seed"} <= kinds
 
 
 def test_every_bronze_row_is_accounted_for(con):
@@ -282,18 +282,18 @@ def test_clv_predictions_are_coherent(con):
     assert corr > 0.3
 
 
-def test_scd2_snapshots_have_one_current_row_per_key(con):
-    for table, key in (
-        ("customer_history", "customer_id"),
-        ("opportunity_history", "opportunity_id"),
-        ("customer_health_history", "customer_key"),
+def test_type2_history_has_one_current_row_per_key(con):
+    for table, key, current in (
+        ("customer_history", "customer_id", "customer_golden"),
+        ("opportunity_history", "opportunity_id", "opportunity_golden"),
     ):
-        dupes = con.execute(
-            f"select count(*) from (select {key} from snapshots.{table} "
-            f"where dbt_valid_to is null group by {key} having count(*) > 1)"
-        ).fetchone()[0]
+        dupes, keys = con.execute(
+            f"select count(*) filter (where n > 1), count(*) from (select {key}, "
+            f"count(*) filter (where is_current) as n from history.{table} group by {key})"
+        ).fetchone()
         assert dupes == 0, table
-        assert con.execute(f"select count(*) from snapshots.{table}").fetchone()[0] > 0, table
+        # every key of the current state has its history (the backfill's version at least)
+        assert keys == con.execute(f"select count(*) from silver.{current}").fetchone()[0], table
 
 
 @pytest.mark.parametrize(
