@@ -19,6 +19,15 @@ scored as (
 
 ),
 
+dated as (
+
+    select
+        scored.*,
+        max(as_of_date) over () as latest_as_of_date
+    from scored
+
+),
+
 final as (
 
     select
@@ -27,15 +36,15 @@ final as (
         customer_key,
         customer_id,
         cast(round(health_score, 1) as double) as health_score,
-        {{ health_level('scored.health_score') }} as health_level,
+        {{ health_level('dated.health_score') }} as health_level,
         cast(round(recency_component, 1) as double) as recency_component,
         cast(round(frequency_component, 1) as double) as frequency_component,
         cast(round(satisfaction_component, 1) as double) as satisfaction_component,
         cast(round(email_component, 1) as double) as email_component,
         cast(round(sentiment_component, 1) as double) as sentiment_component,
         cast(round(support_volume_component, 1) as double) as support_volume_component,
-        as_of_date = max(as_of_date) over () as is_latest
-    from scored
+        as_of_date = latest_as_of_date as is_latest
+    from dated
 
 )
 

@@ -130,19 +130,27 @@ states as (
 
 ),
 
+previous as (
+
+    select
+        states.*,
+        {%- for column in columns %}
+        lag({{ column }}) over (partition by customer_id order by changed_at) as previous_{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from states
+
+),
+
 -- a row starts where a tracked value differs from the previous moment's
 flagged as (
 
     select
-        states.*,
-        case
-            when previous_changed_at is null then true
+        previous.*,
+        coalesce(previous_changed_at is null
             {%- for column in columns %}
-            when {{ column }} is distinct from lag({{ column }}) over (partition by customer_id order by changed_at) then true
-            {%- endfor %}
-            else false
-        end as starts_version
-    from states
+            or {{ column }} is distinct from previous_{{ column }}
+            {%- endfor %}, false) as starts_version
+    from previous
 
 ),
 

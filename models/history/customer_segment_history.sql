@@ -19,6 +19,16 @@ scored as (
 
 ),
 
+compared as (
+
+    select
+        scored.*,
+        lag(rfm_segment) over (partition by customer_id order by as_of_date) as previous_rfm_segment,
+        max(as_of_date) over () as latest_as_of_date
+    from scored
+
+),
+
 final as (
 
     select
@@ -36,9 +46,9 @@ final as (
         cast(recency_score as varchar) || cast(frequency_score as varchar)
             || cast(monetary_score as varchar) as rfm_score,
         rfm_segment,
-        rfm_segment is distinct from lag(rfm_segment) over (partition by customer_id order by as_of_date) as segment_changed,
-        as_of_date = max(as_of_date) over () as is_latest
-    from scored
+        coalesce(rfm_segment is distinct from previous_rfm_segment, false) as segment_changed,
+        as_of_date = latest_as_of_date as is_latest
+    from compared
 
 )
 

@@ -8,7 +8,10 @@ with
 
 predictions as (
 
-    select * from {{ ref('int_customer_value_predictions_history') }}
+    select
+        *,
+        max(as_of_date) over () as latest_as_of_date
+    from {{ ref('int_customer_value_predictions_history') }}
 
 ),
 
@@ -29,7 +32,7 @@ final as (
         cast(predicted_clv_36mo as decimal(14, 2)) as predicted_clv_36mo,
         cast(ntile(10) over (partition by as_of_date order by predicted_clv_12mo, customer_id) as integer) as clv_decile,
         model_version,
-        as_of_date = max(as_of_date) over () as is_latest
+        as_of_date = latest_as_of_date as is_latest
     from predictions
 
 )
