@@ -296,6 +296,25 @@ def test_type2_history_has_one_current_row_per_key(con):
         assert keys == con.execute(f"select count(*) from silver.{current}").fetchone()[0], table
 
 
+def test_history_trends_end_at_the_marts(con):
+    """The newest as-of date of each trend is the mart it tracks: same rules, same inputs."""
+    for trend, mart, compared in (
+        ("customer_health_history", "gold.mart_customer_health", ("health_score", "health_level")),
+        ("customer_segment_history", "gold.mart_customer_rfm", ("rfm_score", "rfm_segment")),
+        (
+            "customer_value_history",
+            "(select * from gold.fct_customer_value where clv_decile > 0)",
+            ("predicted_clv_12mo", "clv_decile"),
+        ),
+    ):
+        differs = " or ".join(f"h.{c} is distinct from m.{c}" for c in compared)
+        rows, mismatched = con.execute(
+            f"select count(*), count(*) filter (where {differs}) from {mart} as m "
+            f"full join (select * from history.{trend} where is_latest) as h using (customer_key)"
+        ).fetchone()
+        assert rows > 0 and mismatched == 0, (trend, rows, mismatched)
+
+
 @pytest.mark.parametrize(
     "table",
     [
