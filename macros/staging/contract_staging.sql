@@ -7,6 +7,7 @@
     contract_spec(system, table)            the contract as dbt sees it (execute time only)
     contract_checked_rows(system, table)    every bronze row, typed, with _dq_reason/_dq_column
     contract_staged_rows(system, table)     valid rows, newest version per primary key
+    contract_version_rows(system, table)    valid rows, every distinct version per primary key
     contract_violations(system, table)      invalid rows in the quarantine layout
     bronze_row_count(system, table)         rows in bronze, 0 when the folder is missing
     skipped_file_rows(system, table)        rows in files the preflight set aside
@@ -382,4 +383,29 @@
             )
         )
     {%- endif -%}
+{% endmacro %}
+
+
+{#- Valid rows, every distinct version of each key: a row whose contract columns all equal an
+    earlier row of the same key (an exact replay) is counted once, at the load that first brought
+    it (_load_date). The history models read these; nothing here orders versions, since which
+    version is newer is the history model's decision (the source's updated_at). -#}
+{% macro contract_version_rows(system, table) %}
+    {%- set relation = source(system, table) -%}
+    {%- if not execute -%}
+        {{ return('select 1 as _unused') }}
+    {%- endif -%}
+    {%- set spec = contract_spec(system, table) %}
+    select *
+    from (
+        select
+            checked.*,
+            row_number() over (
+                partition by {% for col in spec.columns %}{{ col.name }}{{ ', ' if not loop.last }}{% endfor %}
+                order by _loaded_at, _batch_id, _source_file, _source_row
+            ) as _replay_rank
+        from ({{ contract_checked_rows(system, table) }}) as checked
+        where _dq_reason is null
+    ) as versions
+    where _replay_rank = 1
 {% endmacro %}

@@ -203,6 +203,10 @@ def generated_files(
         for contract in group:
             name = staging_model_name(contract.system, contract.table)
             files[folder / f"{name}.sql"] = staging_sql(contract)
+            if contract.version_history:
+                files[folder / f"{versions_model_name(contract)}.sql"] = staging_sql(
+                    contract, versions=True
+                )
     files[models_dir / "quality" / "quarantine.sql"] = quarantine_sql(contracts)
     files[models_dir / "quality" / "reconciliation.sql"] = reconciliation_sql(contracts)
     return files
@@ -306,6 +310,14 @@ def staging_model_name(system: str, table: str) -> str:
     return f"stg_{system}__{table}"
 
 
+def versions_model_name(contract: Contract) -> str:
+    """The staging model of every version of a table whose contract sets versionHistory."""
+    return f"{staging_model_name(contract.system, contract.table)}_versions"
+
+
+VERSIONS_LOAD_DATE = ("_load_date", "Load date of the partition that first brought this version.")
+
+
 def _group(contract: Contract, col: Column) -> str:
     if col.primary_key or col.reference is not None or col.name.endswith("_id"):
         return "ids"
@@ -337,8 +349,11 @@ def _required_parents(contract: Contract) -> list[str]:
     return sorted(parents)
 
 
-def staging_sql(contract: Contract) -> str:
-    """The ``stg_<system>__<table>.sql`` model, shaped like jaffle-shop's staging models."""
+def staging_sql(contract: Contract, versions: bool = False) -> str:
+    """The ``stg_<system>__<table>.sql`` model, shaped like jaffle-shop's staging models; with
+    ``versions``, its ``_versions`` twin: the same columns, every distinct version of each key
+    (exact replays collapsed) and the load date that first brought it, so that history models
+    can be rebuilt from bronze alone."""
     header = GENERATED_SQL_HEADER.format(
         origin=f"schemas/{contract.system}/{contract.table}.odcs.yaml"
     )
@@ -353,14 +368,22 @@ def staging_sql(contract: Contract) -> str:
             lines.extend(f"        {expr}," for expr in grouped[group])
     lines.append("        ---------- lineage")
     lines.extend(f"        {m.name}," for m in METADATA_COLUMNS)
+    if versions:
+        lines.append(f"        {VERSIONS_LOAD_DATE[0]},")
     lines[-1] = lines[-1].rstrip(",")
     body = "\n".join(lines)
+    if versions:
+        comment = "valid rows, every distinct version of each key (replays collapsed)"
+        macro = "contract_version_rows"
+    else:
+        comment = "valid rows, newest version of each key (invalid rows: quality.quarantine)"
+        macro = "contract_staged_rows"
     return (
         f"{header}{depends}\n"
         "with\n\n"
         "source as (\n\n"
-        "    -- valid rows, newest version of each key (invalid rows: quality.quarantine)\n"
-        f"    {{{{ contract_staged_rows('{contract.system}', '{contract.table}') }}}}\n\n"
+        f"    -- {comment}\n"
+        f"    {{{{ {macro}('{contract.system}', '{contract.table}') }}}}\n\n"
         "),\n\n"
         "renamed as (\n\n"
         "    select\n"
@@ -421,9 +444,36 @@ def staging_models_yaml(
                 + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS],
             }
         )
+        if contract.version_history:
+            models.append(_versions_model_yaml(contracts, contract))
     doc = {"version": 2, "models": models}
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
     return HEADER.format(system=system) + body
+
+
+def _versions_model_yaml(contracts: Mapping[str, Contract], contract: Contract) -> dict:
+    """The ``_versions`` model's entry: the key is unique per version, not per row, so the key
+    columns keep only not_null; a (key, content) pair appears once."""
+    pk = ", ".join(contract.primary_key)
+    columns = []
+    for col in contract.columns:
+        entry = _model_column(contracts, contract, col)
+        if col.primary_key:
+            entry["data_tests"] = ["not_null"]
+        columns.append(entry)
+    return {
+        "name": versions_model_name(contract),
+        "description": (
+            f"One row per {pk} and distinct version of bronze {contract.fqn}, every version the "
+            "source sent, an exact replay counted once (at the load that first brought it) "
+            f"(source grain: {contract.grain[0].lower()}{contract.grain[1:]}) The history models "
+            "read it; current-state models read the newest version in "
+            f"{staging_model_name(contract.system, contract.table)}."
+        ),
+        "columns": columns
+        + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
+        + [{"name": VERSIONS_LOAD_DATE[0], "description": VERSIONS_LOAD_DATE[1]}],
+    }
 
 
 def quarantine_sql(contracts: Mapping[str, Contract]) -> str:

@@ -51,7 +51,7 @@ UNKNOWN_MEMBER_KEY = "0" * 32
 """The surrogate key of every dimension's unknown member (dbt var ``unknown_member_key``): 32
 zeros, the width of the md5 surrogate keys, so it can never be the key of a real member."""
 
-LAYER_SCHEMAS = ("staging", "silver", "gold", "quality", "snapshots")
+LAYER_SCHEMAS = ("staging", "silver", "gold", "quality", "history")
 
 
 def data_dir(override: str | os.PathLike[str] | None = None) -> Path:

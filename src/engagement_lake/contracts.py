@@ -38,7 +38,9 @@ SUPPORTED_API_VERSIONS = ("v3.1.0",)
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp")
 STANDARDIZERS = ("email", "phone", "name", "state", "postcode", "address")
 SEVERITIES = ("error", "warning", "info")
-TABLE_CUSTOM_PROPERTIES = ("eventTimestampColumn", "freshness")
+# versionHistory: staging also exposes every version of the table (stg_<system>__<table>_versions),
+# for the history models that rebuild type-2 tables from bronze instead of keeping state.
+TABLE_CUSTOM_PROPERTIES = ("eventTimestampColumn", "freshness", "versionHistory")
 COLUMN_CUSTOM_PROPERTIES = ("standardize", "stagingName", "notAfterLoadDate")
 RELATIONSHIP_CUSTOM_PROPERTIES = ("referenceRequired",)
 
@@ -191,6 +193,7 @@ class Contract:
     event_timestamp_column: str | None = None
     freshness_warn_hours: int | None = None
     freshness_error_hours: int | None = None
+    version_history: bool = False
 
     @property
     def fqn(self) -> str:
@@ -569,6 +572,7 @@ def parse_contract(path: Path | str, text: str | None = None) -> Contract:
         event_timestamp_column=event_col,
         freshness_warn_hours=freshness.get("warnAfterHours"),
         freshness_error_hours=freshness.get("errorAfterHours"),
+        version_history=bool(cps.get("versionHistory", False)),
     )
 
 

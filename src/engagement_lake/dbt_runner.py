@@ -27,7 +27,7 @@ _FAIL_STATUSES = {"error", "fail", "runtime error"}
 
 @dataclass
 class NodeOutcome:
-    """What happened to one model, test, seed or snapshot."""
+    """What happened to one model, test or seed."""
 
     unique_id: str
     resource_type: str
@@ -259,7 +259,7 @@ def build(
     unreadable: str = "fail",
     allow_missing_sources: Sequence[str] = (),
 ) -> DbtRun:
-    """``dbt build`` (seeds, models, snapshots, tests in DAG order); raises naming what failed.
+    """``dbt build`` (seeds, models, tests in DAG order); raises naming what failed.
 
     The bronze preflight runs first, so a wrong folder or a bad file stops the build before any
     model runs: never an emptied warehouse, never a half-updated gold layer.

@@ -36,6 +36,15 @@ def summary(cfg: RunConfig) -> str:
                 (select count(*) from quality.quarantine)
             """
         ).fetchone()
+        history = con.execute(
+            """
+            select
+                count(*), min(as_of_date), max(as_of_date),
+                (select count(*) from history.customer_history),
+                (select count(*) from history.opportunity_history)
+            from history.int_history_as_of_dates
+            """
+        ).fetchone()
     lines = [f"bronze: {len(bronze)} Parquet files under {cfg.data_dir / 'bronze'}"]
     lines += [
         f"{schema}: {relations} tables and views, ~{rows or 0:,} rows in tables"
@@ -45,6 +54,8 @@ def summary(cfg: RunConfig) -> str:
     lines += [
         f"golden customers {customers:,}; orders {orders:,}; average health score {health}; "
         f"quarantined rows {quarantined:,}",
+        f"history in data time: {history[0]} load dates ({history[1]} to {history[2]}); "
+        f"{history[3]:,} customer versions, {history[4]:,} opportunity versions",
         "",
         f'Query it: .venv/bin/engagement-lake sql "select * from gold.mart_customer_360 limit 5"'
         f" --warehouse {cfg.warehouse}",

@@ -2,7 +2,7 @@
 
 The contracts in ``schemas/`` classify source columns; ``engagement-lake schemas sync`` writes
 that classification into each staging column's ``meta``. From there this module follows every
-column of every silver, snapshot and gold SQL model back to the staging columns it is computed
+column of every silver, history and gold SQL model back to the staging columns it is computed
 from, by parsing the model's compiled SQL with sqlglot (qualified against the warehouse's own
 column list). A column computed from a personal column is personal too, unless its YAML declares
 what it has become (``derived-aggregate`` for a count, flag or score that names nobody).

@@ -186,9 +186,10 @@ def test_summary_reports_every_layer(lake):
         ["summary", "--data-dir", str(lake.cfg.data_dir), "--warehouse", str(lake.cfg.warehouse)],
     )
     assert result.exit_code == 0, result.output
-    for schema in ("staging", "silver", "gold", "quality", "snapshots"):
+    for schema in ("staging", "silver", "gold", "quality", "history"):
         assert f"{schema}:" in result.output
     assert "golden customers" in result.output
+    assert "history in data time: 1 load dates" in result.output  # the backfill's
 
 
 def test_generate_command_lands_bronze_and_rejects_zero_threads(tmp_path):

@@ -24,8 +24,10 @@ def contracts():
 def test_committed_sources_are_in_sync(contracts):
     result = sync(contracts, check=True)
     assert result.stale == [], "run `engagement-lake schemas sync`"
-    # per system: sources + models YAML; per table: a staging model; quarantine, reconciliation
-    assert len(result.unchanged) == 2 * len(systems(contracts)) + len(contracts) + 2
+    # per system: sources + models YAML; per table: a staging model (and a _versions one where
+    # the contract keeps versions); quarantine, reconciliation
+    versioned = sum(c.version_history for c in contracts.values())
+    assert len(result.unchanged) == 2 * len(systems(contracts)) + len(contracts) + versioned + 2
 
 
 def test_sync_check_fails_when_a_contract_changes(tmp_path):
@@ -81,6 +83,26 @@ def test_staging_model_is_shaped_like_jaffle_shop(contracts):
     customers = staging_sql(contracts["shop.customers"])
     assert "{{ std_email('email') }} as email," in customers
     assert "{{ std_phone('phone') }} as phone," in customers
+
+
+def test_versioned_tables_get_a_versions_model_with_the_same_columns(contracts):
+    """versionHistory adds stg_<system>__<table>_versions: the staging model's renamed columns
+    plus _load_date, read through contract_version_rows; other tables get none."""
+    from engagement_lake.codegen import generated_files, staging_sql
+
+    versioned = sorted(fqn for fqn, c in contracts.items() if c.version_history)
+    assert "crm.opportunities" in versioned and "shop.customers" in versioned
+    files = {p.name for p in generated_files(contracts)}
+    for fqn, contract in contracts.items():
+        name = f"stg_{contract.system}__{contract.table}_versions.sql"
+        assert (name in files) == (fqn in versioned), fqn
+    latest = staging_sql(contracts["crm.opportunities"])
+    versions = staging_sql(contracts["crm.opportunities"], versions=True)
+    assert "{{ contract_version_rows('crm', 'opportunities') }}" in versions
+    assert "contract_staged_rows" not in versions
+    body = latest[latest.index("renamed as") : latest.index("        _batch_id")]
+    assert body in versions  # the same renames and standardisers
+    assert "        _batch_id,\n        _load_date\n" in versions
 
 
 def test_sources_yaml_round_trips_to_the_contracts(contracts):

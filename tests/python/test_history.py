@@ -1,6 +1,10 @@
-"""SCD2 history over two consecutive daily loads: a contact whose e-mail changed and an
-opportunity that moved stage each get a closed old version and a current new one, valid from the
-moment the source changed them."""
+"""Type-2 history over two daily loads: a contact whose e-mail changed and an opportunity that
+moved stage each get a closed old version and a current new one, valid from the moment the source
+changed them (its last-modified time), not from a build's clock.
+
+History is rebuilt from bronze's versions on every build, so both loads land first and one build
+reads them: nothing depends on a build having run between the loads (test_history_data_time.py
+proves that for a generated lake)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from engagement_lake.dbt_runner import build
 
 DAY2 = date(2026, 7, 1)
 CHANGED_AT = datetime(2026, 7, 1, 9, 30)
-SNAPSHOTS = ["+customer_history", "+opportunity_history"]
+HISTORY = ["+customer_history", "+opportunity_history"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,6 @@ def history(tmp_path_factory):
     for fqn, rows in tables.items():
         write_table(data, contracts[fqn], rows)
     cfg = RunConfig(data, root / "warehouse.duckdb", target_dir=root / "target")
-    build(cfg, SNAPSHOTS, progress=False)
 
     contact = tables["crm.contacts"][0]
     opportunity = tables["crm.opportunities"][0]
@@ -53,7 +56,7 @@ def history(tmp_path_factory):
         load_date=DAY2,
         batch_id="daily-2026-07-01",
     )
-    build(cfg, SNAPSHOTS, progress=False)
+    build(cfg, HISTORY, progress=False)
     con = duckdb.connect(str(cfg.warehouse), read_only=True)
     yield con, contact, opportunity
     con.close()
@@ -63,25 +66,28 @@ def test_changed_opportunity_has_two_versions(history):
     con, _, opportunity = history
     rows = con.execute(
         """
-        select stage, probability, dbt_valid_from, dbt_valid_to
-        from snapshots.opportunity_history
+        select stage, probability, valid_from, valid_to, is_current, loaded_on
+        from history.opportunity_history
         where opportunity_id = ?
-        order by dbt_valid_from
+        order by valid_from
         """,
         [opportunity["opportunity_id"]],
     ).fetchall()
     assert len(rows) == 2
-    (old_stage, old_p, old_from, old_to), (new_stage, new_p, new_from, new_to) = rows
+    (old_stage, old_p, old_from, old_to, old_cur, old_load) = rows[0]
+    (new_stage, new_p, new_from, new_to, new_cur, new_load) = rows[1]
     assert (old_stage, old_p) == (opportunity["stage_name"], opportunity["probability"])
     assert old_from == opportunity["last_modified_date"]
     assert old_to == CHANGED_AT == new_from
     assert (new_stage, new_p, new_to) == ("Negotiation", 80, None)
+    assert (old_cur, new_cur) == (False, True)
+    assert old_load < DAY2 == new_load
 
 
 def test_unchanged_opportunities_keep_one_version(history):
     con, _, opportunity = history
     counts = con.execute(
-        "select count(*), count(distinct opportunity_id) from snapshots.opportunity_history "
+        "select count(*), count(distinct opportunity_id) from history.opportunity_history "
         "where opportunity_id <> ?",
         [opportunity["opportunity_id"]],
     ).fetchone()
@@ -97,22 +103,22 @@ def test_golden_customer_email_history(history):
     ).fetchone()
     rows = con.execute(
         """
-        select email, dbt_valid_from, dbt_valid_to
-        from snapshots.customer_history
+        select email, valid_from, valid_to, known_from_load_date
+        from history.customer_history
         where customer_id = ?
-        order by dbt_valid_from
+        order by valid_from
         """,
         [customer_id],
     ).fetchall()
-    assert len(rows) == 2
-    (old_email, _, old_to), (new_email, new_from, new_to) = rows
+    # the e-mail's last two versions: the backfill's, closed by the change, and the new one
+    (old_email, _, old_to, _), (new_email, new_from, new_to, known) = rows[-2:]
     assert old_email == contact["email"].strip().lower()
     assert new_email == "moved.on@example.com"
     assert old_to == new_from == CHANGED_AT
-    assert new_to is None
+    assert new_to is None and known == DAY2
     others = con.execute(
-        "select count(*) from snapshots.customer_history "
-        "where customer_id <> ? and dbt_valid_to is not null",
-        [customer_id],
+        "select count(*) from history.customer_history "
+        "where customer_id <> ? and (valid_from >= ? or known_from_load_date >= ?)",
+        [customer_id, DAY2, DAY2],
     ).fetchone()[0]
     assert others == 0

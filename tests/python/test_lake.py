@@ -33,7 +33,7 @@ def test_build_passed_every_model_and_test(lake):
     assert lake.run.success
     assert lake.run.failures == []
     kinds = {n.resource_type for n in lake.run.nodes}
-    assert {"model", "test", "seed", "snapshot"} <= kinds
+    assert {"model", "test", "seed"} <= kinds
 
 
 def test_every_bronze_row_is_accounted_for(con):
@@ -282,18 +282,37 @@ def test_clv_predictions_are_coherent(con):
     assert corr > 0.3
 
 
-def test_scd2_snapshots_have_one_current_row_per_key(con):
-    for table, key in (
-        ("customer_history", "customer_id"),
-        ("opportunity_history", "opportunity_id"),
-        ("customer_health_history", "customer_key"),
+def test_type2_history_has_one_current_row_per_key(con):
+    for table, key, current in (
+        ("customer_history", "customer_id", "customer_golden"),
+        ("opportunity_history", "opportunity_id", "opportunity_golden"),
     ):
-        dupes = con.execute(
-            f"select count(*) from (select {key} from snapshots.{table} "
-            f"where dbt_valid_to is null group by {key} having count(*) > 1)"
-        ).fetchone()[0]
+        dupes, keys = con.execute(
+            f"select count(*) filter (where n > 1), count(*) from (select {key}, "
+            f"count(*) filter (where is_current) as n from history.{table} group by {key})"
+        ).fetchone()
         assert dupes == 0, table
-        assert con.execute(f"select count(*) from snapshots.{table}").fetchone()[0] > 0, table
+        # every key of the current state has its history (the backfill's version at least)
+        assert keys == con.execute(f"select count(*) from silver.{current}").fetchone()[0], table
+
+
+def test_history_trends_end_at_the_marts(con):
+    """The newest as-of date of each trend is the mart it tracks: same rules, same inputs."""
+    for trend, mart, compared in (
+        ("customer_health_history", "gold.mart_customer_health", ("health_score", "health_level")),
+        ("customer_segment_history", "gold.mart_customer_rfm", ("rfm_score", "rfm_segment")),
+        (
+            "customer_value_history",
+            "(select * from gold.fct_customer_value where clv_decile > 0)",
+            ("predicted_clv_12mo", "clv_decile"),
+        ),
+    ):
+        differs = " or ".join(f"h.{c} is distinct from m.{c}" for c in compared)
+        rows, mismatched = con.execute(
+            f"select count(*), count(*) filter (where {differs}) from {mart} as m "
+            f"full join (select * from history.{trend} where is_latest) as h using (customer_key)"
+        ).fetchone()
+        assert rows > 0 and mismatched == 0, (trend, rows, mismatched)
 
 
 @pytest.mark.parametrize(

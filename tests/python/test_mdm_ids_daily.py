@@ -4,7 +4,7 @@ A small lake is built, then three daily loads land, each followed by a build (th
 --full-refresh, which must keep the id ledger). The first daily load also brings a new shop
 account that shares one customer's e-mail and another's phone: the matcher merges the two
 customers, one id survives and the other is redirected. After the third load every customer id
-a gold table or snapshot carries exists in dim_customer or is redirected.
+a gold or history table carries exists in dim_customer or is redirected.
 
 Four dbt builds (three small, one full) make this one of the slower modules; every test reads
 the one lake built by the module fixture.
@@ -195,7 +195,7 @@ def test_ids_survive_the_daily_loads_and_a_full_refresh(daily: DailyLake) -> Non
     assert builds[0] == 1 and builds[1] >= 3 and builds[2] == daily.days[0] - timedelta(days=1)
 
 
-def test_every_customer_id_in_gold_and_snapshots_exists_or_is_redirected(
+def test_every_customer_id_in_gold_and_history_exists_or_is_redirected(
     daily: DailyLake,
 ) -> None:
     with daily.connect() as con:
@@ -214,19 +214,17 @@ def test_every_customer_id_in_gold_and_snapshots_exists_or_is_redirected(
         columns = con.execute(
             """
             select table_schema, table_name, column_name from information_schema.columns
-            where table_schema in ('gold', 'snapshots')
+            where table_schema in ('gold', 'history')
                 and column_name in ('customer_id', 'customer_key')
             order by all
             """
         ).fetchall()
         checked = 0
         for schema, table, column in columns:
-            where = "dbt_valid_to is null" if schema == "snapshots" else "true"
             values = {
                 r[0]
                 for r in con.execute(
-                    f'select distinct "{column}" from {schema}.{table} '
-                    f'where "{column}" is not null and {where}'
+                    f'select distinct "{column}" from {schema}.{table} where "{column}" is not null'
                 ).fetchall()
             }
             allowed = known_keys if column == "customer_key" else known_ids | redirected

@@ -17,25 +17,13 @@ segments as (
 
 ),
 
-levels as (
-
-    select * from {{ ref('health_levels') }}
-
-),
-
 leveled as (
 
     select
         health.*,
         segments.behavioural_segment,
         segments.lifecycle_stage,
-        (
-            select levels.health_level
-            from levels
-            where health.health_score >= levels.min_score
-            order by levels.min_score desc
-            limit 1
-        ) as health_level
+        {{ health_level('health.health_score') }} as health_level
     from health
     inner join segments
         on health.customer_key = segments.customer_key

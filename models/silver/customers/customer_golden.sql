@@ -1,19 +1,12 @@
 -- depends_on: {{ ref('survivorship_rules') }}
 {#
-    Survivorship is declared in seeds/mdm/survivorship_rules.csv and read here at compile time:
-    for each attribute group, every record of the customer that has the group's first attribute
-    competes, ranked by the group's rule with the source priority as tie-breaker; the winner
-    gives all the group's attributes and is recorded as <group>_source.
+    Survivorship is declared in seeds/mdm/survivorship_rules.csv and read here at compile time
+    (macros/rules/survivorship.sql, shared with customer_history): for each attribute group,
+    every record of the customer that has the group's first attribute competes, ranked by the
+    group's rule with the source priority as tie-breaker; the winner gives all the group's
+    attributes and is recorded as <group>_source.
 #}
-{%- set rules = [] -%}
-{#- load_relation is none when the seed is not built yet (dbt compile or docs on an empty
-    warehouse): the model then compiles without attribute groups instead of failing. -#}
-{%- if execute and load_relation(ref('survivorship_rules')) is not none -%}
-    {%- set table = run_query("select attribute_group, attributes, rule, source_priority from " ~ ref('survivorship_rules') ~ " order by attribute_group") -%}
-    {%- for row in table.rows -%}
-        {%- do rules.append({'group': row[0], 'attributes': row[1].split('|'), 'rule': row[2], 'priority': row[3].split('|')}) -%}
-    {%- endfor -%}
-{%- endif -%}
+{%- set rules = survivorship_rules() %}
 
 with
 
@@ -67,23 +60,7 @@ customers as (
             identities.*,
             row_number() over (
                 partition by customer_id
-                order by
-                    {%- if r.rule == 'most_recent' %}
-                    updated_at desc,
-                    {%- elif r.rule == 'most_complete' %}
-                    {%- for attribute in r.attributes %}
-                    length(coalesce(cast({{ attribute }} as varchar), '')) desc,
-                    {%- endfor %}
-                    {%- endif %}
-                    case source_system
-                        {%- for source in r.priority %}
-                        when '{{ source }}' then {{ loop.index }}
-                        {%- endfor %}
-                        else {{ r.priority | length + 1 }}
-                    end,
-                    updated_at desc,
-                    source_system,
-                    source_id
+                order by {{ survivor_order(r) }}
             ) as survivor_rank
         from identities
         where {{ r.attributes[0] }} is not null

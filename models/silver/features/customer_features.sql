@@ -129,7 +129,7 @@ ticket_features as (
     select
         xref.customer_id,
         count(*) as ticket_count,
-        sum(case when tickets.created_at >= {{ dbt.dateadd('day', -60, '(select as_of_date from as_of)') }} then 1 else 0 end) as tickets_60d,
+        sum(case when tickets.created_at >= {{ dbt.dateadd('day', -var('health_support_window_days'), '(select as_of_date from as_of)') }} then 1 else 0 end) as tickets_60d,
         sum(case when tickets.ticket_type = 'Sizing Issue' then 1 else 0 end) as sizing_ticket_count,
         sum(case when tickets.status in ('Open', 'In Progress') then 1 else 0 end) as open_ticket_count,
         avg(tickets.satisfaction_score) as average_satisfaction,

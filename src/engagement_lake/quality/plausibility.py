@@ -277,6 +277,41 @@ CHECKS: tuple[Check, ...] = (
         high=0,
     ),
     # --------------------------------------------------------------- history
+    Check(
+        "history_after_latest_load",
+        "history rows dated after the data's latest load date (valid_from or as_of_date: a "
+        "build clock, not the data's)",
+        """with latest as (select max(as_of_date) as d from history.int_history_as_of_dates)
+           select
+               (select count(*) from history.customer_history, latest
+                where cast(valid_from as date) > latest.d or known_from_load_date > latest.d)
+             + (select count(*) from history.opportunity_history, latest
+                where cast(valid_from as date) > latest.d or loaded_on > latest.d)
+             + (select count(*) from history.customer_health_history, latest
+                where as_of_date > latest.d)
+             + (select count(*) from history.customer_segment_history, latest
+                where as_of_date > latest.d)
+             + (select count(*) from history.customer_value_history, latest
+                where as_of_date > latest.d)""",
+        high=0,
+    ),
+    Check(
+        "history_current_differs_from_golden",
+        "golden customers whose current customer_history row is missing or differs from "
+        "customer_golden (tier, e-mail, address, state)",
+        """select count(*)
+           from silver.customer_golden as g
+           left join history.customer_history as h
+               on h.customer_id = g.customer_id and h.is_current
+           where h.customer_id is null
+               or h.loyalty_tier is distinct from g.loyalty_tier
+               or h.email is distinct from g.email
+               or h.address_line1 is distinct from g.address_line1
+               or h.city is distinct from g.city
+               or h.postal_code is distinct from g.postal_code
+               or h.state is distinct from g.state""",
+        high=0,
+    ),
 )
 
 

@@ -1,0 +1,56 @@
+{#
+    RFM scoring, written once: mart_customer_rfm scores the buyers as of the lake's as-of date,
+    customer_segment_history as of every load date. `relation` holds one row per customer (and
+    as-of date) with days_since_last_order, order_count and lifetime_revenue; customers without
+    an order are left out. Recency, frequency and monetary value are cut into var('rfm_score_buckets')
+    equal-sized buckets (5 = best) within `partition_by` (one as-of date's buyers), FM is the
+    rounded mean of F and M, and the segment comes from seeds/marts/rfm_segments.csv (the lowest
+    rule_order wins where ranges overlap). Returns `keys`, the three inputs, the three scores,
+    fm_score and rfm_segment.
+#}
+{% macro rfm_scored(relation, keys, partition_by=none) -%}
+{%- set within = 'partition by ' ~ partition_by ~ ' ' if partition_by else '' -%}
+select
+    {%- for key in keys %}
+    {{ key }},
+    {%- endfor %}
+    days_since_last_order,
+    order_count,
+    lifetime_revenue,
+    recency_score,
+    frequency_score,
+    monetary_score,
+    fm_score,
+    rfm_segment
+from (
+    select
+        with_fm.*,
+        segments.segment as rfm_segment,
+        row_number() over (
+            partition by {{ keys | join(', ') }} order by segments.rule_order
+        ) as segment_rank
+    from (
+        select
+            scored.*,
+            cast(round((frequency_score + monetary_score) / 2.0) as integer) as fm_score
+        from (
+            select
+                {%- for key in keys %}
+                {{ key }},
+                {%- endfor %}
+                days_since_last_order,
+                order_count,
+                lifetime_revenue,
+                ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by days_since_last_order desc, customer_id) as recency_score,
+                ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by order_count, customer_id) as frequency_score,
+                ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by lifetime_revenue, customer_id) as monetary_score
+            from {{ relation }}
+            where order_count > 0
+        ) as scored
+    ) as with_fm
+    left join {{ ref('rfm_segments') }} as segments
+        on with_fm.recency_score between segments.r_min and segments.r_max
+        and with_fm.fm_score between segments.fm_min and segments.fm_max
+) as assigned
+where segment_rank = 1
+{%- endmacro %}
