@@ -385,7 +385,8 @@ def daily(d: Day) -> None:
         if len(joins):
             rows = pe.join(joins, on="person_id", how="inner", maintain_order="right")
             d.people = d.people.with_columns(
-                in_loyalty=pl.col("in_loyalty") | pl.col("person_id").is_in(rows["person_id"])
+                in_loyalty=pl.col("in_loyalty")
+                | pl.col("person_id").is_in(rows["person_id"].to_list())
             )
             enrol_signup = np.r_[enrol_signup, rows["us"].to_numpy() - 5 * MINUTE]
             new_mem = pl.concat([new_mem, rows.drop("us").select(new_mem.columns)])
