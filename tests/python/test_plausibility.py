@@ -20,7 +20,10 @@ def test_figure_within_bound(con, check: plausibility.Check) -> None:
 def test_markdown_marks_a_failed_figure() -> None:
     ok = plausibility.Check("a", "a figure", "select 1", low=0.5)
     bad = plausibility.Check("b", "another", "select 1", high=0.5)
-    table = plausibility.markdown([plausibility.Result(ok, 0.75), plausibility.Result(bad, 0.75)])
+    results = [plausibility.Result(ok, 0.75), plausibility.Result(bad, 0.75)]
+    table = plausibility.markdown(results, queries=False)
     assert "| `a` | a figure | 0.75 | >= 0.5 | yes |" in table
     assert "| `b` | another | 0.75 | <= 0.5 | **no** |" in table
     assert not plausibility.Result(ok, None).passed
+    assert "```sql" not in table
+    assert "`b`:\n\n```sql\nselect 1\n```" in plausibility.markdown(results)

@@ -325,11 +325,17 @@ def run(con: duckdb.DuckDBPyConnection, checks: tuple[Check, ...] = CHECKS) -> l
     return out
 
 
-def markdown(results: list[Result]) -> str:
-    """The table kept in ``docs/plausibility.md``: figure, observed value, bound, verdict."""
+def markdown(results: list[Result], *, queries: bool = True) -> str:
+    """The table kept in ``docs/plausibility.md`` (figure, observed value, bound, verdict),
+    then each figure's query, so that the document shows how every number was measured."""
     lines = ["| check | what | observed | bound | ok |", "|---|---|---|---|---|"]
     for r in results:
         obs = "null" if r.observed is None else f"{r.observed:.4g}"
         ok = "yes" if r.passed else "**no**"
         lines.append(f"| `{r.check.name}` | {r.check.what} | {obs} | {r.check.bound()} | {ok} |")
+    if queries:
+        lines.append("")
+        for r in results:
+            sql = "\n".join(line.strip() for line in r.check.sql.strip().splitlines())
+            lines += ["", f"`{r.check.name}`:", "", "```sql", sql, "```"]
     return "\n".join(lines) + "\n"
