@@ -36,6 +36,7 @@ from engagement_lake.generate.pipeline import (
     cached_contracts,
     computed_blocks,
 )
+from engagement_lake.generate.systems.crm import organisation
 from engagement_lake.generate.writer import LakeWriter, contract_schema
 
 SCALE = 0.01
@@ -680,13 +681,12 @@ def test_recommended_purchases_name_orders_with_the_product(
 
 def test_quotas_scale_with_the_expected_won_amount() -> None:
     """Twice the CRM people gives every rep twice the expected won amount (and quota)."""
-    from engagement_lake.generate import world
     from engagement_lake.generate.context import Calendar, Ctx
     from engagement_lake.generate.systems import crm
     from engagement_lake.generate.vocab import TERRITORIES
 
     ctx = Ctx(seed=SEED, scale=0.1, as_of=AS_OF, contracts={}, cal=Calendar(AS_OF))
-    reps = world.make_reps(ctx)
+    reps = organisation.make_reps(ctx)
     states = [st for _, _, sts in TERRITORIES for st in sts]
     people = pl.DataFrame({"in_crm": True, "state": states * 100})
     once = crm.expected_monthly_won(ctx, reps, people)

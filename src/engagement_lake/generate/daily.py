@@ -8,7 +8,6 @@ people and identity records, and collects the frames each system adds. System mo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pyarrow.parquet as pq
 from engagement_lake.contracts import Contract
 from engagement_lake.generate import world
 from engagement_lake.generate.columns import US_PER_DAY
-from engagement_lake.generate.context import Calendar, Ctx
+from engagement_lake.generate.context import Ctx
 
 HOUR = 3600 * 1_000_000
 MINUTE = 60 * 1_000_000
@@ -197,31 +196,6 @@ def load_people(path: Path) -> pl.DataFrame:
         first_purchase_day=pl.col("first_purchase_date").cast(pl.Int32).cast(pl.Int64),
         signup_day=pl.col("signup_date").cast(pl.Int32).cast(pl.Int64),
     ).drop("birth_date", "first_purchase_date", "signup_date", "last_purchase_at", "is_customer")
-
-
-def reference_world(manifest: dict[str, Any], contracts: dict[str, Contract]) -> world.World:
-    """Rebuild the backfill's reference data from the manifest seed (cheap, deterministic)."""
-    as_of = date.fromisoformat(manifest["as_of"])
-    wctx = Ctx(
-        seed=int(manifest["seed"]),
-        scale=float(manifest["scale"]),
-        as_of=as_of,
-        contracts=contracts,
-        cal=Calendar(as_of),
-    )
-    experiments, variants = world.make_experiments(wctx)
-    return world.World(
-        people=pl.DataFrame(),
-        products=world.make_products(wctx),
-        stores=world.make_stores(wctx),
-        territories=world.make_territories(wctx),
-        reps=world.make_reps(wctx),
-        campaigns=world.make_campaigns(wctx),
-        experiments=experiments,
-        variants=variants,
-        models=world.make_models(wctx),
-        orders=pl.DataFrame(),
-    )
 
 
 def idx_of_people(d: Day, person_ids: np.ndarray) -> np.ndarray:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,13 +39,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engagement_lake.config import DEFAULT_SEED
-from engagement_lake.generate import identity, people
+from engagement_lake.contracts import Contract
+from engagement_lake.generate import identity, people, world
 from engagement_lake.generate.context import Calendar, Ctx, day_number
 from engagement_lake.generate.daily import (
     Bronze,
     Day,
     load_people,
-    reference_world,
 )
 from engagement_lake.generate.faults import FaultInjector, manifest_frame, read_manifest
 from engagement_lake.generate.pipeline import (
@@ -57,6 +58,7 @@ from engagement_lake.generate.pipeline import (
     print_summary,
     write_json,
 )
+from engagement_lake.generate.reference import reference_data
 from engagement_lake.generate.systems import (
     crm,
     finance,
@@ -112,7 +114,7 @@ def generate_day(
     d = Day(
         data_dir=data_dir,
         ctx=ctx,
-        w=reference_world(manifest, contracts),
+        w=_reference_world(manifest, contracts),
         bronze=Bronze(data_dir, contracts, fault_manifest),
         people=load_people(truth / "people.parquet"),
         ident=pl.read_parquet(truth / "identity.parquet"),
@@ -173,6 +175,21 @@ def generate_day(
     return GenerateResult(
         rows=dict(writer.rows), files=list(writer.files), seconds=seconds, batch_id=batch_id
     )
+
+
+def _reference_world(manifest: dict[str, Any], contracts: dict[str, Contract]) -> world.World:
+    """The backfill's reference data, rebuilt from the manifest's seed (cheap, deterministic);
+    people come from the truth files, not from here."""
+    as_of = date.fromisoformat(manifest["as_of"])
+    wctx = Ctx(
+        seed=int(manifest["seed"]),
+        scale=float(manifest["scale"]),
+        as_of=as_of,
+        contracts=contracts,
+        cal=Calendar(as_of),
+    )
+    ref = reference_data(wctx)
+    return world.World(people=pl.DataFrame(), orders=pl.DataFrame(), **asdict(ref))
 
 
 def _len(frame: dict[str, Any]) -> int:

@@ -17,7 +17,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +39,7 @@ from engagement_lake.generate.faults import FaultInjector, manifest_frame
 from engagement_lake.generate.identity import DEFAULT_NOISE_LEVEL, TRUTH_SCHEMA, profile
 from engagement_lake.generate.limits import check_request
 from engagement_lake.generate.people import TASTE, make_people
+from engagement_lake.generate.reference import reference_data
 from engagement_lake.generate.systems import (
     crm,
     finance,
@@ -97,29 +98,12 @@ def cached_contracts() -> dict[str, Contract]:
 
 def build_world(ctx: Ctx) -> world.World:
     """Reference data, people, and the buy-till-you-die purchase skeleton (with true CLV)."""
-    products = world.make_products(ctx)
-    stores = world.make_stores(ctx)
-    territories = world.make_territories(ctx)
-    reps = world.make_reps(ctx)
-    campaigns = world.make_campaigns(ctx)
-    experiments, variants = world.make_experiments(ctx)
-    models = world.make_models(ctx)
+    ref = reference_data(ctx)
     people = make_people(ctx)
     ctx.counters["person"] = int(people["person_id"].max() or 0)
     orders, outcome = world.simulate_purchases(ctx, people)
     people = add_outcome(people, outcome)
-    return world.World(
-        people=people,
-        products=products,
-        stores=stores,
-        territories=territories,
-        reps=reps,
-        campaigns=campaigns,
-        experiments=experiments,
-        variants=variants,
-        models=models,
-        orders=orders,
-    )
+    return world.World(people=people, orders=orders, **asdict(ref))
 
 
 def add_outcome(people: pl.DataFrame, outcome: pl.DataFrame) -> pl.DataFrame:

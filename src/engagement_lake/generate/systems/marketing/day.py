@@ -13,12 +13,12 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from engagement_lake.generate import identity, world
+from engagement_lake.generate import identity
 from engagement_lake.generate.block import allowed, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice
 from engagement_lake.generate.daily import HOUR, MINUTE, Day, idx_of_people
 from engagement_lake.generate.pipeline import campaign_frame
-from engagement_lake.generate.systems.marketing import email, journeys
+from engagement_lake.generate.systems.marketing import campaigns, email, journeys
 from engagement_lake.generate.systems.marketing.email import Sends
 from engagement_lake.generate.systems.shop import sessions
 
@@ -49,7 +49,9 @@ def _campaigns(d: Day, today: pl.DataFrame | None) -> pl.DataFrame:
         late = late.with_columns(
             campaign_num=pl.Series(_num(late["campaign_id"])),
             type_idx=pl.col("campaign_type").replace_strict(
-                {t: i for i, t in enumerate(world.CAMPAIGN_TYPES)}, default=0, return_dtype=pl.Int64
+                {t: i for i, t in enumerate(campaigns.CAMPAIGN_TYPES)},
+                default=0,
+                return_dtype=pl.Int64,
             ),
             send_day=pl.col("send_date").cast(pl.Date).cast(pl.Int32).cast(pl.Int64),
         )
@@ -150,8 +152,10 @@ def daily(d: Day) -> None:
     # ------------------------------------------------------------ today's campaign
     new_camp = None
     parts: list[Sends] = []
-    if d.day % 7 == world.CAMPAIGN_WEEKDAY:
-        new_camp = world.make_campaigns(ctx, n=1, day_lo=d.day, day_hi=d.day, stream="day.campaign")
+    if d.day % 7 == campaigns.CAMPAIGN_WEEKDAY:
+        new_camp = campaigns.make_campaigns(
+            ctx, n=1, day_lo=d.day, day_hi=d.day, stream="day.campaign"
+        )
         d.add("marketing.campaigns", campaign_frame(new_camp))
         if new_camp["campaign_type"][0] != email.TRIGGER_TYPE and len(subs):
             num = int(new_camp["campaign_num"][0])

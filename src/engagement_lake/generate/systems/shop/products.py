@@ -2,7 +2,7 @@
 the daily repricing of a few products.
 
 Products themselves (category, price, quality, sizing bias, latent popularity) are reference
-data made once by ``world.make_products``; this module decides how people pick among them.
+data made once by ``catalog.make_products``; this module decides how people pick among them.
 """
 
 from __future__ import annotations
