@@ -51,20 +51,20 @@ sync: install ## regenerate the dbt sources YAML from the contracts in schemas/
 	$(BIN)/engagement-lake schemas sync
 
 bench-generate: install ## generate scale 1 and, in the same run, TPC-H sf=1 as the reference; print rows/s and peak memory
-	$(BIN)/python -m engagement_lake.generate.bench
+	$(BIN)/python -m engagement_lake.bench.generate
 
 bench-mdm: install ## customer matching on Febrl 1, 2 and 4 through the build, beside stock Splink; print P/R/F1, clusters, seconds
 	$(BIN)/engagement-lake mdm benchmark febrl1 febrl2 febrl4
 
 bench-mdm-noise: install ## self-check: matching on our generator at each identity noise level (SCALE, default 0.1)
 	@mkdir -p reports
-	$(BIN)/python -m engagement_lake.mdm.noise_bench --scale $(SCALE) --json reports/bench-mdm-noise.json
+	$(BIN)/python -m engagement_lake.bench.mdm_noise --scale $(SCALE) --json reports/bench-mdm-noise.json
 
 bench-clv: install ## CLV/churn models: published CDNOW fits reproduced, calibration/holdout and churn AUC (reports/clv/cdnow/)
 	$(BIN)/engagement-lake clv benchmark
 
 bench-check: install ## time generate, build and check at SCALE (default 0.1); print check/build
-	$(BIN)/python -m engagement_lake.quality.bench --scale $(SCALE)
+	$(BIN)/python -m engagement_lake.bench.check --scale $(SCALE)
 
 docs: install ## generate the dbt docs site into target/ (run after make demo for a full catalog)
 	@mkdir -p $(dir $(WAREHOUSE))

@@ -1,4 +1,4 @@
-"""Time ``check`` against the build it checks: ``python -m engagement_lake.quality.bench``.
+"""Time ``check`` against the build it checks: ``python -m engagement_lake.bench.check``.
 
 The promise is that checking a lake never costs more than building it, at any scale. This
 generates a lake in a fresh temporary folder (never the shared ``data/`` or ``target/``: other

@@ -7,7 +7,7 @@ reference is what a well-known C++ generator does for the same job: create the r
 every table as Parquet. Printed: rows, wall seconds, rows/s, CPU seconds, peak RSS, the ratio,
 and the generator's row count per table.
 
-Run with ``python -m engagement_lake.generate.bench`` (``make bench-generate``).
+Run with ``python -m engagement_lake.bench.generate`` (``make bench-generate``).
 """
 
 from __future__ import annotations

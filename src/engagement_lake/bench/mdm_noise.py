@@ -1,6 +1,6 @@
 """Customer matching on our own generator at each identity noise level (a self-check).
 
-``python -m engagement_lake.mdm.noise_bench --scale 0.1`` (``make bench-mdm-noise``) generates
+``python -m engagement_lake.bench.mdm_noise --scale 0.1`` (``make bench-mdm-noise``) generates
 one lake per level of :data:`engagement_lake.config.NOISE_LEVELS`, builds ``+customer_xref`` and
 ``+int_customer_full_names`` through the normal dbt build, and prints what ``engagement-lake mdm
 evaluate`` reports: pairwise F1, the measured share of each noise kind, twins and households
