@@ -84,7 +84,7 @@ final as (
         cast(coalesce(messages.customer_message_count, 0) as integer) as customer_message_count,
 
         ---------- flags
-        tickets.status in ('Open', 'In Progress', 'Pending') as is_open,
+        {{ is_open_ticket('tickets.status') }} as is_open,
         tickets.resolved_at is not null as is_resolved,
         -- null while unresolved: the SLA is judged once the ticket is solved
         case

@@ -131,7 +131,7 @@ ticket_features as (
         count(*) as ticket_count,
         sum(case when tickets.created_at >= {{ dbt.dateadd('day', -var('health_support_window_days'), '(select as_of_date from as_of)') }} then 1 else 0 end) as tickets_60d,
         sum(case when tickets.ticket_type = 'Sizing Issue' then 1 else 0 end) as sizing_ticket_count,
-        sum(case when tickets.status in ('Open', 'In Progress') then 1 else 0 end) as open_ticket_count,
+        sum(case when {{ is_open_ticket('tickets.status') }} then 1 else 0 end) as open_ticket_count,
         avg(tickets.satisfaction_score) as average_satisfaction,
         max(tickets.created_at) as last_ticket_at
     from {{ ref('stg_support__tickets') }} as tickets
