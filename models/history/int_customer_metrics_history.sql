@@ -28,6 +28,12 @@ xref as (
 
 ),
 
+shop_xref as (
+
+    select * from {{ ref('int_shop_customer_xref') }}
+
+),
+
 population as (
 
     select
@@ -43,13 +49,12 @@ population as (
 orders as (
 
     select
-        xref.customer_id,
+        shop_xref.customer_id,
         orders.ordered_at,
         orders.total_amount
     from {{ ref('stg_shop__orders') }} as orders
-    inner join xref
-        on xref.source_system = 'shop'
-        and orders.customer_id = xref.source_id
+    inner join shop_xref
+        on orders.customer_id = shop_xref.shop_customer_id
     where orders.status <> 'cancelled'
 
 ),

@@ -84,7 +84,7 @@ def _arm(
 
 def _run(
     assignments: list[tuple[Any, ...]],
-    experiments: list[tuple[str, str | None, str | None]],
+    experiments: list[tuple[str | None, ...]],
     **meta: Any,
 ) -> pl.DataFrame:
     con = duckdb.connect()
@@ -94,8 +94,12 @@ def _run(
     )
     if assignments:
         con.executemany("insert into a values (?, ?, ?, ?, ?, ?, ?)", assignments)
-    con.execute("create table e (experiment_id varchar, variants varchar, traffic_split varchar)")
-    con.executemany("insert into e values (?, ?, ?)", experiments)
+    con.execute(
+        "create table e (experiment_id varchar, variants varchar, traffic_split varchar,"
+        " status varchar)"
+    )
+    # an experiment is running unless its tuple names another status
+    con.executemany("insert into e values (?, ?, ?, ?)", [(*x, "running")[:4] for x in experiments])
     dbt = _Dbt(
         {"fct_experiment_assignments": con.table("a"), "dim_experiment": con.table("e")}, **meta
     )
@@ -229,7 +233,8 @@ def test_degenerate_arms_give_nulls_not_errors_or_nans() -> None:
             ("NOCONTROL", "control,treatment", "not a split"),
             ("ONE", "control,treatment", "50/50"),
             ("FLAT", "control,treatment", "50/50"),
-            ("DRAFT", "control,treatment", "50/50"),  # no assignments at all
+            ("EMPTY", "control,treatment", "50/50"),  # running, no assignments at all
+            ("PLANNED", "control,treatment", "50/50", "draft"),  # never started
         ],
     )
     empty = _row(out, "E", "treatment", "conversion")
@@ -244,9 +249,10 @@ def test_degenerate_arms_give_nulls_not_errors_or_nans() -> None:
     assert _row(out, "ONE", "treatment", "conversion")["p_value"] is not None
     assert _row(out, "FLAT", "treatment", "revenue_per_user")["p_value"] is None
     assert _row(out, "FLAT", "treatment", "conversion")["p_value"] == 1.0
-    draft = out.filter(pl.col("experiment_id") == "DRAFT")
-    assert draft.height == 6 and (draft["users"] == 0).all()
-    assert draft["observed_share"].null_count() == 6
+    empty_experiment = out.filter(pl.col("experiment_id") == "EMPTY")
+    assert empty_experiment.height == 6 and (empty_experiment["users"] == 0).all()
+    assert empty_experiment["observed_share"].null_count() == 6
+    assert out.filter(pl.col("experiment_id") == "PLANNED").is_empty(), "a draft has no results"
     floats = [c for c, t in out.schema.items() if t == pl.Float64]
     assert not any(out[c].is_nan().any() for c in floats), "NaN must be written as null"
 
