@@ -333,19 +333,6 @@ def test_parse_full_names_keeps_every_row() -> None:
         parse_full_names(frame, ("key",), "n")
 
 
-def _edits(a: str | None, b: str | None) -> int:
-    """Levenshtein distance, case-insensitive (a missing value is as far as it gets)."""
-    if a is None or b is None:
-        return 99
-    a, b = a.lower(), b.lower()
-    row = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        prev, row[0] = row[0], i
-        for j, cb in enumerate(b, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-    return row[-1]
-
-
 def test_last_first_names_in_the_lake_are_parsed_to_the_true_name(lake) -> None:
     """Support requesters typed as "Last, First": the unioned record carries the true names."""
     with lake.connect() as con:
@@ -361,24 +348,24 @@ def test_last_first_names_in_the_lake_are_parsed_to_the_true_name(lake) -> None:
         golden_commas = con.execute(
             "select count(*) from silver.customer_golden where first_name like '%,%'"
         ).fetchone()[0]
+    # the truth records each name as the system wrote it (initials, nicknames and typos
+    # included): parsing must put the written given name first and the family name last
     truth = pl.read_parquet(lake.truth / "identity.parquet").filter(
         pl.col("source_system") == "support.requesters"
     )
-    people = pl.read_parquet(lake.truth / "people.parquet").select(
-        "person_id",
-        pl.col("first_name").alias("true_first"),
-        pl.col("last_name").alias("true_last"),
-    )
     joined = rows.join(
-        truth.select(pl.col("source_id").cast(pl.String), "person_id"), on="source_id"
-    ).join(people, on="person_id")
+        truth.select(pl.col("source_id").cast(pl.String), "given_name", "family_name"),
+        on="source_id",
+    )
     assert joined.height >= 20
-    # parsed into the right fields: each part within the generator's typo noise (2 edits)
+
+    def same(a: str | None, b: str | None) -> bool:
+        return (a or "").strip().casefold() == (b or "").strip().casefold()
+
     right = [
         r
         for r in joined.iter_rows(named=True)
-        if _edits(r["first_name"], r["true_first"]) <= 2
-        and _edits(r["last_name"], r["true_last"]) <= 2
+        if same(r["first_name"], r["given_name"]) and same(r["last_name"], r["family_name"])
     ]
     assert len(right) / joined.height >= 0.99, joined.rows()
     assert golden_commas == 0
