@@ -299,20 +299,29 @@ def _report_preflight(checked: Any) -> None:
 
 
 def _export(cfg: config.RunConfig, include_personal: bool) -> None:
-    """Export gold; the masked files are the ones to share, --include-personal ones are not."""
-    from engagement_lake.export import export_gold
+    """Publish gold: the masked export and the serving file, swapped in together. With
+    --include-personal only the export (raw: not to be shared); the serving file stays masked."""
     from engagement_lake.lineage import LineageError
     from engagement_lake.privacy import PrivacyError
+    from engagement_lake.publish import PublishError, publish
 
     try:
-        result = export_gold(cfg, include_personal=include_personal)
-    except (PrivacyError, LineageError) as exc:
+        published = publish(cfg, include_personal=include_personal, serve=not include_personal)
+    except (PrivacyError, LineageError, PublishError) as exc:
         raise _fail(_one_line(exc)) from None
+    result = published.export
     masked = sum(len(cols) for cols in result.masked.values())
     typer.echo(
         f"exported {len(result.files)} gold tables to {cfg.data_dir / 'gold'}"
         + (f" ({masked} personal columns masked)" if masked else "")
     )
+    if published.serving is not None:
+        keyed = sum(1 for k in published.keys.values() if k.primary)
+        foreign = sum(len(k.foreign) for k in published.keys.values())
+        typer.echo(
+            f"published {published.serving} for BI tools ({keyed} primary keys, "
+            f"{foreign} foreign keys)"
+        )
     if include_personal:
         typer.secho(
             "warning: personal data exported unmasked (--include-personal); keep these files as "
@@ -337,8 +346,9 @@ def export(
         Path | None, typer.Option(help="dbt target folder of the build [default target/]")
     ] = None,
 ) -> None:
-    """Write every gold table to DIR/gold/<table>.parquet, personal columns masked (keyed
-    pseudonyms, birth years, redacted free text): the files that may be shared."""
+    """Publish gold again from the warehouse: DIR/gold/<table>.parquet with personal columns
+    masked (keyed pseudonyms, birth years, redacted free text), the files that may be shared,
+    and the serving file beside the warehouse (gold.duckdb) for BI tools."""
     cfg = config.RunConfig(
         config.data_dir(data_dir), config.warehouse_path(warehouse), target_dir=target_dir
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engagement_lake.config import PROJECT_ROOT, RunConfig
+from engagement_lake.config import RunConfig
 from engagement_lake.lineage import (
     INTERNAL,
     PERSONAL,
@@ -96,64 +96,59 @@ def redactor_for(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) ->
     return Redactor(name_words(v for v in values if "@" not in v), handles)
 
 
-def export_gold(cfg: RunConfig, *, include_personal: bool = False) -> ExportResult:
-    """Write each table of the warehouse's gold schema to ``<data dir>/gold/<table>.parquet``."""
-    import duckdb
+def masking_connection(
+    con: duckdb.DuckDBPyConnection,
+    manifest: Mapping[str, Any],
+    classes: Mapping[str, Mapping[str, tuple[str, str]]],
+    include_personal: bool,
+) -> None:
+    """Register the masking functions on ``con`` (unless ``include_personal``): the keyed
+    pseudonymiser, and the redactor when some gold column holds personal free text."""
+    from engagement_lake.privacy import Pseudonymiser, pseudonym_key, register
 
-    from engagement_lake.privacy import (
-        Pseudonymiser,
-        masking_expression,
-        pseudonym_key,
-        register,
+    if include_personal:
+        return
+    needs_redaction = any(
+        kind == PERSONAL_TEXT for cols in classes.values() for kind, _ in cols.values()
+    )
+    register(
+        con,
+        Pseudonymiser(pseudonym_key()),
+        redactor_for(con, manifest) if needs_redaction else None,
     )
 
-    target = cfg.target_dir or PROJECT_ROOT / "target"
-    manifest = load_manifest(target / "manifest.json")
-    classes = gold_classifications(manifest)
-    out_dir = cfg.data_dir / "gold"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files: dict[str, Path] = {}
-    masked: dict[str, list[str]] = {}
-    rows: dict[str, int] = {}
-    with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
-        if not include_personal:
-            needs_redaction = any(
-                kind == PERSONAL_TEXT for cols in classes.values() for kind, _ in cols.values()
-            )
-            register(
-                con,
-                Pseudonymiser(pseudonym_key()),
-                redactor_for(con, manifest) if needs_redaction else None,
-            )
-        tables = con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'gold' and table_type = 'BASE TABLE' order by table_name"
-        ).fetchall()
-        for (table,) in tables:
-            columns = con.execute(
-                "select column_name, data_type from information_schema.columns "
-                "where table_schema = 'gold' and table_name = ? order by ordinal_position",
-                [table],
-            ).fetchall()
-            declared = classes.get(table, {})
-            select, hidden = [], []
-            for name, data_type in columns:
-                quoted = f'"{name}"'
-                kind = declared.get(name, (INTERNAL, ""))[0]
-                expression = (
-                    None if include_personal else masking_expression(quoted, data_type, kind)
-                )
-                if expression is None:
-                    select.append(quoted)
-                else:
-                    select.append(f"{expression} as {quoted}")
-                    hidden.append(name)
-            path = out_dir / f"{table}.parquet"
-            con.execute(
-                f'copy (select {", ".join(select)} from gold."{table}") '
-                f"to '{path}' (format parquet, compression zstd)"
-            )
-            files[table] = path
-            masked[table] = sorted(hidden)
-            rows[table] = con.execute(f'select count(*) from gold."{table}"').fetchone()[0]
-    return ExportResult(files, masked, rows)
+
+def masked_select(
+    columns: list[tuple[str, str]],
+    declared: Mapping[str, tuple[str, str]],
+    include_personal: bool,
+) -> tuple[list[str], list[str]]:
+    """The select list of one gold table as it may be shared, and the columns it masks.
+
+    ``columns`` are (name, DuckDB type) in table order; ``declared`` the table's classifications
+    from the manifest. How each class is masked is ``privacy.masking_expression``.
+    """
+    from engagement_lake.privacy import masking_expression
+
+    select, hidden = [], []
+    for name, data_type in columns:
+        quoted = f'"{name}"'
+        kind = declared.get(name, (INTERNAL, ""))[0]
+        expression = None if include_personal else masking_expression(quoted, data_type, kind)
+        if expression is None:
+            select.append(quoted)
+        else:
+            select.append(f"{expression} as {quoted}")
+            hidden.append(name)
+    return select, sorted(hidden)
+
+
+def export_gold(cfg: RunConfig, *, include_personal: bool = False) -> ExportResult:
+    """Publish the Parquet export alone (no serving file): ``<data dir>/gold/<table>.parquet``.
+
+    The files are written to a new version folder and ``<data dir>/gold`` is repointed to it in
+    one rename (``engagement_lake.publish``), so a reader never sees half an export.
+    """
+    from engagement_lake.publish import publish
+
+    return publish(cfg, include_personal=include_personal, serve=False).export

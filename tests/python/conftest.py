@@ -15,7 +15,8 @@ import pytest
 
 from engagement_lake.config import RunConfig
 from engagement_lake.dbt_runner import DbtRun, build
-from engagement_lake.export import ExportResult, export_gold
+from engagement_lake.export import ExportResult
+from engagement_lake.publish import PublishResult, publish
 
 TEST_SCALE = 0.02
 TEST_SEED = 7
@@ -49,7 +50,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class Lake:
     cfg: RunConfig
     run: DbtRun
-    export: ExportResult
+    published: PublishResult
+
+    @property
+    def export(self) -> ExportResult:
+        return self.published.export
 
     @property
     def truth(self) -> Path:
@@ -76,7 +81,8 @@ def private_config(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake:
-    """Generated at TEST_SCALE, built with dbt, gold exported: the lake most tests read."""
+    """Generated at TEST_SCALE, built with dbt, gold published (export and serving file): the
+    lake most tests read."""
     from engagement_lake.generate import generate
 
     root = tmp_path_factory.mktemp("lake")
@@ -90,7 +96,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake
         target_dir=root / "target",
     )
     run = build(cfg, progress=False)
-    return Lake(cfg, run, export_gold(cfg))
+    return Lake(cfg, run, publish(cfg))
 
 
 @pytest.fixture(scope="session")

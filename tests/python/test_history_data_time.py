@@ -82,26 +82,7 @@ def _bronze_load_dates(data: Path) -> list[date]:
     return sorted(date.fromisoformat(name.split("=", 1)[1]) for name in folders)
 
 
-# Known gap, measured: the clusters are identical in both warehouses, but a customer's golden id
-# is minted from its cluster's smallest record key. When a record with a smaller key (a loyalty
-# member, "loyalty:…" < "shop:…") joins an existing customer in a later load, the day-by-day
-# ledger keeps the id it issued while the from-scratch build mints from the new smallest key:
-# 2 of 2,032 customers here, so every customer-keyed history differs for them (and CLV deciles
-# shift where ties break by id). Minting from the earliest-seen record instead would close it.
-# strict: the day this passes, the marker must go.
-ID_MINTING_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="golden ids minted from the smallest record key, not the earliest-seen record",
-)
-
-
-@pytest.mark.parametrize(
-    "table",
-    [
-        pytest.param(t, marks=ID_MINTING_GAP) if t != "opportunity_history" else t
-        for t in HISTORY_TABLES
-    ],
-)
+@pytest.mark.parametrize("table", HISTORY_TABLES)
 def test_day_by_day_and_from_scratch_give_the_same_history(
     warehouses: Warehouses, table: str
 ) -> None:

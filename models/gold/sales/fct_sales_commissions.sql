@@ -139,6 +139,8 @@ final as (
 
     select
         ---------- ids
+        {{ surrogate_key(['lines.commission_id', 'lines.sales_rep_id', 'lines.commission_month_date']) }}
+            as commission_key,
         lines.commission_id,
         lines.opportunity_id,
         lines.sales_rep_id,

@@ -1,6 +1,8 @@
 """Append-only ledger of golden customer ids: one row per record whose customer id changed
 (event assigned) and one per id a merge absorbed (event redirected), stamped with the build's
-sequence number and the data's load date (the newest _loaded_at of the identity records).
+sequence number and the data's load date (the newest _loaded_at of the identity records). New
+ids are minted from each cluster's earliest-loaded record (int_customer_records_first_loaded),
+so a from-scratch build of the same bronze mints what day-by-day builds kept.
 
 The state of the ids is the replay of this table (engagement_lake.mdm.ids): each build compares
 the new clustering (int_customer_clusters) with it and appends only the changes, so an unchanged
@@ -24,10 +26,12 @@ def model(dbt, session):
 
     from engagement_lake.mdm.ids import LEDGER_SCHEMA, assign_customer_ids, replay
 
+    first_loaded = dbt.ref("int_customer_records_first_loaded").pl()
     clusters = (
         dbt.ref("int_customer_clusters")
         .pl()
         .select("source_system", "source_id", pl.col("cluster_id").alias("cluster"))
+        .join(first_loaded, on=["source_system", "source_id"], how="left")
     )
     loaded = dbt.ref("int_customer_identities_unioned").aggregate("max(_loaded_at)").fetchone()[0]
     previous = (

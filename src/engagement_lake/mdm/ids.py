@@ -15,16 +15,23 @@ Rules, each applied in :func:`assign_customer_ids` and nowhere else:
 * **Previous id of a record**: the id its latest ``assigned`` row names, followed through the
   redirects. A record seen before keeps counting for its id even if it was absent from some
   builds in between.
+* **Earliest record of a cluster**: its record first loaded earliest (``first_loaded``, the
+  load date of the record's first version in bronze), ties by ``source_system|source_id``. This
+  order is what a day-by-day ledger and a from-scratch build of the same bronze both know: a
+  record loaded later can never be the earliest of a cluster that existed before it arrived.
 * **Home of a previous id**: the new cluster holding most of its present records (ties: the
-  cluster whose smallest ``source_system|source_id`` is smallest). Only the home can keep the id;
-  the other parts are a **split** and mint new ids.
-* **Survivor of a merge**: when a cluster is home to several previous ids, the one covering most
-  of its records keeps going (ties: the id issued first, then the smallest id); the others are
-  **redirected** to it, reason ``merge``.
-* **Minting**: a cluster that keeps no previous id gets ``customer_id_for`` of its smallest
-  record, today's content-hash rule, so a first build issues exactly the ids the matcher alone
-  would. A candidate that was ever issued before (kept, redirected or retired) is never reused:
-  the next candidate hashes the key with a counter (``|1``, ``|2`` …) until one is unused.
+  cluster whose earliest record comes first). Only the home can keep the id; the other parts are
+  a **split** and mint new ids.
+* **Survivor of a merge**: when a cluster is home to several previous ids, the id its earliest
+  record held survives (the customer known longest); if that record held none of them, the one
+  covering most of its records (ties: the id issued first, then the smallest id). The others
+  are **redirected** to it, reason ``merge``.
+* **Minting**: a cluster that keeps no previous id gets ``customer_id_for`` of its earliest
+  record. A from-scratch build of the same bronze therefore mints the id the day-by-day ledger
+  kept for a customer that only grew, or merged, since: the earliest record then is the one the
+  first id was minted from. A candidate that was ever issued before (kept, redirected or
+  retired) is never reused: the next candidate hashes the key with a counter (``|1``, ``|2`` …)
+  until one is unused.
 * **Redirect chains** resolve to their end (a->b then b->c gives a->c). An absorbed id never
   carries records again (minting skips it, and a record's previous id is already resolved past
   it), so chains cannot form cycles; :func:`resolve_redirects` still refuses one.
@@ -162,8 +169,9 @@ def assign_customer_ids(
     """Give every cluster of the new matching a customer id, carrying earlier ids forward.
 
     Args:
-        clusters: one row per present source record: ``source_system``, ``source_id`` and
-            ``cluster`` (any label; records with the same label are one customer).
+        clusters: one row per present source record: ``source_system``, ``source_id``,
+            ``cluster`` (any label; records with the same label are one customer) and optionally
+            ``first_loaded`` (the date the record first reached bronze; without it, key order).
         state: what earlier builds issued (:func:`replay`; an empty ``IdState()`` for the first).
         event_on: the data's load date, written on the ledger rows.
 
@@ -172,17 +180,21 @@ def assign_customer_ids(
         source_system, source_id), and the new ledger rows (:data:`LEDGER_SCHEMA`, build_seq
         ``state.last_seq + 1``; empty when nothing changed).
     """
-    frame = _frame(clusters, {"source_system": pl.String, "source_id": pl.String}).sort(
-        "source_system", "source_id"
-    )
+    frame = _frame(clusters, {"source_system": pl.String, "source_id": pl.String})
+    if "first_loaded" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("first_loaded"))
+    # earliest first: first load date (unknown last), then the key
+    frame = frame.sort("first_loaded", "source_system", "source_id", nulls_last=True)
     seq = state.last_seq + 1
     members: dict[Any, list[Record]] = defaultdict(list)
+    rank: dict[Record, int] = {}
     for system, source_id, label in frame.select(
         "source_system", "source_id", "cluster"
     ).iter_rows():
+        rank[(system, source_id)] = len(rank)
         members[label].append((system, source_id))
-    # input is sorted: each member list is sorted, its first record is the smallest key
-    order = sorted(members, key=lambda label: members[label][0])
+    # each member list is in earliest-first order: its first record is the cluster's earliest
+    order = sorted(members, key=lambda label: rank[members[label][0]])
 
     previous: dict[Record, str] = {}
     counts: dict[Any, dict[str, int]] = {}
@@ -217,9 +229,10 @@ def assign_customer_ids(
             id_of[label] = cid
             continue
         claims.sort(key=lambda c: (-counts[label][c], state.issued.get(c, seq), c))
-        survivor = claims[0]
+        earliest = previous.get(members[label][0])
+        survivor = earliest if earliest in claims else claims[0]
         id_of[label] = survivor
-        redirects += [(absorbed, survivor) for absorbed in claims[1:]]
+        redirects += [(absorbed, survivor) for absorbed in claims if absorbed != survivor]
     absorbed_into = dict(redirects)
 
     rows: list[dict[str, Any]] = []

@@ -1,0 +1,373 @@
+"""Publish gold for its readers: a serving DuckDB file and the Parquet export, swapped in whole.
+
+dbt's working warehouse is the wrong thing to hand a BI tool or an analyst: a reader holding it
+open blocks the next build (DuckDB's file lock), it carries personal data raw, and DuckDB cannot
+keep foreign keys across dbt's replace-and-rename of tables. So a build that passed (models and
+tests) ends here:
+
+1. **Serving file.** A fresh DuckDB file is written next to its final place
+   (``.gold.duckdb.partial``): every gold table created with its primary key and the foreign keys
+   of its ``*_key`` columns (dimensions first, so each reference exists when a fact is created),
+   filled with the masked rows (``engagement_lake.export.masked_select``: personal columns
+   pseudonymised with the keyed hash, as in the export). DuckDB checks every key on insert, so
+   a published file is known to satisfy them.
+2. **Export.** The Parquet files are written to a new version folder under
+   ``<data dir>/.published/``.
+3. **Swap.** ``<data dir>/gold`` is a symbolic link to the current version folder and is
+   repointed with one atomic ``rename``; the serving file is moved into place the same way after
+   a hard link keeps the previous one as ``gold.previous.duckdb``. A reader holding the previous
+   file keeps reading a complete gold (the inode lives on); the next open sees the new one. A
+   build killed at any point leaves the previous publication whole: the partial files are never
+   under a published name, and the next publish removes them.
+
+Keys come from the tests the build just passed, never from a hand-kept list: a column with error
+``unique`` and ``not_null`` tests (or an error ``unique_combination``) is the primary key; an
+error ``relationships`` test without a ``where`` filter, pointing at another gold table's primary
+key, is a foreign key. Warn-level tests may fail without failing the build, so they declare
+nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engagement_lake.config import PROJECT_ROOT, RunConfig
+from engagement_lake.export import ExportResult
+
+SERVING_ENV = "ENGAGEMENT_LAKE_SERVING"
+SERVING_NAME = "gold.duckdb"
+PREVIOUS_SUFFIX = ".previous"
+VERSIONS_DIR = ".published"
+KEEP_VERSIONS = 2
+"""Export versions kept under ``.published``: the current one and the previous (rollback)."""
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    table: str
+    ref_column: str
+
+
+@dataclass
+class TableKeys:
+    primary: tuple[str, ...] = ()
+    foreign: list[ForeignKey] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    export: ExportResult
+    export_dir: Path
+    """The version folder ``<data dir>/gold`` now points at."""
+    serving: Path | None
+    """The serving file, or None when only the export was published."""
+    keys: dict[str, TableKeys]
+    """Keys declared in the serving file, per table."""
+
+
+class PublishError(RuntimeError):
+    """Gold could not be published; the previous publication is untouched."""
+
+
+def serving_path(cfg: RunConfig) -> Path:
+    """The serving file: ``$ENGAGEMENT_LAKE_SERVING``, else ``gold.duckdb`` beside the warehouse."""
+    override = os.environ.get(SERVING_ENV)
+    return Path(override) if override else cfg.warehouse.parent / SERVING_NAME
+
+
+def previous_path(serving: Path) -> Path:
+    return serving.with_name(serving.stem + PREVIOUS_SUFFIX + serving.suffix)
+
+
+def _model_name(ref: str) -> str | None:
+    """``ref('dim_customer')`` -> ``dim_customer``."""
+    found = re.fullmatch(r"""\s*ref\(\s*['"]([^'"]+)['"]\s*\)\s*""", ref)
+    return found.group(1) if found else None
+
+
+def gold_keys(manifest: Mapping[str, Any]) -> dict[str, TableKeys]:
+    """Primary and foreign keys of every gold model, from its error-severity tests."""
+    gold = {
+        node["unique_id"]: node.get("alias") or node["name"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["schema"] == "gold"
+    }
+    order = {gold[uid]: list((manifest["nodes"][uid].get("columns") or {}).keys()) for uid in gold}
+    unique: dict[str, set[str]] = {t: set() for t in order}
+    not_null: dict[str, set[str]] = {t: set() for t in order}
+    combos: dict[str, list[tuple[str, ...]]] = {t: [] for t in order}
+    relations: list[tuple[str, str, str, str]] = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test":
+            continue
+        meta = node.get("test_metadata") or {}
+        config = node.get("config") or {}
+        table = gold.get(node.get("attached_node") or "")
+        if table is None or str(config.get("severity", "error")).lower() != "error":
+            continue
+        if config.get("where"):
+            continue
+        kwargs = meta.get("kwargs") or {}
+        column = node.get("column_name") or kwargs.get("column_name")
+        name = meta.get("name")
+        if name == "unique" and column:
+            unique[table].add(column)
+        elif name == "not_null" and column:
+            not_null[table].add(column)
+        elif name == "unique_combination":
+            combos[table].append(tuple(kwargs.get("columns") or ()))
+        elif name == "relationships" and column:
+            target = _model_name(str(kwargs.get("to", "")))
+            if target:
+                relations.append((table, column, target, str(kwargs.get("field"))))
+    keys: dict[str, TableKeys] = {}
+    for table, columns in order.items():
+        single = [c for c in columns if c in unique[table] and c in not_null[table]]
+        # the table's own surrogate key when it has several unique columns
+        single.sort(key=lambda c: (not c.endswith("_key"), columns.index(c)))
+        if single:
+            keys[table] = TableKeys((single[0],))
+        elif combos[table]:
+            keys[table] = TableKeys(combos[table][0])
+        else:
+            keys[table] = TableKeys()
+    for table, column, target, ref_column in sorted(set(relations)):
+        if target == table or target not in keys or keys[target].primary != (ref_column,):
+            continue
+        keys[table].foreign.append(ForeignKey(column, target, ref_column))
+    return keys
+
+
+def creation_order(keys: Mapping[str, TableKeys]) -> list[str]:
+    """Tables with every referenced table before its referrers (then by name)."""
+    done: list[str] = []
+    placed: set[str] = set()
+    pending = sorted(keys)
+    while pending:
+        ready = [t for t in pending if all(fk.table in placed for fk in keys[t].foreign)]
+        if not ready:
+            raise PublishError(f"foreign keys form a cycle among {', '.join(pending)}")
+        done += ready
+        placed.update(ready)
+        pending = [t for t in pending if t not in placed]
+    return done
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sweep(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def write_serving(
+    con: Any,
+    work_catalog: str,
+    target: Path,
+    keys: Mapping[str, TableKeys],
+    selects: Mapping[str, str],
+    types: Mapping[str, list[tuple[str, str]]],
+) -> dict[str, int]:
+    """Create ``target`` with every gold table, keys declared, rows from ``selects``."""
+    rows: dict[str, int] = {}
+    con.execute(f"attach '{target}' as serving (read_only false)")
+    try:
+        con.execute("create schema serving.gold")
+        # foreign keys must name tables of the same catalog and schema: create them from inside
+        con.execute("use serving.gold")
+        for table in creation_order({t: keys[t] for t in selects}):
+            parts = [f"{_quote(c)} {t}" for c, t in types[table]]
+            if keys[table].primary:
+                parts.append(f"primary key ({', '.join(map(_quote, keys[table].primary))})")
+            parts += [
+                f"foreign key ({_quote(fk.column)}) references {_quote(fk.table)}"
+                f"({_quote(fk.ref_column)})"
+                for fk in keys[table].foreign
+            ]
+            con.execute(f"create table {_quote(table)} ({', '.join(parts)})")
+            try:
+                con.execute(f"insert into {_quote(table)} {selects[table]}")
+            except Exception as exc:  # a key the tests let through: name the table
+                raise PublishError(
+                    f"gold.{table}: {' '.join(str(exc).split())[:300]}; nothing was published"
+                ) from None
+            rows[table] = con.execute(f"select count(*) from {_quote(table)}").fetchone()[0]
+        con.execute("checkpoint serving")
+    finally:
+        con.execute(f"use {_quote(work_catalog)}")
+        con.execute("detach serving")
+    return rows
+
+
+def _swap_link(link: Path, version: Path) -> None:
+    """Point ``link`` at ``version`` atomically (``rename`` of a new link over the old one)."""
+    if link.exists() and not link.is_symlink():
+        # an export folder from before publications were versioned: move it aside once
+        legacy = link.parent / VERSIONS_DIR / "gold-legacy"
+        _sweep(legacy)
+        link.rename(legacy)
+    temp = link.with_name(f".{link.name}.link")
+    temp.unlink(missing_ok=True)
+    temp.symlink_to(os.path.relpath(version, link.parent))
+    os.replace(temp, link)
+
+
+def _swap_file(partial: Path, serving: Path) -> None:
+    """Move ``partial`` to ``serving``, keeping the file it replaces as the previous one."""
+    previous = previous_path(serving)
+    if serving.exists():
+        keep = previous.with_name(f".{previous.name}.link")
+        keep.unlink(missing_ok=True)
+        try:
+            os.link(serving, keep)  # same inode: readers of the old file are unaffected
+        except OSError:  # a file system without hard links
+            shutil.copy2(serving, keep)
+        os.replace(keep, previous)
+    os.replace(partial, serving)
+
+
+def _next_version(versions: Path) -> Path:
+    numbers = [
+        int(p.name.split("-", 1)[1])
+        for p in versions.glob("gold-*")
+        if p.name.split("-", 1)[1].isdigit()
+    ]
+    return versions / f"gold-{max(numbers, default=0) + 1}"
+
+
+def _prune(versions: Path, current: Path) -> None:
+    numbered = sorted(
+        (p for p in versions.glob("gold-*") if p.name.split("-", 1)[1].isdigit()),
+        key=lambda p: int(p.name.split("-", 1)[1]),
+    )
+    for old in numbered[:-KEEP_VERSIONS]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in versions.glob(".gold-*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    shutil.rmtree(versions / "gold-legacy", ignore_errors=True)
+
+
+def publish(cfg: RunConfig, *, include_personal: bool = False, serve: bool = True) -> PublishResult:
+    """Write the export (and, with ``serve``, the serving file) from the working warehouse, then
+    swap them in.
+
+    Call only after a build whose models and tests all passed. ``include_personal`` writes
+    personal columns raw, for a copy kept as private as the warehouse; it is refused with
+    ``serve``, since the serving file is what BI tools read.
+    """
+    from engagement_lake.lineage import gold_classifications, load_manifest
+
+    if serve and include_personal:
+        raise PublishError("the serving file never holds personal data raw: publish it masked")
+    target_dir = cfg.target_dir or PROJECT_ROOT / "target"
+    manifest = load_manifest(target_dir / "manifest.json")
+    classes = gold_classifications(manifest)
+    serving = serving_path(cfg)
+    partial = serving.with_name(f".{serving.name}.partial")
+    if serve:
+        serving.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in (partial, partial.with_name(partial.name + ".wal")):
+            _sweep(leftover)
+    versions = cfg.data_dir / VERSIONS_DIR
+    versions.mkdir(parents=True, exist_ok=True)
+    version = _next_version(versions)
+    staging = versions / f".{version.name}.partial"
+    _sweep(staging)
+    staging.mkdir()
+
+    try:
+        export, keys = _write(
+            cfg, manifest, classes, version, staging, partial, include_personal, serve
+        )
+    except BaseException:
+        # nothing under a published name was touched: drop the partial files and re-raise
+        _sweep(staging)
+        if serve:
+            _sweep(partial)
+        raise
+    staging.rename(version)
+    _swap_link(cfg.data_dir / "gold", version)
+    if serve:
+        _swap_file(partial, serving)
+    _prune(versions, version)
+    return PublishResult(export, version, serving if serve else None, keys)
+
+
+def _write(
+    cfg: RunConfig,
+    manifest: Mapping[str, Any],
+    classes: Mapping[str, Mapping[str, tuple[str, str]]],
+    version: Path,
+    staging: Path,
+    partial: Path,
+    include_personal: bool,
+    serve: bool,
+) -> tuple[ExportResult, dict[str, TableKeys]]:
+    """The export's files into ``staging`` and, with ``serve``, the serving file ``partial``."""
+    import duckdb
+
+    from engagement_lake.export import masked_select, masking_connection
+
+    masked: dict[str, list[str]] = {}
+    files: dict[str, Path] = {}
+    rows: dict[str, int] = {}
+    keys: dict[str, TableKeys] = {}
+    with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
+        work = con.execute("select current_database()").fetchone()[0]
+        masking_connection(con, manifest, classes, include_personal)
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables where table_catalog = ? "
+                "and table_schema = 'gold' and table_type = 'BASE TABLE' order by table_name",
+                [work],
+            ).fetchall()
+        ]
+        selects: dict[str, str] = {}
+        types: dict[str, list[tuple[str, str]]] = {}
+        for table in tables:
+            types[table] = con.execute(
+                "select column_name, data_type from information_schema.columns where "
+                "table_catalog = ? and table_schema = 'gold' and table_name = ? "
+                "order by ordinal_position",
+                [work, table],
+            ).fetchall()
+            select, masked[table] = masked_select(
+                types[table], classes.get(table, {}), include_personal
+            )
+            selects[table] = f"select {', '.join(select)} from {_quote(work)}.gold.{_quote(table)}"
+            files[table] = version / f"{table}.parquet"
+            con.execute(
+                f"copy ({selects[table]}) to '{staging / (table + '.parquet')}' "
+                "(format parquet, compression zstd)"
+            )
+            rows[table] = con.execute(
+                f"select count(*) from {_quote(work)}.gold.{_quote(table)}"
+            ).fetchone()[0]
+        if serve:
+            declared = gold_keys(manifest)
+            present = set(tables)
+            keys = {
+                t: TableKeys(
+                    declared.get(t, TableKeys()).primary,
+                    [fk for fk in declared.get(t, TableKeys()).foreign if fk.table in present],
+                )
+                for t in tables
+            }
+            write_serving(con, work, partial, keys, selects, types)
+    export = ExportResult(
+        {t: cfg.data_dir / "gold" / p.name for t, p in files.items()}, masked, rows
+    )
+    return export, keys

@@ -1,0 +1,252 @@
+"""Publishing gold (engagement_lake.publish): the serving file holds every gold table with the
+keys its tests guarantee, personal columns masked; a reader keeps the publication it opened; a
+publish killed at any point leaves the previous publication whole, and the next one repairs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from engagement_lake.config import RunConfig
+from engagement_lake.lineage import load_manifest
+from engagement_lake.publish import (
+    PREVIOUS_SUFFIX,
+    VERSIONS_DIR,
+    PublishError,
+    creation_order,
+    gold_keys,
+    previous_path,
+    publish,
+)
+
+
+@pytest.fixture(scope="module")
+def serving(lake) -> duckdb.DuckDBPyConnection:
+    assert lake.published.serving is not None
+    with duckdb.connect(str(lake.published.serving), read_only=True) as con:
+        yield con
+
+
+def _gold_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+    tables = con.execute(
+        "select table_name from information_schema.tables where table_catalog = ? and "
+        "table_schema = 'gold' and table_type = 'BASE TABLE'",
+        [catalog],
+    ).fetchall()
+    return {
+        t: con.execute(f'select count(*) from "{catalog}".gold."{t}"').fetchone()[0]
+        for (t,) in tables
+    }
+
+
+def test_the_serving_file_holds_every_gold_table_and_row(lake, serving) -> None:
+    with lake.connect() as work:
+        expected = _gold_counts(work, work.execute("select current_database()").fetchone()[0])
+    served = _gold_counts(serving, serving.execute("select current_database()").fetchone()[0])
+    assert len(expected) > 40
+    assert served == expected
+
+
+def test_every_gold_table_has_a_primary_key(serving) -> None:
+    tables = {t for (t,) in serving.execute("select table_name from duckdb_tables()").fetchall()}
+    keyed = {
+        t
+        for (t,) in serving.execute(
+            "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY'"
+        ).fetchall()
+    }
+    assert sorted(tables - keyed) == []
+
+
+def test_every_dimension_reference_is_a_foreign_key(lake, serving) -> None:
+    """Every *_key column with an error relationships test to a dimension is declared, and
+    DuckDB enforced it while the rows went in."""
+    manifest = load_manifest(lake.cfg.target_dir / "manifest.json")
+    expected = {
+        (table, fk.column, fk.table)
+        for table, keys in gold_keys(manifest).items()
+        for fk in keys.foreign
+        if fk.column.endswith("_key") and fk.table.startswith("dim_")
+    }
+    declared = {
+        (table, cols[0], ref)
+        for table, cols, ref in serving.execute(
+            "select table_name, constraint_column_names, referenced_table "
+            "from duckdb_constraints() where constraint_type = 'FOREIGN KEY'"
+        ).fetchall()
+    }
+    assert len(expected) > 50
+    assert expected <= declared
+    assert ("fct_orders", "customer_key", "dim_customer") in declared
+
+
+def test_duckdb_refuses_a_row_that_breaks_a_key(lake, tmp_path: Path) -> None:
+    writable = tmp_path / "gold.duckdb"
+    shutil.copy(lake.published.serving, writable)
+    with duckdb.connect(str(writable)) as con:
+        row = "select * replace ('{}' as {}) from gold.fct_orders limit 1"
+        with pytest.raises(duckdb.ConstraintException, match="foreign key"):
+            con.execute(f"insert into gold.fct_orders {row.format('nobody', 'customer_key')}")
+        (pk,) = con.execute(
+            "select constraint_column_names[1] from duckdb_constraints() "
+            "where table_name = 'fct_orders' and constraint_type = 'PRIMARY KEY'"
+        ).fetchone()
+        with pytest.raises(duckdb.ConstraintException, match=r"(?i)duplicate key"):
+            con.execute("insert into gold.fct_orders select * from gold.fct_orders limit 1")
+        assert pk.endswith("_key")
+
+
+def test_personal_columns_are_masked_in_the_serving_file(lake, serving) -> None:
+    with lake.connect() as work:
+        raw = {e for (e,) in work.execute("select email from gold.dim_customer").fetchall() if e}
+    served = {e for (e,) in serving.execute("select email from gold.dim_customer").fetchall() if e}
+    assert len(raw) > 100 and len(served) > 100
+    assert raw.isdisjoint(served)
+    assert "email" in lake.export.masked["dim_customer"]
+
+
+def test_tables_are_created_after_the_tables_they_reference(lake) -> None:
+    keys = gold_keys(load_manifest(lake.cfg.target_dir / "manifest.json"))
+    order = creation_order(keys)
+    position = {t: i for i, t in enumerate(order)}
+    assert sorted(order) == sorted(keys)
+    for table, table_keys in keys.items():
+        for fk in table_keys.foreign:
+            assert position[fk.table] < position[table], (table, fk.table)
+
+
+def test_the_serving_file_is_never_raw(lake, tmp_path: Path) -> None:
+    cfg = RunConfig(tmp_path / "data", lake.cfg.warehouse, target_dir=lake.cfg.target_dir)
+    with pytest.raises(PublishError, match="never holds personal data raw"):
+        publish(cfg, include_personal=True, serve=True)
+
+
+# --- readers and crashes ------------------------------------------------------------------------
+
+CHANGED = "mart_daily_engagement_summary"  # a table no foreign key points at
+
+
+@pytest.fixture
+def copy(lake, tmp_path: Path) -> RunConfig:
+    """A published copy of the test lake's warehouse, in its own folder."""
+    shutil.copy(lake.cfg.warehouse, tmp_path / "warehouse.duckdb")
+    cfg = RunConfig(
+        tmp_path / "data", tmp_path / "warehouse.duckdb", target_dir=lake.cfg.target_dir
+    )
+    publish(cfg)
+    return cfg
+
+
+def _shrink(cfg: RunConfig) -> tuple[int, int]:
+    """Delete half of CHANGED in the working warehouse: the next publication differs."""
+    with duckdb.connect(str(cfg.warehouse)) as con:
+        before = con.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0]
+        con.execute(f"delete from gold.{CHANGED} where hash(activity_date) % 2 = 0")
+        after = con.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0]
+    assert 0 < after < before
+    return before, after
+
+
+def _published(cfg: RunConfig) -> tuple[int, int]:
+    """Rows of CHANGED in the serving file and in the export, each opened fresh."""
+    serving = cfg.warehouse.parent / "gold.duckdb"
+    with duckdb.connect(str(serving), read_only=True) as con:
+        served = con.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0]
+        tables = con.execute("select count(*) from duckdb_tables()").fetchone()[0]
+    files = sorted((cfg.data_dir / "gold").glob("*.parquet"))
+    assert len(files) == tables  # the export is whole: one file per served table
+    exported = duckdb.sql(
+        f"select count(*) from read_parquet('{cfg.data_dir / 'gold' / CHANGED}.parquet')"
+    ).fetchone()[0]
+    return served, exported
+
+
+def test_a_reader_keeps_the_file_it_opened(copy: RunConfig) -> None:
+    serving = copy.warehouse.parent / "gold.duckdb"
+    reader = duckdb.connect(str(serving), read_only=True)
+    before, after = _shrink(copy)
+    publish(copy)
+    assert reader.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0] == before
+    reader.close()
+    assert _published(copy) == (after, after)
+    with duckdb.connect(str(previous_path(serving)), read_only=True) as old:
+        assert old.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0] == before
+    assert previous_path(serving).name == f"gold{PREVIOUS_SUFFIX}.duckdb"
+
+
+KILL_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import engagement_lake.publish as pub
+from engagement_lake.config import RunConfig
+
+point, data, warehouse, target = sys.argv[1:5]
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if point == "mid-serving":
+    write, quote, calls = pub.write_serving, pub._quote, [0]
+    def counting(name):
+        calls[0] += 1
+        if calls[0] == 60:  # some tables created and filled, most not
+            die()
+        return quote(name)
+    def writing(*args, **kwargs):
+        pub._quote = counting
+        return write(*args, **kwargs)
+    pub.write_serving = writing
+else:
+    setattr(pub, point, die)
+pub.publish(RunConfig(Path(data), Path(warehouse), target_dir=Path(target)))
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "export_new", "serving_new"),
+    [
+        ("write_serving", False, False),  # export files staged, serving file not begun
+        ("mid-serving", False, False),  # serving file half written
+        ("_swap_link", False, False),  # both written, nothing swapped
+        ("_swap_file", True, False),  # export swapped, serving file not yet
+        ("_prune", True, True),  # both swapped, old versions not yet pruned
+    ],
+)
+def test_a_publish_killed_midway_leaves_a_whole_publication(
+    copy: RunConfig, point: str, export_new: bool, serving_new: bool
+) -> None:
+    before, after = _shrink(copy)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(KILL_SCRIPT),
+            point,
+            str(copy.data_dir),
+            str(copy.warehouse),
+            str(copy.target_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    served, exported = _published(copy)
+    assert served == (after if serving_new else before)
+    assert exported == (after if export_new else before)
+    # the next publish repairs: both new, no partial file left behind
+    publish(copy)
+    assert _published(copy) == (after, after)
+    leftovers = [p.name for p in copy.warehouse.parent.glob(".*partial*")]
+    leftovers += [p.name for p in (copy.data_dir / VERSIONS_DIR).glob(".*partial")]
+    assert leftovers == []
