@@ -79,7 +79,7 @@ def ticket_sentiment(d) -> pl.DataFrame:
 
 def test_every_analysis_states_its_question():
     entries = list_cookbook(ANALYSES)
-    assert len(entries) == 19
+    assert len(entries) == 25
     for entry in entries:
         assert entry.question.strip().endswith((".", "?", ")")), entry.name
 
@@ -423,3 +423,356 @@ def test_d05_customer_360_overview(lake, data):
 
 def test_as_of_is_the_newest_load_not_the_wall_clock(data):
     assert data["as_of"] < date.today()
+
+
+# ------------------------------------------- loyalty, personalisation, quotes, CAC, journeys
+
+
+@pytest.fixture(scope="module")
+def engagement_space(lake):
+    """Staging tables of the loyalty, referral, quote, personalisation and journey questions."""
+    con = lake.connect()
+
+    def q(sql: str) -> pl.DataFrame:
+        return con.execute(sql).pl()
+
+    d = {
+        "ledger": q("select * from staging.stg_loyalty__points_ledger"),
+        "tiers": q("select * from staging.stg_loyalty__tier_changes"),
+        "referrals": q("select * from staging.stg_crm__referrals"),
+        "quotes": q("select * from staging.stg_crm__quotes"),
+        "journeys": q("select * from staging.stg_marketing__journey_events"),
+        "journeys_as_of": q(
+            "select max(cast(_loaded_at as date)) as d from staging.stg_marketing__journey_events"
+        )["d"][0],
+        "personalization": q("select * from staging.stg_mlops__personalization_events"),
+        "sessions": q("select * from staging.stg_shop__web_sessions"),
+        "segments": q("select customer_id, lifecycle_stage from gold.mart_customer_360"),
+    }
+    con.close()
+    return d
+
+
+def _seed(name: str) -> list[dict]:
+    with (PROJECT_ROOT / "seeds" / "gold" / f"{name}.csv").open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_q30_journey_completion_and_abandonment(lake, engagement_space):
+    from engagement_lake.analyst.cookbook import project_vars
+
+    e = engagement_space
+    steps = pl.DataFrame(
+        [(r["journey_name"], r["stage"], int(r["step_number"])) for r in _seed("journey_steps")],
+        schema=["journey_name", "stage", "step"],
+        orient="row",
+    )
+    last = steps.group_by("journey_name").agg(pl.col("step").max().alias("last_step"))
+    window = timedelta(days=int(project_vars()["journey_abandonment_days"]))
+    events = (
+        e["journeys"]
+        .join(steps, on=["journey_name", "stage"], how="left")
+        .with_columns(
+            pl.when(pl.col("subscriber_id").is_not_null())
+            .then(pl.lit("s:") + pl.col("subscriber_id"))
+            .otherwise(pl.lit("c:") + pl.col("customer_ref"))
+            .alias("profile")
+        )
+        .sort(["profile", "journey_name", "event_at", "step", "journey_event_id"])
+        .with_columns(
+            (pl.col("step") == 1)
+            .cast(pl.Int64)
+            .cum_sum()
+            .over(["profile", "journey_name"])
+            .alias("run")
+        )
+    )
+    assert events["step"].null_count() == 0, "a stage the journey_steps seed does not list"
+    runs = (
+        events.join(last, on="journey_name")
+        .group_by(["journey_name", "profile", "run"])
+        .agg(
+            (pl.col("step") == pl.col("last_step")).any().alias("done"),
+            pl.col("event_at").max().dt.date().alias("latest"),
+        )
+        .with_columns(
+            pl.when(pl.col("done"))
+            .then(pl.lit("completed"))
+            .when(pl.col("latest") < e["journeys_as_of"] - window)
+            .then(pl.lit("abandoned"))
+            .otherwise(pl.lit("in_progress"))
+            .alias("state")
+        )
+    )
+    expected = {
+        r["journey_name"]: r
+        for r in runs.group_by("journey_name")
+        .agg(
+            pl.len().alias("runs"),
+            (pl.col("state") == "completed").sum().alias("completed"),
+            (pl.col("state") == "abandoned").sum().alias("abandoned"),
+            (pl.col("state") == "in_progress").sum().alias("in_progress"),
+        )
+        .iter_rows(named=True)
+    }
+    got = {
+        r["journey_name"]: r
+        for r in cookbook(lake, "q30_journey_completion_and_abandonment").iter_rows(named=True)
+    }
+    assert got.keys() == expected.keys() and len(got) == steps["journey_name"].n_unique()
+    assert sum(r["abandoned"] for r in expected.values()) > 0, "the lake should abandon some runs"
+    for name, r in expected.items():
+        row = got[name]
+        assert (row["runs"], row["completed_runs"], row["abandoned_runs"]) == (
+            r["runs"],
+            r["completed"],
+            r["abandoned"],
+        ), name
+        assert row["in_progress_runs"] == r["in_progress"], name
+        assert row["completion_rate"] == pytest.approx(r["completed"] / r["runs"], abs=5e-5)
+        assert row["abandonment_rate"] == pytest.approx(r["abandoned"] / r["runs"], abs=5e-5)
+
+
+def test_q31_loyalty_points_outstanding_by_tier(lake, engagement_space):
+    e = engagement_space
+    current = (
+        e["tiers"]
+        .sort(["changed_at", "tier_change_id"])
+        .group_by("member_id")
+        .agg(pl.col("to_tier").last().alias("tier"))
+    )
+    points = pl.col("points")
+    members = (
+        e["ledger"]
+        .group_by("member_id")
+        .agg(
+            points.filter(pl.col("entry_type").is_in(["earn", "bonus"])).sum().alias("earned"),
+            (-points.filter(pl.col("entry_type") == "redeem")).sum().alias("redeemed"),
+            (-points.filter(pl.col("entry_type") == "expire")).sum().alias("expired"),
+            points.sum().alias("balance"),
+        )
+        .join(current, on="member_id", how="left")
+        .with_columns(pl.col("tier").fill_null("No tier"))
+    )
+    expected = {
+        r["tier"]: r
+        for r in members.group_by("tier")
+        .agg(pl.len().alias("members"), pl.col("earned", "redeemed", "expired", "balance").sum())
+        .iter_rows(named=True)
+    }
+    got = {
+        r["loyalty_tier"]: r
+        for r in cookbook(lake, "q31_loyalty_points_outstanding_by_tier").iter_rows(named=True)
+    }
+    assert got.keys() == expected.keys()
+    for tier, r in expected.items():
+        row = got[tier]
+        assert row["members"] == r["members"], tier
+        assert int(row["points_outstanding"]) == r["balance"], tier
+        assert int(row["points_earned"]) == r["earned"], tier
+        assert int(row["points_redeemed"]) == r["redeemed"], tier
+        assert int(row["points_expired"]) == r["expired"], tier
+
+
+def test_q32_referral_conversion_and_reward_cost(lake, engagement_space):
+    r = engagement_space["referrals"].with_columns(
+        (pl.col("conversion_date") - pl.col("referral_date")).dt.total_days().alias("days"),
+        pl.col("reward_amount").cast(pl.Float64).fill_null(0.0),
+    )
+    converted = r.filter(pl.col("referral_status") == "Converted").height
+    got = {
+        row["referral_status"]: row
+        for row in cookbook(lake, "q32_referral_conversion_and_reward_cost").iter_rows(named=True)
+    }
+    stats = r.group_by("referral_status").agg(
+        pl.len().alias("n"), pl.col("days").mean(), pl.col("reward_amount").sum()
+    )
+    assert set(got) == set(stats["referral_status"]) and converted > 0
+    for s in stats.iter_rows(named=True):
+        row = got[s["referral_status"]]
+        assert row["referrals"] == s["n"]
+        assert float(row["rewards_paid"]) == pytest.approx(s["reward_amount"], abs=0.005)
+        if s["days"] is None:
+            assert row["avg_days_to_conversion"] is None
+        else:
+            assert row["avg_days_to_conversion"] == pytest.approx(s["days"], abs=0.051)
+        assert row["all_referrals"] == r.height
+        assert row["programme_conversion_rate"] == pytest.approx(converted / r.height, abs=5e-5)
+        assert float(row["reward_cost_per_conversion"]) == pytest.approx(
+            r["reward_amount"].sum() / converted, abs=0.0051
+        )
+
+
+def test_q33_quote_acceptance_by_quarter(lake, engagement_space):
+    quotes = engagement_space["quotes"].with_columns(
+        pl.col("sent_date").dt.truncate("1q").alias("quarter"),
+        (pl.col("status") == "Accepted").alias("accepted"),
+        pl.col("discount_percent").cast(pl.Float64),
+    )
+    stats = quotes.group_by("quarter").agg(
+        pl.len().alias("n"),
+        pl.col("accepted").sum().alias("won"),
+        pl.col("discount_percent").mean().alias("discount"),
+        pl.col("quoted_amount").filter(pl.col("accepted")).cast(pl.Float64).sum().alias("amount"),
+    )
+    got = {
+        date.fromisoformat(str(row["quarter_start"])[:10]): row
+        for row in cookbook(lake, "q33_quote_acceptance_by_quarter").iter_rows(named=True)
+    }
+    assert set(got) == set(stats["quarter"]) and stats["won"].sum() > 0
+    for s in stats.iter_rows(named=True):
+        row = got[s["quarter"]]
+        assert (row["quotes_sent"], row["quotes_accepted"]) == (s["n"], s["won"])
+        assert row["acceptance_rate"] == pytest.approx(s["won"] / s["n"], abs=5e-5)
+        assert row["avg_discount_percent"] == pytest.approx(s["discount"], abs=0.0051)
+        assert float(row["accepted_amount"] or 0) == pytest.approx(s["amount"], abs=0.005)
+
+
+def test_q35_personalization_strategy_by_segment(lake, data, engagement_space):
+    e = engagement_space
+    impressions = (
+        e["personalization"]
+        .join(golden_of(data, "shop"), left_on="customer_ref", right_on="source_id", how="left")
+        .join(e["segments"], on="customer_id", how="left")
+        .with_columns(
+            pl.col("lifecycle_stage").fill_null("Unknown").alias("segment"),
+            pl.col("is_converted").fill_null(False),
+        )
+    )
+    rates = impressions.group_by(["segment", "strategy"]).agg(
+        pl.len().alias("n"), pl.col("is_converted").sum().alias("conv")
+    )
+    segment_rates = rates.group_by("segment").agg(
+        (pl.col("conv").sum() / pl.col("n").sum()).alias("segment_rate")
+    )
+    best = (
+        rates.with_columns((pl.col("conv") / pl.col("n")).alias("rate"))
+        .sort(["segment", "rate", "strategy"], descending=[False, True, False])
+        .group_by("segment", maintain_order=True)
+        .first()
+        .join(segment_rates, on="segment")
+    )
+    got = {
+        r["lifecycle_segment"]: r
+        for r in cookbook(lake, "q35_personalization_strategy_by_segment").iter_rows(named=True)
+    }
+    assert set(got) == set(best["segment"]) and len(got) > 1
+    for b in best.iter_rows(named=True):
+        row = got[b["segment"]]
+        assert (row["strategy"], row["impressions"], row["conversions"]) == (
+            b["strategy"],
+            b["n"],
+            b["conv"],
+        ), b["segment"]
+        assert row["conversion_rate"] == pytest.approx(b["rate"], abs=5e-5)
+        if b["segment_rate"]:
+            assert row["lift_over_segment"] == pytest.approx(
+                b["rate"] / b["segment_rate"], abs=0.0051
+            )
+
+
+ATTRIBUTION_LOOKBACK = timedelta(days=30)
+"""fct_marketing_attribution's window: the touches of the 30 days up to an order."""
+
+
+def test_q34_customer_acquisition_cost_by_channel(lake, data, engagement_space):
+    d, e = data, engagement_space
+    campaigns = d["campaigns"].select("campaign_id", "channel", "budget", "send_date")
+    channel_of = campaigns.select("campaign_id", "channel")
+    marketing = golden_of(d, "marketing")
+    shop = golden_of(d, "shop")
+    clicks = (
+        d["events"]
+        .filter(pl.col("event_type") == "click")
+        .join(marketing, left_on="subscriber_id", right_on="source_id")
+        .select("customer_id", "campaign_id", pl.col("event_at").alias("at"))
+    )
+    sessions = (
+        e["sessions"]
+        .join(shop, left_on="customer_id", right_on="source_id")
+        .select(
+            pl.col("customer_id_right").alias("customer_id"),
+            pl.col("utm_campaign").alias("campaign_id"),
+            pl.col("session_started_at").alias("at"),
+        )
+    )
+    journeys = (
+        e["journeys"]
+        .join(
+            marketing.rename({"customer_id": "by_subscriber"}),
+            left_on="subscriber_id",
+            right_on="source_id",
+            how="left",
+        )
+        .join(
+            shop.rename({"customer_id": "by_account"}),
+            left_on="customer_ref",
+            right_on="source_id",
+            how="left",
+        )
+        .select(
+            pl.coalesce("by_subscriber", "by_account").alias("customer_id"),
+            "campaign_id",
+            pl.col("event_at").alias("at"),
+        )
+    )
+    touches = (
+        pl.concat([clicks, sessions, journeys], how="vertical_relaxed")
+        .drop_nulls(["customer_id"])
+        .join(channel_of, on="campaign_id")
+    )
+    first_orders = (
+        d["orders"]
+        .join(shop, left_on="customer_id", right_on="source_id")
+        .sort(["ordered_at", "order_id"])
+        .group_by("customer_id_right")
+        .first()
+        .select(pl.col("customer_id_right").alias("customer_id"), "ordered_at")
+    )
+    acquired = (
+        first_orders.join(touches, on="customer_id")
+        .filter(
+            (pl.col("at") <= pl.col("ordered_at"))
+            & (pl.col("at") > pl.col("ordered_at") - ATTRIBUTION_LOOKBACK)
+        )
+        .sort("at")
+        .group_by("customer_id")
+        .last()
+    )
+    # the as-of month and the 11 before it
+    month = d["as_of"].year * 12 + d["as_of"].month - 1 - 11
+    since = date(month // 12, month % 12 + 1, 1)
+    spend = (
+        campaigns.filter(pl.col("send_date") >= since)
+        .group_by("channel")
+        .agg(pl.len().alias("sent"), pl.col("budget").cast(pl.Float64).sum().alias("spend"))
+    )
+    new = (
+        acquired.filter(pl.col("ordered_at").dt.date() >= since)
+        .group_by("channel")
+        .agg(pl.len().alias("new"))
+    )
+    expected = {
+        r["channel"]: r
+        for r in campaigns.select("channel")
+        .unique()
+        .join(spend, on="channel", how="left")
+        .join(new, on="channel", how="left")
+        .fill_null(0)
+        .iter_rows(named=True)
+    }
+    got = {
+        r["channel_code"]: r
+        for r in cookbook(lake, "q34_customer_acquisition_cost_by_channel").iter_rows(named=True)
+    }
+    assert got.keys() == expected.keys()
+    assert sum(r["new"] for r in expected.values()) > 0, "campaigns should acquire customers"
+    for channel, r in expected.items():
+        row = got[channel]
+        assert row["campaigns_sent"] == r["sent"], channel
+        assert float(row["marketing_spend"]) == pytest.approx(r["spend"], abs=0.005), channel
+        assert row["new_customers"] == r["new"], channel
+        if r["new"]:
+            assert float(row["customer_acquisition_cost"]) == pytest.approx(
+                r["spend"] / r["new"], abs=0.0051
+            ), channel
