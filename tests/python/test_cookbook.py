@@ -79,7 +79,7 @@ def ticket_sentiment(d) -> pl.DataFrame:
 
 def test_every_analysis_states_its_question():
     entries = list_cookbook(ANALYSES)
-    assert len(entries) == 25
+    assert len(entries) == 29
     for entry in entries:
         assert entry.question.strip().endswith((".", "?", ")")), entry.name
 
@@ -776,3 +776,180 @@ def test_q34_customer_acquisition_cost_by_channel(lake, data, engagement_space):
             assert float(row["customer_acquisition_cost"]) == pytest.approx(
                 r["spend"] / r["new"], abs=0.0051
             ), channel
+
+def _seed(*parts: str) -> list[dict]:
+    with PROJECT_ROOT.joinpath("seeds", *parts).open() as handle:
+        return list(csv.DictReader(handle))
+
+
+def _staged(lake, table: str) -> pl.DataFrame:
+    con = lake.connect()
+    try:
+        return con.execute(f"select * from staging.{table}").pl()
+    finally:
+        con.close()
+
+
+def test_q11_survey_net_scores(lake):
+    surveys = _staged(lake, "stg_support__surveys")
+    bands = _seed("support", "survey_score_bands.csv")
+
+    def weight(survey_type: str, score: int) -> int | None:
+        for band in bands:
+            if band["survey_type"] == survey_type and (
+                int(band["min_score"]) <= score <= int(band["max_score"])
+            ):
+                return int(band["net_score_weight"])
+        return None
+
+    weights = [weight(t, s) for t, s in zip(surveys["survey_type"], surveys["score"], strict=True)]
+    scored = surveys.with_columns(pl.Series("w", weights, dtype=pl.Int64))
+    expected = scored.group_by("survey_type").agg(
+        pl.len().alias("n"),
+        pl.col("score").mean().alias("avg"),
+        (pl.col("w") == 1).mean().alias("fav"),
+        (pl.col("w") == -1).mean().alias("unfav"),
+        (pl.col("w").mean() * 100).alias("net"),
+    )
+    answer = cookbook(lake, "q11_survey_net_scores")
+    got = {r["survey_type"]: r for r in answer.iter_rows(named=True)}
+    assert set(got) == {"NPS", "CSAT", "CES"} == set(expected["survey_type"])
+    for r in expected.iter_rows(named=True):
+        row = got[r["survey_type"]]
+        assert row["responses"] == r["n"]
+        assert row["average_score"] == pytest.approx(r["avg"], abs=0.0051)
+        assert row["favourable_share"] == pytest.approx(r["fav"], abs=5e-5)
+        assert row["unfavourable_share"] == pytest.approx(r["unfav"], abs=5e-5)
+        assert row["net_score"] == pytest.approx(r["net"], abs=0.051)
+    # promoters minus detractors, in points: a real spread, not a constant
+    assert -100 < got["NPS"]["net_score"] < 100
+
+
+def test_q12_cohort_retention_2024(lake, data):
+    d = data
+    months = (
+        d["orders"]
+        .join(golden_of(d, "shop"), left_on="customer_id", right_on="source_id")
+        .filter(pl.col("ordered_at").dt.date() <= d["as_of"])
+        .group_by("customer_id_right")
+        .agg(
+            pl.col("ordered_at").min().dt.truncate("1mo").dt.date().alias("first"),
+            pl.col("ordered_at").max().dt.truncate("1mo").dt.date().alias("last"),
+        )
+        .filter(pl.col("first").dt.year() == 2024)
+        .with_columns(
+            pl.col("first").dt.quarter().alias("quarter"),
+            (pl.col("last") >= pl.col("first").dt.offset_by("12mo")).alias("still"),
+        )
+        .group_by("quarter")
+        .agg(pl.len().alias("n"), pl.col("still").sum().alias("still"))
+    )
+    expected = {(r["quarter"], r["n"], r["still"]) for r in months.iter_rows(named=True)}
+    got = cookbook(lake, "q12_cohort_retention_2024")
+    assert {
+        (r["first_order_quarter"], r["customers"], r["still_buying"])
+        for r in got.iter_rows(named=True)
+    } == expected
+    assert len(expected) == 4
+    for r in got.iter_rows(named=True):
+        share = r["still_buying"] / r["customers"]
+        assert r["still_buying_share"] == pytest.approx(share, abs=5e-5)
+
+
+def _minutes(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """Minute boundaries crossed from start to end (SQL date_diff('minute', …))."""
+    return (end.dt.truncate("1m") - start.dt.truncate("1m")).dt.total_minutes()
+
+
+def test_q13_sla_breaches_by_priority_and_channel(lake, data):
+    priority = {r["priority"]: r for r in _seed("support", "support_sla_targets.csv")}
+    factor = {r["channel"]: r for r in _seed("support", "support_sla_channel_factors.csv")}
+    t = data["tickets"].filter(pl.col("resolved_at").is_not_null())
+
+    def target(p: str, c: str, measure: str) -> int:
+        # SQL rounds half away from zero
+        minutes = int(priority[p][f"{measure}_minutes"]) * float(factor[c][f"{measure}_factor"])
+        return int(minutes + 0.5)
+
+    pairs = list(zip(t["priority"], t["channel"], strict=True))
+    fr_target = [target(p, c, "first_response") for p, c in pairs]
+    res_target = [target(p, c, "resolution") for p, c in pairs]
+    judged = t.with_columns(
+        pl.Series("fr_target", fr_target),
+        pl.Series("res_target", res_target),
+    ).with_columns(
+        (
+            _minutes(pl.col("created_at"), pl.coalesce("first_response_at", "resolved_at"))
+            > pl.col("fr_target")
+        ).alias("fr"),
+        (_minutes(pl.col("created_at"), pl.col("resolved_at")) > pl.col("res_target")).alias("res"),
+    )
+    expected = judged.group_by("priority", "channel").agg(
+        pl.len().alias("n"),
+        pl.col("fr").sum().alias("fr"),
+        pl.col("res").sum().alias("res"),
+        (pl.col("fr") | pl.col("res")).mean().alias("share"),
+    )
+    got = {
+        (r["priority"], r["channel"]): r
+        for r in cookbook(lake, "q13_sla_breaches_by_priority_and_channel").iter_rows(named=True)
+    }
+    assert set(got) == {(r["priority"], r["channel"]) for r in expected.iter_rows(named=True)}
+    for r in expected.iter_rows(named=True):
+        row = got[(r["priority"], r["channel"])]
+        assert (row["resolved_tickets"], row["first_response_breaches"]) == (r["n"], r["fr"])
+        assert row["resolution_breaches"] == r["res"]
+        assert row["breach_share"] == pytest.approx(r["share"], abs=5e-5)
+    shares = [r["share"] for r in expected.iter_rows(named=True)]
+    assert 0 < min(shares) <= max(shares) < 1
+
+
+def test_q14_emerging_sentiment_issues(lake, data):
+    from engagement_lake.analyst.cookbook import project_vars
+
+    rules = project_vars()
+    window = int(rules["sentiment_alert_window_days"])
+    baseline = int(rules["sentiment_alert_baseline_days"])
+    patterns = {
+        topic: re.compile("|".join(rf"\b{re.escape(w)}\b" for w in words))
+        for topic, words in _topics().items()
+    }
+    negative: dict[tuple[str, date], int] = {}
+    for text, label, written in (
+        data["texts"].select("text", "sentiment_label", "written_at").iter_rows()
+    ):
+        if label != "negative":
+            continue
+        found = [t for t, p in patterns.items() if text and p.search(text.lower())] or ["none"]
+        for topic in found:
+            negative[(topic, written.date())] = negative.get((topic, written.date()), 0) + 1
+
+    def total(topic: str, first: date, last: date) -> int:
+        return sum(n for (t, day), n in negative.items() if t == topic and first <= day <= last)
+
+    alerts: dict[str, list[tuple[date, int]]] = {}
+    for topic in {t for t, _ in negative}:
+        for back in range(30):
+            day = data["as_of"] - timedelta(days=back)
+            start = day - timedelta(days=window - 1)
+            now = total(topic, start, day)
+            before = total(topic, start - timedelta(days=baseline), start - timedelta(days=1))
+            per_window = before * window / baseline
+            if now >= rules["sentiment_alert_min_negative_texts"] and now >= (
+                rules["sentiment_alert_min_ratio"] * per_window
+            ):
+                alerts.setdefault(topic, []).append((day, now))
+    expected = {
+        (t, str(min(a)[0]), str(max(a)[0]), len(a), max(n for _, n in a)) for t, a in alerts.items()
+    }
+    got = cookbook(lake, "q14_emerging_sentiment_issues")
+    assert {
+        (
+            r["topic"],
+            str(r["first_alert_date"])[:10],
+            str(r["last_alert_date"])[:10],
+            r["alert_days"],
+            r["peak_window_negative_texts"],
+        )
+        for r in got.iter_rows(named=True)
+    } == expected

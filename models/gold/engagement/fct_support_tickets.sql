@@ -1,5 +1,5 @@
 -- One row per support ticket (newest version): type, channel, status, priority, first-response
--- and resolution times against the SLA targets of its priority (seed support_sla_targets),
+-- and resolution times against the SLA targets of its priority and channel (int_support_sla_targets),
 -- satisfaction, and the sentiment of what the customer wrote or said on it.
 
 with
@@ -35,7 +35,7 @@ sentiment as (
 
 sla as (
 
-    select * from {{ ref('support_sla_targets') }}
+    select * from {{ ref('int_support_sla_targets') }}
 
 ),
 
@@ -108,6 +108,7 @@ final as (
         on tickets.ticket_id = sentiment.ticket_id
     left join sla
         on tickets.priority = sla.priority
+        and tickets.channel = sla.channel
     left join support_xref
         on cast(tickets.requester_id as varchar) = support_xref.source_id
 

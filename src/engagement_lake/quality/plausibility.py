@@ -76,7 +76,8 @@ CHECKS: tuple[Check, ...] = (
     ),
     Check(
         "ticket_sla_met_share",
-        "share of resolved tickets answered and solved within their priority's SLA targets",
+        "share of resolved tickets answered and solved within the SLA targets of their priority"
+        " and channel",
         "select avg(case when is_sla_met then 1.0 else 0.0 end) from gold.fct_support_tickets"
         " where is_sla_met is not null",
         low=0.5,
