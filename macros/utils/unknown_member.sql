@@ -17,10 +17,11 @@
 {#
     The unknown-member row of a dimension, built from the model's declared contract (the
     `columns:` with `data_type` in its YAML), in declared order, each value cast to its declared
-    type. Defaults: every `*_key` column is the unknown member key, every boolean is false, every
-    other column is null. `values` overrides a column with a literal (a string is quoted, a number
-    or boolean is written as is), e.g.
-        {{ unknown_member_row({'customer_id': 'unknown', 'full_name': 'Unknown customer'}) }}
+    type. Defaults: every `*_key` column is the unknown member key, every text column (ids, codes
+    and labels alike) is var('unknown_member_label'), the one spelling of "unknown" in gold, every
+    boolean is false, every other column (numbers, dates) is null. `values` overrides a column
+    with a literal (a string is quoted, a number or boolean is written as is), e.g.
+        {{ unknown_member_row({'source_record_count': 0}) }}
     A value naming no declared column is an error, so a renamed column cannot silently fall back.
     The row is in declared order, so the known rows it is unioned with must select the columns in
     the YAML's order too (union all is positional; the contract then checks names and types).
@@ -59,6 +60,8 @@
             {%- set literal = unknown_member_key() -%}
         {%- elif column.data_type | lower == 'boolean' -%}
             {%- set literal = 'false' -%}
+        {%- elif (column.data_type | lower).split('(')[0] in ('varchar', 'text', 'string', 'char') -%}
+            {%- set literal = "'" ~ (var('unknown_member_label') | replace("'", "''")) ~ "'" -%}
         {%- else -%}
             {%- set literal = 'null' -%}
         {%- endif %}
