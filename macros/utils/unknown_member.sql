@@ -1,9 +1,10 @@
 {#
     Every dimension has one explicit "unknown" member, and facts point at it when a key is
     missing or not found, so an inner join from a fact to a dimension never drops rows and BI
-    tools show "Unknown" instead of a blank. Its key and its date are the vars unknown_member_key
-    and unknown_member_date (dbt_project.yml); the date must equal
-    engagement_lake.config.UNKNOWN_MEMBER_DATE, which a Python test checks.
+    tools show "Unknown" instead of a blank. Its key and its text are the vars unknown_member_key
+    and unknown_member_label (dbt_project.yml). unknown_member_date is the sentinel date no source
+    date may take; it must equal engagement_lake.config.UNKNOWN_MEMBER_DATE, which a Python test
+    checks (dim_date's own unknown member has no date).
 #}
 {% macro unknown_member_key() -%}
     '{{ var("unknown_member_key") }}'

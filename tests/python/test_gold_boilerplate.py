@@ -39,8 +39,8 @@ def test_no_dimension_hand_writes_its_unknown_member(path):
 
 def test_dimensions_with_an_unknown_member_use_the_macro():
     using = [p.stem for p in DIMENSIONS if "unknown_member_row(" in p.read_text()]
-    # dim_date and dim_customer_alias have no unknown member of their own.
-    assert len(using) >= 12, using
+    # dim_customer_alias has no unknown member of its own.
+    assert len(using) >= 18, using
 
 
 def test_no_model_pastes_the_shop_crosswalk():
@@ -99,7 +99,8 @@ def gold_column_descriptions() -> list[tuple[str, str, str]]:
     import yaml
 
     blocks = {
-        name: text.strip() for name, text in _DOC_BLOCK.findall((MODELS_DIR / "docs.md").read_text())
+        name: text.strip()
+        for name, text in _DOC_BLOCK.findall((MODELS_DIR / "docs.md").read_text())
     }
     found = []
     for path in sorted(MODELS_DIR.joinpath("gold").rglob("_*__models.yml")):
@@ -113,9 +114,7 @@ def gold_column_descriptions() -> list[tuple[str, str, str]]:
 def words_beyond_the_name(column: str, description: str) -> list[str]:
     """The description's words that are neither the column name's own words nor filler."""
     name = set(column.lower().split("_"))
-    return [
-        w for w in re.findall(r"[a-z0-9]+", description.lower()) if w not in name | _FILLER
-    ]
+    return [w for w in re.findall(r"[a-z0-9]+", description.lower()) if w not in name | _FILLER]
 
 
 def test_the_description_check_sees_a_restated_name():
