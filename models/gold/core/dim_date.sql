@@ -36,6 +36,12 @@ holidays as (
 
 ),
 
+observed_holidays as (
+
+    select distinct observed_date from holidays
+
+),
+
 calendar as (
 
     select
@@ -85,7 +91,7 @@ days as (
         calendar.day_of_week in (6, 7) as is_weekend,
         holidays.holiday_date is not null as is_holiday,
         holidays.holiday_name,
-        observed.observed_date is not null as is_holiday_observed,
+        observed_holidays.observed_date is not null as is_holiday_observed,
         -- a fiscal year is named after the calendar year it ends in: when it starts after
         -- January, its months from the start month on belong to next year's fiscal year
         calendar.year_number + case
@@ -98,8 +104,8 @@ days as (
     from calendar
     left join holidays
         on calendar.date_day = holidays.holiday_date
-    left join (select distinct observed_date from holidays) as observed
-        on calendar.date_day = observed.observed_date
+    left join observed_holidays
+        on calendar.date_day = observed_holidays.observed_date
 
 ),
 
