@@ -27,3 +27,10 @@
 {% macro duckdb__contains_whole_word(text, word) -%}
     regexp_matches(lower({{ text }}), '\b' || {{ word }} || '\b')
 {%- endmacro %}
+
+{# The ISO 8601 week-numbering year: 2027-01-01 is in week 53 of ISO year 2026. #}
+{% macro iso_year(column) -%}
+    {{ return(adapter.dispatch('iso_year', 'engagement_lake')(column)) }}
+{%- endmacro %}
+{% macro default__iso_year(column) -%} extract(yearofweek from {{ column }}) {%- endmacro %}
+{% macro duckdb__iso_year(column) -%} extract(isoyear from {{ column }}) {%- endmacro %}

@@ -1,9 +1,10 @@
 {#
     Every dimension has one explicit "unknown" member, and facts point at it when a key is
     missing or not found, so an inner join from a fact to a dimension never drops rows and BI
-    tools show "Unknown" instead of a blank. Its key and its date are the vars unknown_member_key
-    and unknown_member_date (dbt_project.yml); the date must equal
-    engagement_lake.config.UNKNOWN_MEMBER_DATE, which a Python test checks.
+    tools show "Unknown" instead of a blank. Its key and its text are the vars unknown_member_key
+    and unknown_member_label (dbt_project.yml). unknown_member_date is the sentinel date no source
+    date may take; it must equal engagement_lake.config.UNKNOWN_MEMBER_DATE, which a Python test
+    checks (dim_date's own unknown member has no date).
 #}
 {% macro unknown_member_key() -%}
     '{{ var("unknown_member_key") }}'
@@ -17,10 +18,11 @@
 {#
     The unknown-member row of a dimension, built from the model's declared contract (the
     `columns:` with `data_type` in its YAML), in declared order, each value cast to its declared
-    type. Defaults: every `*_key` column is the unknown member key, every boolean is false, every
-    other column is null. `values` overrides a column with a literal (a string is quoted, a number
-    or boolean is written as is), e.g.
-        {{ unknown_member_row({'customer_id': 'unknown', 'full_name': 'Unknown customer'}) }}
+    type. Defaults: every `*_key` column is the unknown member key, every text column (ids, codes
+    and labels alike) is var('unknown_member_label'), the one spelling of "unknown" in gold, every
+    boolean is false, every other column (numbers, dates) is null. `values` overrides a column
+    with a literal (a string is quoted, a number or boolean is written as is), e.g.
+        {{ unknown_member_row({'source_record_count': 0}) }}
     A value naming no declared column is an error, so a renamed column cannot silently fall back.
     The row is in declared order, so the known rows it is unioned with must select the columns in
     the YAML's order too (union all is positional; the contract then checks names and types).
@@ -59,6 +61,8 @@
             {%- set literal = unknown_member_key() -%}
         {%- elif column.data_type | lower == 'boolean' -%}
             {%- set literal = 'false' -%}
+        {%- elif (column.data_type | lower).split('(')[0] in ('varchar', 'text', 'string', 'char') -%}
+            {%- set literal = "'" ~ (var('unknown_member_label') | replace("'", "''")) ~ "'" -%}
         {%- else -%}
             {%- set literal = 'null' -%}
         {%- endif %}

@@ -44,8 +44,9 @@ OUTPUT_FORMATS = ("table", "csv", "json")
 """How ``sql`` and ``cookbook`` print a result."""
 
 UNKNOWN_MEMBER_DATE = date(1900, 1, 1)
-"""The date of every dimension's unknown member (dbt var ``unknown_member_date``): no source
-date may equal it, so every date column's contract window starts after it."""
+"""The sentinel date of "unknown" (dbt var ``unknown_member_date``): every date column's contract
+window starts after it, so no source date can pose as unknown. ``dim_date``'s unknown member has
+no date at all (a sentinel day would stretch every BI date axis back to it)."""
 
 UNKNOWN_MEMBER_KEY = "0" * 32
 """The surrogate key of every dimension's unknown member (dbt var ``unknown_member_key``): 32

@@ -22,9 +22,4 @@ from campaigns
 
 union all
 
-{{ unknown_member_row({
-    'campaign_id': 'unknown',
-    'campaign_name': 'Unknown campaign',
-    'campaign_type': 'Unknown',
-    'channel_code': 'unknown',
-}) }}
+{{ unknown_member_row() }}

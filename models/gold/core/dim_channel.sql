@@ -18,8 +18,4 @@ from channels
 
 union all
 
-{{ unknown_member_row({
-    'channel_code': 'unknown',
-    'channel_name': 'Unknown',
-    'channel_group': 'Unknown',
-}) }}
+{{ unknown_member_row() }}

@@ -52,9 +52,6 @@ customers as (
 unknown as (
 
     {{ unknown_member_row({
-        'customer_id': 'unknown',
-        'full_name': 'Unknown customer',
-        'loyalty_tier': 'Unknown',
         'source_record_count': 0,
         'source_system_count': 0,
     }) }}

@@ -1,5 +1,9 @@
 -- One row per calendar day covering every date in the data (first signup or event to the end of
--- the year after the as-of date, so expected close dates fit), plus the unknown member 1900-01-01.
+-- the year after the as-of date, so expected close dates fit), plus the unknown member.
+--
+-- The unknown member (date_key 0) has no date_day: a day that does not exist cannot stretch a
+-- date axis, a range slicer or min(date_day) back to a sentinel year. Its labels read 'Unknown',
+-- its numbers and dates are null, its flags false (unknown_member_row, as every dimension).
 
 with
 
@@ -26,7 +30,19 @@ spine as (
 
 ),
 
-days as (
+holidays as (
+
+    select * from {{ ref('us_federal_holidays') }}
+
+),
+
+observed_holidays as (
+
+    select distinct observed_date from holidays
+
+),
+
+calendar as (
 
     select
         cast(date_day as date) as date_day,
@@ -36,42 +52,98 @@ days as (
         cast(extract(day from date_day) as integer) as day_of_month,
         cast({{ iso_day_of_week('date_day') }} as integer) as day_of_week,
         cast(extract(week from date_day) as integer) as week_of_year,
-        {{ format_date('date_day', '%B', 'MMMM') }} as month_name,
-        {{ format_date('date_day', '%A', 'EEEE') }} as day_name,
-        {{ format_date('date_day', '%Y-%m', 'yyyy-MM') }} as year_month,
-        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as first_day_of_month,
-        cast({{ dbt.date_trunc('week', 'date_day') }} as date) as first_day_of_week,
-        {{ iso_day_of_week('date_day') }} in (6, 7) as is_weekend,
-        date_day <= (select as_of_day from bounds) as is_past
+        cast({{ iso_year('date_day') }} as integer) as iso_year,
+        cast(dayofyear(date_day) as integer) as day_of_year,
+        -- months since the fiscal year's first month, 0-11 (var fiscal_year_start_month)
+        cast(
+            (extract(month from date_day) - {{ var('fiscal_year_start_month') }} + 12) % 12 as integer
+        ) as fiscal_month_offset
     from spine
 
 ),
 
-unknown as (
+days as (
 
     select
-        {{ unknown_member_date() }} as date_day,
-        0 as year_number,
-        0 as quarter_number,
-        0 as month_number,
-        0 as day_of_month,
-        0 as day_of_week,
-        0 as week_of_year,
-        'Unknown' as month_name,
-        'Unknown' as day_name,
-        'Unknown' as year_month,
-        {{ unknown_member_date() }} as first_day_of_month,
-        {{ unknown_member_date() }} as first_day_of_week,
-        false as is_weekend,
-        true as is_past
+        calendar.year_number * 10000 + calendar.month_number * 100 + calendar.day_of_month
+            as date_key,
+        calendar.date_day,
+        calendar.year_number,
+        calendar.quarter_number,
+        'Q' || cast(calendar.quarter_number as varchar) as quarter_label,
+        cast(calendar.year_number as varchar) || '-Q' || cast(calendar.quarter_number as varchar)
+            as year_quarter,
+        calendar.month_number,
+        calendar.day_of_month,
+        calendar.day_of_year,
+        calendar.day_of_week,
+        calendar.week_of_year,
+        calendar.iso_year,
+        cast(calendar.iso_year as varchar) || '-W' || lpad(cast(calendar.week_of_year as varchar), 2, '0')
+            as iso_year_week,
+        {{ format_date('calendar.date_day', '%B', 'MMMM') }} as month_name,
+        {{ format_date('calendar.date_day', '%A', 'EEEE') }} as day_name,
+        {{ format_date('calendar.date_day', '%Y-%m', 'yyyy-MM') }} as year_month,
+        cast({{ dbt.date_trunc('month', 'calendar.date_day') }} as date) as first_day_of_month,
+        cast(last_day(calendar.date_day) as date) as last_day_of_month,
+        cast({{ dbt.date_trunc('week', 'calendar.date_day') }} as date) as first_day_of_week,
+        calendar.date_day = last_day(calendar.date_day) as is_month_end,
+        calendar.day_of_week in (6, 7) as is_weekend,
+        holidays.holiday_date is not null as is_holiday,
+        holidays.holiday_name,
+        observed_holidays.observed_date is not null as is_holiday_observed,
+        -- a fiscal year is named after the calendar year it ends in: when it starts after
+        -- January, its months from the start month on belong to next year's fiscal year
+        calendar.year_number + case
+            when {{ var('fiscal_year_start_month') }} > 1
+                and calendar.month_number >= {{ var('fiscal_year_start_month') }} then 1
+            else 0
+        end as fiscal_year,
+        cast(floor(calendar.fiscal_month_offset / 3) as integer) + 1 as fiscal_quarter,
+        calendar.date_day <= (select as_of_day from bounds) as is_past
+    from calendar
+    left join holidays
+        on calendar.date_day = holidays.holiday_date
+    left join observed_holidays
+        on calendar.date_day = observed_holidays.observed_date
 
 ),
 
 final as (
 
-    select * from days
+    select
+        date_key,
+        date_day,
+        year_number,
+        quarter_number,
+        quarter_label,
+        year_quarter,
+        month_number,
+        day_of_month,
+        day_of_year,
+        day_of_week,
+        week_of_year,
+        iso_year,
+        iso_year_week,
+        month_name,
+        day_name,
+        year_month,
+        first_day_of_month,
+        last_day_of_month,
+        first_day_of_week,
+        is_month_end,
+        is_weekend,
+        is_holiday,
+        holiday_name,
+        is_holiday_observed,
+        fiscal_year,
+        fiscal_quarter,
+        'FY' || cast(fiscal_year as varchar) || '-Q' || cast(fiscal_quarter as varchar)
+            as fiscal_year_quarter,
+        is_past
+    from days
     union all
-    select * from unknown
+    {{ unknown_member_row() }}
 
 )
 

@@ -33,14 +33,7 @@ known as (
 
 unknown as (
 
-    {{ unknown_member_row({
-        'product_id': 'unknown',
-        'product_name': 'Unknown product',
-        'category': 'Unknown',
-        'subcategory': 'Unknown',
-        'brand': 'Unknown',
-        'fit_type': 'Unknown',
-    }) }}
+    {{ unknown_member_row() }}
 
 )
 

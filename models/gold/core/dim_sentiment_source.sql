@@ -19,9 +19,4 @@ from sources
 
 union all
 
-{{ unknown_member_row({
-    'source_type': 'unknown',
-    'source_name': 'Unknown',
-    'channel_code': 'unknown',
-    'description': 'Text of unknown origin',
-}) }}
+{{ unknown_member_row() }}

@@ -60,7 +60,7 @@ final as (
 
         ---------- flags
         returns.order_item_id is not null as is_returned,
-        coalesce(returns.return_reason in ('too_small', 'too_large', 'poor_fit'), false) as is_returned_for_fit,
+        coalesce(returns.return_reason in ({{ fit_return_reasons() }}), false) as is_returned_for_fit,
         coalesce(items.is_from_recommendation, false) as is_from_recommendation,
         orders.status = 'cancelled' as is_cancelled,
 

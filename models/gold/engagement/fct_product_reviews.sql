@@ -39,7 +39,7 @@ final as (
         reviews.review_text,
         reviews.fit_feedback,
         reviews.moderation_status,
-        sentiment.sentiment_label,
+        {{ label_case("sentiment.sentiment_label") }} as sentiment_label,
 
         ---------- measures
         cast(reviews.rating as integer) as rating,

@@ -45,11 +45,6 @@ known as (
 unknown as (
 
     {{ unknown_member_row({
-        'experiment_id': 'unknown',
-        'experiment_name': 'Unknown experiment',
-        'primary_metric': 'Unknown',
-        'surface': 'Unknown',
-        'status': 'Unknown',
         'variant_count': 0,
     }) }}
 

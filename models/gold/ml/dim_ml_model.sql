@@ -40,13 +40,7 @@ known as (
 
 unknown as (
 
-    {{ unknown_member_row({
-        'model_id': 'unknown',
-        'model_name': 'Unknown model',
-        'model_version': 'Unknown',
-        'model_type': 'Unknown',
-        'algorithm': 'Unknown',
-    }) }}
+    {{ unknown_member_row() }}
 
 ),
 

@@ -46,11 +46,7 @@ known as (
 
 unknown as (
 
-    {{ unknown_member_row({
-        'algorithm': 'unknown',
-        'algorithm_name': 'Unknown',
-        'algorithm_family': 'Unknown',
-    }) }}
+    {{ unknown_member_row() }}
 
 ),
 

@@ -51,10 +51,7 @@ known as (
 
 unknown as (
 
-    {{ unknown_member_row({
-        'lead_source': 'Unknown',
-        'channel_group': 'Unknown',
-    }) }}
+    {{ unknown_member_row() }}
 
 ),
 

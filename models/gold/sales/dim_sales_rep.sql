@@ -30,8 +30,8 @@ known as (
         reps.full_name as sales_rep_name,
         reps.email as work_email,
         reps.sales_team,
-        coalesce(territories.territory_name, 'Unknown territory') as territory_name,
-        coalesce(territories.region, 'Unknown') as region,
+        coalesce(territories.territory_name, '{{ var("unknown_member_label") }}') as territory_name,
+        coalesce(territories.region, '{{ var("unknown_member_label") }}') as region,
         cast(reps.commission_rate as double) as commission_rate,
 
         ---------- flags
@@ -50,13 +50,7 @@ known as (
 
 unknown as (
 
-    {{ unknown_member_row({
-        'sales_rep_id': 'unknown',
-        'sales_rep_name': 'Unknown rep',
-        'sales_team': 'Unknown',
-        'territory_name': 'Unknown territory',
-        'region': 'Unknown',
-    }) }}
+    {{ unknown_member_row() }}
 
 ),
 

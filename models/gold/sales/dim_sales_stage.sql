@@ -32,9 +32,7 @@ known as (
 unknown as (
 
     {{ unknown_member_row({
-        'stage_name': 'Unknown',
         'stage_order': 0,
-        'stage_category': 'Unknown',
     }) }}
 
 ),

@@ -32,9 +32,6 @@ known as (
 unknown as (
 
     {{ unknown_member_row({
-        'territory_id': 'unknown',
-        'territory_name': 'Unknown territory',
-        'region': 'Unknown',
         'state_count': 0,
     }) }}
 

@@ -33,7 +33,7 @@ final as (
         ---------- attributes
         texts.source_type,
         texts.source_id,
-        texts.sentiment_label,
+        {{ label_case("texts.sentiment_label") }} as sentiment_label,
         texts.score_method,
 
         ---------- measures

@@ -45,7 +45,7 @@ final as (
         ---------- attributes
         matches.topic,
         matches.first_keyword as matched_keyword,
-        texts.sentiment_label,
+        {{ label_case("texts.sentiment_label") }} as sentiment_label,
 
         ---------- measures
         cast(matches.keyword_hits as integer) as keyword_hits,

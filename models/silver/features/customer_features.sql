@@ -115,7 +115,7 @@ return_features as (
         count(*) as return_count,
         sum(returns.quantity) as units_returned,
         sum(returns.refund_amount) as refunded_amount,
-        sum(case when returns.reason in ('too_small', 'too_large', 'poor_fit') then 1 else 0 end) as sizing_return_count,
+        sum(case when returns.reason in ({{ fit_return_reasons() }}) then 1 else 0 end) as sizing_return_count,
         max(returns.returned_at) as last_return_at
     from {{ ref('stg_shop__returns') }} as returns
     inner join shop_xref

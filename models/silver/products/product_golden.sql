@@ -39,7 +39,7 @@ returned as (
     select
         items.product_id,
         sum(returns.quantity) as units_returned,
-        sum(case when returns.reason in ('too_small', 'too_large', 'poor_fit') then returns.quantity else 0 end) as units_returned_for_fit
+        sum(case when returns.reason in ({{ fit_return_reasons() }}) then returns.quantity else 0 end) as units_returned_for_fit
     from returns
     inner join items
         on returns.order_item_id = items.order_item_id

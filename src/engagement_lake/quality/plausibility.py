@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from engagement_lake.config import UNKNOWN_MEMBER_KEY
+
 
 @dataclass(frozen=True)
 class Check:
@@ -196,8 +198,9 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "tier_without_membership",
         "customers with a loyalty tier who are not loyalty members",
-        """select count(*) from gold.dim_customer
-           where loyalty_tier is not null and not is_loyalty_member and customer_id <> 'unknown'""",
+        f"""select count(*) from gold.dim_customer
+           where loyalty_tier is not null and not is_loyalty_member
+               and customer_key <> '{UNKNOWN_MEMBER_KEY}'""",
         high=0,
     ),
     Check(
@@ -237,7 +240,7 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "model_months_not_evaluated",
         "closed months of a deployed registry model without an evaluated performance row",
-        """with as_of as (
+        f"""with as_of as (
                select max(cast(_loaded_at as date)) as as_of_date from staging.stg_shop__orders
            ),
            first_month as (
@@ -257,7 +260,8 @@ CHECKS: tuple[Check, ...] = (
                cross join first_month
                left join silver.model_outcome_rules as rules
                    on models.model_type = rules.model_type
-               where models.model_id <> 'unknown' and models.deployed_at <= as_of.as_of_date
+               where models.model_key <> '{UNKNOWN_MEMBER_KEY}'
+                   and models.deployed_at <= as_of.as_of_date
            ),
            months as (
                select model_id, outcome_window_days,
