@@ -100,7 +100,7 @@ def test_values_paired_into_other_rows_differ(tmp_path: Path) -> None:
     assert [(d.column, d.kind) for d in compare_warehouses(a, b)] == [(None, "rows")]
 
 
-def test_schemas_limit_the_comparison(tmp_path: Path) -> None:
+def test_schemas_and_exclusions_limit_the_comparison(tmp_path: Path) -> None:
     a = _warehouse(tmp_path / "a.duckdb", _BASE, "create schema silver")
     b = _warehouse(
         tmp_path / "b.duckdb",
@@ -109,6 +109,7 @@ def test_schemas_limit_the_comparison(tmp_path: Path) -> None:
         "create table silver.extra (x integer)",
     )
     assert compare_warehouses(a, b, schemas=["gold"]) == []
+    assert compare_warehouses(a, b, exclude=["silver.extra"]) == []
     assert [d.relation for d in compare_warehouses(a, b)] == ["silver.extra"]
 
 

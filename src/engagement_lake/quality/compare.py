@@ -142,14 +142,16 @@ def compare_warehouses(
     b: str | os.PathLike[str],
     *,
     schemas: Iterable[str] | None = None,
+    exclude: Iterable[str] = (),
     include_views: bool = False,
 ) -> list[Difference]:
     """Every difference between warehouse files ``a`` and ``b``: tables and columns present on
     one side only, column types, row counts, and per column any value that is not bit-identical
     (order-independent checksums, so row order never counts). ``schemas`` limits the comparison
-    (default: every schema of either file); views are skipped unless ``include_views``, since a
-    view is a query over tables or bronze that both builds share. An empty list means the two
-    warehouses hold the same data."""
+    (default: every schema of either file); ``exclude`` names ``schema.table`` relations to leave
+    out (state that is not a function of bronze, such as an id ledger); views are skipped unless
+    ``include_views``, since a view is a query over tables or bronze that both builds share. An
+    empty list means the two warehouses hold the same data."""
     import duckdb
 
     for path in (a, b):
@@ -164,7 +166,10 @@ def compare_warehouses(
         rel_a = _relations(con, "wa", wanted, include_views)
         rel_b = _relations(con, "wb", wanted, include_views)
         found: list[Difference] = []
+        skipped = set(exclude)
         for schema, table in sorted(rel_a.keys() | rel_b.keys()):
+            if f"{schema}.{table}" in skipped:
+                continue
             if (schema, table) not in rel_b:
                 found.append(Difference(schema, table, None, "missing_table", "only in the first"))
             elif (schema, table) not in rel_a:
