@@ -13,6 +13,8 @@
     exact_sum(expression, over=none)  sum of a double expression; `over` (the window's
                                        partition/order clause, without "over") for a window sum
     exact_avg(expression, over=none)  mean of a double expression (nulls ignored, as avg)
+    exact_decimal(expression)          the value as these sums add it: divide it by exact_sum
+                                       for shares that add up exactly (equal values, equal shares)
 #}
 {% macro exact_decimal(expression) -%}
     cast({{ expression }} as decimal(38, {{ var('exact_sum_scale') }}))
