@@ -114,7 +114,7 @@ sentiment_metrics as (
     select
         as_of_dates.as_of_date,
         texts.customer_id,
-        avg(texts.sentiment_score) as average_sentiment
+        {{ exact_avg('texts.sentiment_score') }} as average_sentiment
     from as_of_dates
     inner join {{ ref('sentiment_unified') }} as texts
         on texts.written_at < {{ dbt.dateadd('day', 1, 'as_of_dates.as_of_date') }}

@@ -56,13 +56,13 @@ final as (
         cast(predictions.frequency as integer) as frequency,
         cast(predictions.recency_days as double) as recency_days,
         cast(predictions.age_days as double) as age_days,
-        cast(predictions.monetary_value as double) as average_repeat_spend,
+        cast(predictions.monetary_value as decimal(14, 2)) as average_repeat_spend,
 
         ---------- predictions
         cast(predictions.p_alive as double) as p_alive,
         cast(1 - predictions.p_alive as double) as churn_probability,
         cast(predictions.expected_purchases_12mo as double) as expected_purchases_12mo,
-        cast(predictions.expected_average_spend as double) as expected_average_spend,
+        cast(predictions.expected_average_spend as decimal(14, 2)) as expected_average_spend,
         cast(predictions.predicted_clv_12mo as decimal(14, 2)) as predicted_clv_12mo,
         cast(predictions.predicted_clv_36mo as decimal(14, 2)) as predicted_clv_36mo,
         cast(case when predictions.customer_id is not null then

@@ -25,7 +25,7 @@ sentiment as (
 
     select
         ticket_id,
-        avg(sentiment_score) as sentiment_score
+        {{ exact_avg('sentiment_score') }} as sentiment_score
     from {{ ref('sentiment_unified') }}
     where ticket_id is not null
         and source_type in ('ticket_message', 'call_transcript')

@@ -23,6 +23,9 @@ import re
 
 TEST_FIELDS = ("absolute_lift", "relative_lift", "ci_low", "ci_high", "test_statistic", "p_value")
 
+# revenue is DECIMAL, so its mean and sample variance come from exact sums (the variance as
+# (n·Σx² − (Σx)²) / (n(n − 1)), its numerator exact): the same to the bit whatever the order in
+# which DuckDB's threads added the rows, unlike var_samp over doubles.
 ARMS_SQL = """
 select
     experiment_id,
@@ -31,8 +34,11 @@ select
     sum(case when is_exposed then 1 else 0 end) as exposed_users,
     sum(case when is_exposed and is_clicked then 1 else 0 end) as exposed_clicked_users,
     sum(case when is_converted then 1 else 0 end) as converted_users,
-    avg(cast(revenue as double)) as revenue_mean,
-    var_samp(cast(revenue as double)) as revenue_variance
+    avg(revenue) as revenue_mean,
+    case when count(revenue) > 1 then
+        (count(revenue) * sum(revenue * revenue) - sum(revenue) * sum(revenue))
+        / (count(revenue) * (count(revenue) - 1))
+    end as revenue_variance
 from assignments
 group by experiment_id, variant_id
 """

@@ -130,7 +130,9 @@ credits as (
         cast(case when touchpoint_position = touchpoint_count then 1 else 0 end as double)
             as last_touch_credit,
         cast(1 as double) / touchpoint_count as linear_credit,
-        time_decay_weight / sum(time_decay_weight) over (partition by order_key) as time_decay_credit
+        -- the weight as the exact sum added it, so equal weights get exactly equal shares
+        cast({{ exact_decimal('time_decay_weight') }} as double)
+        / {{ exact_sum('time_decay_weight', over='partition by order_key') }} as time_decay_credit
     from touches_weighted
 
 ),

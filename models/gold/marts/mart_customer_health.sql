@@ -53,9 +53,11 @@ final as (
         ---------- benchmark
         behavioural_segment,
         lifecycle_stage,
-        cast(round(avg(health_score) over (partition by behavioural_segment), 1) as double) as segment_average_score,
-        cast(round(avg(health_score) over (), 1) as double) as overall_average_score,
-        cast(round(health_score - avg(health_score) over (partition by behavioural_segment), 1) as double) as score_vs_segment
+        cast(round({{ exact_avg('health_score', over='partition by behavioural_segment') }}, 1) as double)
+            as segment_average_score,
+        cast(round({{ exact_avg('health_score', over='') }}, 1) as double) as overall_average_score,
+        cast(round(health_score - {{ exact_avg('health_score', over='partition by behavioural_segment') }}, 1) as double)
+            as score_vs_segment
     from leveled
 
 )

@@ -134,7 +134,7 @@ month_totals as (
         feature_name,
         month_start_date,
         count(*) as value_count,
-        avg(feature_value) as mean_value
+        {{ exact_avg('feature_value') }} as mean_value
     from monthly_values
     group by feature_name, month_start_date
 
@@ -157,16 +157,13 @@ month_bins as (
 
 ),
 
-psi as (
+psi_terms as (
 
     select
         actual.feature_name,
         actual.month_start_date,
-        sum(
-            (greatest(actual.share, {{ epsilon }}) - greatest(expected.share, {{ epsilon }}))
-            * ln(greatest(actual.share, {{ epsilon }}) / greatest(expected.share, {{ epsilon }}))
-        ) as population_stability_index,
-        count(*) as bin_count
+        (greatest(actual.share, {{ epsilon }}) - greatest(expected.share, {{ epsilon }}))
+        * ln(greatest(actual.share, {{ epsilon }}) / greatest(expected.share, {{ epsilon }})) as psi_term
     from month_bins as actual
     inner join baseline_months
         on actual.feature_name = baseline_months.feature_name
@@ -174,7 +171,19 @@ psi as (
         on actual.feature_name = expected.feature_name
         and expected.month_start_date = baseline_months.baseline_month_start_date
         and actual.bin_number = expected.bin_number
-    group by actual.feature_name, actual.month_start_date
+
+),
+
+psi as (
+
+    -- summed exactly: the bins' terms arrive in any order
+    select
+        feature_name,
+        month_start_date,
+        {{ exact_sum('psi_term') }} as population_stability_index,
+        count(*) as bin_count
+    from psi_terms
+    group by feature_name, month_start_date
 
 ),
 

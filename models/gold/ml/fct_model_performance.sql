@@ -191,14 +191,14 @@ monthly as (
         max(resolved.outcome_window_days) as outcome_window_days,
         count(*) as prediction_count,
         count(distinct resolved.customer_ref) as customer_count,
-        avg(resolved.predicted_value) as mean_predicted_value,
-        avg(resolved.confidence) as mean_confidence,
+        {{ exact_avg('resolved.predicted_value') }} as mean_predicted_value,
+        {{ exact_avg('resolved.confidence') }} as mean_confidence,
         avg(resolved.latency_ms) as mean_latency_ms,
         avg(case when resolved.is_predicted_positive then 1.0 when resolved.is_predicted_positive is not null then 0.0 end)
             as positive_prediction_rate,
         count(outcomes.prediction_id) as evaluated_prediction_count,
-        avg(outcomes.actual_value) as mean_actual_value,
-        avg(abs(outcomes.predicted_value - outcomes.actual_value)) as mean_absolute_error,
+        {{ exact_avg('outcomes.actual_value') }} as mean_actual_value,
+        {{ exact_avg('abs(outcomes.predicted_value - outcomes.actual_value)') }} as mean_absolute_error,
         sum(case when outcomes.is_binary_outcome and outcomes.is_predicted_positive and outcomes.actual_value = 1 then 1 else 0 end)
             as true_positive_count,
         sum(case when outcomes.is_binary_outcome and outcomes.is_predicted_positive and outcomes.actual_value = 0 then 1 else 0 end)

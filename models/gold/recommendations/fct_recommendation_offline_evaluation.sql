@@ -164,7 +164,7 @@ cosine_scores as (
     select
         customer_training.customer_id,
         similarity.similar_product_id as product_id,
-        sum(similarity.cosine_similarity) as score
+        {{ exact_sum('similarity.cosine_similarity') }} as score
     from customer_training
     inner join similarity
         on customer_training.product_id = similarity.product_id
@@ -303,8 +303,8 @@ summary as (
         sum(recommended_count) as recommendation_count,
         sum(hit_count) as hit_count,
         sum(held_out_count) as held_out_product_count,
-        avg(hit_count / {{ k }}.0) as precision_at_k,
-        avg(hit_count * 1.0 / held_out_count) as recall_at_k,
+        {{ exact_avg('hit_count / ' ~ k ~ '.0') }} as precision_at_k,
+        {{ exact_avg('hit_count * 1.0 / held_out_count') }} as recall_at_k,
         avg(case when hit_count > 0 then 1.0 else 0.0 end) as hit_rate_at_k
     from per_customer
     group by method

@@ -228,7 +228,7 @@ sentiment_features as (
 
     select
         customer_id,
-        avg(sentiment_score) as average_sentiment,
+        {{ exact_avg('sentiment_score') }} as average_sentiment,
         sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative_text_count,
         count(*) as text_count
     from {{ ref('sentiment_unified') }}

@@ -542,7 +542,10 @@ def rfm_summary(
     code = code.ravel()
 
     # One row per (customer, day): sort by customer then day and sum amounts within each run.
-    order = np.lexsort((days, code))
+    # Amount is the last sort key so that a day's amounts are added in one order whatever the
+    # order of the log (a warehouse hands rows over in any order): the sum, and every fit on it,
+    # is then the same to the bit.
+    order = np.lexsort((values, days, code))
     code, days, values = code[order], days[order], values[order]
     new_pair = np.ones(code.size, dtype=bool)
     new_pair[1:] = (code[1:] != code[:-1]) | (days[1:] != days[:-1])

@@ -1,0 +1,29 @@
+{#
+    Order-independent sums and means of floating-point columns, written once.
+
+    DuckDB adds a double column in parallel, each thread a share of the rows in whatever order
+    they arrive, so a plain sum(x) or avg(x) of a double may differ in its last bit from one
+    build to the next. These macros add the values as DECIMAL(38, exact_sum_scale) instead:
+    each value is rounded once, at that declared precision, then added exactly (integers under
+    the hood), so the total is the same whatever the order; the result is returned as a double.
+    Columns already DECIMAL or integer need none of this: DuckDB sums them exactly. The scale
+    bounds what survives: a value far below 10^-exact_sum_scale adds as 0, so these macros suit
+    scores, shares, means and weights, not quantities that live at that scale.
+
+    exact_sum(expression, over=none)  sum of a double expression; `over` (the window's
+                                       partition/order clause, without "over") for a window sum
+    exact_avg(expression, over=none)  mean of a double expression (nulls ignored, as avg)
+    exact_decimal(expression)          the value as these sums add it: divide it by exact_sum
+                                       for shares that add up exactly (equal values, equal shares)
+#}
+{% macro exact_decimal(expression) -%}
+    cast({{ expression }} as decimal(38, {{ var('exact_sum_scale') }}))
+{%- endmacro %}
+
+{% macro exact_sum(expression, over=none) -%}
+    cast(sum({{ exact_decimal(expression) }}){% if over is not none %} over ({{ over }}){% endif %} as double)
+{%- endmacro %}
+
+{% macro exact_avg(expression, over=none) -%}
+    cast(avg({{ exact_decimal(expression) }}){% if over is not none %} over ({{ over }}){% endif %} as double)
+{%- endmacro %}

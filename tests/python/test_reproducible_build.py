@@ -1,0 +1,159 @@
+"""Reproducible to the bit: two builds of the same bronze give identical tables.
+
+The comparison itself is tested first on small hand-made warehouses (a last-bit difference in a
+double must show, row order must not). Then the session's test lake is built a second time from
+its own bronze into a second warehouse, and every table of every schema must match the first
+build, column by column: DuckDB sums in parallel, so any floating-point accumulation left
+order-dependent, or any unseeded Python model, shows up here as a named column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from engagement_lake.analytics.clv import rfm_summary
+from engagement_lake.config import RunConfig
+from engagement_lake.dbt_runner import run_dbt
+from engagement_lake.quality.compare import Difference, compare_warehouses
+
+
+def _warehouse(path: Path, *statements: str) -> Path:
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema gold")
+        for statement in statements:
+            con.execute(statement)
+    return path
+
+
+_BASE = (
+    "create table gold.fct as"
+    " select i as id, i * cast(0.1 as double) as amount, 'x' || i as label from range(50) t(i)"
+)
+
+
+def test_identical_tables_in_another_row_order_do_not_differ(tmp_path: Path) -> None:
+    a = _warehouse(tmp_path / "a.duckdb", _BASE)
+    b = _warehouse(
+        tmp_path / "b.duckdb",
+        "create table gold.fct as select i as id, i * cast(0.1 as double) as amount,"
+        " 'x' || i as label from range(50) t(i) order by i desc",
+    )
+    assert compare_warehouses(a, b) == []
+
+
+def test_a_last_bit_difference_in_a_double_is_named(tmp_path: Path) -> None:
+    a = _warehouse(tmp_path / "a.duckdb", _BASE)
+    b = _warehouse(
+        tmp_path / "b.duckdb",
+        _BASE,
+        # one value moved by one unit in the last place, as a differently ordered sum would
+        "update gold.fct set amount = nextafter(amount, 10.0) where id = 7",
+    )
+    assert compare_warehouses(a, b) == [
+        Difference(
+            "gold",
+            "fct",
+            "amount",
+            "values",
+            "DOUBLE: the column's checksums differ over 50 vs 50 rows",
+        )
+    ]
+
+
+def test_counts_types_missing_tables_and_columns_are_named(tmp_path: Path) -> None:
+    a = _warehouse(
+        tmp_path / "a.duckdb",
+        _BASE,
+        "create table gold.only_a (x integer)",
+        "alter table gold.fct add column extra integer",
+    )
+    b = _warehouse(
+        tmp_path / "b.duckdb",
+        "create table gold.fct as select i as id, cast(i * 0.1 as decimal(14, 2)) as amount,"
+        " 'x' || i as label from range(51) t(i)",
+    )
+    found = {(d.relation, d.column, d.kind) for d in compare_warehouses(a, b)}
+    assert found == {
+        ("gold.only_a", None, "missing_table"),
+        ("gold.fct", "extra", "missing_column"),
+        ("gold.fct", "amount", "column_type"),
+        ("gold.fct", None, "row_count"),
+        # the extra row's id and label change those columns' checksums too
+        ("gold.fct", "id", "values"),
+        ("gold.fct", "label", "values"),
+    }
+
+
+def test_values_paired_into_other_rows_differ(tmp_path: Path) -> None:
+    """Each column holds the same values, but two rows swapped a value: the row checksum shows."""
+    a = _warehouse(tmp_path / "a.duckdb", _BASE)
+    b = _warehouse(
+        tmp_path / "b.duckdb",
+        _BASE,
+        "update gold.fct set label = case id when 1 then 'x2' when 2 then 'x1' end"
+        " where id in (1, 2)",
+    )
+    assert [(d.column, d.kind) for d in compare_warehouses(a, b)] == [(None, "rows")]
+
+
+def test_schemas_and_exclusions_limit_the_comparison(tmp_path: Path) -> None:
+    a = _warehouse(tmp_path / "a.duckdb", _BASE, "create schema silver")
+    b = _warehouse(
+        tmp_path / "b.duckdb",
+        _BASE,
+        "create schema silver",
+        "create table silver.extra (x integer)",
+    )
+    assert compare_warehouses(a, b, schemas=["gold"]) == []
+    assert compare_warehouses(a, b, exclude=["silver.extra"]) == []
+    assert [d.relation for d in compare_warehouses(a, b)] == ["silver.extra"]
+
+
+def test_the_clv_inputs_do_not_depend_on_the_order_of_the_log() -> None:
+    """Eight orders on one repeat day, of very different sizes: added in one order or another,
+    their floating-point sum differs in the last bit. The warehouse hands the log over in any
+    order; the day's spend (and every fit on it) must not follow."""
+    amounts = np.array([5.0, 0.1, 0.2, 0.3, 0.7, 19.99, 0.05, 1e6, 3.33])
+    ids = np.array(["C1"] * amounts.size)
+    dates = np.array(["2024-01-01"] + ["2024-02-01"] * (amounts.size - 1), "datetime64[D]")
+    orders = [np.arange(amounts.size), np.arange(amounts.size)[::-1]]
+    orders += [np.random.default_rng(seed).permutation(amounts.size) for seed in range(8)]
+    spends = {
+        rfm_summary(ids[order], dates[order], amounts[order], "2024-03-31").monetary_value[0]
+        for order in orders
+    }
+    assert len(spends) == 1, spends
+    assert spends.pop() == pytest.approx(amounts[1:].sum())
+
+
+@pytest.fixture(scope="module")
+def second_build(lake, tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
+    """The test lake's bronze built once more, from scratch, into its own warehouse: seeds and
+    models only, since the data tests already passed on the first build of the same bronze."""
+    root = tmp_path_factory.mktemp("second_build")
+    cfg = RunConfig(
+        lake.cfg.data_dir,
+        root / "warehouse.duckdb",
+        scale=lake.cfg.scale,
+        seed=lake.cfg.seed,
+        target_dir=root / "target",
+    )
+    no_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    run = run_dbt(["build", *no_tests], cfg, progress=False)
+    assert run.success, [f.name for f in run.failures] or run.error
+    return cfg
+
+
+def test_two_builds_of_the_same_bronze_are_identical(lake, second_build: RunConfig) -> None:
+    differences = compare_warehouses(lake.cfg.warehouse, second_build.warehouse)
+    assert [str(d) for d in differences] == []
+    with duckdb.connect(str(second_build.warehouse), read_only=True) as con:
+        (tables,) = con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_type = 'BASE TABLE' and table_schema in ('silver', 'gold', 'history')"
+        ).fetchone()
+    assert tables > 50  # the comparison saw the whole warehouse, not an empty one
