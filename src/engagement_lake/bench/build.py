@@ -420,7 +420,9 @@ def in_child(step: str, **kwargs: Any) -> dict[str, Any]:
     try:
         t = time.perf_counter()
         proc = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, step, json.dumps(kwargs), str(out)], env=env
+            [sys.executable, "-c", _CHILD, step, json.dumps(kwargs), str(out)],
+            env=env,
+            stdout=subprocess.DEVNULL,  # DuckDB's progress bars; errors go to stderr
         )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
