@@ -592,6 +592,7 @@ def _rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
     """One phase's column of the summary table: (label, value)."""
     t, n, f = p["totals"], p["dbt"]["nodes"], p["floor"]
     rss = {k: _gb(p[k]["process"]["peak_rss_bytes"]) for k in ("build", "raw", "floor")}
+    cpu = [p[k]["process"]["cpu_seconds"] for k in ("build", "raw", "floor")]
     return [
         ("dbt build (wall)", f"{t['dbt_build_wall']:.1f} s ({p['build']['nodes']} nodes)"),
         ("  SQL models", f"{t['dbt_sql_models']:.1f} s ({n['sql_models']})"),
@@ -608,6 +609,7 @@ def _rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("dbt SQL models / raw", f"{t['dbt_sql_models'] / t['raw_models']:.2f}"),
         ("dbt data tests / raw", f"{t['dbt_tests'] / t['raw_tests']:.2f}"),
         ("raw models / floor", f"{t['raw_models'] / t['floor']:.2f}"),
+        ("CPU s: build / raw / floor", "{:.0f} / {:.0f} / {:.0f}".format(*cpu)),
         ("peak RSS: dbt build", rss["build"]),
         ("peak RSS: raw replay", rss["raw"]),
         ("peak RSS: floor", rss["floor"]),
