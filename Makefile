@@ -14,7 +14,7 @@ export ENGAGEMENT_LAKE_DATA_DIR := $(DATA_DIR)
 export ENGAGEMENT_LAKE_WAREHOUSE := $(WAREHOUSE)
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check clean lock
+.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check bench-build clean lock
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -65,6 +65,10 @@ bench-clv: install ## CLV/churn models: published CDNOW fits reproduced, calibra
 
 bench-check: install ## time generate, build and check at SCALE (default 0.1); print check/build
 	$(BIN)/python -m engagement_lake.bench.check --scale $(SCALE)
+
+bench-build: install ## dbt build beside its compiled SQL run raw and the I/O floor, plus one daily increment, at SCALE (lake kept in BENCH_DIR, default a temp folder); ratios against the targets
+	@mkdir -p reports
+	$(BIN)/python -m engagement_lake.bench.build --scale $(SCALE) --seed $(SEED) --json reports/bench-build.json $(if $(BENCH_DIR),--work-dir $(BENCH_DIR))
 
 docs: install ## generate the dbt docs site into target/ (run after make demo for a full catalog)
 	@mkdir -p $(dir $(WAREHOUSE))

@@ -1,0 +1,152 @@
+"""The build benchmark measures what it claims: the raw replay of dbt's compiled SQL does the same
+work as dbt (same rows in every model, same failing rows in every data test, parents before
+children), and the I/O floor reads every bronze table and writes every silver and gold table.
+
+All on the session test lake: its dbt build already left the manifest and run results behind, so
+no extra dbt build runs here. No test looks at wall time."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from engagement_lake.bench import build as bench
+
+
+@pytest.fixture(scope="module")
+def artefacts(lake):
+    return bench.load_artefacts(lake.cfg.target_dir)
+
+
+@pytest.fixture(scope="module")
+def replayed(lake, tmp_path_factory):
+    raw = tmp_path_factory.mktemp("raw") / lake.cfg.warehouse.name
+    return bench.replay(lake.cfg.target_dir, lake.cfg.warehouse.resolve(), raw)
+
+
+def test_dag_order_puts_parents_first():
+    nodes = {
+        "c": {"depends_on": {"nodes": ["b", "a"]}},
+        "b": {"depends_on": {"nodes": ["a", "source.x"]}},
+        "a": {"depends_on": {"nodes": []}},
+        "d": {"depends_on": {"nodes": []}},
+    }
+    assert bench.dag_order(nodes, ["c", "b", "a", "d"]) == ["a", "d", "b", "c"]
+    # a node left out still orders the ones it links
+    assert bench.dag_order(nodes, ["c", "a"]) == ["a", "c"]
+
+
+def test_replay_order_respects_every_dependency(artefacts, replayed):
+    manifest, _ = artefacts
+    nodes = manifest["nodes"]
+    position = {uid: i for i, uid in enumerate(replayed["order"])}
+    checked = 0
+    for uid in replayed["order"]:
+        for parent in nodes[uid]["depends_on"]["nodes"]:
+            if parent in position:
+                assert position[parent] < position[uid], f"{parent} after its child {uid}"
+                checked += 1
+    assert checked > 100
+
+
+def test_replay_covers_every_sql_model(artefacts, replayed):
+    manifest, _ = artefacts
+    expected = {
+        uid
+        for uid, n in manifest["nodes"].items()
+        if n["resource_type"] == "model"
+        and n["language"] == "sql"
+        and n["config"]["materialized"] != "ephemeral"
+    }
+    assert set(replayed["order"]) == expected
+    schemas = {manifest["nodes"][uid]["schema"] for uid in expected}
+    assert {"staging", "silver", "gold"} <= schemas
+
+
+def test_raw_replay_builds_the_same_rows_as_dbt(replayed):
+    assert replayed["rows"]
+    differ = {uid: r for uid, r in replayed["rows"].items() if r["dbt"] != r["raw"]}
+    assert differ == {}
+    assert sum(r["raw"] for r in replayed["rows"].values()) > 0
+
+
+def test_raw_tests_find_the_failures_dbt_found(artefacts, replayed):
+    manifest, results = artefacts
+    dbt = bench.dbt_seconds(manifest, results)
+    assert len(replayed["failures"]) == dbt["nodes"]["tests"] == len(bench.data_tests(manifest))
+    differ = {
+        uid: (dbt["failures"][uid], n)
+        for uid, n in replayed["failures"].items()
+        if (dbt["failures"][uid] or 0) != n
+    }
+    assert differ == {}
+    checks = bench.replay_checks(manifest, dbt, replayed)
+    assert checks["passed"], checks
+
+
+def test_dbt_seconds_account_for_every_node(artefacts):
+    manifest, results = artefacts
+    dbt = bench.dbt_seconds(manifest, results)
+    total = sum(float(r["execution_time"] or 0) for r in results["results"])
+    assert sum(dbt["seconds"].values()) == pytest.approx(total)
+    python = sum(
+        1
+        for uid in dbt["per_node"]
+        if uid.startswith("model.") and manifest["nodes"][uid]["language"] == "python"
+    )
+    assert dbt["nodes"]["python_models"] == python > 0
+    assert dbt["nodes"]["seeds"] > 0 and dbt["nodes"]["unit_tests"] > 0
+
+
+def test_floor_reads_all_bronze_and_writes_every_silver_and_gold_table(lake, tmp_path):
+    manifest, _ = bench.load_artefacts(lake.cfg.target_dir)
+    floor = bench.io_floor(lake.cfg.target_dir, lake.cfg.warehouse.resolve(), tmp_path / "f.db")
+    seeds = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "seed"}
+    with duckdb.connect(str(lake.cfg.warehouse), read_only=True) as con:
+        tables = [
+            (schema, name)
+            for schema, name in con.execute(
+                "select schema_name, table_name from duckdb_tables() "
+                "where schema_name in ('silver', 'gold')"
+            ).fetchall()
+            if name not in seeds
+        ]
+        written = sum(
+            con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in tables
+        )
+    folders = sorted((lake.cfg.data_dir.resolve() / "bronze").glob("*/*"))
+    bronze = sum(
+        duckdb.sql(f"select count(*) from read_parquet('{folder}/*/*.parquet')").fetchone()[0]
+        for folder in folders
+    )
+    assert floor["written_tables"] == len(tables)
+    assert floor["written_rows"] == written
+    assert floor["bronze_tables"] == len(folders)
+    assert floor["bronze_rows"] == bronze > 0
+
+
+def test_profile_settings_follow_the_environment(monkeypatch):
+    monkeypatch.setenv("ENGAGEMENT_LAKE_MEMORY_LIMIT", "3GB")
+    monkeypatch.delenv("ENGAGEMENT_LAKE_DUCKDB_THREADS", raising=False)
+    settings = bench.profile_settings()
+    assert settings["memory_limit"] == "3GB"
+    assert settings["threads"] == "2"
+    assert settings["preserve_insertion_order"] in ("false", "False")
+
+
+def test_ratios_compare_against_the_targets():
+    totals = {"dbt_sql_models": 13.0, "raw_models": 10.0, "dbt_tests": 16.0, "raw_tests": 10.0}
+    totals |= {"floor": 2.0, "dbt_build_wall": 100.0}
+    report = bench.ratios(
+        {"totals": totals},
+        {"totals": {"dbt_build_wall": 25.0}},
+        {"seconds": {"q01": 0.05, "q02": 0.2}},
+    )
+    assert report["dbt_models_over_raw"] == {"ratio": 1.3, "target": 1.3, "met": True}
+    assert report["dbt_tests_over_raw"]["met"] is False
+    assert report["raw_models_over_floor"]["ratio"] == 5.0
+    assert report["increment_over_full"]["ratio"] == 0.25
+    assert report["cookbook_query_over_floor"]["ratio"] == pytest.approx(0.1)
+    assert json.dumps(report)
