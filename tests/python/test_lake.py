@@ -127,6 +127,17 @@ DESIGN_GOLD = {
     "mart_opportunity_followups",
     "mart_review_response_queue",
     "mart_fitmap_invitations",
+    "fct_support_sla",
+    "dim_support_agent",
+    "fct_survey_responses",
+    "mart_cohort_retention",
+    "fct_sentiment_daily",
+    "mart_sentiment_alerts",
+    "dim_health_level",
+    "dim_behavioural_segment",
+    "dim_next_best_action",
+    "dim_rfm_segment",
+    "dim_return_reason",
 }
 
 

@@ -23,7 +23,7 @@ events_segmented as (
 
     select
         personalization_events.*,
-        coalesce(segments.lifecycle_stage, 'Unknown') as lifecycle_segment
+        coalesce(segments.lifecycle_stage, '{{ var("unknown_member_label") }}') as lifecycle_segment
     from personalization_events
     left join segments
         on personalization_events.customer_key = segments.customer_key

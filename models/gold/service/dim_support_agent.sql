@@ -12,10 +12,7 @@ known as (
 
 unknown as (
 
-    {{ unknown_member_row({
-        'team': 'Unknown',
-        'skills': '',
-    }) }}
+    {{ unknown_member_row({'skills': ''}) }}
 
 ),
 
