@@ -6,8 +6,10 @@ keep foreign keys across dbt's replace-and-rename of tables. So a build that pas
 tests) ends here:
 
 1. **Serving file.** A fresh DuckDB file is written next to its final place
-   (``.gold.duckdb.partial``): every gold table created with its primary key and the foreign keys
-   of its ``*_key`` columns (dimensions first, so each reference exists when a fact is created),
+   (``.gold.duckdb.partial``), its tables in the file's default schema so that ``gold.<table>``
+   reads as in the working warehouse: every gold table created with its primary key and the
+   foreign keys of its ``*_key`` columns (dimensions first, so each reference exists when a fact
+   is created),
    filled with the masked rows (``engagement_lake.export.masked_select``: personal columns
    pseudonymised with the keyed hash, as in the export). DuckDB checks every key on insert, so
    a published file is known to satisfy them.
@@ -42,6 +44,8 @@ from engagement_lake.export import ExportResult
 
 SERVING_ENV = "ENGAGEMENT_LAKE_SERVING"
 SERVING_NAME = "gold.duckdb"
+SERVING_SCHEMA = "main"
+"""Schema of the serving file's tables (see ``write_serving``)."""
 PREVIOUS_SUFFIX = ".previous"
 VERSIONS_DIR = ".published"
 KEEP_VERSIONS = 2
@@ -183,9 +187,11 @@ def write_serving(
     rows: dict[str, int] = {}
     con.execute(f"attach '{target}' as serving (read_only false)")
     try:
-        con.execute("create schema serving.gold")
-        # foreign keys must name tables of the same catalog and schema: create them from inside
-        con.execute("use serving.gold")
+        # The tables live in the file's default schema: opened as gold.duckdb (catalog "gold"),
+        # `gold.fct_orders` reads as in the working warehouse, and `fct_orders` alone too; a
+        # schema named "gold" inside a catalog named "gold" would make `gold.x` ambiguous.
+        # Foreign keys must name tables of the same catalog and schema: create them from inside.
+        con.execute(f"use serving.{SERVING_SCHEMA}")
         for table in creation_order({t: keys[t] for t in selects}):
             parts = [f"{_quote(c)} {t}" for c, t in types[table]]
             if keys[table].primary:

@@ -453,7 +453,7 @@ def engagement_space(lake):
     return d
 
 
-def _seed(name: str) -> list[dict]:
+def _gold_seed(name: str) -> list[dict]:
     with (PROJECT_ROOT / "seeds" / "gold" / f"{name}.csv").open() as handle:
         return list(csv.DictReader(handle))
 
@@ -463,7 +463,10 @@ def test_q30_journey_completion_and_abandonment(lake, engagement_space):
 
     e = engagement_space
     steps = pl.DataFrame(
-        [(r["journey_name"], r["stage"], int(r["step_number"])) for r in _seed("journey_steps")],
+        [
+            (r["journey_name"], r["stage"], int(r["step_number"]))
+            for r in _gold_seed("journey_steps")
+        ],
         schema=["journey_name", "stage", "step"],
         orient="row",
     )
@@ -776,6 +779,7 @@ def test_q34_customer_acquisition_cost_by_channel(lake, data, engagement_space):
             assert float(row["customer_acquisition_cost"]) == pytest.approx(
                 r["spend"] / r["new"], abs=0.0051
             ), channel
+
 
 def _seed(*parts: str) -> list[dict]:
     with PROJECT_ROOT.joinpath("seeds", *parts).open() as handle:

@@ -19,6 +19,7 @@ from engagement_lake.config import RunConfig
 from engagement_lake.lineage import load_manifest
 from engagement_lake.publish import (
     PREVIOUS_SUFFIX,
+    SERVING_SCHEMA,
     VERSIONS_DIR,
     PublishError,
     creation_order,
@@ -35,24 +36,27 @@ def serving(lake) -> duckdb.DuckDBPyConnection:
         yield con
 
 
-def _gold_counts(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, int]:
+def _counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
+    catalog = con.execute("select current_database()").fetchone()[0]
     tables = con.execute(
         "select table_name from information_schema.tables where table_catalog = ? and "
-        "table_schema = 'gold' and table_type = 'BASE TABLE'",
-        [catalog],
+        "table_schema = ? and table_type = 'BASE TABLE'",
+        [catalog, schema],
     ).fetchall()
     return {
-        t: con.execute(f'select count(*) from "{catalog}".gold."{t}"').fetchone()[0]
+        t: con.execute(f'select count(*) from "{catalog}"."{schema}"."{t}"').fetchone()[0]
         for (t,) in tables
     }
 
 
 def test_the_serving_file_holds_every_gold_table_and_row(lake, serving) -> None:
     with lake.connect() as work:
-        expected = _gold_counts(work, work.execute("select current_database()").fetchone()[0])
-    served = _gold_counts(serving, serving.execute("select current_database()").fetchone()[0])
+        expected = _counts(work, "gold")
     assert len(expected) > 40
-    assert served == expected
+    assert _counts(serving, SERVING_SCHEMA) == expected
+    # opened as gold.duckdb, a table reads as gold.<table>, as in the working warehouse
+    assert lake.published.serving.name == "gold.duckdb"
+    assert serving.execute("select count(*) from gold.fct_orders").fetchone()[0] > 100
 
 
 def test_every_gold_table_has_a_primary_key(serving) -> None:
@@ -92,13 +96,16 @@ def test_duckdb_refuses_a_row_that_breaks_a_key(lake, tmp_path: Path) -> None:
     writable = tmp_path / "gold.duckdb"
     shutil.copy(lake.published.serving, writable)
     with duckdb.connect(str(writable)) as con:
-        row = "select * replace ('{}' as {}) from gold.fct_orders limit 1"
-        with pytest.raises(duckdb.ConstraintException, match="foreign key"):
-            con.execute(f"insert into gold.fct_orders {row.format('nobody', 'customer_key')}")
         (pk,) = con.execute(
             "select constraint_column_names[1] from duckdb_constraints() "
             "where table_name = 'fct_orders' and constraint_type = 'PRIMARY KEY'"
         ).fetchone()
+        nobody = (
+            f"select * replace ('new-order' as {pk}, 'nobody' as customer_key) "
+            "from gold.fct_orders limit 1"
+        )
+        with pytest.raises(duckdb.ConstraintException, match="foreign key"):
+            con.execute(f"insert into gold.fct_orders {nobody}")
         with pytest.raises(duckdb.ConstraintException, match=r"(?i)duplicate key"):
             con.execute("insert into gold.fct_orders select * from gold.fct_orders limit 1")
         assert pk.endswith("_key")
@@ -149,7 +156,7 @@ def _shrink(cfg: RunConfig) -> tuple[int, int]:
     """Delete half of CHANGED in the working warehouse: the next publication differs."""
     with duckdb.connect(str(cfg.warehouse)) as con:
         before = con.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0]
-        con.execute(f"delete from gold.{CHANGED} where hash(activity_date) % 2 = 0")
+        con.execute(f"delete from gold.{CHANGED} where hash(summary_date) % 2 = 0")
         after = con.execute(f"select count(*) from gold.{CHANGED}").fetchone()[0]
     assert 0 < after < before
     return before, after
