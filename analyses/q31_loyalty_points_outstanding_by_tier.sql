@@ -34,5 +34,5 @@ select
 from members
 left join current_tier
     on members.member_id = current_tier.member_id
-group by 1
+group by coalesce(current_tier.loyalty_tier, 'No tier')
 order by points_outstanding desc, loyalty_tier

@@ -10,4 +10,4 @@ select
     sum(quoted_amount) filter (where is_accepted) as accepted_amount
 from {{ ref('fct_sales_quotes') }}
 group by 1
-order by quarter_start
+order by 1
