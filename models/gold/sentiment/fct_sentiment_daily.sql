@@ -82,8 +82,8 @@ final as (
         cast(sum(case when sentiment_label = 'positive' then 1 else 0 end) as integer) as positive_texts,
         cast(sum(case when sentiment_label = 'neutral' then 1 else 0 end) as integer) as neutral_texts,
         cast(sum(case when sentiment_label = 'negative' then 1 else 0 end) as integer) as negative_texts,
-        cast(sum(sentiment_score) as double) as sentiment_score_sum,
-        cast(avg(sentiment_score) as double) as average_sentiment_score
+        cast({{ exact_sum('sentiment_score') }} as double) as sentiment_score_sum,
+        cast({{ exact_avg('sentiment_score') }} as double) as average_sentiment_score
     from described
     group by written_date, source_type, channel_code, category, topic
 
