@@ -6,7 +6,9 @@ they need a different one (faults, increments, a single table)."""
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,19 +85,53 @@ def private_config(tmp_path_factory: pytest.TempPathFactory):
 def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake:
     """Generated at TEST_SCALE, built with dbt, gold published (export and serving file): the
     lake most tests read."""
-    from engagement_lake.generate import generate
-
     root = tmp_path_factory.mktemp("lake")
-    data = root / "data"
-    generate(data, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
-    cfg = RunConfig(
-        data,
+    reuse = os.environ.get(REUSE_ENV)
+    if reuse:
+        return _reused_lake(Path(reuse), root)
+    cfg = _lake_config(root)
+    _generate_test_lake(cfg)
+    run = build(cfg, progress=False)
+    return Lake(cfg, run, publish(cfg))
+
+
+REUSE_ENV = "ENGAGEMENT_LAKE_TEST_LAKE"
+"""For a developer iterating on a few tests: a folder holding a test lake built earlier (built
+there on first use). Each session copies it and rebuilds only ``ENGAGEMENT_LAKE_TEST_SELECT`` (dbt
+selectors, e.g. ``state:modified+`` is not available, so name the models). CI never sets it: the
+suite's own lake is always built from scratch."""
+
+
+def _lake_config(root: Path) -> RunConfig:
+    return RunConfig(
+        root / "data",
         root / "warehouse.duckdb",
         scale=TEST_SCALE,
         seed=TEST_SEED,
         target_dir=root / "target",
     )
-    run = build(cfg, progress=False)
+
+
+def _generate_test_lake(cfg: RunConfig) -> None:
+    from engagement_lake.generate import generate
+
+    generate(cfg.data_dir, scale=TEST_SCALE, seed=TEST_SEED, progress=False)
+
+
+def _reused_lake(cache: Path, root: Path) -> Lake:
+    cached = _lake_config(cache)
+    if not cached.warehouse.exists():
+        _generate_test_lake(cached)
+        build(cached, progress=False)
+    for name in ("data", "target"):
+        shutil.copytree(cache / name, root / name, symlinks=True, dirs_exist_ok=True)
+    shutil.copy2(cached.warehouse, root / "warehouse.duckdb")
+    cfg = _lake_config(root)
+    select = os.environ.get("ENGAGEMENT_LAKE_TEST_SELECT", "").split()
+    if select:
+        run = build(cfg, select, progress=False)
+    else:
+        run = DbtRun(["build"], success=True, seconds=0.0)
     return Lake(cfg, run, publish(cfg))
 
 
