@@ -67,8 +67,8 @@ final as (
         tickets.priority,
         tickets.subject,
         case
-            when sentiment.sentiment_score >= 0.05 then 'Positive'
-            when sentiment.sentiment_score <= -0.05 then 'Negative'
+            when sentiment.sentiment_score >= {{ var('sentiment_positive_threshold') }} then 'Positive'
+            when sentiment.sentiment_score <= {{ var('sentiment_negative_threshold') }} then 'Negative'
             when sentiment.sentiment_score is not null then 'Neutral'
         end as sentiment_label,
 

@@ -1,17 +1,19 @@
 -- One row per conversion (an order that was not cancelled) × marketing touchpoint of the same
--- golden customer in the 30 days up to the order (journey-platform events, e-mail clicks, web and
--- app sessions by traffic source; fct_customer_journey.is_marketing_touch). Each row carries the
+-- golden customer in the days up to the order (var attribution_lookback_days; journey-platform
+-- events, e-mail clicks, web and app sessions by traffic source;
+-- fct_customer_journey.is_marketing_touch). Each row carries the
 -- credit the touchpoint earns under four attribution models and the conversion value (the
 -- order's net amount) that credit is worth:
 --   first touch  1 to the earliest touch,     last touch  1 to the latest touch,
---   linear       1 / number of touches,       time decay  2^(-days before the order / 7), scaled
+--   linear       1 / number of touches,       time decay  2^(-days before the order / half-life,
+--                                                         var attribution_half_life_days), scaled
 --                                                         so that the conversion's credits sum to 1.
 -- A conversion without any touch in its window gets one 'direct' pseudo-touchpoint with credit 1
 -- in every model, on the channel the order was placed through. So, per conversion and per model,
 -- credits sum to exactly 1 (attributed values to the net amount, give or take rounding to cents).
 
-{% set lookback_days = 30 %}
-{% set half_life_days = 7 %}
+{% set lookback_days = var('attribution_lookback_days') %}
+{% set half_life_days = var('attribution_half_life_days') %}
 
 with
 

@@ -7,7 +7,8 @@
 -- Baseline and month are binned by the same rule, so the baseline month's own PSI is 0.
 --   PSI = sum over bins of (a - e) * ln(a / e), a = month share, e = baseline share, both
 --   floored at {{ epsilon }} so empty bins stay finite.
--- Reading: < 0.1 stable, 0.1-0.25 moderate shift, >= 0.25 significant shift.
+-- Reading (vars psi_moderate_threshold, psi_significant_threshold): below the first stable,
+-- from it a moderate shift, from the second a significant one.
 
 with
 
@@ -208,11 +209,11 @@ final as (
         ---------- drift
         cast(psi.population_stability_index as double) as population_stability_index,
         case
-            when psi.population_stability_index >= 0.25 then 'significant'
-            when psi.population_stability_index >= 0.1 then 'moderate'
+            when psi.population_stability_index >= {{ var('psi_significant_threshold') }} then 'significant'
+            when psi.population_stability_index >= {{ var('psi_moderate_threshold') }} then 'moderate'
             else 'stable'
         end as drift_level,
-        psi.population_stability_index >= 0.25 as has_significant_drift,
+        psi.population_stability_index >= {{ var('psi_significant_threshold') }} as has_significant_drift,
         month_totals.month_start_date = baseline_months.baseline_month_start_date as is_baseline_month
     from month_totals
     inner join baseline_months

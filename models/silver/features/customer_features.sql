@@ -50,7 +50,7 @@ order_features as (
         avg(total_amount) as average_order_value,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
-        sum(case when ordered_at >= {{ dbt.dateadd('day', -90, '(select as_of_date from as_of)') }} then 1 else 0 end) as orders_90d
+        sum(case when ordered_at >= {{ dbt.dateadd('day', -var('feature_recent_orders_days'), '(select as_of_date from as_of)') }} then 1 else 0 end) as orders_90d
     from orders
     group by customer_id
 

@@ -16,6 +16,12 @@ duplicates as (
 
 ),
 
+status_precedence as (
+
+    select * from {{ ref('lead_status_precedence') }}
+
+),
+
 contacts_xref as (
 
     select
@@ -31,14 +37,7 @@ ranked as (
     select
         duplicates.golden_lead_id,
         leads.*,
-        case leads.status
-            when 'Converted' then 1
-            when 'Qualified' then 2
-            when 'Working' then 3
-            when 'Nurturing' then 4
-            when 'New' then 5
-            when 'Unqualified' then 6
-        end as status_rank,
+        status_precedence.status_rank,
         row_number() over (
             partition by duplicates.golden_lead_id
             order by leads.updated_at desc, leads.lead_id
@@ -46,6 +45,8 @@ ranked as (
     from leads
     inner join duplicates
         on leads.lead_id = duplicates.lead_id
+    left join status_precedence
+        on leads.status = status_precedence.status
 
 ),
 
@@ -90,20 +91,13 @@ final as (
         latest.state,
         latest.lead_source,
         latest.lead_grade,
-        case merged.best_status_rank
-            when 1 then 'Converted'
-            when 2 then 'Qualified'
-            when 3 then 'Working'
-            when 4 then 'Nurturing'
-            when 5 then 'New'
-            when 6 then 'Unqualified'
-        end as status,
+        best_status.status,
         latest.disqualification_reason,
         ---------- numerics
         merged.lead_score,
         merged.duplicate_count,
         ---------- booleans
-        merged.best_status_rank = 1 as is_converted,
+        coalesce(best_status.status = 'Converted', false) as is_converted,
         ---------- dates
         merged.first_captured_date as created_date,
         merged.converted_date,
@@ -112,6 +106,8 @@ final as (
     from merged
     inner join latest
         on merged.golden_lead_id = latest.golden_lead_id
+    left join status_precedence as best_status
+        on merged.best_status_rank = best_status.status_rank
     left join contacts_xref
         on merged.converted_contact_id = contacts_xref.contact_id
 

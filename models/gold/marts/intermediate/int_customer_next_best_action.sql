@@ -65,7 +65,8 @@
 {%- set fallback = 'no_action' -%}
 {%- set ordered = [] -%}
 {%- for row in seed_rows('next_best_actions', order_by='priority') -%}
-    {%- if row.action != fallback -%}
+    {#- an action without a priority is one only the source systems offer: no rule here -#}
+    {%- if row.action != fallback and row.priority is not none -%}
         {%- if row.action not in rules -%}
             {{ exceptions.raise_compiler_error('next_best_actions.csv has action ' ~ row.action ~ ' but int_customer_next_best_action has no rule for it') }}
         {%- endif -%}

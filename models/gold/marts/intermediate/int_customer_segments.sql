@@ -1,6 +1,6 @@
 -- One row per golden customer: lifecycle stage and behavioural segment from the rules in
 -- seeds/marts/segment_rules.csv. A rule holds when all its conditions hold; a segment is
--- assigned by the holding rule with the lowest rule_order. No behavioural rule → REGULAR.
+-- assigned by the holding rule with the lowest rule_order. No behavioural rule → var default_behavioural_segment.
 
 {%- set metrics = ['days_since_last_order', 'days_since_signup', 'order_count', 'lifetime_revenue',
                    'average_order_value', 'clv_decile', 'churn_probability', 'promo_order_share',
@@ -74,9 +74,9 @@ winners as (
 select
     customer_metrics.customer_key,
     customer_metrics.customer_id,
-    coalesce(lifecycle.segment, 'Active') as lifecycle_stage,
+    coalesce(lifecycle.segment, '{{ var("default_lifecycle_stage") }}') as lifecycle_stage,
     lifecycle.rule_id as lifecycle_rule_id,
-    coalesce(behavioural.segment, 'REGULAR') as behavioural_segment,
+    coalesce(behavioural.segment, '{{ var("default_behavioural_segment") }}') as behavioural_segment,
     behavioural.rule_id as behavioural_rule_id
 from customer_metrics
 left join winners as lifecycle
