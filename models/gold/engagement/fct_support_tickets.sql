@@ -41,9 +41,7 @@ sla as (
 
 support_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'support'
+    select * from {{ ref('int_support_customer_xref') }}
 
 ),
 
@@ -110,7 +108,7 @@ final as (
         on tickets.priority = sla.priority
         and tickets.channel = sla.channel
     left join support_xref
-        on cast(tickets.requester_id as varchar) = support_xref.source_id
+        on cast(tickets.requester_id as varchar) = support_xref.support_requester_id
 
 )
 

@@ -38,9 +38,7 @@ agents as (
 
 support_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'support'
+    select * from {{ ref('int_support_customer_xref') }}
 
 ),
 
@@ -137,7 +135,7 @@ final as (
     left join agents
         on waits.agent_id = agents.agent_id
     left join support_xref
-        on cast(waits.requester_id as varchar) = support_xref.source_id
+        on cast(waits.requester_id as varchar) = support_xref.support_requester_id
 
 )
 

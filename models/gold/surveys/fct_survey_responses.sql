@@ -26,9 +26,7 @@ tickets as (
 
 support_xref as (
 
-    select source_id, customer_id
-    from {{ ref('customer_xref') }}
-    where source_system = 'support'
+    select * from {{ ref('int_support_customer_xref') }}
 
 ),
 
@@ -65,7 +63,7 @@ final as (
     left join tickets
         on responses.ticket_id = tickets.ticket_id
     left join support_xref
-        on cast(responses.requester_id as varchar) = support_xref.source_id
+        on cast(responses.requester_id as varchar) = support_xref.support_requester_id
 
 )
 
