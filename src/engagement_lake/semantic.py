@@ -262,6 +262,16 @@ def _bind(parameters: Any) -> dict[str, Any] | None:
     return {key: value.value for key, value in parameters.param_dict.items()}
 
 
+def _one_line(exc: BaseException) -> str:
+    """MetricFlow's multi-paragraph resolution error as one line: the message, what was asked and
+    the suggestions, without the location trace."""
+    text = str(exc).split("Issue Location:")[0] or type(exc).__name__
+    for noise in ("Got error(s) during query resolution.", "Error #1:", "Message:"):
+        text = text.replace(noise, " ")
+    text = " ".join(text.replace("\n", " ").split())
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
 class SemanticLayer:
     """One MetricFlow engine over one open warehouse: build it once, ask it many queries.
 
@@ -288,23 +298,27 @@ class SemanticLayer:
         }
         self._saved.update({name: name for name in list(self._saved.values())})
 
-    def sql(self, request: Any) -> str:
-        """The SQL MetricFlow writes for a request (what ``mf query --explain`` prints)."""
+    def explain(
+        self,
+        metrics: Sequence[str] = (),
+        group_by: Sequence[str] = (),
+        where: Sequence[str] = (),
+        *,
+        saved: str | None = None,
+    ) -> str:
+        """The SQL MetricFlow writes for a query or a saved query (``mf query --explain``)."""
+        request = self._saved_request(saved) if saved else self._request(metrics, group_by, where)
         return self._explain(request).sql
 
     def _explain(self, request: Any) -> Any:
         try:
             return self.engine.explain(request).sql_statement
         except Exception as exc:  # MetricFlow's own errors carry multi-line context
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise SemanticError(f"MetricFlow rejected the query: {first}") from exc
+            raise SemanticError(f"MetricFlow rejected the query: {_one_line(exc)}") from exc
 
-    def _run(self, request: Any, sort_by: Sequence[str] = ()) -> Any:
+    def _run(self, request: Any) -> Any:
         statement = self._explain(request)
-        frame = self.con.execute(statement.sql, _bind(statement.bind_parameter_set)).df()
-        if sort_by:
-            frame = frame.sort_values(list(sort_by), kind="stable").reset_index(drop=True)
-        return frame
+        return self.con.execute(statement.sql, _bind(statement.bind_parameter_set)).df()
 
     def query(
         self,
@@ -318,37 +332,50 @@ class SemanticLayer:
         ``metric_time__month`` or ``ticket__ticket_channel``, where filters such as
         ``{{ Dimension('ticket__status') }} = 'Open'``, order-by items with ``-`` for descending.
         Without an order, rows come sorted by the group-by items (stable output)."""
-        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
-
-        known = {m["name"] for m in self.manifest["metrics"]}
-        unknown = [m for m in metrics if m not in known]
-        if unknown:
-            listed = ", ".join(unknown)
-            raise SemanticError(f"unknown metric {listed} (engagement-lake metrics list)")
-        request = MetricFlowQueryRequest.create(
-            metric_names=list(metrics),
-            group_by_names=list(group_by) or None,
-            where_constraints=list(where) or None,
-            order_by_names=list(order_by) or None,
-            limit=limit,
-        )
-        frame = self._run(request)
+        frame = self._run(self._request(metrics, group_by, where, order_by, limit))
         if not order_by:
             columns = [c for c in frame.columns if c not in set(metrics)]
             if columns:
                 frame = frame.sort_values(columns, kind="stable").reset_index(drop=True)
         return frame
 
-    def saved_query(self, name: str) -> Any:
-        """A saved query by its label (``tickets__satisfaction_trend``) or its name, rows sorted by
-        its group-by items."""
+    def _request(
+        self,
+        metrics: Sequence[str],
+        group_by: Sequence[str] = (),
+        where: Sequence[str] = (),
+        order_by: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> Any:
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+        if not metrics:
+            raise SemanticError("no metric named (engagement-lake metrics list)")
+        known = {m["name"] for m in self.manifest["metrics"]}
+        unknown = [m for m in metrics if m not in known]
+        if unknown:
+            listed = ", ".join(unknown)
+            raise SemanticError(f"unknown metric {listed} (engagement-lake metrics list)")
+        return MetricFlowQueryRequest.create(
+            metric_names=list(metrics),
+            group_by_names=list(group_by) or None,
+            where_constraints=list(where) or None,
+            order_by_names=list(order_by) or None,
+            limit=limit,
+        )
+
+    def _saved_request(self, name: str) -> Any:
         from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
 
         if name not in self._saved:
-            raise SemanticError(
-                f"unknown saved query {name}; known: {', '.join(sorted(self._saved))}"
-            )
-        frame = self._run(MetricFlowQueryRequest.create(saved_query_name=self._saved[name]))
+            known = ", ".join(sorted(k for k in self._saved if LABEL_SEPARATOR in k))
+            raise SemanticError(f"unknown saved query {name}; known: {known}")
+        return MetricFlowQueryRequest.create(saved_query_name=self._saved[name])
+
+    def saved_query(self, name: str) -> Any:
+        """A saved query by its label (``tickets__satisfaction_trend``) or its name, rows sorted by
+        its group-by items."""
+        frame = self._run(self._saved_request(name))
         metrics = {m["name"] for m in self.manifest["metrics"]}
         columns = [c for c in frame.columns if c not in metrics]
         if columns:
@@ -393,3 +420,27 @@ def run_saved_query(
     """A dashboard's saved query (``<dashboard>__<chart>``) as a pandas DataFrame."""
     with open_layer(warehouse, manifest=manifest) as layer:
         return layer.saved_query(name)
+
+
+def format_frame(frame: Any, fmt: str = "table", *, width: int | None = None) -> str:
+    """A result as ``engagement-lake sql`` prints one: a terminal table, CSV or JSON (missing
+    values as NULL / empty / null, whole-number floats as integers)."""
+    from engagement_lake.analyst.formats import format_csv, format_json, format_table
+
+    def cell(value: Any) -> Any:
+        if value is None or value != value:  # None, NaN and NaT
+            return None
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if hasattr(value, "to_pydatetime"):
+            stamp = value.to_pydatetime()
+            return stamp.date() if stamp.time() == stamp.min.time() else stamp
+        return value.item() if hasattr(value, "item") else value
+
+    columns = [str(c) for c in frame.columns]
+    rows = [[cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    if fmt == "csv":
+        return format_csv(columns, rows)
+    if fmt == "json":
+        return format_json(columns, rows)
+    return format_table(columns, rows, width=width)
