@@ -383,20 +383,61 @@ class SemanticLayer:
         return frame
 
 
+_PER_CONNECTION_SETTINGS = frozenset({"python_enable_replacements"})
+
+
+@contextmanager
+def _sandboxed(warehouse: Path) -> Iterator[Any]:
+    """A read-only connection with the analyst's sandbox (no file, network or extension access,
+    configuration locked), tables only.
+
+    DuckDB shares one database instance among the connections of a process to the same file, and
+    the sandbox locks that instance's configuration: a second connection (a dashboard holding
+    one layer while asking another, or the analyst's ``sql`` beside a layer) finds it locked. It is
+    then already sandboxed, which is checked, not assumed, before the connection is used. Only
+    replacement scans cannot be switched off on it (a per-connection setting, refused once the
+    configuration is locked); they let a query read data frames of this very process, which its
+    caller holds already, and nothing outside it.
+    """
+    import duckdb
+
+    from engagement_lake.analyst.connection import (
+        SANDBOX_SETTINGS,
+        WarehouseError,
+        analyst_connection,
+    )
+
+    try:
+        with analyst_connection(warehouse, read_views=False) as con:
+            yield con
+        return
+    except WarehouseError as exc:
+        raise SemanticError(str(exc)) from None
+    except duckdb.InvalidInputException as exc:
+        if "configuration has been locked" not in str(exc):
+            raise
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        for name, value in SANDBOX_SETTINGS:
+            if name in _PER_CONNECTION_SETTINGS:
+                continue
+            (current,) = con.execute("select current_setting(?)", [name]).fetchone()
+            if str(current).lower() != value:
+                raise SemanticError(f"{warehouse} is open unsandboxed in this process ({name})")
+        yield con
+    finally:
+        con.close()
+
+
 @contextmanager
 def open_layer(
     warehouse: str | Path | None = None, *, manifest: str | Path | None = None
 ) -> Iterator[SemanticLayer]:
     """The semantic layer over ``warehouse`` (the working warehouse or the serving file
     ``gold.duckdb``), opened read-only and sandboxed; default: ENGAGEMENT_LAKE_WAREHOUSE."""
-    from engagement_lake.analyst.connection import WarehouseError, analyst_connection
-
     data = load_manifest(manifest)
-    try:
-        with analyst_connection(warehouse_path(warehouse), read_views=False) as con:
-            yield SemanticLayer(con, data)
-    except WarehouseError as exc:
-        raise SemanticError(str(exc)) from None
+    with _sandboxed(warehouse_path(warehouse)) as con:
+        yield SemanticLayer(con, data)
 
 
 def query_metrics(

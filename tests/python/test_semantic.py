@@ -281,15 +281,16 @@ def test_the_working_warehouse_gives_the_serving_file_numbers(lake, manifest, ev
 
 
 def test_revenue_month_to_date_ends_each_month_at_its_revenue(serving) -> None:
-    frame = serving.query(["revenue_month_to_date", "revenue"], ["metric_time__month"])
+    names = ["revenue_month_to_date", "revenue"]
+    frame = serving.query(names, ["metric_time__month"])
     monthly = dict(
         serving.con.execute(
-            f"select date_trunc('month', order_date), sum(total_amount) {ORDERS} group by 1"
+            f"select date_trunc('month', order_date)::date, sum(total_amount) {ORDERS} group by 1"
         ).fetchall()
     )
     assert len(monthly) > 12
     seen = 0
-    for month, to_date, revenue in frame.itertuples(index=False):
+    for month, to_date, revenue in frame[["metric_time__month", *names]].itertuples(index=False):
         key = month.date()
         if key in monthly:
             seen += 1
@@ -313,7 +314,7 @@ def test_grouped_metrics_equal_sql(serving) -> None:
     frame = serving.query(["average_satisfaction"], ["metric_time__month"])
     expected = dict(
         serving.con.execute(
-            f"select date_trunc('month', created_date), avg(satisfaction_score) {TICKETS} "
+            f"select date_trunc('month', created_date)::date, avg(satisfaction_score) {TICKETS} "
             "group by 1"
         ).fetchall()
     )
@@ -361,7 +362,8 @@ def test_model_accuracy_per_model_month_is_the_facts_accuracy(serving) -> None:
         ).fetchall()
     }
     assert len(expected) > 5
-    got = {(m, t.date()): a for m, t, a in frame.itertuples(index=False)}
+    columns = ["model_performance__model_id", "metric_time__month", "model_accuracy"]
+    got = {(m, t.date()): a for m, t, a in frame[columns].itertuples(index=False)}
     for key, accuracy in expected.items():
         assert _close(got[key], accuracy), key
 
