@@ -25,6 +25,7 @@ item (``metric_time__month``, ``ticket__ticket_channel``) and per metric.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -272,6 +273,23 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 600 else text[:597] + "..."
 
 
+_WIDE_INTEGERS = frozenset({"HUGEINT", "UHUGEINT", "BIGINT", "UBIGINT", "INTEGER"})
+
+_GROUP_BY_SPEC = re.compile(
+    r"""^\s*(?:Time)?(?:Dimension|Entity)\(\s*'([^']+)'(?:\s*,\s*'(\w+)')?\s*\)\s*$"""
+)
+
+
+def _group_by_column(spec: str) -> str:
+    """The output column of a saved query's group-by item: ``Dimension('ticket__status')`` ->
+    ``ticket__status``, ``TimeDimension('metric_time', 'month')`` -> ``metric_time__month``."""
+    found = _GROUP_BY_SPEC.match(spec)
+    if not found:
+        return spec
+    name, grain = found.groups()
+    return f"{name}__{grain}" if grain else name
+
+
 class SemanticLayer:
     """One MetricFlow engine over one open warehouse: build it once, ask it many queries.
 
@@ -318,7 +336,16 @@ class SemanticLayer:
 
     def _run(self, request: Any) -> Any:
         statement = self._explain(request)
-        return self.con.execute(statement.sql, _bind(statement.bind_parameter_set)).df()
+        if _bind(statement.bind_parameter_set) is not None:
+            return self.con.execute(statement.sql, _bind(statement.bind_parameter_set)).df()
+        relation = self.con.sql(statement.sql)
+        frame = relation.df()
+        # DuckDB sums integers into HUGEINT, which pandas can only hold as float: counts come
+        # back as nullable integers instead (2, not 2.0).
+        for column, kind in zip(relation.columns, relation.types, strict=True):
+            if str(kind) in _WIDE_INTEGERS:
+                frame[column] = frame[column].round().astype("Int64")
+        return frame
 
     def query(
         self,
@@ -374,10 +401,12 @@ class SemanticLayer:
 
     def saved_query(self, name: str) -> Any:
         """A saved query by its label (``tickets__satisfaction_trend``) or its name, rows sorted by
-        its group-by items."""
+        its group-by items in the order the query lists them (a sort key such as a stage order
+        comes first)."""
         frame = self._run(self._saved_request(name))
-        metrics = {m["name"] for m in self.manifest["metrics"]}
-        columns = [c for c in frame.columns if c not in metrics]
+        query = next(q for q in self.manifest["saved_queries"] if q["name"] == self._saved[name])
+        specs = query["query_params"].get("group_by") or []
+        columns = [c for c in map(_group_by_column, specs) if c in frame.columns]
         if columns:
             frame = frame.sort_values(columns, kind="stable").reset_index(drop=True)
         return frame

@@ -383,6 +383,15 @@ def test_every_saved_query_answers(serving, manifest) -> None:
         assert frame[list(query.metrics)].notna().any().all(), query.label
 
 
+def test_saved_queries_come_sorted_by_their_first_group_by(serving) -> None:
+    stages = serving.saved_query("pipeline__value_by_stage")
+    assert len(stages) > 1
+    assert stages["sales_stage__stage_order"].is_monotonic_increasing
+    trend = serving.saved_query("tickets__satisfaction_trend")
+    assert trend["metric_time__month"].is_monotonic_increasing
+    assert str(trend["satisfaction_responses"].dtype) == "Int64"  # counts stay integers
+
+
 def test_a_saved_query_equals_its_sql(lake, manifest) -> None:
     frame = run_saved_query(
         "tickets__volume_by_channel", warehouse=lake.published.serving, manifest=manifest
