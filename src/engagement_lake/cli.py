@@ -635,6 +635,95 @@ def cookbook(
     typer.echo(out, nl=False)
 
 
+# ----------------------------------------------------------------------------- metrics
+
+metrics_app = typer.Typer(
+    help="The semantic layer: list the metrics and dashboard queries, query them (MetricFlow).",
+    no_args_is_help=True,
+)
+app.add_typer(metrics_app, name="metrics")
+ManifestOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifest",
+        help="Semantic manifest written by dbt [default target/semantic_manifest.json]",
+    ),
+]
+
+
+@metrics_app.command("list")
+def metrics_list(
+    saved: Annotated[
+        bool, typer.Option("--saved", help="List the dashboards' saved queries instead")
+    ] = False,
+    manifest: ManifestOpt = None,
+) -> None:
+    """List every metric (name, type, gold models, description) or every saved query."""
+    from engagement_lake.semantic import SemanticError, list_metrics, list_saved_queries
+
+    try:
+        if saved:
+            for query in list_saved_queries(manifest):
+                typer.echo(f"{query.label:<40} {', '.join(query.metrics)}  {query.description}")
+            return
+        metrics = list_metrics(manifest)
+    except SemanticError as exc:
+        raise _fail(_one_line(exc)) from None
+    for metric in metrics:
+        typer.echo(f"{metric.name:<40} {metric.type:<10} {metric.description}")
+    typer.echo(f"{len(metrics)} metrics")
+
+
+@metrics_app.command("query")
+def metrics_query(
+    metrics: Annotated[
+        list[str] | None, typer.Argument(help="Metrics to compute (engagement-lake metrics list)")
+    ] = None,
+    group_by: Annotated[
+        list[str] | None,
+        typer.Option("--group-by", "-g", help="Group-by item, e.g. metric_time__month"),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where", "-w", help="Filter, e.g. \"{{ Dimension('ticket__status') }} = 'Open'\""
+        ),
+    ] = None,
+    order_by: Annotated[
+        list[str] | None, typer.Option("--order-by", help="Order-by item; prefix - to descend")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many rows")] = None,
+    saved: Annotated[
+        str | None, typer.Option("--saved", help="Run a saved query (<dashboard>__<chart>)")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the SQL MetricFlow writes instead")
+    ] = False,
+    fmt: FormatOpt = DEFAULT_FORMAT,
+    warehouse: WarehouseOpt = None,
+    manifest: ManifestOpt = None,
+) -> None:
+    """Compute metrics in-process on the warehouse or the serving file (--warehouse
+    warehouse/gold.duckdb), read-only."""
+    from engagement_lake.semantic import SemanticError, format_frame, open_layer
+
+    if bool(saved) == bool(metrics):
+        raise _fail("name metrics to compute or one --saved query, not both", 2)
+    try:
+        with open_layer(config.warehouse_path(warehouse), manifest=manifest) as layer:
+            if explain:
+                typer.echo(layer.explain(metrics or (), group_by or (), where or (), saved=saved))
+                return
+            if saved:
+                frame = layer.saved_query(saved)
+            else:
+                chosen = (metrics or (), group_by or (), where or (), order_by or ())
+                frame = layer.query(*chosen, limit)
+    except SemanticError as exc:
+        raise _fail(_one_line(exc)) from None
+    typer.echo(format_frame(frame, fmt.value), nl=False)
+
+
 def _one_line(exc: BaseException) -> str:
     text = exc.args[0] if isinstance(exc, LookupError) and exc.args else str(exc)
     return " ".join(str(text).split())
