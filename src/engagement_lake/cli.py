@@ -640,18 +640,20 @@ def sql(
     warehouse); values are bound as parameters, never pasted in."""
     from engagement_lake.analyst import WarehouseError, run_sql
 
-    if read.value == "warehouse":
-        target = config.warehouse_path(warehouse)
-    else:
-        target = _serving_file(serving, warehouse)
-        if not target.is_file():
-            raise _fail(
-                f"serving file {target} does not exist; build the lake first (engagement-lake "
-                "build publishes it), or read the working warehouse with --read warehouse"
-            )
+    reads_warehouse = read.value == "warehouse"
+    target = (
+        config.warehouse_path(warehouse) if reads_warehouse else _serving_file(serving, warehouse)
+    )
     try:
         out = run_sql(target, query, param or None, fmt.value)
-    except (PermissionError, ValueError, WarehouseError) as exc:
+    except WarehouseError as exc:
+        if reads_warehouse or target.is_file():
+            raise _fail(_one_line(exc)) from None
+        raise _fail(
+            f"serving file {target} does not exist; build the lake first (engagement-lake "
+            "build publishes it), or read the working warehouse with --read warehouse"
+        ) from None
+    except (PermissionError, ValueError) as exc:
         raise _fail(_one_line(exc)) from None
     typer.echo(out, nl=False)
 

@@ -72,6 +72,22 @@ def choose_parameter(
     return str(found[0])
 
 
+def dashboard_data(
+    dashboard: Dashboard, connection: duckdb.DuckDBPyConnection, wanted: str | None = None
+) -> tuple[str | None, dict[str, pd.DataFrame]]:
+    """The value a page shows (``choose_parameter``) and every chart's rows, the value bound
+    into the queries that read it (``$<parameter>``)."""
+    value = choose_parameter(dashboard, connection, wanted)
+    bound = {dashboard.parameter: value} if dashboard.parameter else {}
+    rows = {
+        chart.id: chart_data(
+            chart, connection, bound if f"${dashboard.parameter}" in chart.sql else None
+        )
+        for chart in dashboard.charts
+    }
+    return value, rows
+
+
 def as_of_date(connection: duckdb.DuckDBPyConnection) -> str:
     """The data's as-of date, as the charts' time windows read it."""
     from engagement_lake.dashboards.catalogue import AS_OF

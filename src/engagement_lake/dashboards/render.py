@@ -22,12 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engagement_lake.dashboards.catalogue import DASHBOARDS, Chart, Dashboard
-from engagement_lake.dashboards.data import (
-    as_of_date,
-    chart_data,
-    choose_parameter,
-    serving_connection,
-)
+from engagement_lake.dashboards.data import as_of_date, dashboard_data, serving_connection
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -218,16 +213,9 @@ def build_site(serving: Path, out: Path, *, customer: str | None = None) -> Site
     with serving_connection(serving) as con:
         as_of = as_of_date(con)
         for dashboard in DASHBOARDS:
-            value = choose_parameter(dashboard, con, customer)
-            bound = {dashboard.parameter: value} if dashboard.parameter else None
+            value, data = dashboard_data(dashboard, con, customer)
             if value is not None:
                 parameters[dashboard.name] = value
-            data = {
-                chart.id: chart_data(
-                    chart, con, bound if dashboard.parameter and _binds(chart, dashboard) else None
-                )
-                for chart in dashboard.charts
-            }
             pages[dashboard.name], drawn = render_dashboard(
                 dashboard, data, as_of=as_of, parameter=value
             )
@@ -241,8 +229,3 @@ def build_site(serving: Path, out: Path, *, customer: str | None = None) -> Site
     index = out / INDEX_NAME
     index.write_text(render_index(as_of, Path(serving).name, parameters), encoding="utf-8")
     return Site(index, written, charts, parameters, time.perf_counter() - started)
-
-
-def _binds(chart: Chart, dashboard: Dashboard) -> bool:
-    """Whether the chart's SQL reads the page's parameter (``$name``)."""
-    return f"${dashboard.parameter}" in chart.sql
