@@ -151,6 +151,9 @@ def test_email_rates_match_the_warehouse(lake, answers) -> None:
         assert rates.loc[kind, "conversion_rate"] == pytest.approx(
             group["is_conversion"].sum() / sent
         )
+    by_day = answers["email_by_day_of_week"]
+    assert by_day["sent"].sum() == (events["event_type"] == "sent").sum()
+    assert list(by_day["day_of_week"]) == sorted(set(by_day["day_of_week"]))
 
 
 def test_declining_products_compare_the_windows_before_the_as_of_date(lake, answers) -> None:

@@ -629,7 +629,10 @@ PIPELINE = Dashboard(
             "pipeline_top_opportunities",
             f"Top {TOP_OPPORTUNITIES} open opportunities by value",
             f"""
-            select opportunity_name || ' (' || stage_name || ')' as opportunity, amount
+            select
+                opportunity_id || ' ' || opportunity_type || ' (' || stage_name || ')'
+                    as opportunity,
+                amount
             from fct_sales_opportunities
             where is_open
             order by amount desc, opportunity_id
@@ -766,12 +769,27 @@ EMAIL = Dashboard(
         ),
         Chart(
             "email_by_day_of_week",
-            "Performance by day of the week the event happened",
+            "Performance by the day of the week the e-mail was sent",
             f"""
+            with sends as (
+                select customer_key, campaign_key, min(event_date) as sent_date
+                from fct_email_events
+                where event_type = 'sent'
+                group by customer_key, campaign_key
+            ),
+
+            events as (
+                select sends.sent_date, email_events.*
+                from fct_email_events as email_events
+                inner join sends
+                    on email_events.customer_key = sends.customer_key
+                    and email_events.campaign_key = sends.campaign_key
+            )
+
             select dates.day_name, dates.day_of_week,
                 {_email_rates("events")}
-            from fct_email_events as events
-            inner join dim_date as dates on events.event_date = dates.date_day
+            from events
+            inner join dim_date as dates on events.sent_date = dates.date_day
             group by dates.day_name, dates.day_of_week
             order by dates.day_of_week
             """,
