@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create .venv and install the package with its pinned dependencies (quick when done)
 
-demo: install ## generate the demo data, check bronze, build, check gold, print a summary
+demo: install ## generate the demo data, check bronze, build, check gold, print a summary, write the dashboards
 	$(BIN)/engagement-lake generate --scale $(SCALE) --seed $(SEED)
 	@# bronze is raw: invalid rows are expected there and quarantined by the build (report only)
 	$(BIN)/engagement-lake check --layer bronze --report-only
@@ -35,6 +35,8 @@ demo: install ## generate the demo data, check bronze, build, check gold, print 
 	@# gold is the interface: any error-severity failure stops the demo
 	$(BIN)/engagement-lake check --layer gold --fail-on-error
 	$(BIN)/engagement-lake summary
+	@# the dashboards read the serving file the build published; the last line is index.html
+	$(BIN)/engagement-lake dashboards --out reports/dashboards
 
 test: install ## run the whole test suite (Python tests, which build a small lake once)
 	$(BIN)/python -m pytest

@@ -589,6 +589,29 @@ def customer(
     Console().print(render_customer_360(data))
 
 
+SqlRead = _choices("SqlRead", config.SQL_READS)
+DEFAULT_SQL_READ = SqlRead("serving")
+
+
+def _serving_file(serving: Path | None, warehouse: Path | None) -> Path:
+    """The serving file: --serving, else $ENGAGEMENT_LAKE_SERVING, else gold.duckdb beside the
+    warehouse."""
+    from engagement_lake.publish import serving_path
+
+    if serving is not None:
+        return serving
+    return serving_path(config.RunConfig(config.data_dir(), config.warehouse_path(warehouse)))
+
+
+ServingOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--serving",
+        help="Serving file [env ENGAGEMENT_LAKE_SERVING, default gold.duckdb beside the warehouse]",
+    ),
+]
+
+
 @app.command()
 def sql(
     query: Annotated[
@@ -602,16 +625,89 @@ def sql(
         list[str] | None, typer.Option("--param", "-p", help="Value for each ?, in order")
     ] = None,
     fmt: FormatOpt = DEFAULT_FORMAT,
+    read: Annotated[
+        SqlRead,
+        typer.Option(
+            "--read",
+            help="serving: the published gold (pseudonymised, as BI tools see it); warehouse: "
+            "the working warehouse, every layer with personal data raw (maintainers)",
+        ),
+    ] = DEFAULT_SQL_READ,
+    serving: ServingOpt = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Run read-only SQL on the warehouse; values are bound as parameters, never pasted in."""
+    """Run read-only SQL on the serving file (or, with --read warehouse, the working
+    warehouse); values are bound as parameters, never pasted in."""
     from engagement_lake.analyst import WarehouseError, run_sql
 
+    reads_warehouse = read.value == "warehouse"
+    target = (
+        config.warehouse_path(warehouse) if reads_warehouse else _serving_file(serving, warehouse)
+    )
     try:
-        out = run_sql(config.warehouse_path(warehouse), query, param or None, fmt.value)
-    except (PermissionError, ValueError, WarehouseError) as exc:
+        out = run_sql(target, query, param or None, fmt.value)
+    except WarehouseError as exc:
+        if reads_warehouse or target.is_file():
+            raise _fail(_one_line(exc)) from None
+        raise _fail(
+            f"serving file {target} does not exist; build the lake first (engagement-lake "
+            "build publishes it), or read the working warehouse with --read warehouse"
+        ) from None
+    except (PermissionError, ValueError) as exc:
         raise _fail(_one_line(exc)) from None
     typer.echo(out, nl=False)
+
+
+@app.command()
+def dashboards(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder of the site (index.html and one page each)")
+    ] = config.DEFAULT_DASHBOARDS_DIR,
+    customer: Annotated[
+        str | None,
+        typer.Option(
+            "--customer",
+            help="Customer of the 360° page: golden id (CUS-…) or customer key "
+            "[default: the customer with most interactions]",
+        ),
+    ] = None,
+    screenshots: Annotated[
+        bool,
+        typer.Option(
+            "--screenshots",
+            help="Also open each page in headless Chromium and save a PNG under <out>/screenshots",
+        ),
+    ] = False,
+    serving: ServingOpt = None,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Write the five dashboards (tickets, sentiment, pipeline, email, customer 360) as HTML
+    pages that open offline, read from the serving file; print the index's path."""
+    from engagement_lake.analyst import WarehouseError
+    from engagement_lake.dashboards import build_site
+
+    try:
+        site = build_site(_serving_file(serving, warehouse), out, customer=customer)
+    except (LookupError, ValueError, WarehouseError) as exc:
+        raise _fail(_one_line(exc)) from None
+    typer.echo(
+        f"{len(site.pages)} dashboards, {site.charts} charts in {site.seconds:.1f} s",
+        err=True,
+    )
+    if screenshots:
+        from engagement_lake.dashboards.browser import BrowserError, launch
+
+        try:
+            with launch() as browser:
+                for page in [site.index, *site.pages.values()]:
+                    shot = out / "screenshots" / f"{page.stem}.png"
+                    check = browser.check_page(page, screenshot=shot)
+                    if check.error or check.network_requests:
+                        raise _fail(f"{page}: {check.error or check.network_requests}")
+                    typer.echo(f"screenshot {shot}", err=True)
+        except BrowserError as exc:
+            raise _fail(_one_line(exc)) from None
+    typer.echo(str(site.index.resolve()))
 
 
 @app.command()
@@ -700,17 +796,31 @@ def metrics_query(
         bool, typer.Option("--explain", help="Print the SQL MetricFlow writes instead")
     ] = False,
     fmt: FormatOpt = DEFAULT_FORMAT,
+    read: Annotated[
+        SqlRead,
+        typer.Option(
+            "--read",
+            help="serving: the published gold (pseudonymised, as BI tools see it); warehouse: "
+            "the working warehouse",
+        ),
+    ] = DEFAULT_SQL_READ,
+    serving: ServingOpt = None,
     warehouse: WarehouseOpt = None,
     manifest: ManifestOpt = None,
 ) -> None:
-    """Compute metrics in-process on the warehouse or the serving file (--warehouse
-    warehouse/gold.duckdb), read-only."""
+    """Compute metrics in-process, read-only, on the serving file (as BI tools see gold) or,
+    with --read warehouse, on the working warehouse."""
     from engagement_lake.semantic import SemanticError, format_frame, open_layer
 
     if bool(saved) == bool(metrics):
         raise _fail("name metrics to compute or one --saved query, not both", 2)
+    target = (
+        config.warehouse_path(warehouse)
+        if read.value == "warehouse"
+        else _serving_file(serving, warehouse)
+    )
     try:
-        with open_layer(config.warehouse_path(warehouse), manifest=manifest) as layer:
+        with open_layer(target, manifest=manifest) as layer:
             if explain:
                 typer.echo(layer.explain(metrics or (), group_by or (), where or (), saved=saved))
                 return

@@ -42,6 +42,11 @@ CHECK_LAYERS = (*QUALITY_LAYERS, "all")
 """What ``engagement-lake check --layer`` accepts."""
 OUTPUT_FORMATS = ("table", "csv", "json")
 """How ``sql`` and ``cookbook`` print a result."""
+SQL_READS = ("serving", "warehouse")
+"""What ``engagement-lake sql --read`` opens: the serving file (gold, pseudonymised: what BI
+tools read) or the working warehouse (every layer, personal data raw: for maintainers)."""
+DEFAULT_DASHBOARDS_DIR = Path("reports/dashboards")
+"""Where ``engagement-lake dashboards`` writes the site (reports/ is git-ignored)."""
 
 UNKNOWN_MEMBER_DATE = date(1900, 1, 1)
 """The sentinel date of "unknown" (dbt var ``unknown_member_date``): every date column's contract

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ def test_help_lists_commands():
         "sql",
         "cookbook",
         "schemas",
+        "dashboards",
     ):
         assert command in result.output
 
@@ -128,6 +130,33 @@ def test_sql_refuses_writes_and_binds_parameters(lake):
         ).exit_code
         == 0
     )
+
+
+def test_sql_reads_the_serving_file_unless_told_to_read_the_warehouse(lake, tmp_path):
+    """By default sql reads what BI tools read (pseudonymised); the working warehouse, personal
+    data raw, only with --read warehouse."""
+    db = str(lake.cfg.warehouse)
+    query = "select email from gold.dim_customer where email is not null order by customer_key"
+    served = runner.invoke(app, ["sql", query, "--format", "csv", "--warehouse", db])
+    raw = runner.invoke(
+        app, ["sql", query, "--format", "csv", "--warehouse", db, "--read", "warehouse"]
+    )
+    assert served.exit_code == 0 and raw.exit_code == 0, served.output + raw.output
+    served_emails = served.output.strip().splitlines()[1:]
+    raw_emails = raw.output.strip().splitlines()[1:]
+    assert len(served_emails) == len(raw_emails) > 0
+    digest = re.compile(r"[0-9a-f]{32}")  # the keyed hash of a pseudonymised column
+    assert all(digest.fullmatch(e) for e in served_emails)
+    assert not any(digest.fullmatch(e) for e in raw_emails)
+    assert sum("@" in e for e in raw_emails) > len(raw_emails) / 2
+    explicit = runner.invoke(
+        app, ["sql", query, "--format", "csv", "--serving", str(lake.published.serving)]
+    )
+    assert explicit.output == served.output
+    missing = runner.invoke(app, ["sql", "select 1", "--serving", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 1
+    (line,) = missing.output.strip().splitlines()
+    assert line.startswith(f"error: serving file {tmp_path / 'none.duckdb'} does not exist")
 
 
 def test_customer_command_and_a_bad_id(lake):

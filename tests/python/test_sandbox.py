@@ -53,7 +53,7 @@ def test_files_outside_the_warehouse_are_refused(warehouse: Path, query: str, pa
 
 def test_the_cli_refuses_each_hostile_input_in_one_line(warehouse: Path) -> None:
     for query, path in HOSTILE_FILES:
-        result = runner.invoke(app, ["sql", query, "--warehouse", str(warehouse)])
+        result = runner.invoke(app, ["sql", query, "--serving", str(warehouse)])
         assert result.exit_code == 1, query
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith(f'error: reading "{path}" is not allowed')
@@ -139,7 +139,7 @@ def test_deeply_nested_parentheses_give_one_line(warehouse: Path) -> None:
     query = "select " + "(" * 400 + "1" + ")" * 400
     with pytest.raises(ValueError, match="nests too deeply"):
         check_read_only(query)
-    result = runner.invoke(app, ["sql", query, "--warehouse", str(warehouse)])
+    result = runner.invoke(app, ["sql", query, "--serving", str(warehouse)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
         "error: the query nests too deeply to be checked; simplify it (nothing was run)"
@@ -156,6 +156,19 @@ def test_ground_truth_beside_bronze_is_refused(lake) -> None:
     for path in (truth, truth.resolve(), Path(f"{bronze}/../../_truth/people.parquet")):
         with pytest.raises(PermissionError, match=r'reading ".*people.parquet" is not allowed'):
             run_sql(lake.cfg.warehouse, f"select * from read_parquet('{path}')")
+
+
+def test_the_serving_file_opens_no_folder(lake) -> None:
+    """sql reads the serving file by default: it has no views, so the sandbox opens no folder
+    and bronze, the ground truth and the warehouse's own files are all out of reach."""
+    serving = lake.published.serving
+    with analyst_connection(serving) as con:
+        folders = con.execute("select current_setting('allowed_directories')").fetchone()[0]
+    assert [f for f in folders if not f.startswith(str(serving.resolve()))] == []
+    bronze = (lake.cfg.data_dir / "bronze" / "shop" / "customers").resolve()
+    for path in (lake.truth / "people.parquet", f"{bronze}/*/*.parquet"):
+        with pytest.raises(PermissionError, match="is not allowed"):
+            run_sql(serving, f"select * from read_parquet('{path}')")
 
 
 def test_staging_views_and_their_bronze_files_stay_readable(lake) -> None:

@@ -423,7 +423,8 @@ def test_the_cli_lists_and_queries(lake, manifest, capsys) -> None:
     listed = capsys.readouterr().out
     assert re.search(r"^(\d+) metrics$", listed, flags=re.M)
     serving = str(lake.published.serving)
-    args = ["--warehouse", serving, "--manifest", str(manifest), "--format", "csv"]
+    # the serving file is the default: found beside the warehouse named
+    args = ["--warehouse", str(lake.cfg.warehouse), "--manifest", str(manifest), "--format", "csv"]
     assert main(["metrics", "query", "ticket_volume", "-g", "ticket__priority", *args]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "ticket__priority,ticket_volume"
@@ -434,6 +435,10 @@ def test_the_cli_lists_and_queries(lake, manifest, capsys) -> None:
     assert len(capsys.readouterr().out.splitlines()) == 8  # header and seven weekdays
     assert main(["metrics", "query", "nope", *args]) == 1
     assert "error: unknown metric nope" in capsys.readouterr().err
+    assert main(["metrics", "query", "ticket_volume", "--read", "warehouse", *args]) == 0
+    assert int(capsys.readouterr().out.splitlines()[1]) == int(
+        query_metrics(["ticket_volume"], warehouse=lake.cfg.warehouse, manifest=manifest).iloc[0, 0]
+    )
 
 
 def test_docs_list_every_metric(manifest) -> None:
