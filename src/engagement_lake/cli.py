@@ -603,6 +603,15 @@ def _serving_file(serving: Path | None, warehouse: Path | None) -> Path:
     return serving_path(config.RunConfig(config.data_dir(), config.warehouse_path(warehouse)))
 
 
+ManifestOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--manifest",
+        help="Semantic manifest written by dbt [default target/semantic_manifest.json]",
+    ),
+]
+
+
 ServingOpt = Annotated[
     Path | None,
     typer.Option(
@@ -680,14 +689,18 @@ def dashboards(
     ] = False,
     serving: ServingOpt = None,
     warehouse: WarehouseOpt = None,
+    manifest: ManifestOpt = None,
 ) -> None:
     """Write the five dashboards (tickets, sentiment, pipeline, email, customer 360) as HTML
-    pages that open offline, read from the serving file; print the index's path."""
+    pages that open offline, read from the serving file (charts the semantic layer defines
+    through its saved queries); print the index's path."""
     from engagement_lake.analyst import WarehouseError
     from engagement_lake.dashboards import build_site
 
     try:
-        site = build_site(_serving_file(serving, warehouse), out, customer=customer)
+        site = build_site(
+            _serving_file(serving, warehouse), out, customer=customer, manifest=manifest
+        )
     except (LookupError, ValueError, WarehouseError) as exc:
         raise _fail(_one_line(exc)) from None
     typer.echo(
@@ -738,13 +751,6 @@ metrics_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(metrics_app, name="metrics")
-ManifestOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--manifest",
-        help="Semantic manifest written by dbt [default target/semantic_manifest.json]",
-    ),
-]
 
 
 @metrics_app.command("list")

@@ -24,26 +24,46 @@ from engagement_lake.config import PROJECT_ROOT
 from engagement_lake.dashboards import DASHBOARDS, Site, build_site, tables_read
 from engagement_lake.dashboards import catalogue as cat
 from engagement_lake.dashboards.browser import find_chromium, launch
-from engagement_lake.dashboards.data import dashboard_data, serving_connection
+from engagement_lake.dashboards.data import dashboard_data, saved_query_data, serving_connection
+from engagement_lake.semantic import SemanticLayer, load_manifest
 
 SCREENSHOTS = PROJECT_ROOT / "reports" / "dashboards" / "screenshots"
 BY_NAME = {d.name: d for d in DASHBOARDS}
 runner = CliRunner()
 
 
+def _manifest(lake) -> Path:
+    return (lake.cfg.target_dir or PROJECT_ROOT / "target") / "semantic_manifest.json"
+
+
 @pytest.fixture(scope="module")
 def site(lake, tmp_path_factory: pytest.TempPathFactory) -> Site:
-    return build_site(lake.published.serving, tmp_path_factory.mktemp("dashboards"))
+    return build_site(
+        lake.published.serving, tmp_path_factory.mktemp("dashboards"), manifest=_manifest(lake)
+    )
 
 
 @pytest.fixture(scope="module")
 def answers(lake) -> dict[str, pd.DataFrame]:
-    """Every chart's rows, read from the serving file as the site reads them."""
+    """Every chart's rows from its own SQL on the serving file: for the charts the semantic layer
+    answers on the site, the independent computation."""
     rows: dict[str, pd.DataFrame] = {}
     with serving_connection(lake.published.serving) as con:
         for dashboard in DASHBOARDS:
             rows.update(dashboard_data(dashboard, con)[1])
     return rows
+
+
+@pytest.fixture(scope="module")
+def saved_answers(lake) -> dict[str, pd.DataFrame]:
+    """The rows of every chart the site answers through a saved query, as the site reads them."""
+    with serving_connection(lake.published.serving) as con:
+        layer = SemanticLayer(con, load_manifest(_manifest(lake)))
+        return {
+            chart.id: saved_query_data(chart, layer)
+            for chart in cat.all_charts()
+            if chart.saved_columns
+        }
 
 
 def _warehouse(lake, sql: str) -> pd.DataFrame:
@@ -64,12 +84,50 @@ def test_catalogue_ids_are_unique_and_saved_queries_named_once() -> None:
     ids = [c.id for c in charts]
     assert len(ids) == len(set(ids))
     saved = [c.saved_query for c in charts if c.saved_query]
-    assert len(saved) == len(set(saved)) == 16
+    assert len(saved) == len(set(saved)) == 9
     for chart in charts:
         if chart.saved_query:
             dashboard = chart.saved_query.split("__")[0]
             assert chart in BY_NAME[dashboard].charts, chart.saved_query
+            assert {column for column, _ in chart.saved_columns} == set(_columns_of(chart)), (
+                chart.id
+            )
         assert (chart.kind == "tiles") == (chart.spec is None), chart.id
+
+
+def _columns_of(chart: cat.Chart) -> list[str]:
+    import sqlglot
+    from sqlglot.errors import ErrorLevel
+
+    tree = sqlglot.parse_one(chart.sql, read="duckdb", error_level=ErrorLevel.RAISE)
+    return [select.alias_or_name for select in tree.selects]
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = pd.to_datetime(frame[column]).dt.strftime("%Y-%m-%d")
+    return frame.sort_values(list(frame.columns), ignore_index=True)
+
+
+def test_saved_queries_answer_as_the_charts_own_sql(answers, saved_answers) -> None:
+    """A chart the semantic layer answers draws the same rows its independent SQL gives."""
+    assert len(saved_answers) == 9
+    for chart_id, saved in saved_answers.items():
+        expected = _sorted(answers[chart_id])
+        got = _sorted(saved[list(expected.columns)])
+        assert len(got) == len(expected), chart_id
+        for column in expected.columns:
+            if pd.api.types.is_numeric_dtype(expected[column]):
+                assert got[column].astype(float).to_numpy() == pytest.approx(
+                    expected[column].astype(float).to_numpy(), rel=1e-9
+                ), (chart_id, column)
+            else:
+                assert got[column].astype(str).tolist() == expected[column].astype(str).tolist(), (
+                    chart_id,
+                    column,
+                )
 
 
 def test_every_catalogue_query_returns_rows(answers: dict[str, pd.DataFrame]) -> None:
@@ -257,13 +315,23 @@ def test_cli_writes_the_site_for_a_named_customer(lake, tmp_path: Path) -> None:
     serving = str(lake.published.serving)
     out = tmp_path / "site"
     result = runner.invoke(
-        app, ["dashboards", "--out", str(out), "--serving", serving, "--customer", customer_id]
+        app,
+        [
+            "dashboards",
+            *("--out", str(out), "--serving", serving, "--customer", customer_id),
+            *("--manifest", str(_manifest(lake))),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.strip().splitlines()[-1] == str((out / "index.html").resolve())
     assert key in (out / "customer_360.html").read_text()
     missing = runner.invoke(
-        app, ["dashboards", "--out", str(out), "--serving", serving, "--customer", "CUS-nobody"]
+        app,
+        [
+            "dashboards",
+            *("--out", str(out), "--serving", serving, "--customer", "CUS-nobody"),
+            *("--manifest", str(_manifest(lake))),
+        ],
     )
     assert missing.exit_code == 1
     assert missing.output.strip().splitlines() == [

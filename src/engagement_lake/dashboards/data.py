@@ -4,8 +4,8 @@ answers a chart.
 The dashboards read what BI tools read, the serving file (``gold.duckdb``, personal columns
 pseudonymised), never the working warehouse. The connection is the analyst's sandbox
 (``analyst_connection``: read-only, no file or network access beyond the file itself).
-``chart_data`` is the one place that turns a catalogue entry into rows, so answering an entry from
-the semantic layer's saved query instead of its SQL is a change here alone.
+``chart_data`` is the one place that turns a catalogue entry into rows: from the semantic layer's
+saved query where the entry has one, else from its SQL.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from engagement_lake.dashboards.catalogue import Chart, Dashboard
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
+    from engagement_lake.semantic import SemanticLayer
 
 
 @contextmanager
@@ -40,17 +42,38 @@ def chart_data(
     chart: Chart,
     connection: duckdb.DuckDBPyConnection,
     parameters: Mapping[str, Any] | None = None,
+    layer: SemanticLayer | None = None,
 ) -> pd.DataFrame:
-    """The rows ``chart`` draws: its SQL run on the serving file, ``parameters`` bound (never
-    pasted in). A query that fails names the chart."""
+    """The rows ``chart`` draws: its saved query on the semantic layer when it has one and a
+    layer is given, else its SQL run on the serving file, ``parameters`` bound (never pasted in).
+    A query that fails names the chart."""
     import duckdb
 
+    if layer is not None and chart.saved_columns:
+        return saved_query_data(chart, layer)
     try:
         cursor = connection.execute(chart.sql, dict(parameters) if parameters else None)
         return cursor.df()
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"chart {chart.id}: {first}") from None
+
+
+def saved_query_data(chart: Chart, layer: SemanticLayer) -> pd.DataFrame:
+    """``chart``'s saved query on the semantic layer, its columns renamed to the chart's."""
+    from engagement_lake.semantic import SemanticError
+
+    try:
+        frame = layer.saved_query(chart.saved_query)
+    except SemanticError as exc:
+        raise ValueError(f"chart {chart.id}: {exc}") from None
+    wanted = dict(chart.saved_columns)
+    missing = sorted(set(wanted.values()) - set(frame.columns))
+    if missing:
+        raise ValueError(
+            f"chart {chart.id}: saved query {chart.saved_query} has no column {', '.join(missing)}"
+        )
+    return frame[list(wanted.values())].set_axis(list(wanted), axis=1).reset_index(drop=True)
 
 
 def choose_parameter(
@@ -73,15 +96,19 @@ def choose_parameter(
 
 
 def dashboard_data(
-    dashboard: Dashboard, connection: duckdb.DuckDBPyConnection, wanted: str | None = None
+    dashboard: Dashboard,
+    connection: duckdb.DuckDBPyConnection,
+    wanted: str | None = None,
+    layer: SemanticLayer | None = None,
 ) -> tuple[str | None, dict[str, pd.DataFrame]]:
     """The value a page shows (``choose_parameter``) and every chart's rows, the value bound
-    into the queries that read it (``$<parameter>``)."""
+    into the queries that read it (``$<parameter>``); charts with a saved query are answered by
+    ``layer`` when one is given."""
     value = choose_parameter(dashboard, connection, wanted)
     bound = {dashboard.parameter: value} if dashboard.parameter else {}
     rows = {
         chart.id: chart_data(
-            chart, connection, bound if f"${dashboard.parameter}" in chart.sql else None
+            chart, connection, bound if f"${dashboard.parameter}" in chart.sql else None, layer
         )
         for chart in dashboard.charts
     }

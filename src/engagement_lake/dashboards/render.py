@@ -198,13 +198,27 @@ def render_index(as_of: str, serving_name: str, parameters: dict[str, str]) -> s
     return _page("Engagement Lake dashboards", header, body)
 
 
-def build_site(serving: Path, out: Path, *, customer: str | None = None) -> Site:
+def build_site(
+    serving: Path,
+    out: Path,
+    *,
+    customer: str | None = None,
+    manifest: Path | None = None,
+) -> Site:
     """Every dashboard page and the index under ``out``, from the serving file.
 
     ``customer`` (a golden id or customer key) is the customer 360 page's customer; by default
-    the customer with most interactions. Pages are written whole, so a failing query leaves no
-    half-drawn page behind (it raises ``ValueError`` naming the chart).
+    the customer with most interactions. Charts with a saved query are answered by the semantic
+    layer over the same file (``manifest``: the semantic manifest dbt wrote, by default
+    ``target/semantic_manifest.json``), the rest by their SQL. Pages are written whole, so a
+    failing query leaves no half-drawn page behind (it raises ``ValueError`` naming the chart).
     """
+    from engagement_lake.semantic import SemanticError, SemanticLayer, load_manifest
+
+    try:
+        semantic_manifest = load_manifest(manifest)
+    except SemanticError as exc:
+        raise ValueError(str(exc)) from None
     started = time.perf_counter()
     out = Path(out)
     pages: dict[str, str] = {}
@@ -212,8 +226,9 @@ def build_site(serving: Path, out: Path, *, customer: str | None = None) -> Site
     charts = 0
     with serving_connection(serving) as con:
         as_of = as_of_date(con)
+        layer = SemanticLayer(con, semantic_manifest)
         for dashboard in DASHBOARDS:
-            value, data = dashboard_data(dashboard, con, customer)
+            value, data = dashboard_data(dashboard, con, customer, layer)
             if value is not None:
                 parameters[dashboard.name] = value
             pages[dashboard.name], drawn = render_dashboard(
