@@ -1,4 +1,5 @@
--- One row per quote (proposal) sent for a CRM opportunity: amount, discount, status, validity and
+-- One row per quote (proposal) for a CRM opportunity, drafts not yet sent included (their sent
+-- and expiration dates are null): amount, discount, status, validity and
 -- the outcome of its opportunity, keyed to the opportunity's customer and sales rep and to the
 -- product quoted. A quote still 'Sent' whose expiration date lies before the as-of date is past
 -- expiry (the CRM has not closed it yet).
