@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import math
 import statistics
 from collections import defaultdict
@@ -35,7 +36,7 @@ def _key(customer_id: str) -> str:
 
 
 def _round_half_away(x: float) -> int:
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+    return math.floor(abs(x) + 0.5) * (1 if x >= 0 else -1)
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +241,7 @@ def test_relationship_engagement_and_next_visit(con, mart, as_of):
         assert row["visit_day_count"] == len(visits)
         assert row["last_visit_date"] == (visits[-1] if visits else None)
         if len(visits) >= rules["next_visit_min_visits"]:
-            gaps = [(b - a).days for a, b in zip(visits, visits[1:], strict=False)]
+            gaps = [(b - a).days for a, b in itertools.pairwise(visits)]
             gap = _round_half_away(statistics.median(gaps))
             assert row["median_visit_gap_days"] == gap, customer_key
             assert row["next_visit_predicted_date"] == visits[-1] + timedelta(days=gap)
@@ -272,11 +273,15 @@ def test_next_best_action_confidence_is_the_acceptance_rate(con, mart):
     assert shown > 0
 
 
-def test_segment_migration_matches_the_history(con):
-    """Month-end snapshots of both histories, consecutive months paired, recomputed here."""
+def expected_migration(con) -> dict[tuple, int]:
+    """(segment_kind, month, from, to) -> customers: month-end snapshots of both histories,
+    consecutive months paired, recomputed here."""
     snapshots: dict[tuple[str, date], dict[str, str]] = defaultdict(dict)
     for kind, sql in (
-        ("rfm", "select as_of_date, customer_id, rfm_segment from history.customer_segment_history"),
+        (
+            "rfm",
+            "select as_of_date, customer_id, rfm_segment from history.customer_segment_history",
+        ),
         (
             "clv_decile",
             "select as_of_date, customer_id, cast(clv_decile as varchar) "
@@ -293,10 +298,15 @@ def test_segment_migration_matches_the_history(con):
                 month = d.replace(day=1)
                 month_end[month] = max(month_end.get(month, d), d)
         months = sorted(month_end)
-        for before, month in zip(months, months[1:], strict=False):
+        for before, month in itertools.pairwise(months):
             old, new = snapshots[(kind, month_end[before])], snapshots[(kind, month_end[month])]
             for customer_id in old.keys() & new.keys():
                 expected[(kind, month, old[customer_id], new[customer_id])] += 1
+    return dict(expected)
+
+
+def check_migration(con) -> dict[tuple, int]:
+    expected = expected_migration(con)
     got = {
         (kind, month, f, t): (n, total, share)
         for kind, month, f, t, n, total, share in con.execute(
@@ -304,7 +314,105 @@ def test_segment_migration_matches_the_history(con):
             "from_segment_customers, share_of_from_segment from gold.mart_segment_migration"
         ).fetchall()
     }
-    assert {k: v[0] for k, v in got.items()} == dict(expected)
+    assert {k: v[0] for k, v in got.items()} == expected
     for (kind, month, f, _), (n, total, share) in got.items():
         assert total == sum(v for k, v in expected.items() if k[:3] == (kind, month, f))
         assert share == pytest.approx(n / total, abs=5e-5)
+    return expected
+
+
+def test_segment_migration_matches_the_history(con):
+    check_migration(con)
+
+
+SYNTHETIC_MONTH_ENDS = [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+"""Month ends before the test lake's single as-of date (2026-06-30), given a made-up history."""
+
+
+@pytest.fixture(scope="module")
+def migrated(lake, tmp_path_factory):
+    """A copy of the test lake whose RFM and CLV histories gain four earlier month ends (each
+    customer's segment shuffled deterministically between its own, Champions and At Risk, the
+    decile between its own and its neighbours), and mart_segment_migration rebuilt on it: the
+    test lake itself has a single load, so nothing to migrate."""
+    import shutil
+
+    import duckdb
+
+    from engagement_lake.config import RunConfig
+    from engagement_lake.dbt_runner import build
+
+    root = tmp_path_factory.mktemp("migration")
+    warehouse = root / "warehouse.duckdb"
+    shutil.copy2(lake.cfg.warehouse, warehouse)
+    con = duckdb.connect(str(warehouse))
+    for day in SYNTHETIC_MONTH_ENDS:
+        pick = f"abs(hash(customer_id || '{day}')) % 3"
+        con.execute(
+            f"""
+            insert into history.customer_segment_history
+            select * replace (
+                cast('{day}' as date) as as_of_date, false as is_latest,
+                case {pick} when 0 then rfm_segment when 1 then 'Champions' else 'At Risk' end
+                    as rfm_segment)
+            from history.customer_segment_history where is_latest
+            """
+        )
+        con.execute(
+            f"""
+            insert into history.customer_value_history
+            select * replace (
+                cast('{day}' as date) as as_of_date, false as is_latest,
+                cast(least(10, greatest(1, clv_decile + {pick} - 1)) as integer) as clv_decile)
+            from history.customer_value_history where is_latest
+            """
+        )
+    con.close()
+    cfg = RunConfig(lake.cfg.data_dir, warehouse, target_dir=root / "target")
+    assert build(cfg, ["mart_segment_migration"], progress=False).success
+    return warehouse
+
+
+def test_segment_migration_over_months(migrated):
+    import duckdb
+
+    con = duckdb.connect(str(migrated), read_only=True)
+    try:
+        expected = check_migration(con)
+    finally:
+        con.close()
+    months = {k[1] for k in expected}
+    # Dec is the first snapshot; Jan-Mar and Jun (from Mar: the history has no Apr or May) move
+    assert months == {date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1), date(2026, 6, 1)}
+    assert any(k[2] != k[3] for k in expected) and any(k[2] == k[3] for k in expected)
+    assert {k[0] for k in expected} == {"rfm", "clv_decile"}
+
+
+def test_cookbook_where_did_last_quarters_champions_go(migrated):
+    import json
+
+    import duckdb
+
+    from engagement_lake.analyst import run_cookbook
+
+    con = duckdb.connect(str(migrated), read_only=True)
+    try:
+        expected_moves = expected_migration(con)
+    finally:
+        con.close()
+    # the as-of date is 2026-06-30: last quarter is Q1 2026, its moves are Jan, Feb and Mar's
+    quarter = {date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)}
+    moved: dict[str, int] = defaultdict(int)
+    for (kind, month, f, t), n in expected_moves.items():
+        if kind == "rfm" and f == "Champions" and month in quarter:
+            moved[t] += n
+    total = sum(moved.values())
+    rows = json.loads(
+        run_cookbook(
+            migrated, "q17_where_did_last_quarters_champions_go", PROJECT_ROOT / "analyses", "json"
+        )
+    )
+    assert {r["to_segment"]: r["customers_moved"] for r in rows} == dict(moved)
+    assert len(moved) > 1 and total > 0
+    for r in rows:
+        assert r["share_of_champions"] == pytest.approx(moved[r["to_segment"]] / total, abs=5e-5)
