@@ -38,7 +38,8 @@ moves as (
 select
     to_segment,
     sum(customers_moved) as customers_moved,
-    round(sum(customers_moved) * 1.0 / (select sum(customers_moved) from moves), 4) as share_of_champions
+    round(sum(customers_moved) * 1.0 / (select sum(all_moves.customers_moved) from moves as all_moves), 4)
+        as share_of_champions
 from moves
 group by to_segment
 order by customers_moved desc, to_segment

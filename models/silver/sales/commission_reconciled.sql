@@ -103,7 +103,7 @@ final as (
         close_date,
         case when is_opportunity_won and commission_id is not null
             then base_amount - won_amount end as amount_difference,
-        commission_sales_rep_id is not distinct from opportunity_sales_rep_id as is_same_rep,
+        coalesce(commission_sales_rep_id = opportunity_sales_rep_id, false) as is_same_rep,
         case
             when commission_id is null then 'missing_commission'
             when not is_opportunity_won then 'commission_without_win'

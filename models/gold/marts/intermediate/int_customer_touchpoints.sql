@@ -86,13 +86,20 @@ loyalty_activity as (
 unioned as (
 
     select * from orders
-    union all select * from web_sessions
-    union all select * from store_visits
-    union all select * from email_engagement
-    union all select * from support_tickets
-    union all select * from product_reviews
-    union all select * from fitmap_scans
-    union all select * from loyalty_activity
+    union all
+    select * from web_sessions
+    union all
+    select * from store_visits
+    union all
+    select * from email_engagement
+    union all
+    select * from support_tickets
+    union all
+    select * from product_reviews
+    union all
+    select * from fitmap_scans
+    union all
+    select * from loyalty_activity
 
 ),
 
