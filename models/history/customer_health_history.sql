@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('health_weight_profiles') }}
 -- The health score's trend: one row per golden customer and as-of date (every load date), the
 -- score, level and components as they stood at the end of that day, computed with the same
 -- scoring as mart_customer_health (macros/rules/health.sql) from the customer's inputs as of
@@ -43,6 +44,8 @@ final as (
         cast(round(email_component, 1) as double) as email_component,
         cast(round(sentiment_component, 1) as double) as sentiment_component,
         cast(round(support_volume_component, 1) as double) as support_volume_component,
+        cast(round(spending_component, 1) as double) as spending_component,
+        cast(round(loyalty_engagement_component, 1) as double) as loyalty_engagement_component,
         as_of_date = latest_as_of_date as is_latest
     from dated
 

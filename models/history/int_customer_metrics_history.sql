@@ -1,6 +1,6 @@
 -- One row per golden customer and as-of date (every load date, int_history_as_of_dates): the
 -- inputs of the health score and of RFM as they stood at the end of that day, from the events
--- dated on or before it (orders, tickets, e-mail events, scored texts). The definitions are
+-- dated on or before it (orders, tickets, e-mail events, scored texts, loyalty points entries). The definitions are
 -- customer_features' (non-cancelled orders, the support window of var('health_support_window_days'));
 -- the event time, not the load that brought a row, decides which day it counts for, so a late
 -- row restates the days it belongs to. A customer counts from its first_seen_date on.
@@ -123,6 +123,24 @@ sentiment_metrics as (
 
 ),
 
+loyalty_metrics as (
+
+    select
+        as_of_dates.as_of_date,
+        xref.customer_id,
+        count(*) as loyalty_activity_entries
+    from as_of_dates
+    inner join {{ ref('stg_loyalty__points_ledger') }} as ledger
+        on ledger.entry_at < {{ dbt.dateadd('day', 1, 'as_of_dates.as_of_date') }}
+        and ledger.entry_at >= {{ dbt.dateadd('day', -var('health_loyalty_window_days'), 'as_of_dates.as_of_date') }}
+    inner join xref
+        on xref.source_system = 'loyalty'
+        and ledger.member_id = xref.source_id
+    where ledger.entry_type in ('{{ var('health_loyalty_entry_types') | join("', '") }}')
+    group by as_of_dates.as_of_date, xref.customer_id
+
+),
+
 final as (
 
     select
@@ -139,7 +157,8 @@ final as (
             then least(1.0, email_metrics.email_opens * 1.0 / email_metrics.emails_sent) end as email_open_rate,
         case when email_metrics.emails_sent > 0
             then least(1.0, email_metrics.email_clicks * 1.0 / email_metrics.emails_sent) end as email_click_rate,
-        sentiment_metrics.average_sentiment
+        sentiment_metrics.average_sentiment,
+        coalesce(loyalty_metrics.loyalty_activity_entries, 0) as loyalty_activity_entries
     from population
     left join order_metrics
         on population.as_of_date = order_metrics.as_of_date
@@ -153,6 +172,9 @@ final as (
     left join sentiment_metrics
         on population.as_of_date = sentiment_metrics.as_of_date
         and population.customer_id = sentiment_metrics.customer_id
+    left join loyalty_metrics
+        on population.as_of_date = loyalty_metrics.as_of_date
+        and population.customer_id = loyalty_metrics.customer_id
 
 )
 

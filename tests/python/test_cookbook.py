@@ -79,7 +79,7 @@ def ticket_sentiment(d) -> pl.DataFrame:
 
 def test_every_analysis_states_its_question():
     entries = list_cookbook(ANALYSES)
-    assert len(entries) == 29
+    assert len(entries) == 31
     for entry in entries:
         assert entry.question.strip().endswith((".", "?", ")")), entry.name
 
@@ -957,3 +957,96 @@ def test_q14_emerging_sentiment_issues(lake, data):
         )
         for r in got.iter_rows(named=True)
     } == expected
+
+
+def _latest_record(rows: list[tuple]) -> dict[str, tuple]:
+    """golden customer_id -> the values of its most recently updated source record (ties: the
+    lowest source id), from (customer_id, source_id, updated_at, *values) rows."""
+    ordered = sorted(rows, key=lambda r: (r[2] is None, -r[2].timestamp() if r[2] else 0.0, r[1]))
+    best: dict[str, tuple] = {}
+    for customer_id, _, _, *values in ordered:
+        best.setdefault(customer_id, tuple(values))
+    return best
+
+
+def test_q15_email_reach_by_life_stage(lake, data):
+    from engagement_lake.analyst.cookbook import project_vars
+
+    rules = project_vars()
+    d = data
+    brackets = _seed("marts", "age_brackets.csv")
+    attributes = [r["attribute"] for r in _seed("marts", "profile_attributes.csv")]
+    con = lake.connect()
+    try:
+        shop = _latest_record(
+            con.execute(
+                """
+                select x.customer_id, s.customer_id, s.updated_at, s.has_marketing_opt_in
+                from staging.stg_shop__customers s
+                join silver.customer_xref x
+                  on x.source_system = 'shop' and x.source_id = s.customer_id
+                """
+            ).fetchall()
+        )
+        subscribers = _latest_record(
+            con.execute(
+                """
+                select x.customer_id, s.subscriber_id, s.updated_at, s.status
+                from staging.stg_marketing__subscribers s
+                join silver.customer_xref x
+                  on x.source_system = 'marketing' and x.source_id = s.subscriber_id
+                """
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+    def stage(birth: date | None) -> str:
+        if birth is None or birth > d["as_of"]:
+            return rules["unknown_member_label"]
+        today = d["as_of"]
+        age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+        return next(
+            b["life_stage"]
+            for b in brackets
+            if int(b["min_age"]) <= age and (not b["max_age"] or age <= int(b["max_age"]))
+        )
+
+    groups: dict[str, list[tuple[bool, float]]] = {}
+    for row in d["golden"].iter_rows(named=True):
+        status = subscribers.get(row["customer_id"], (None,))[0]
+        opt_in = shop.get(row["customer_id"], (None,))[0]
+        consent = status in rules["email_contactable_statuses"] if status else bool(opt_in)
+        reachable = row["email"] is not None and consent
+        complete = sum(row[a] is not None for a in attributes) / len(attributes)
+        groups.setdefault(stage(row["birth_date"]), []).append((reachable, complete))
+    answer = cookbook(lake, "q15_email_reach_by_life_stage")
+    got = {r["life_stage"]: r for r in answer.iter_rows(named=True)}
+    assert set(got) == set(groups) and rules["unknown_member_label"] in got
+    for name, members in groups.items():
+        row = got[name]
+        reachable = sum(r for r, _ in members)
+        assert (row["customers"], row["email_contactable"]) == (len(members), reachable), name
+        assert row["contactable_share"] == pytest.approx(reachable / len(members), abs=5e-5)
+        assert row["average_profile_completeness"] == pytest.approx(
+            sum(c for _, c in members) / len(members), abs=5e-5
+        )
+    assert 0 < min(r["contactable_share"] for r in got.values()) < 1
+
+
+def test_q17_where_did_last_quarters_champions_go(lake):
+    """The test lake's history has a single as-of date: no month to migrate from, so no answer.
+    tests/python/test_customer_profile.py runs the question over a history with earlier months."""
+    con = lake.connect()
+    try:
+        months = con.execute(
+            "select count(distinct date_trunc('month', as_of_date)) "
+            "from history.customer_segment_history"
+        ).fetchone()[0]
+    finally:
+        con.close()
+    got = cookbook(lake, "q17_where_did_last_quarters_champions_go")
+    if months == 1:
+        assert got.height == 0
+    else:
+        assert got.height > 0

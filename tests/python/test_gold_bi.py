@@ -108,6 +108,12 @@ def test_codes_have_their_labels_in_gold(con):
            where levels.health_level_label is null"""
     ).fetchone()[0]
     assert missing == 0
+    missing = con.execute(
+        """select count(*) from gold.mart_customer_360 as customers
+           left join gold.dim_engagement_level as levels using (engagement_level)
+           where levels.engagement_level_label is null"""
+    ).fetchone()[0]
+    assert missing == 0
 
 
 def test_dim_date_unknown_member_is_outside_the_date_range(con):

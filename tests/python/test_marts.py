@@ -1,7 +1,7 @@
-"""Analyst marts: the health score is the weighted mean of its components with the declared
-health_weight_* vars and the seeded health levels; RFM segments follow the seed's rule order;
-segments and the next best action are assigned to everyone; the flow marts honour their filters as
-of the as-of date."""
+"""Analyst marts: the health score is the weighted mean of its components with the active weight
+profile of seeds/marts/health_weight_profiles.csv and the seeded health levels; RFM segments follow
+the seed's rule order; segments and the next best action are assigned to everyone; the flow marts
+honour their filters as of the as-of date."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ COMPONENTS = {
     "email": "email_component",
     "sentiment": "sentiment_component",
     "support_volume": "support_volume_component",
+    "spending": "spending_component",
+    "loyalty_engagement": "loyalty_engagement_component",
 }
 SEED_000_WEIGHTS = {
     "recency": 30,
@@ -29,29 +31,125 @@ SEED_000_WEIGHTS = {
     "sentiment": 10,
     "support_volume": 10,
 }
+"""The original six-component score: the standard profile, in percent."""
+VALUE_AND_LOYALTY_WEIGHTS = {
+    "recency": 25,
+    "frequency": 20,
+    "spending": 15,
+    "satisfaction": 15,
+    "email": 15,
+    "loyalty_engagement": 10,
+}
 
 
 def project_vars() -> dict:
     return yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
 
 
-def test_health_weights_default_to_seed_000_and_sum_to_100():
-    weights = {k: project_vars()[f"health_weight_{k}"] for k in COMPONENTS}
-    assert weights == SEED_000_WEIGHTS
-    assert sum(weights.values()) == 100
+def weight_profiles() -> dict[str, dict[str, float]]:
+    """profile -> component -> weight (share), from the seed."""
+    with (PROJECT_ROOT / "seeds" / "marts" / "health_weight_profiles.csv").open() as handle:
+        profiles: dict[str, dict[str, float]] = {}
+        for row in csv.DictReader(handle):
+            profiles.setdefault(row["profile"], {})[row["component"]] = float(row["weight"])
+    return profiles
+
+
+def test_health_weight_profiles_cover_every_component_and_sum_to_one():
+    profiles = weight_profiles()
+    assert project_vars()["health_weight_profile"] == "standard"
+    for name, weights in profiles.items():
+        assert set(weights) == set(COMPONENTS), name
+        assert sum(weights.values()) == pytest.approx(1.0, abs=1e-12), name
+        assert min(weights.values()) >= 0, name
+    nonzero = {p: {k: round(100 * w) for k, w in ws.items() if w} for p, ws in profiles.items()}
+    assert nonzero["standard"] == SEED_000_WEIGHTS
+    assert nonzero["value_and_loyalty"] == VALUE_AND_LOYALTY_WEIGHTS
 
 
 def test_health_score_is_the_weighted_mean_of_its_components(con):
+    weights = weight_profiles()[project_vars()["health_weight_profile"]]
     rows = con.execute(
-        f"select health_score, {', '.join(COMPONENTS.values())} from gold.mart_customer_health"
+        f"select health_score, health_weight_profile, {', '.join(COMPONENTS.values())} "
+        "from gold.mart_customer_health"
     ).fetchall()
     assert len(rows) > 100
-    for score, *components in rows:
+    for score, profile, *components in rows:
+        assert profile == project_vars()["health_weight_profile"]
         assert all(0 <= c <= 100 for c in components)
-        expected = sum(SEED_000_WEIGHTS[k] * c for k, c in zip(COMPONENTS, components, strict=True))
+        expected = sum(weights[k] * c for k, c in zip(COMPONENTS, components, strict=True))
         # components are rounded to 0.1 in the mart, the score is rounded after weighting
-        assert score == pytest.approx(expected / 100, abs=0.11)
+        assert score == pytest.approx(expected, abs=0.11)
         assert 0 <= score <= 100
+
+
+def test_new_health_components_follow_their_inputs(con):
+    """Spending is the lifetime-revenue percentile; loyalty engagement counts the member's own
+    ledger entries of the window, recomputed here from staging."""
+    rules = project_vars()
+    types = "', '".join(rules["health_loyalty_entry_types"])
+    rows = con.execute(
+        f"""
+        with as_of as (
+            select max(cast(_loaded_at as date)) as d from staging.stg_shop__orders
+        ),
+        entries as (
+            select x.customer_id, count(*) as n
+            from staging.stg_loyalty__points_ledger l
+            join silver.customer_xref x
+              on x.source_system = 'loyalty' and x.source_id = l.member_id
+            cross join as_of
+            where l.entry_type in ('{types}')
+              and l.entry_at < as_of.d + 1
+              and l.entry_at >= as_of.d - {int(rules["health_loyalty_window_days"])}
+            group by 1
+        ),
+        revenue as (
+            select x.customer_id, sum(o.total_amount) as revenue
+            from staging.stg_shop__orders o
+            join silver.customer_xref x
+              on x.source_system = 'shop' and x.source_id = o.customer_id
+            where o.status <> 'cancelled'
+            group by 1
+        )
+        select h.loyalty_engagement_component, coalesce(e.n, 0),
+               h.spending_component,
+               100.0 * percent_rank() over (order by coalesce(r.revenue, 0))
+        from gold.mart_customer_health h
+        left join entries e using (customer_id)
+        left join revenue r using (customer_id)
+        """
+    ).fetchall()
+    full = rules["health_loyalty_full_activity_entries"]
+    assert sum(1 for r in rows if r[1] > 0) > 10, "the test lake should have active members"
+    for loyalty, n, spending, expected_spending in rows:
+        assert loyalty == pytest.approx(100 * min(1, n / full), abs=0.051)
+        assert spending == pytest.approx(expected_spending, abs=0.051)
+
+
+def test_top_performer_benchmark(con):
+    share = project_vars()["health_benchmark_top_share"]
+    rows = con.execute(
+        f"select health_score, is_top_performer, top_performer_average_score, "
+        f"score_vs_top_performers, {', '.join('top_performer_' + c for c in COMPONENTS.values())},"
+        f" {', '.join(COMPONENTS.values())} from gold.mart_customer_health"
+    ).fetchall()
+    n = len(rows)
+    scores = sorted(r[0] for r in rows)
+    # percent_rank: (number of customers scoring strictly less) / (n - 1)
+    below = {s: sum(1 for t in scores if t < s) for s in set(scores)}
+    top = [r for r in rows if below[r[0]] / (n - 1) >= 1 - share]
+    assert {id(r) for r in top} == {id(r) for r in rows if r[1]}
+    assert 0.05 * n < len(top) < 0.15 * n
+    average = sum(r[0] for r in top) / len(top)
+    k = len(COMPONENTS)
+    for r in rows:
+        assert r[2] == pytest.approx(average, abs=0.051)
+        assert r[3] == pytest.approx(r[0] - average, abs=0.11)
+        for i in range(k):
+            expected = sum(t[4 + k + i] for t in top) / len(top)
+            assert r[4 + i] == pytest.approx(expected, abs=0.051)
+    assert min(r[0] for r in top) >= max(r[0] for r in rows if not r[1])
 
 
 def test_health_levels_follow_seed_004(con):
@@ -73,6 +171,7 @@ def test_health_benchmarks(con):
         from gold.mart_customer_health group by 1, 2
         """
     ).fetchall()
+    assert len(rows) > 1
     for _, segment_average, recomputed, low, high in rows:
         assert segment_average == pytest.approx(recomputed, abs=0.06)
         assert 0 <= low <= high <= 100

@@ -1,7 +1,10 @@
 -- One row per golden customer: the 360° view of dashboard 5 (customer 360) — profile, purchases,
 -- FitMap, support, reviews, e-mail engagement, open opportunities, predicted value and churn
--- risk, health, RFM, lifecycle stage, behavioural segment, and the next best action with its
--- reason. With dim_customer, the only gold table that carries personal data.
+-- risk, health, RFM, lifecycle stage, behavioural segment, the next best action with its reason
+-- and confidence, and the customer profile: completeness, relationship strength, engagement
+-- level, age bracket and life stage, communication preferences and the predicted next visit
+-- (int_customer_profile, int_customer_relationship; their rules in docs/rules.md). With
+-- dim_customer, the only gold table that carries personal data.
 
 with
 
@@ -48,6 +51,24 @@ actions as (
 
 ),
 
+action_confidence as (
+
+    select * from {{ ref('int_next_best_action_confidence') }}
+
+),
+
+profile as (
+
+    select * from {{ ref('int_customer_profile') }}
+
+),
+
+relationship as (
+
+    select * from {{ ref('int_customer_relationship') }}
+
+),
+
 final as (
 
     select
@@ -62,6 +83,29 @@ final as (
         customers.loyalty_tier,
         customers.signup_date,
         customers.state,
+        cast(round(profile.profile_completeness, 4) as double) as profile_completeness,
+        cast(profile.age_years as integer) as age_years,
+        profile.age_bracket,
+        profile.life_stage,
+
+        ---------- communication preferences
+        profile.has_marketing_opt_in,
+        profile.preferred_channel,
+        profile.email_subscription_status,
+        profile.is_email_contactable,
+
+        ---------- relationship and engagement
+        cast(round(relationship.relationship_strength, 1) as double) as relationship_strength,
+        cast(relationship.touchpoints_used as integer) as touchpoints_used,
+        cast(relationship.last_interaction_date as date) as last_interaction_date,
+        cast(round(relationship.engagement_score, 1) as double) as engagement_score,
+        relationship.engagement_level,
+
+        ---------- visits
+        cast(relationship.visit_day_count as integer) as visit_day_count,
+        cast(relationship.last_visit_date as date) as last_visit_date,
+        cast(relationship.median_visit_gap_days as integer) as median_visit_gap_days,
+        cast(relationship.next_visit_predicted_date as date) as next_visit_predicted_date,
 
         ---------- purchases
         cast(metrics.lifetime_revenue as decimal(14, 2)) as lifetime_revenue,
@@ -113,6 +157,7 @@ final as (
         ---------- next best action
         actions.next_best_action,
         actions.next_best_action_reason,
+        cast(round(action_confidence.confidence, 4) as double) as next_best_action_confidence,
 
         ---------- as of
         metrics.as_of_date
@@ -129,6 +174,12 @@ final as (
         on customers.customer_key = rfm.customer_key
     left join actions
         on customers.customer_key = actions.customer_key
+    left join action_confidence
+        on actions.next_best_action = action_confidence.next_best_action
+    left join profile
+        on customers.customer_key = profile.customer_key
+    left join relationship
+        on customers.customer_key = relationship.customer_key
 
 )
 

@@ -1,7 +1,12 @@
--- One row per golden customer: the 0–100 health score (weighted components, weights from the
--- health_weight_* vars), its level (levels: EXCELLENT ≥ 80, GOOD ≥ 60, FAIR ≥ 40, else POOR),
--- every component, the customer's percentile rank, and the average score of the customer's
--- behavioural segment for comparison (its benchmark).
+-- depends_on: {{ ref('health_weight_profiles') }}
+-- One row per golden customer: the 0–100 health score (weighted components, weights: the profile
+-- named by var health_weight_profile in seeds/marts/health_weight_profiles.csv), its level
+-- (seeds/marts/health_levels.csv), every component, the customer's percentile rank, and two
+-- benchmarks: the average score of the customer's behavioural segment, and the top performers'
+-- (the top share var('health_benchmark_top_share') of customers by score) average score and
+-- components.
+
+{%- set components = health_component_names() %}
 
 with
 
@@ -23,10 +28,20 @@ leveled as (
         health.*,
         segments.behavioural_segment,
         segments.lifecycle_stage,
-        {{ health_level('health.health_score') }} as health_level
+        {{ health_level('health.health_score') }} as health_level,
+        percent_rank() over (order by health.health_score) as score_percent_rank
     from health
     inner join segments
         on health.customer_key = segments.customer_key
+
+),
+
+benchmarked as (
+
+    select
+        *,
+        score_percent_rank >= 1 - {{ var('health_benchmark_top_share') }} as is_top_performer
+    from leveled
 
 ),
 
@@ -40,25 +55,34 @@ final as (
         ---------- score
         cast(round(health_score, 1) as double) as health_score,
         health_level,
-        cast(round(100.0 * percent_rank() over (order by health_score), 1) as double) as percentile_rank,
+        cast('{{ var('health_weight_profile') }}' as varchar) as health_weight_profile,
+        cast(round(100.0 * score_percent_rank, 1) as double) as percentile_rank,
 
         ---------- components (0–100)
-        cast(round(recency_component, 1) as double) as recency_component,
-        cast(round(frequency_component, 1) as double) as frequency_component,
-        cast(round(satisfaction_component, 1) as double) as satisfaction_component,
-        cast(round(email_component, 1) as double) as email_component,
-        cast(round(sentiment_component, 1) as double) as sentiment_component,
-        cast(round(support_volume_component, 1) as double) as support_volume_component,
+        {%- for name in components %}
+        cast(round({{ name }}_component, 1) as double) as {{ name }}_component,
+        {%- endfor %}
 
-        ---------- benchmark
+        ---------- benchmark: the behavioural segment
         behavioural_segment,
         lifecycle_stage,
         cast(round({{ exact_avg('health_score', over='partition by behavioural_segment') }}, 1) as double)
             as segment_average_score,
         cast(round({{ exact_avg('health_score', over='') }}, 1) as double) as overall_average_score,
         cast(round(health_score - {{ exact_avg('health_score', over='partition by behavioural_segment') }}, 1) as double)
-            as score_vs_segment
-    from leveled
+            as score_vs_segment,
+
+        ---------- benchmark: the top performers
+        is_top_performer,
+        cast(round({{ exact_avg('case when is_top_performer then health_score end', over='') }}, 1) as double)
+            as top_performer_average_score,
+        cast(round(health_score - {{ exact_avg('case when is_top_performer then health_score end', over='') }}, 1) as double)
+            as score_vs_top_performers,
+        {%- for name in components %}
+        cast(round({{ exact_avg('case when is_top_performer then ' ~ name ~ '_component end', over='') }}, 1) as double)
+            as top_performer_{{ name }}_component{{ ',' if not loop.last }}
+        {%- endfor %}
+    from benchmarked
 
 )
 

@@ -57,6 +57,29 @@ b2b as (
 
 ),
 
+as_of as (
+
+    select max(as_of_date) as as_of_date from features
+
+),
+
+loyalty as (
+
+    select
+        xref.customer_id,
+        count(*) as loyalty_activity_entries
+    from {{ ref('stg_loyalty__points_ledger') }} as ledger
+    inner join {{ ref('customer_xref') }} as xref
+        on xref.source_system = 'loyalty'
+        and ledger.member_id = xref.source_id
+    cross join as_of
+    where ledger.entry_type in ('{{ var('health_loyalty_entry_types') | join("', '") }}')
+        and ledger.entry_at < {{ dbt.dateadd('day', 1, 'as_of.as_of_date') }}
+        and ledger.entry_at >= {{ dbt.dateadd('day', -var('health_loyalty_window_days'), 'as_of.as_of_date') }}
+    group by xref.customer_id
+
+),
+
 final as (
 
     select
@@ -103,6 +126,7 @@ final as (
         features.negative_text_count,
         features.fitmap_scan_count,
         features.last_fitmap_scan_at,
+        coalesce(loyalty.loyalty_activity_entries, 0) as loyalty_activity_entries,
 
         ---------- sales
         coalesce(opportunities.open_opportunity_count, 0) as open_opportunity_count,
@@ -119,6 +143,8 @@ final as (
         on customers.customer_id = opportunities.customer_id
     left join b2b
         on customers.customer_id = b2b.customer_id
+    left join loyalty
+        on customers.customer_id = loyalty.customer_id
 
 )
 
