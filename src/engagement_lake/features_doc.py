@@ -226,6 +226,10 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> Catalogue:
     return Catalogue(path, tuple(areas), tuple(features))
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader where PyYAML was built with it: the project's YAML is large."""
+
+
 def model_yaml_paths(root: Path = PROJECT_ROOT) -> dict[str, Path]:
     """Each model's and seed's YAML file (where its description and columns live), by name,
     read from the project's ``models/`` and ``seeds/`` folders."""
@@ -233,7 +237,7 @@ def model_yaml_paths(root: Path = PROJECT_ROOT) -> dict[str, Path]:
     for folder, key in (("models", "models"), ("seeds", "seeds")):
         for path in sorted((root / folder).rglob("*.yml")):
             try:
-                doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+                doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER) or {}
             except yaml.YAMLError:
                 continue
             entries = doc.get(key) if isinstance(doc, dict) else None

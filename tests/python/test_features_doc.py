@@ -49,6 +49,22 @@ def relations(manifest) -> set[str]:
     }
 
 
+@pytest.fixture
+def warehouse(lake):
+    """A plain read-only connection, outside the generator's sandbox (closed after each test:
+    DuckDB refuses a second connection to the file with other settings while one is open)."""
+    connection = duckdb.connect(str(lake.cfg.warehouse), read_only=True)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def direct(lake) -> dict[str, list[tuple]]:
+    """Every sample's rows, run directly on a plain connection rather than by the generator."""
+    with duckdb.connect(str(lake.cfg.warehouse), read_only=True) as con:
+        return {f.id: con.execute(f.sample).fetchall() for f in CHECKED}
+
+
 @pytest.fixture(scope="module")
 def measured(lake):
     return measure(CATALOGUE, lake.cfg.warehouse)
@@ -135,55 +151,44 @@ def test_every_sample_is_read_only():
 
 
 @pytest.mark.parametrize("feature", CHECKED, ids=lambda f: f.id)
-def test_sample_returns_one_non_null_value(lake, measured, feature: Feature):
+def test_sample_returns_one_non_null_value(direct, measured, feature: Feature):
     """Run directly, outside the generator, each sample gives one row of one non-null value,
     and that value is the figure the page shows."""
-    con = duckdb.connect(str(lake.cfg.warehouse), read_only=True)
-    try:
-        rows = con.execute(feature.sample).fetchall()
-    finally:
-        con.close()
+    rows = direct[feature.id]
     assert len(rows) == 1 and len(rows[0]) == 1, rows
     assert rows[0][0] is not None
     assert measured[feature.id].sample == rows[0][0]
 
 
-def test_primary_row_counts_match_the_warehouse(lake, measured):
-    con = duckdb.connect(str(lake.cfg.warehouse), read_only=True)
-    try:
-        where = dict(
-            con.execute(
-                "select table_name, table_schema from information_schema.tables"
-                " where table_schema in ('gold', 'silver', 'history', 'quality', 'staging')"
-                " order by case table_schema when 'gold' then 1 when 'silver' then 2"
-                " when 'history' then 3 when 'quality' then 4 else 5 end desc"
-            ).fetchall()
-        )
-        for feature in CHECKED:
-            primary = feature.models[0]
-            expected = con.execute(f"select count(*) from {where[primary]}.{primary}").fetchone()[0]
-            assert measured[feature.id].primary_rows == expected, feature.id
-    finally:
-        con.close()
+def test_primary_row_counts_match_the_warehouse(warehouse, measured):
+    preferred = dict(
+        warehouse.execute(
+            "select table_name, table_schema from information_schema.tables"
+            " where table_schema in ('gold', 'silver', 'history', 'quality', 'staging')"
+            " order by case table_schema when 'gold' then 1 when 'silver' then 2"
+            " when 'history' then 3 when 'quality' then 4 else 5 end desc"
+        ).fetchall()
+    )
+    for feature in CHECKED:
+        primary = feature.models[0]
+        relation = f"{preferred[primary]}.{primary}"
+        expected = warehouse.execute(f"select count(*) from {relation}").fetchone()[0]
+        assert measured[feature.id].primary_rows == expected, feature.id
     assert measured["profile-360-view"].primary_rows > 0
     assert set(measured) == {f.id for f in CHECKED}
 
 
-def test_a_sample_with_no_value_or_a_write_is_refused(lake):
-    con = duckdb.connect(str(lake.cfg.warehouse), read_only=True)
-    try:
-        for sample, problem in (
-            ("select 1 where false", "no value"),
-            ("select null", "null"),
-            ("select 1, 2", "1 row(s) of 2 column(s)"),
-            ("select * from (values (1), (2)) as t(x)", "2 row(s)"),
-            ("delete from gold.fct_orders", "sample query failed"),
-        ):
-            feature = Feature("bad-sample", "profile", "x", "x", "served", ("x",), sample=sample)
-            with pytest.raises(SampleError, match=re.escape(problem)):
-                run_sample(con, feature)
-    finally:
-        con.close()
+def test_a_sample_with_no_value_or_a_write_is_refused(warehouse):
+    for sample, problem in (
+        ("select 1 where false", "no value"),
+        ("select null", "null"),
+        ("select 1, 2", "1 row(s) of 2 column(s)"),
+        ("select * from (values (1), (2)) as t(x)", "2 row(s)"),
+        ("delete from gold.fct_orders", "sample query failed"),
+    ):
+        feature = Feature("bad-sample", "profile", "x", "x", "served", ("x",), sample=sample)
+        with pytest.raises(SampleError, match=re.escape(problem)):
+            run_sample(warehouse, feature)
 
 
 # ----------------------------------------------------------------------------- the page
