@@ -45,6 +45,7 @@ _FEATURE_KEYS = {
     "status",
     "models",
     "metrics",
+    "planned_metrics",
     "commands",
     "sample",
     "missing",
@@ -78,6 +79,8 @@ class Feature:
     status: str
     models: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
+    planned_metrics: tuple[str, ...] = ()
+    """Semantic-layer metrics on their way: renamed to ``metrics`` once in the manifest."""
     commands: tuple[str, ...] = ()
     sample: str | None = None
     missing: str | None = None
@@ -158,6 +161,7 @@ def _feature(path: Path, index: int, raw: Any, area_ids: set[str]) -> Feature:
         status=status,
         models=_names(path, where, raw, "models"),
         metrics=_names(path, where, raw, "metrics"),
+        planned_metrics=_names(path, where, raw, "planned_metrics"),
         commands=_names(path, where, raw, "commands"),
         sample=_text(path, where, raw, "sample", False),
         missing=_text(path, where, raw, "missing", False),
@@ -361,10 +365,12 @@ def _served_by(feature: Feature, yaml_paths: dict[str, Path], out_dir: Path, roo
         path = yaml_paths.get(model)
         parts.append(_link(path, out_dir, model) if path else f"`{model}`")
     parts += [f"metric `{m}`" for m in feature.metrics]
+    parts += [f"metric `{m}` (planned)" for m in feature.planned_metrics]
     for command in feature.commands:
         if command.startswith(ANALYSIS_PREFIX):
             stem = command.removeprefix(ANALYSIS_PREFIX)
-            parts.append(_link(root / "analyses" / f"{stem}.sql", out_dir, stem))
+            sql = root / "analyses" / f"{stem}.sql"
+            parts.append(_link(sql, out_dir, stem) if sql.is_file() else f"`{command}`")
         else:
             parts.append(f"`{command}`")
     text = ", ".join(parts)

@@ -226,6 +226,8 @@ def test_the_page_renders_every_feature_with_its_figures(lake, measured, tmp_pat
     for feature in CATALOGUE.features:
         cells = rows[feature.id].split(" | ")
         assert cells[1] == feature.status
+        for metric in feature.planned_metrics:
+            assert f"metric `{metric}` (planned)" in cells[2]
         if feature.is_checked:
             assert f"**{format_figure(measured[feature.id].sample)}**" in cells[4]
         else:
