@@ -176,7 +176,8 @@ def _feature(path: Path, index: int, raw: Any, area_ids: set[str]) -> Feature:
                 f"command '{command}' must start with '{CLI_PREFIX}' or '{ANALYSIS_PREFIX}'",
             )
     if feature.is_checked or feature.planned_by:
-        # planned_by work carries what it will be checked with, so serving it is a one-line flip
+        # planned_by work carries what it will be checked with, and keeps its planned_by as a
+        # record once served, so that serving it is a one-line change of status
         kind = "planned_by" if not feature.is_checked else status
         if not feature.sample:
             raise _fail(path, where, f"a {kind} feature needs a sample query")
@@ -188,8 +189,8 @@ def _feature(path: Path, index: int, raw: Any, area_ids: set[str]) -> Feature:
         raise _fail(path, where, "'missing' belongs to partial features only")
     if status == "planned" and not (feature.reason or feature.planned_by):
         raise _fail(path, where, "a planned feature gives a 'reason' or 'planned_by'")
-    if status != "planned" and (feature.reason or feature.planned_by):
-        raise _fail(path, where, "'reason' and 'planned_by' belong to planned features only")
+    if status != "planned" and feature.reason:
+        raise _fail(path, where, "'reason' belongs to planned features only")
     return feature
 
 

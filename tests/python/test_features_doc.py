@@ -93,6 +93,29 @@ def test_checked_and_planned_by_features_carry_what_they_are_checked_with():
             assert feature.reason or feature.planned_by, feature.id
 
 
+def test_serving_planned_work_is_a_one_line_change(tmp_path):
+    """Flipping ``status: planned`` to ``served`` on a feature with ``planned_by`` (and renaming
+    ``planned_metrics`` to ``metrics``) gives a valid catalogue: nothing else needs editing."""
+    waiting = {f.id for f in CATALOGUE.features if f.status == "planned" and f.planned_by}
+    assert waiting
+    lines = CATALOGUE_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
+    current = None
+    changed = 0
+    for i, line in enumerate(lines):
+        if line.startswith("  - id: "):
+            current = line.split(": ", 1)[1].strip()
+        if current in waiting and line == "    status: planned\n":
+            lines[i] = "    status: served\n"
+            changed += 1
+        if line.startswith("    planned_metrics: "):
+            lines[i] = line.replace("planned_metrics", "metrics", 1)
+    assert changed == len(waiting)
+    flipped = tmp_path / "features.yml"
+    flipped.write_text("".join(lines), encoding="utf-8")
+    served = {f.id for f in load_catalogue(flipped).features if f.status == "served"}
+    assert waiting <= served
+
+
 def test_every_model_is_in_the_manifest_unless_planned(relations):
     missing = [(f.id, m) for f in CHECKED for m in f.models if m not in relations]
     assert not missing, f"models not in the dbt manifest: {missing}"
@@ -296,6 +319,7 @@ GOOD_FEATURE = """
         (GOOD_FEATURE.replace("models: [fct_orders]", "models: []"), "needs at least one model"),
         (GOOD_FEATURE.replace("id: one", "id: One_1"), "must be kebab-case"),
         (GOOD_FEATURE + "    colour: red\n", "unknown key(s) colour"),
+        (GOOD_FEATURE + "    reason: none yet\n", "'reason' belongs to planned features only"),
         (GOOD_FEATURE + "    commands: [dbt run]\n", "command 'dbt run' must start with"),
         (
             GOOD_FEATURE.replace("status: served", "status: planned\n    planned_by: x").replace(
