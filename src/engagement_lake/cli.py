@@ -840,6 +840,39 @@ def metrics_query(
     typer.echo(format_frame(frame, fmt.value), nl=False)
 
 
+@app.command()
+def features(
+    warehouse: WarehouseOpt = None,
+    data_dir: DataDirOpt = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where the page goes [default docs/features.md]")
+    ] = None,
+    catalogue: Annotated[
+        Path | None, typer.Option(help="The feature catalogue [default docs/features.yml]")
+    ] = None,
+) -> None:
+    """Render the feature map (docs/features.md) from the catalogue and the warehouse: what
+    serves each feature, the primary model's rows and a sample figure, read-only."""
+    from engagement_lake import features_doc
+    from engagement_lake.analyst import WarehouseError
+
+    target = out or features_doc.DEFAULT_OUT
+    try:
+        done = features_doc.write_features_doc(
+            config.warehouse_path(warehouse),
+            config.data_dir(data_dir),
+            target,
+            catalogue or features_doc.CATALOGUE_PATH,
+        )
+    except (features_doc.CatalogueError, features_doc.SampleError, WarehouseError) as exc:
+        raise _fail(_one_line(exc)) from None
+    counts = done.status_counts()
+    typer.echo(
+        f"{target}: {len(done.features)} features, {counts['served']} served, "
+        f"{counts['partial']} partial, {counts['planned']} planned"
+    )
+
+
 def _one_line(exc: BaseException) -> str:
     text = exc.args[0] if isinstance(exc, LookupError) and exc.args else str(exc)
     return " ".join(str(text).split())
