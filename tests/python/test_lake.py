@@ -352,6 +352,38 @@ def test_engagement_facts_are_populated(con, table):
     assert con.execute(f"select count(*) from gold.{table}").fetchone()[0] > 0
 
 
+def test_ticket_texts_are_filed_under_their_orders_main_product(con):
+    """A support ticket raised on an order files its texts under the order's largest line:
+    recomputed here from staging with pandas, and every other text without a product keeps none."""
+    items = con.execute(
+        "select order_id, product_id, line_amount from staging.stg_shop__order_items"
+        " where product_id is not null"
+    ).df()
+    top = (
+        items.sort_values(["order_id", "line_amount", "product_id"], ascending=[True, False, True])
+        .drop_duplicates("order_id")
+        .set_index("order_id")["product_id"]
+    )
+    tickets = con.execute(
+        "select ticket_id, order_id from staging.stg_support__tickets where order_id is not null"
+    ).df()
+    expected = tickets.assign(product_id=tickets["order_id"].map(top)).dropna(subset=["product_id"])
+    texts = con.execute(
+        """
+        select s.ticket_id, s.product_attribution, p.product_id
+        from gold.fct_customer_sentiment as s
+        left join gold.dim_product as p on s.product_key = p.product_key
+        where s.source_type in ('ticket_message', 'call_transcript', 'survey')
+        """
+    ).df()
+    attributed = texts[texts["product_attribution"] == "ticket_order"]
+    assert len(attributed) > 0
+    wanted = dict(zip(expected["ticket_id"], expected["product_id"], strict=True))
+    assert attributed["product_id"].tolist() == attributed["ticket_id"].map(wanted).tolist()
+    unattributed = texts[texts["product_attribution"].isna()]
+    assert not unattributed["ticket_id"].isin(list(wanted)).any()
+
+
 def test_every_identity_source_contributes_names(con):
     """Support and loyalty keep one full-name field; it must be split, not lost."""
     rows = con.execute(

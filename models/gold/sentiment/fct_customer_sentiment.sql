@@ -1,6 +1,7 @@
 -- One row per scored customer text, any channel: its sentiment score in [-1, 1] and label, the
 -- kind of text, and who wrote it. Keyed to dim_customer, dim_sentiment_source, dim_channel,
--- dim_product (reviews) and dim_date (written_date). The channel is the text's own (a ticket's
+-- dim_product (reviews, and ticket texts through the order the ticket was raised on) and
+-- dim_date (written_date). The channel is the text's own (a ticket's
 -- texts: the channel the ticket came in by), the source's usual channel where it has none.
 
 with
@@ -33,6 +34,7 @@ final as (
         ---------- attributes
         texts.source_type,
         texts.source_id,
+        texts.product_attribution,
         {{ label_case("texts.sentiment_label") }} as sentiment_label,
         texts.score_method,
 

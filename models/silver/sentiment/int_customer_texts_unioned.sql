@@ -2,14 +2,11 @@
 -- messages, call transcripts, survey verbatims, social posts), keyed to the golden customer, with
 -- the vendor NLP score where the vendor scored it. A text written on a support ticket is filed
 -- under the channel the ticket came in by (a follow-up e-mail on a phone ticket counts as phone).
+-- A text is about a product when it is a review of it, or when it belongs to a support ticket
+-- raised on an order: then the order's main product (int_order_primary_products), said by
+-- product_attribution.
 
 with
-
-xref as (
-
-    select * from {{ ref('customer_xref') }}
-
-),
 
 shop_xref as (
 
@@ -19,7 +16,16 @@ shop_xref as (
 
 support_xref as (
 
-    select source_id, customer_id from xref where source_system = 'support'
+    select
+        support_requester_id as source_id,
+        customer_id
+    from {{ ref('int_support_customer_xref') }}
+
+),
+
+order_products as (
+
+    select * from {{ ref('int_order_primary_products') }}
 
 ),
 
@@ -31,7 +37,14 @@ vendor as (
 
 tickets as (
 
-    select * from {{ ref('stg_support__tickets') }}
+    select
+        tickets.ticket_id,
+        tickets.channel,
+        tickets.requester_id,
+        order_products.product_id
+    from {{ ref('stg_support__tickets') }} as tickets
+    left join order_products
+        on tickets.order_id = order_products.order_id
 
 ),
 
@@ -43,6 +56,7 @@ reviews as (
         'review' as channel,
         shop_xref.customer_id,
         product_id,
+        'review' as product_attribution,
         cast(null as bigint) as ticket_id,
         coalesce(title || '. ', '') || review_text as text,
         submitted_at as written_at
@@ -63,7 +77,8 @@ ticket_messages as (
             {{ support_channel_code('messages.channel') }}
         ) as channel,
         support_xref.customer_id,
-        cast(null as varchar) as product_id,
+        tickets.product_id,
+        case when tickets.product_id is not null then 'ticket_order' end as product_attribution,
         messages.ticket_id,
         messages.body as text,
         messages.created_at as written_at
@@ -83,11 +98,14 @@ call_transcripts as (
         calls.call_id as source_id,
         'phone' as channel,
         support_xref.customer_id,
-        cast(null as varchar) as product_id,
+        tickets.product_id,
+        case when tickets.product_id is not null then 'ticket_order' end as product_attribution,
         calls.ticket_id,
         calls.transcript as text,
         calls.call_started_at as written_at
     from {{ ref('stg_support__call_transcripts') }} as calls
+    left join tickets
+        on calls.ticket_id = tickets.ticket_id
     left join support_xref
         on cast(calls.requester_id as varchar) = support_xref.source_id
 
@@ -100,11 +118,14 @@ surveys as (
         surveys.survey_response_id as source_id,
         'survey' as channel,
         support_xref.customer_id,
-        cast(null as varchar) as product_id,
+        tickets.product_id,
+        case when tickets.product_id is not null then 'ticket_order' end as product_attribution,
         surveys.ticket_id,
         surveys.verbatim as text,
         surveys.responded_at as written_at
     from {{ ref('stg_support__surveys') }} as surveys
+    left join tickets
+        on surveys.ticket_id = tickets.ticket_id
     left join support_xref
         on cast(surveys.requester_id as varchar) = support_xref.source_id
     where surveys.verbatim is not null
@@ -119,6 +140,7 @@ social as (
         'social' as channel,
         shop_xref.customer_id,
         cast(null as varchar) as product_id,
+        cast(null as varchar) as product_attribution,
         cast(null as bigint) as ticket_id,
         mentions.mention_text as text,
         mentions.posted_at as written_at
