@@ -573,20 +573,49 @@ def plausibility(
 @app.command()
 def customer(
     customer_id: Annotated[
-        str, typer.Argument(help="Golden id (CUS-…) or a source id (C0000042, support:127)")
-    ],
+        str | None,
+        typer.Argument(
+            help="Golden id (CUS-…), a source id (C0000042), system:id (support:127, shop:42) "
+            "or a bare number (listed per system when several match)"
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Find the customer by name (fuzzy: typos, case, accents, word order)"
+        ),
+    ] = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Print the 360° view of one customer."""
+    """Print the 360° view of one customer, found by any of its ids or by name."""
     from rich.console import Console
 
-    from engagement_lake.analyst import WarehouseError, customer_360, render_customer_360
+    from engagement_lake.analyst import WarehouseError, render_customer_360
+    from engagement_lake.analyst.customer import find_customer_360
+    from engagement_lake.analyst.customer_search import (
+        find_customers_by_name,
+        render_name_candidates,
+    )
 
+    if (customer_id is None) == (name is None):
+        raise _fail("give a customer id or --name, not both")
+    path = config.warehouse_path(warehouse)
+    console = Console()
     try:
-        data = customer_360(config.warehouse_path(warehouse), customer_id)
-    except (LookupError, WarehouseError) as exc:
+        if name is not None:
+            found = find_customers_by_name(path, name)
+            if found.clear is None:
+                console.print(render_name_candidates(found))
+                typer.echo("no single clear match: run `engagement-lake customer <golden id>`")
+                return
+            customer_id = found.clear.customer_id
+            typer.echo(f"{name.strip()!r} is {found.clear.name} (score {found.clear.score:.1f})")
+        match, data = find_customer_360(path, customer_id)
+    except (LookupError, WarehouseError, ValueError) as exc:
         raise _fail(_one_line(exc)) from None
-    Console().print(render_customer_360(data))
+    if name is None:
+        typer.echo(f"{customer_id.strip()!r} matched {match.matched()} → {match.customer_id}")
+    console.print(render_customer_360(data))
 
 
 @app.command()
