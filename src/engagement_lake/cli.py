@@ -619,6 +619,41 @@ def customer(
 
 
 @app.command()
+def forget(
+    customer_id: Annotated[
+        str, typer.Argument(help="The person to erase: golden id (CUS-…) or system:id")
+    ],
+    data_dir: DataDirOpt = None,
+    warehouse: WarehouseOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase one person (right to erasure): record the request, rebuild, republish.
+
+    Every derived table, the export and the serving file (with the kept previous versions)
+    lose the person; later loads of the same source ids stay suppressed. Bronze is untouched.
+    """
+    from engagement_lake.analyst import WarehouseError
+    from engagement_lake.erasure import ErasureError, find_person
+    from engagement_lake.erasure import forget as run_forget
+
+    cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
+    try:
+        person = find_person(cfg.warehouse, customer_id)
+        ids = ", ".join(f"{system}:{sid}" for system, _, _, sid in person.source_ids)
+        typer.echo(f"{customer_id.strip()!r} is {person.customer_id} ({ids})")
+        if not yes:
+            typer.confirm("Erase this person from every derived table and publication?", abort=True)
+        result = run_forget(cfg, customer_id, progress=True)
+    except (LookupError, WarehouseError, ErasureError) as exc:
+        raise _fail(_one_line(exc)) from None
+    note = " (already in the register)" if result.already_requested else ""
+    typer.echo(f"request {result.request_id} recorded{note}; rows removed per table:")
+    for table, rows in sorted(result.removed.items()):
+        typer.echo(f"  {table:<60} {rows:>8,}")
+    typer.echo(f"{sum(result.removed.values()):,} rows removed from {len(result.removed)} tables")
+
+
+@app.command()
 def sql(
     query: Annotated[
         str,
