@@ -638,7 +638,7 @@ def forget(
 
     cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
     try:
-        person = find_person(cfg.warehouse, customer_id)
+        person = find_person(cfg.warehouse, customer_id, cfg.data_dir)
         ids = ", ".join(f"{system}:{sid}" for system, _, _, sid in person.source_ids)
         typer.echo(f"{customer_id.strip()!r} is {person.customer_id} ({ids})")
         if not yes:

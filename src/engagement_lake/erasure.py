@@ -91,14 +91,42 @@ def read_register(data_dir: Path) -> list[dict[str, object]]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def find_person(warehouse: Path, customer: str) -> ErasedPerson:
-    """The person ``customer`` names, with every id they hold, read from the working warehouse."""
+def _erased_by(data_dir: Path | None, customer: str) -> str | None:
+    """The request that already erased the id ``customer`` (golden, source or system:id)."""
+    wanted = customer.strip().lower()
+    for row in read_register(data_dir) if data_dir is not None else ():
+        spelled = {
+            str(row["customer_id"]).lower(),
+            str(row["source_id"]).lower(),
+            f"{row['source_system']}:{row['source_id']}".lower(),
+        }
+        if wanted in spelled:
+            return str(row["request_id"])
+    return None
+
+
+def find_person(warehouse: Path, customer: str, data_dir: Path | None = None) -> ErasedPerson:
+    """The person ``customer`` names, with every id they hold, read from the working warehouse.
+
+    An id the register already holds is reported as erased (by which request) rather than as
+    unknown, when ``data_dir`` is given.
+    """
     from engagement_lake.analyst.connection import analyst_connection
-    from engagement_lake.mdm.lookup import id_systems, resolve_customer
+    from engagement_lake.mdm.lookup import AmbiguousCustomer, id_systems, resolve_customer
 
     systems = {s.source_system: s for s in id_systems()}
     with analyst_connection(warehouse, read_views=False) as con:
-        match = resolve_customer(con, customer)
+        try:
+            match = resolve_customer(con, customer)
+        except AmbiguousCustomer:
+            raise
+        except LookupError:
+            request = _erased_by(data_dir, customer)
+            if request is None:
+                raise
+            raise ErasureError(
+                f"customer {customer.strip()!r} is already erased (request {request})"
+            ) from None
         golden = match.customer_id
         absorbed = [
             row[0]
@@ -258,7 +286,7 @@ def forget(
     from engagement_lake.dbt_runner import build
     from engagement_lake.publish import publish
 
-    person = find_person(cfg.warehouse, customer)
+    person = find_person(cfg.warehouse, customer, cfg.data_dir)
     if not person.source_ids:
         raise ErasureError(f"customer {customer!r} ({person.customer_id}) has no source records")
     before = row_counts(cfg)

@@ -267,6 +267,14 @@ def test_a_later_rebuild_keeps_the_person_out(forgotten) -> None:
         ).fetchone()[0]
 
 
+def test_forgetting_again_says_the_person_is_already_erased(forgotten) -> None:
+    from engagement_lake.erasure import ErasureError
+
+    system, source_id = forgotten.records[-1]
+    with pytest.raises(ErasureError, match=forgotten.result.request_id):
+        forget(forgotten.cfg, f"{system}:{source_id}")
+
+
 def test_forget_refuses_an_ambiguous_id_with_its_candidates(lake) -> None:
     from engagement_lake.cli import app
 
