@@ -54,7 +54,10 @@ def test_id_systems_agree_with_the_contracts() -> None:
 
 def test_id_systems_are_the_crosswalk_systems(con) -> None:
     systems = {s.source_system for s in id_systems()}
-    found = {r[0] for r in con.execute("select distinct source_system from silver.customer_xref")}
+    found = {
+        r[0]
+        for r in con.execute("select distinct source_system from silver.customer_xref").fetchall()
+    }
     assert found == systems
 
 
@@ -139,23 +142,35 @@ def test_an_unknown_id_is_a_lookup_error_naming_it(con, unknown) -> None:
         resolve_customer(con, unknown)
 
 
-def test_cookbook_q07_lists_the_same_candidates_as_the_cli(lake, con) -> None:
-    expected = _expected_candidates(con, 42)
+def _read(lake, read):
+    """Read with a connection closed before the analyst's sandboxed one opens the same file
+    (DuckDB shares one instance per file in a process, and the sandbox locks its settings)."""
+    con = lake.connect()
+    try:
+        return read(con)
+    finally:
+        con.close()
+
+
+def test_cookbook_q07_lists_the_same_candidates_as_the_cli(lake) -> None:
+    expected = _read(lake, lambda con: _expected_candidates(con, 42))
     got = json.loads(run_cookbook(lake.cfg.warehouse, "q07_customer_360_deep_dive", fmt="json"))
     rows = [(r["matched_system"], r["matched_id"], r["customer_id"]) for r in got]
     assert rows == expected
     assert {r["candidate_count"] for r in got} == {len(expected)}
 
 
-def test_cli_customer_reports_the_match_and_lists_an_ambiguous_id(lake, con) -> None:
+def test_cli_customer_reports_the_match_and_lists_an_ambiguous_id(lake) -> None:
     db = str(lake.cfg.warehouse)
-    (golden,) = [g for s, sid, g in _xref(con) if (s, sid) == ("shop", "C0000042")]
+    xref = _read(lake, _xref)
+    candidates = _read(lake, lambda con: _expected_candidates(con, 42))
+    (golden,) = [g for s, sid, g in xref if (s, sid) == ("shop", "C0000042")]
     shown = runner.invoke(app, ["customer", "shop:42", "--warehouse", db])
     assert shown.exit_code == 0, shown.output
     assert f"matched shop:C0000042 → {golden}" in shown.output
     ambiguous = runner.invoke(app, ["customer", "42", "--warehouse", db])
     assert ambiguous.exit_code == 1
-    for system, sid, candidate in _expected_candidates(con, 42):
+    for system, sid, candidate in candidates:
         assert f"{system}:{sid} ({candidate})" in ambiguous.output
 
 
@@ -243,8 +258,8 @@ def _unique_long_name(con) -> tuple[str, str, str]:
     ).fetchone()
 
 
-def test_name_exact_typo_swapped_case_and_accent_find_the_customer(lake, con) -> None:
-    golden, first, last = _unique_long_name(con)
+def test_name_exact_typo_swapped_case_and_accent_find_the_customer(lake) -> None:
+    golden, first, last = _read(lake, _unique_long_name)
     typo = last[:2] + last[3] + last[2] + last[4:]  # two letters transposed
     accented = first[:-1] + {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú"}.get(
         first[-1], first[-1]
@@ -265,14 +280,17 @@ def test_name_exact_typo_swapped_case_and_accent_find_the_customer(lake, con) ->
     assert golden in shown.output
 
 
-def test_a_shared_name_lists_the_candidates(lake, con) -> None:
-    name, ids = con.execute(
-        """
+def test_a_shared_name_lists_the_candidates(lake) -> None:
+    name, ids = _read(
+        lake,
+        lambda con: con.execute(
+            """
         select first_name || ' ' || last_name, list(customer_id order by customer_id)
         from silver.customer_golden where first_name is not null and last_name is not null
         group by 1 having count(*) = 2 order by 1 limit 1
         """
-    ).fetchone()
+        ).fetchone(),
+    )
     found = find_customers_by_name(lake.cfg.warehouse, name, _settings())
     assert found.clear is None
     assert [c.customer_id for c in found.candidates[:2]] == ids
