@@ -65,18 +65,29 @@ numbered as (
 
 source_keys as (
 
-    select source_id as lookup_key, 'source_id' as match_kind, * from numbered
+    {%- set spellings = [
+        ('source_id', 'source_id', 'true'),
+        ('system_id', "source_system || ':' || source_id", 'true'),
+        ('system_id', "system_alias || ':' || source_id", 'system_alias <> source_system'),
+        ('system_number', "system_alias || ':' || id_number", 'id_number <> source_id'),
+        ('number', 'id_number', 'id_number <> source_id'),
+    ] %}
+    {%- for kind, key, keep in spellings %}
+
+    select
+        {{ key }} as lookup_key,
+        '{{ kind }}' as match_kind,
+        customer_id,
+        source_system,
+        source_id,
+        lookup_order
+    from numbered
+    where {{ keep }}{% if 'id_number' in key %} and id_number is not null{% endif %}
+    {%- if not loop.last %}
+
     union all
-    select source_system || ':' || source_id, 'system_id', * from numbered
-    union all
-    select system_alias || ':' || source_id, 'system_id', * from numbered
-    where system_alias <> source_system
-    union all
-    select system_alias || ':' || id_number, 'system_number', * from numbered
-    where id_number is not null and id_number <> source_id
-    union all
-    select id_number, 'number', * from numbered
-    where id_number is not null and id_number <> source_id
+    {%- endif %}
+    {%- endfor %}
 
 ),
 
@@ -90,14 +101,16 @@ golden_keys as (
         cast(null as varchar) as source_id,
         0 as lookup_order
     from golden
+
     union all
+
     select
-        redirects.absorbed_customer_id,
-        'absorbed_golden_id',
-        redirects.survivor_customer_id,
-        cast(null as varchar),
-        cast(null as varchar),
-        0
+        absorbed_customer_id as lookup_key,
+        'absorbed_golden_id' as match_kind,
+        survivor_customer_id as customer_id,
+        cast(null as varchar) as source_system,
+        cast(null as varchar) as source_id,
+        0 as lookup_order
     from redirects
 
 ),
@@ -105,15 +118,10 @@ golden_keys as (
 keys as (
 
     select * from golden_keys
+
     union all
-    select
-        lookup_key,
-        match_kind,
-        customer_id,
-        source_system,
-        source_id,
-        lookup_order
-    from source_keys
+
+    select * from source_keys
 
 ),
 
