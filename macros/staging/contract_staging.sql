@@ -12,6 +12,9 @@
     bronze_row_count(system, table)         rows in bronze, 0 when the folder is missing
     skipped_file_rows(system, table)        rows in files the preflight set aside
 
+    Rows of people who asked to be forgotten are dropped before any check (macros/staging/
+    erasure.sql): neither staged nor quarantined, counted by erased_row_count.
+
     Reason codes (one per row: the first rule it breaks, in this order):
       uncastable_value    a value that does not cast to the contract's type ('abc' as a decimal)
       null_primary_key
@@ -282,6 +285,7 @@
             cast(raw.load_date as date) as _load_date,
             {{ uncastable_column(spec, files.present) }} as _uncastable_column
         from {{ bronze_relation(spec) }} as raw
+        {{ not_erased(system, table, 'raw') }}
     ) as typed
     {%- for join in joins %}
     {{ join }}
@@ -381,6 +385,7 @@
                     and q._source_file = bronze._source_file
                     and q._source_row = bronze.file_row_number
             )
+            {{ not_erased(system, table, 'bronze', 'and') }}
         )
     {%- endif -%}
 {% endmacro %}

@@ -11,7 +11,8 @@ select
         where system = 'crm' and table_name = 'activities'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'activities') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'activities') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'activities') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'activities') }} as erased_rows
 
 union all
 
@@ -25,7 +26,8 @@ select
         where system = 'crm' and table_name = 'commissions'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'commissions') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'commissions') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'commissions') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'commissions') }} as erased_rows
 
 union all
 
@@ -39,7 +41,8 @@ select
         where system = 'crm' and table_name = 'contacts'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'contacts') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'contacts') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'contacts') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'contacts') }} as erased_rows
 
 union all
 
@@ -53,7 +56,8 @@ select
         where system = 'crm' and table_name = 'leads'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'leads') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'leads') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'leads') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'leads') }} as erased_rows
 
 union all
 
@@ -67,7 +71,8 @@ select
         where system = 'crm' and table_name = 'opportunities'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'opportunities') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'opportunities') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'opportunities') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'opportunities') }} as erased_rows
 
 union all
 
@@ -81,7 +86,8 @@ select
         where system = 'crm' and table_name = 'opportunity_stage_history'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'opportunity_stage_history') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'opportunity_stage_history') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'opportunity_stage_history') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'opportunity_stage_history') }} as erased_rows
 
 union all
 
@@ -95,7 +101,8 @@ select
         where system = 'crm' and table_name = 'quotas'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'quotas') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'quotas') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'quotas') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'quotas') }} as erased_rows
 
 union all
 
@@ -109,7 +116,8 @@ select
         where system = 'crm' and table_name = 'quotes'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'quotes') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'quotes') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'quotes') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'quotes') }} as erased_rows
 
 union all
 
@@ -123,7 +131,8 @@ select
         where system = 'crm' and table_name = 'referrals'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'referrals') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'referrals') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'referrals') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'referrals') }} as erased_rows
 
 union all
 
@@ -137,7 +146,8 @@ select
         where system = 'crm' and table_name = 'sales_reps'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'sales_reps') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'sales_reps') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'sales_reps') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'sales_reps') }} as erased_rows
 
 union all
 
@@ -151,7 +161,8 @@ select
         where system = 'crm' and table_name = 'territories'
     ) as quarantined_rows,
     {{ collapsed_row_count('crm', 'territories') }} as collapsed_rows,
-    {{ skipped_file_rows('crm', 'territories') }} as skipped_file_rows
+    {{ skipped_file_rows('crm', 'territories') }} as skipped_file_rows,
+    {{ erased_row_count('crm', 'territories') }} as erased_rows
 
 union all
 
@@ -165,7 +176,8 @@ select
         where system = 'finance' and table_name = 'customer_profitability'
     ) as quarantined_rows,
     {{ collapsed_row_count('finance', 'customer_profitability') }} as collapsed_rows,
-    {{ skipped_file_rows('finance', 'customer_profitability') }} as skipped_file_rows
+    {{ skipped_file_rows('finance', 'customer_profitability') }} as skipped_file_rows,
+    {{ erased_row_count('finance', 'customer_profitability') }} as erased_rows
 
 union all
 
@@ -179,7 +191,8 @@ select
         where system = 'fitmap' and table_name = 'scans'
     ) as quarantined_rows,
     {{ collapsed_row_count('fitmap', 'scans') }} as collapsed_rows,
-    {{ skipped_file_rows('fitmap', 'scans') }} as skipped_file_rows
+    {{ skipped_file_rows('fitmap', 'scans') }} as skipped_file_rows,
+    {{ erased_row_count('fitmap', 'scans') }} as erased_rows
 
 union all
 
@@ -193,7 +206,8 @@ select
         where system = 'loyalty' and table_name = 'members'
     ) as quarantined_rows,
     {{ collapsed_row_count('loyalty', 'members') }} as collapsed_rows,
-    {{ skipped_file_rows('loyalty', 'members') }} as skipped_file_rows
+    {{ skipped_file_rows('loyalty', 'members') }} as skipped_file_rows,
+    {{ erased_row_count('loyalty', 'members') }} as erased_rows
 
 union all
 
@@ -207,7 +221,8 @@ select
         where system = 'loyalty' and table_name = 'points_ledger'
     ) as quarantined_rows,
     {{ collapsed_row_count('loyalty', 'points_ledger') }} as collapsed_rows,
-    {{ skipped_file_rows('loyalty', 'points_ledger') }} as skipped_file_rows
+    {{ skipped_file_rows('loyalty', 'points_ledger') }} as skipped_file_rows,
+    {{ erased_row_count('loyalty', 'points_ledger') }} as erased_rows
 
 union all
 
@@ -221,7 +236,8 @@ select
         where system = 'loyalty' and table_name = 'tier_changes'
     ) as quarantined_rows,
     {{ collapsed_row_count('loyalty', 'tier_changes') }} as collapsed_rows,
-    {{ skipped_file_rows('loyalty', 'tier_changes') }} as skipped_file_rows
+    {{ skipped_file_rows('loyalty', 'tier_changes') }} as skipped_file_rows,
+    {{ erased_row_count('loyalty', 'tier_changes') }} as erased_rows
 
 union all
 
@@ -235,7 +251,8 @@ select
         where system = 'marketing' and table_name = 'campaigns'
     ) as quarantined_rows,
     {{ collapsed_row_count('marketing', 'campaigns') }} as collapsed_rows,
-    {{ skipped_file_rows('marketing', 'campaigns') }} as skipped_file_rows
+    {{ skipped_file_rows('marketing', 'campaigns') }} as skipped_file_rows,
+    {{ erased_row_count('marketing', 'campaigns') }} as erased_rows
 
 union all
 
@@ -249,7 +266,8 @@ select
         where system = 'marketing' and table_name = 'email_events'
     ) as quarantined_rows,
     {{ collapsed_row_count('marketing', 'email_events') }} as collapsed_rows,
-    {{ skipped_file_rows('marketing', 'email_events') }} as skipped_file_rows
+    {{ skipped_file_rows('marketing', 'email_events') }} as skipped_file_rows,
+    {{ erased_row_count('marketing', 'email_events') }} as erased_rows
 
 union all
 
@@ -263,7 +281,8 @@ select
         where system = 'marketing' and table_name = 'journey_events'
     ) as quarantined_rows,
     {{ collapsed_row_count('marketing', 'journey_events') }} as collapsed_rows,
-    {{ skipped_file_rows('marketing', 'journey_events') }} as skipped_file_rows
+    {{ skipped_file_rows('marketing', 'journey_events') }} as skipped_file_rows,
+    {{ erased_row_count('marketing', 'journey_events') }} as erased_rows
 
 union all
 
@@ -277,7 +296,8 @@ select
         where system = 'marketing' and table_name = 'subscribers'
     ) as quarantined_rows,
     {{ collapsed_row_count('marketing', 'subscribers') }} as collapsed_rows,
-    {{ skipped_file_rows('marketing', 'subscribers') }} as skipped_file_rows
+    {{ skipped_file_rows('marketing', 'subscribers') }} as skipped_file_rows,
+    {{ erased_row_count('marketing', 'subscribers') }} as erased_rows
 
 union all
 
@@ -291,7 +311,8 @@ select
         where system = 'mlops' and table_name = 'experiment_assignments'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'experiment_assignments') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'experiment_assignments') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'experiment_assignments') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'experiment_assignments') }} as erased_rows
 
 union all
 
@@ -305,7 +326,8 @@ select
         where system = 'mlops' and table_name = 'experiment_events'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'experiment_events') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'experiment_events') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'experiment_events') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'experiment_events') }} as erased_rows
 
 union all
 
@@ -319,7 +341,8 @@ select
         where system = 'mlops' and table_name = 'experiments'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'experiments') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'experiments') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'experiments') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'experiments') }} as erased_rows
 
 union all
 
@@ -333,7 +356,8 @@ select
         where system = 'mlops' and table_name = 'feature_values'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'feature_values') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'feature_values') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'feature_values') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'feature_values') }} as erased_rows
 
 union all
 
@@ -347,7 +371,8 @@ select
         where system = 'mlops' and table_name = 'model_predictions'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'model_predictions') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'model_predictions') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'model_predictions') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'model_predictions') }} as erased_rows
 
 union all
 
@@ -361,7 +386,8 @@ select
         where system = 'mlops' and table_name = 'model_registry'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'model_registry') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'model_registry') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'model_registry') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'model_registry') }} as erased_rows
 
 union all
 
@@ -375,7 +401,8 @@ select
         where system = 'mlops' and table_name = 'next_best_actions'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'next_best_actions') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'next_best_actions') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'next_best_actions') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'next_best_actions') }} as erased_rows
 
 union all
 
@@ -389,7 +416,8 @@ select
         where system = 'mlops' and table_name = 'nlp_sentiment'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'nlp_sentiment') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'nlp_sentiment') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'nlp_sentiment') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'nlp_sentiment') }} as erased_rows
 
 union all
 
@@ -403,7 +431,8 @@ select
         where system = 'mlops' and table_name = 'personalization_events'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'personalization_events') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'personalization_events') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'personalization_events') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'personalization_events') }} as erased_rows
 
 union all
 
@@ -417,7 +446,8 @@ select
         where system = 'mlops' and table_name = 'recommendation_feedback'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'recommendation_feedback') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'recommendation_feedback') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'recommendation_feedback') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'recommendation_feedback') }} as erased_rows
 
 union all
 
@@ -431,7 +461,8 @@ select
         where system = 'mlops' and table_name = 'recommendations_served'
     ) as quarantined_rows,
     {{ collapsed_row_count('mlops', 'recommendations_served') }} as collapsed_rows,
-    {{ skipped_file_rows('mlops', 'recommendations_served') }} as skipped_file_rows
+    {{ skipped_file_rows('mlops', 'recommendations_served') }} as skipped_file_rows,
+    {{ erased_row_count('mlops', 'recommendations_served') }} as erased_rows
 
 union all
 
@@ -445,7 +476,8 @@ select
         where system = 'reviews' and table_name = 'product_reviews'
     ) as quarantined_rows,
     {{ collapsed_row_count('reviews', 'product_reviews') }} as collapsed_rows,
-    {{ skipped_file_rows('reviews', 'product_reviews') }} as skipped_file_rows
+    {{ skipped_file_rows('reviews', 'product_reviews') }} as skipped_file_rows,
+    {{ erased_row_count('reviews', 'product_reviews') }} as erased_rows
 
 union all
 
@@ -459,7 +491,8 @@ select
         where system = 'shop' and table_name = 'customers'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'customers') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'customers') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'customers') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'customers') }} as erased_rows
 
 union all
 
@@ -473,7 +506,8 @@ select
         where system = 'shop' and table_name = 'order_items'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'order_items') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'order_items') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'order_items') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'order_items') }} as erased_rows
 
 union all
 
@@ -487,7 +521,8 @@ select
         where system = 'shop' and table_name = 'orders'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'orders') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'orders') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'orders') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'orders') }} as erased_rows
 
 union all
 
@@ -501,7 +536,8 @@ select
         where system = 'shop' and table_name = 'products'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'products') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'products') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'products') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'products') }} as erased_rows
 
 union all
 
@@ -515,7 +551,8 @@ select
         where system = 'shop' and table_name = 'returns'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'returns') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'returns') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'returns') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'returns') }} as erased_rows
 
 union all
 
@@ -529,7 +566,8 @@ select
         where system = 'shop' and table_name = 'store_visits'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'store_visits') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'store_visits') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'store_visits') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'store_visits') }} as erased_rows
 
 union all
 
@@ -543,7 +581,8 @@ select
         where system = 'shop' and table_name = 'web_sessions'
     ) as quarantined_rows,
     {{ collapsed_row_count('shop', 'web_sessions') }} as collapsed_rows,
-    {{ skipped_file_rows('shop', 'web_sessions') }} as skipped_file_rows
+    {{ skipped_file_rows('shop', 'web_sessions') }} as skipped_file_rows,
+    {{ erased_row_count('shop', 'web_sessions') }} as erased_rows
 
 union all
 
@@ -557,7 +596,8 @@ select
         where system = 'social' and table_name = 'mentions'
     ) as quarantined_rows,
     {{ collapsed_row_count('social', 'mentions') }} as collapsed_rows,
-    {{ skipped_file_rows('social', 'mentions') }} as skipped_file_rows
+    {{ skipped_file_rows('social', 'mentions') }} as skipped_file_rows,
+    {{ erased_row_count('social', 'mentions') }} as erased_rows
 
 union all
 
@@ -571,7 +611,8 @@ select
         where system = 'support' and table_name = 'call_transcripts'
     ) as quarantined_rows,
     {{ collapsed_row_count('support', 'call_transcripts') }} as collapsed_rows,
-    {{ skipped_file_rows('support', 'call_transcripts') }} as skipped_file_rows
+    {{ skipped_file_rows('support', 'call_transcripts') }} as skipped_file_rows,
+    {{ erased_row_count('support', 'call_transcripts') }} as erased_rows
 
 union all
 
@@ -585,7 +626,8 @@ select
         where system = 'support' and table_name = 'requesters'
     ) as quarantined_rows,
     {{ collapsed_row_count('support', 'requesters') }} as collapsed_rows,
-    {{ skipped_file_rows('support', 'requesters') }} as skipped_file_rows
+    {{ skipped_file_rows('support', 'requesters') }} as skipped_file_rows,
+    {{ erased_row_count('support', 'requesters') }} as erased_rows
 
 union all
 
@@ -599,7 +641,8 @@ select
         where system = 'support' and table_name = 'surveys'
     ) as quarantined_rows,
     {{ collapsed_row_count('support', 'surveys') }} as collapsed_rows,
-    {{ skipped_file_rows('support', 'surveys') }} as skipped_file_rows
+    {{ skipped_file_rows('support', 'surveys') }} as skipped_file_rows,
+    {{ erased_row_count('support', 'surveys') }} as erased_rows
 
 union all
 
@@ -613,7 +656,8 @@ select
         where system = 'support' and table_name = 'ticket_messages'
     ) as quarantined_rows,
     {{ collapsed_row_count('support', 'ticket_messages') }} as collapsed_rows,
-    {{ skipped_file_rows('support', 'ticket_messages') }} as skipped_file_rows
+    {{ skipped_file_rows('support', 'ticket_messages') }} as skipped_file_rows,
+    {{ erased_row_count('support', 'ticket_messages') }} as erased_rows
 
 union all
 
@@ -627,4 +671,5 @@ select
         where system = 'support' and table_name = 'tickets'
     ) as quarantined_rows,
     {{ collapsed_row_count('support', 'tickets') }} as collapsed_rows,
-    {{ skipped_file_rows('support', 'tickets') }} as skipped_file_rows
+    {{ skipped_file_rows('support', 'tickets') }} as skipped_file_rows,
+    {{ erased_row_count('support', 'tickets') }} as erased_rows

@@ -573,20 +573,84 @@ def plausibility(
 @app.command()
 def customer(
     customer_id: Annotated[
-        str, typer.Argument(help="Golden id (CUS-…) or a source id (C0000042, support:127)")
-    ],
+        str | None,
+        typer.Argument(
+            help="Golden id (CUS-…), a source id (C0000042), system:id (support:127, shop:42) "
+            "or a bare number (listed per system when several match)"
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Find the customer by name (fuzzy: typos, case, accents, word order)"
+        ),
+    ] = None,
     warehouse: WarehouseOpt = None,
 ) -> None:
-    """Print the 360° view of one customer."""
+    """Print the 360° view of one customer, found by any of its ids or by name."""
     from rich.console import Console
 
-    from engagement_lake.analyst import WarehouseError, customer_360, render_customer_360
+    from engagement_lake.analyst import WarehouseError, render_customer_360
+    from engagement_lake.analyst.customer import find_customer_360
+    from engagement_lake.analyst.customer_search import (
+        find_customers_by_name,
+        render_name_candidates,
+    )
 
+    if (customer_id is None) == (name is None):
+        raise _fail("give a customer id or --name, not both")
+    path = config.warehouse_path(warehouse)
+    console = Console()
     try:
-        data = customer_360(config.warehouse_path(warehouse), customer_id)
-    except (LookupError, WarehouseError) as exc:
+        if name is not None:
+            found = find_customers_by_name(path, name)
+            if found.clear is None:
+                console.print(render_name_candidates(found))
+                typer.echo("no single clear match: run `engagement-lake customer <golden id>`")
+                return
+            customer_id = found.clear.customer_id
+            typer.echo(f"{name.strip()!r} is {found.clear.name} (score {found.clear.score:.1f})")
+        match, data = find_customer_360(path, customer_id)
+    except (LookupError, WarehouseError, ValueError) as exc:
         raise _fail(_one_line(exc)) from None
-    Console().print(render_customer_360(data))
+    if name is None:
+        typer.echo(f"{customer_id.strip()!r} matched {match.matched()} → {match.customer_id}")
+    console.print(render_customer_360(data))
+
+
+@app.command()
+def forget(
+    customer_id: Annotated[
+        str, typer.Argument(help="The person to erase: golden id (CUS-…) or system:id")
+    ],
+    data_dir: DataDirOpt = None,
+    warehouse: WarehouseOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Erase one person (right to erasure): record the request, rebuild, republish.
+
+    Every derived table, the export and the serving file (with the kept previous versions)
+    lose the person; later loads of the same source ids stay suppressed. Bronze is untouched.
+    """
+    from engagement_lake.analyst import WarehouseError
+    from engagement_lake.erasure import ErasureError, find_person
+    from engagement_lake.erasure import forget as run_forget
+
+    cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
+    try:
+        person = find_person(cfg.warehouse, customer_id, cfg.data_dir)
+        ids = ", ".join(f"{system}:{sid}" for system, _, _, sid in person.source_ids)
+        typer.echo(f"{customer_id.strip()!r} is {person.customer_id} ({ids})")
+        if not yes:
+            typer.confirm("Erase this person from every derived table and publication?", abort=True)
+        result = run_forget(cfg, customer_id, progress=True)
+    except (LookupError, WarehouseError, ErasureError) as exc:
+        raise _fail(_one_line(exc)) from None
+    note = " (already in the register)" if result.already_requested else ""
+    typer.echo(f"request {result.request_id} recorded{note}; rows removed per table:")
+    for table, rows in sorted(result.removed.items()):
+        typer.echo(f"  {table:<60} {rows:>8,}")
+    typer.echo(f"{sum(result.removed.values()):,} rows removed from {len(result.removed)} tables")
 
 
 SqlRead = _choices("SqlRead", config.SQL_READS)

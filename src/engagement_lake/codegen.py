@@ -504,7 +504,8 @@ def reconciliation_sql(contracts: Mapping[str, Contract]) -> str:
             f"        where system = '{c.system}' and table_name = '{c.table}'\n"
             f"    ) as quarantined_rows,\n"
             f"    {{{{ collapsed_row_count('{c.system}', '{c.table}') }}}} as collapsed_rows,\n"
-            f"    {{{{ skipped_file_rows('{c.system}', '{c.table}') }}}} as skipped_file_rows"
+            f"    {{{{ skipped_file_rows('{c.system}', '{c.table}') }}}} as skipped_file_rows,\n"
+            f"    {{{{ erased_row_count('{c.system}', '{c.table}') }}}} as erased_rows"
         )
     union = "\n\nunion all\n\n".join(parts)
     return f"{header}\n{union}\n"

@@ -28,6 +28,7 @@ from engagement_lake.analyst import (
     run_sql,
 )
 from engagement_lake.analyst.cookbook import project_vars
+from test_lookup import build_customer_lookup
 
 GOLDEN_ID = "CUS-000042"
 
@@ -68,6 +69,7 @@ def warehouse(tmp_path: Path) -> Path:
         ) as t(source_system, source_id, customer_id)
         """
     )
+    build_customer_lookup(con, ["CUS-000042", "CUS-000007", "CUS-000099"])
     con.execute("create table gold.x as select range as id from range(3)")
     con.execute(
         "create table gold.dim_date as select date '2025-01-30' + range::integer as date_day, "
@@ -98,7 +100,7 @@ def test_customer_360_by_source_id(warehouse: Path, source_id: str) -> None:
 
 
 def test_customer_360_ambiguous_source_id_names_the_systems(warehouse: Path) -> None:
-    with pytest.raises(LookupError, match=r"'127' is ambiguous.*support:127"):
+    with pytest.raises(LookupError, match=r"'127' is ambiguous.*support:127.*loyalty:127"):
         customer_360(warehouse, "127")
 
 
@@ -118,11 +120,12 @@ def test_customer_360_matched_id_missing_from_mart(warehouse: Path) -> None:
 def test_customer_360_by_an_id_a_merge_absorbed(warehouse: Path) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.execute(
-            "create table silver.customer_id_redirects as select 'CUS-000001' as "
+            "create or replace table silver.customer_id_redirects as select 'CUS-000001' as "
             "absorbed_customer_id, ? as survivor_customer_id, date '2026-07-01' as redirected_on, "
             "'merge' as reason",
             [GOLDEN_ID],
         )
+        build_customer_lookup(con, ["CUS-000042", "CUS-000007", "CUS-000099"])
     assert customer_360(warehouse, "CUS-000001")["customer_id"] == GOLDEN_ID
 
 

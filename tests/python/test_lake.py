@@ -39,9 +39,10 @@ def test_build_passed_every_model_and_test(lake):
 def test_every_bronze_row_is_accounted_for(con):
     rows = con.execute("select * from quality.reconciliation").fetchall()
     assert len(rows) == len(load_contracts())
-    for system, table, bronze, staged, quarantined, collapsed, skipped in rows:
+    for system, table, bronze, staged, quarantined, collapsed, skipped, erased in rows:
         assert bronze == staged + quarantined + collapsed, (system, table)
         assert skipped == 0, "no file is set aside in a clean lake"
+        assert erased == 0, "nobody asked to be forgotten in the test lake"
         assert bronze > 0, f"the generator wrote no {system}.{table}"
     # faults are off: nothing is quarantined
     assert con.execute("select count(*) from quality.quarantine").fetchone() == (0,)

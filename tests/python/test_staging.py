@@ -129,10 +129,12 @@ def test_quarantine_keeps_the_raw_row(staged):
 
 def test_reconciliation_adds_up(staged):
     con, _ = staged
-    rec = {
-        (s, t): (b, st, q, c)
-        for s, t, b, st, q, c, _ in con.execute("select * from quality.reconciliation").fetchall()
-    }
+    rows = con.execute(
+        "select system, table_name, bronze_rows, staging_rows, quarantined_rows, collapsed_rows, "
+        "erased_rows from quality.reconciliation"
+    ).fetchall()
+    assert {e for *_, e in rows} == {0}  # no erasure register: nothing erased
+    rec = {(s, t): (b, st, q, c) for s, t, b, st, q, c, _ in rows}
     assert len(rec) == 45
     # 6 valid + 3 invalid + a newer version + a replay
     assert rec[("shop", "customers")] == (11, 6, 3, 2)

@@ -7,6 +7,7 @@ check (``sql``). One module per concern:
 
 - ``connection``: the read-only, sandboxed DuckDB connection;
 - ``customer``: the customer 360 view, found by any of a customer's ids;
+- ``customer_search``: finding a golden customer by name (rapidfuzz);
 - ``sql``: the read-only statement check and ``run_sql``;
 - ``formats``: table, CSV and JSON output;
 - ``cookbook``: the analyses, rendered with real Jinja and the project's macros.

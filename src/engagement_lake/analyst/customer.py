@@ -1,8 +1,9 @@
 """The customer 360 view: one golden customer's row of the 360 mart, found by any of its ids.
 
 A golden id (``CUS-…``), a retired golden id (followed through its redirect) or a source system's
-id (``C0000042``, ``support:127``) all lead to the same row; the rendering groups its columns for
-a terminal.
+id (``C0000042``, ``support:127``, ``shop:42``) all lead to the same row, by the project's one
+lookup rule (``engagement_lake.mdm.lookup``, ``silver.customer_lookup``); the rendering groups
+its columns for a terminal.
 """
 
 from __future__ import annotations
@@ -16,42 +17,39 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from engagement_lake.analyst.connection import WarehouseError, analyst_connection, table_exists
+from engagement_lake.mdm.lookup import CUSTOMER_LOOKUP, CustomerMatch, resolve_customer
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
 CUSTOMER_360 = "gold.mart_customer_360"
-CUSTOMER_XREF = "silver.customer_xref"
-CUSTOMER_ID_REDIRECTS = "silver.customer_id_redirects"
 
 
 def customer_360(warehouse: Path, customer: str) -> dict[str, Any]:
     """One customer's row of ``gold.mart_customer_360``, as a dict of column → value.
 
-    ``customer`` is a golden id (``CUS-…``) or any source-system id known to the crosswalk (a shop
-    ``C0000042``, a subscriber ``SUB…``, a support requester number …), because the people asking
-    usually hold the id of the system they work in. ``system:id`` (e.g. ``support:127``) picks one
-    system when the same id exists in several. A golden id absorbed by a merge finds the customer
-    that absorbed it (``silver.customer_id_redirects``). Raises ``LookupError`` naming the id when
-    no customer matches, or when a source id belongs to more than one golden customer.
+    ``customer`` is anything ``silver.customer_lookup`` knows: a golden id, an id a merge
+    absorbed, a source id as stored, ``system:id`` or a bare number. Raises ``LookupError``
+    naming the id when no customer matches, and ``AmbiguousCustomer`` listing the candidates
+    when it names several.
     """
-    wanted = customer.strip()
-    if not wanted:
-        raise LookupError("no customer id given")
+    return find_customer_360(warehouse, customer)[1]
+
+
+def find_customer_360(warehouse: Path, customer: str) -> tuple[CustomerMatch, dict[str, Any]]:
+    """How ``customer`` matched (which system, which record) and the customer's 360 row."""
     with analyst_connection(warehouse, read_views=False) as con:
-        if not table_exists(con, CUSTOMER_360):
-            raise WarehouseError(
-                f"{CUSTOMER_360} is not in warehouse {warehouse}; build gold first"
-            )
-        row = _mart_row(con, wanted)
-        if row is not None:
-            return row
-        golden_id = _resolve_redirect(con, wanted) or _resolve_source_id(con, wanted)
-        row = _mart_row(con, golden_id) if golden_id else None
+        for needed in (CUSTOMER_360, CUSTOMER_LOOKUP):
+            if not table_exists(con, needed):
+                raise WarehouseError(f"{needed} is not in warehouse {warehouse}; build it first")
+        match = resolve_customer(con, customer)
+        row = _mart_row(con, match.customer_id)
     if row is None:
-        where = f" (golden id {golden_id})" if golden_id else ""
-        raise LookupError(f"customer {wanted!r}{where} not found in {CUSTOMER_360}")
-    return row
+        raise LookupError(
+            f"customer {customer.strip()!r} (golden id {match.customer_id}) "
+            f"not found in {CUSTOMER_360}"
+        )
+    return match, row
 
 
 def _mart_row(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[str, Any] | None:
@@ -59,43 +57,6 @@ def _mart_row(con: duckdb.DuckDBPyConnection, customer_id: str) -> dict[str, Any
     columns = [d[0] for d in cursor.description]
     found = cursor.fetchone()
     return dict(zip(columns, found, strict=True)) if found else None
-
-
-def _resolve_redirect(con: duckdb.DuckDBPyConnection, wanted: str) -> str | None:
-    """The surviving golden id of an id a merge absorbed; None when it was not absorbed."""
-    if not table_exists(con, CUSTOMER_ID_REDIRECTS):
-        return None
-    found = con.execute(
-        f"select survivor_customer_id from {CUSTOMER_ID_REDIRECTS} where absorbed_customer_id = ?",
-        [wanted],
-    ).fetchone()
-    return found[0] if found else None
-
-
-def _resolve_source_id(con: duckdb.DuckDBPyConnection, wanted: str) -> str | None:
-    """The golden id of a source-system id, via the MDM crosswalk; None when unknown."""
-    if not table_exists(con, CUSTOMER_XREF):
-        return None
-    system, _, source_id = wanted.partition(":")
-    if source_id:
-        matches = con.execute(
-            f"select distinct source_system, customer_id from {CUSTOMER_XREF} "
-            "where lower(source_system) = lower(?) and source_id = ?",
-            [system.strip(), source_id.strip()],
-        ).fetchall()
-    else:
-        matches = con.execute(
-            f"select distinct source_system, customer_id from {CUSTOMER_XREF} where source_id = ?",
-            [wanted],
-        ).fetchall()
-    golden_ids = sorted({customer_id for _, customer_id in matches if customer_id})
-    if len(golden_ids) > 1:
-        options = ", ".join(f"{system}:{wanted}" for system, _ in sorted(matches))
-        raise LookupError(
-            f"customer {wanted!r} is ambiguous: it is a source id of {len(golden_ids)} golden "
-            f"customers ({', '.join(golden_ids)}); ask for one of {options}"
-        )
-    return golden_ids[0] if golden_ids else None
 
 
 # Panels of the 360 view, in display order: known column names first, then name fragments that

@@ -74,14 +74,15 @@ def _run_warehouse_suites(
 
 
 def _reconciliation(con: Any) -> list[CheckResult]:
-    """bronze = staged + quarantined + collapsed, per table, from quality.reconciliation."""
+    """bronze = staged + quarantined + collapsed + erased, per table, from
+    quality.reconciliation (erased: rows of people who asked to be forgotten)."""
     rows = con.execute(
-        "select system, table_name, bronze_rows, staging_rows, quarantined_rows, collapsed_rows "
-        "from quality.reconciliation order by system, table_name"
+        "select system, table_name, bronze_rows, staging_rows, quarantined_rows, collapsed_rows, "
+        "erased_rows from quality.reconciliation order by system, table_name"
     ).fetchall()
     out = []
-    for system, table, bronze, staged, quarantined, collapsed in rows:
-        accounted = staged + quarantined + collapsed
+    for system, table, bronze, staged, quarantined, collapsed, erased in rows:
+        accounted = staged + quarantined + collapsed + erased
         out.append(
             CheckResult(
                 "silver",
@@ -97,8 +98,10 @@ def _reconciliation(con: Any) -> list[CheckResult]:
                     "staged": staged,
                     "quarantined": quarantined,
                     "collapsed": collapsed,
+                    "erased": erased,
                 },
-                note="bronze rows = staged + quarantined + collapsed (quality.reconciliation)",
+                note="bronze rows = staged + quarantined + collapsed + erased "
+                "(quality.reconciliation)",
                 suite="silver.quality.reconciliation",
             )
         )
