@@ -169,7 +169,7 @@ def con(lake: Lake):
 DAILY_LOADS = 3
 
 KILL_SCRIPT = """
-import os, signal, sys
+import os, re, signal, sys
 from pathlib import Path
 from dbt.adapters.sql.connections import SQLConnectionManager
 from bronze_factory import write_table
@@ -187,7 +187,7 @@ def watching(self, sql, *args, **kwargs):
     if seen[0]:
         os.kill(os.getpid(), signal.SIGKILL)
     result = add_query(self, sql, *args, **kwargs)
-    seen[0] = marker in sql
+    seen[0] = re.search(marker, sql) is not None
     return result
 
 SQLConnectionManager.add_query = watching
@@ -198,14 +198,15 @@ publish(cfg)  # as engagement-lake build: gold is published only after a build t
 
 KILL_POINTS = {
     # a staging model's new rows written to its temporary table, the merge not begun
-    "mid-staging": '"stg_shop__web_sessions__dbt_tmp',
+    "mid-staging": r'"stg_shop__web_sessions__dbt_tmp',
     # delete+insert of an incremental staging model run, its transaction not committed
-    "mid-merge": 'delete from "warehouse"."staging"."stg_shop__orders"',
+    "mid-merge": r'delete from "\w+"\."staging"\."stg_shop__orders"',
     # a gold table's new version written beside the old one, not yet renamed over it
-    "mid-gold": '"gold"."mart_customer_360__dbt_tmp"',
+    "mid-gold": r'"gold"\."mart_customer_360__dbt_tmp"',
 }
 """Where a build is killed (SIGKILL) before the last daily load's build repairs the warehouse:
-the kill comes at the first SQL statement after the one containing the marker."""
+the kill comes at the first SQL statement after the one the marker (a regular expression)
+matches."""
 
 
 BRIDGE_ID = "C9999998"

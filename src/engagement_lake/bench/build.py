@@ -482,7 +482,7 @@ def in_child(step: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def measure(
-    data_dir: Path, warehouse: Path, work: Path, label: str, *, fresh: bool
+    data_dir: Path, warehouse: Path, work: Path, label: str, *, fresh: bool, replayed: bool = True
 ) -> dict[str, Any]:
     """Build the lake in ``data_dir`` into ``warehouse`` and measure it against the raw replay
     and the floor. ``fresh`` deletes the warehouse first (a full build from nothing); otherwise
@@ -510,6 +510,18 @@ def measure(
     published = in_child(
         "step_publish", data_dir=str(data_dir), warehouse=str(warehouse), target=str(target)
     )
+    if not replayed:  # --no-replay: the build, checks and publish alone
+        return {
+            "build": build,
+            "quality_checks": checks,
+            "publish": published,
+            "dbt": dbt,
+            "raw": None,
+            "floor": None,
+            "checks": None,
+            "slowest": slowest(manifest, dbt, {"model_seconds": {}, "test_seconds": {}}),
+            "totals": totals(dbt, None, build, None),
+        }
     print(f"[{label}] raw replay of the compiled SQL …", flush=True)
     previous = work / "raw-full" / warehouse.name
     raw = in_child(
@@ -541,10 +553,10 @@ def measure(
 
 def totals(
     dbt: Mapping[str, Any],
-    raw: Mapping[str, Any],
+    raw: Mapping[str, Any] | None,
     build: Mapping[str, Any],
-    floor: Mapping[str, Any],
-) -> dict[str, float]:
+    floor: Mapping[str, Any] | None,
+) -> dict[str, float | None]:
     """The seconds the ratios are taken from."""
     node_sum = sum(dbt["seconds"].values())
     return {
@@ -555,9 +567,9 @@ def totals(
         "dbt_tests": dbt["seconds"]["tests"],
         "dbt_unit_tests": dbt["seconds"]["unit_tests"],
         "dbt_overhead": build["seconds"] - node_sum,
-        "raw_models": sum(raw["model_seconds"].values()),
-        "raw_tests": sum(raw["test_seconds"].values()),
-        "floor": floor["seconds"],
+        "raw_models": sum(raw["model_seconds"].values()) if raw else None,
+        "raw_tests": sum(raw["test_seconds"].values()) if raw else None,
+        "floor": floor["seconds"] if floor else None,
     }
 
 
@@ -620,10 +632,11 @@ def ratios(
 ) -> dict[str, dict[str, Any]]:
     """Each target's ratio in this run and whether it is met (``None`` when not measured)."""
     t = full["totals"]
+    replayed = t["raw_models"] is not None and t["floor"] is not None
     found: dict[str, float | None] = {
-        "dbt_models_over_raw": t["dbt_sql_models"] / t["raw_models"],
-        "dbt_tests_over_raw": t["dbt_tests"] / t["raw_tests"],
-        "raw_models_over_floor": t["raw_models"] / t["floor"],
+        "dbt_models_over_raw": t["dbt_sql_models"] / t["raw_models"] if replayed else None,
+        "dbt_tests_over_raw": t["dbt_tests"] / t["raw_tests"] if replayed else None,
+        "raw_models_over_floor": t["raw_models"] / t["floor"] if replayed else None,
         "increment_over_full": increment["totals"]["dbt_build_wall"] / t["dbt_build_wall"]
         if increment
         else None,
@@ -631,7 +644,7 @@ def ratios(
         if increment and "publish" in increment and "publish" in full
         else None,
         "cookbook_query_over_floor": max(cookbook["seconds"].values()) / t["floor"]
-        if cookbook and cookbook["seconds"]
+        if cookbook and cookbook["seconds"] and replayed
         else None,
     }
     return {
@@ -652,14 +665,17 @@ def _gb(n: float) -> str:
 
 
 def _rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """One phase's column of the summary table: (label, value)."""
+    """One phase's column of the summary table: (label, value); "not run" for the raw replay and
+    the floor under --no-replay."""
     t, n, f = p["totals"], p["dbt"]["nodes"], p["floor"]
-    rss = {k: _gb(p[k]["process"]["peak_rss_bytes"]) for k in ("build", "raw", "floor")}
-    cpu = [p[k]["process"]["cpu_seconds"] for k in ("build", "raw", "floor")]
-    return [
-        ("build + checks + publish", f"{cycle_seconds(p):.1f} s" if "publish" in p else "—"),
-        ("  checks", f"{p['quality_checks']['seconds']:.1f} s" if "publish" in p else "—"),
-        ("  publish", f"{p['publish']['seconds']:.1f} s" if "publish" in p else "—"),
+    steps = [k for k in ("build", "raw", "floor") if p.get(k)]
+    rss = {k: _gb(p[k]["process"]["peak_rss_bytes"]) for k in steps}
+    cpu = " / ".join(f"{p[k]['process']['cpu_seconds']:.0f}" for k in steps)
+    cycle = "publish" in p
+    rows = [
+        ("build + checks + publish", f"{cycle_seconds(p):.1f} s" if cycle else "—"),
+        ("  checks", f"{p['quality_checks']['seconds']:.1f} s" if cycle else "—"),
+        ("  publish", f"{p['publish']['seconds']:.1f} s" if cycle else "—"),
         ("dbt build (wall)", f"{t['dbt_build_wall']:.1f} s ({p['build']['nodes']} nodes)"),
         (
             "  incremental",
@@ -673,20 +689,25 @@ def _rows(p: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("  data tests", f"{t['dbt_tests']:.1f} s ({n['tests']})"),
         ("  unit tests", f"{t['dbt_unit_tests']:.1f} s ({n['unit_tests']})"),
         ("  overhead (in no node)", f"{t['dbt_overhead']:.1f} s"),
-        ("raw SQL models", f"{t['raw_models']:.1f} s ({len(p['raw']['model_seconds'])})"),
-        ("raw data tests", f"{t['raw_tests']:.1f} s ({len(p['raw']['test_seconds'])})"),
-        ("I/O floor", f"{t['floor']:.1f} s"),
-        ("  read bronze", f"{f['read_seconds']:.1f} s ({f['bronze_rows']:,} rows)"),
-        ("  write silver + gold", f"{f['write_seconds']:.1f} s ({f['written_rows']:,} rows)"),
-        ("dbt SQL models / raw", f"{t['dbt_sql_models'] / t['raw_models']:.2f}"),
-        ("dbt data tests / raw", f"{t['dbt_tests'] / t['raw_tests']:.2f}"),
-        ("raw models / floor", f"{t['raw_models'] / t['floor']:.2f}"),
-        ("CPU s: build / raw / floor", "{:.0f} / {:.0f} / {:.0f}".format(*cpu)),
-        ("peak RSS: dbt build", rss["build"]),
-        ("peak RSS: raw replay", rss["raw"]),
-        ("peak RSS: floor", rss["floor"]),
-        ("replay checks", "passed" if p["checks"]["passed"] else "FAILED"),
     ]
+    if p.get("raw") and f:
+        rows += [
+            ("raw SQL models", f"{t['raw_models']:.1f} s ({len(p['raw']['model_seconds'])})"),
+            ("raw data tests", f"{t['raw_tests']:.1f} s ({len(p['raw']['test_seconds'])})"),
+            ("I/O floor", f"{t['floor']:.1f} s"),
+            ("  read bronze", f"{f['read_seconds']:.1f} s ({f['bronze_rows']:,} rows)"),
+            ("  write silver + gold", f"{f['write_seconds']:.1f} s ({f['written_rows']:,} rows)"),
+            ("dbt SQL models / raw", f"{t['dbt_sql_models'] / t['raw_models']:.2f}"),
+            ("dbt data tests / raw", f"{t['dbt_tests'] / t['raw_tests']:.2f}"),
+            ("raw models / floor", f"{t['raw_models'] / t['floor']:.2f}"),
+        ]
+    else:
+        rows.append(("raw replay and I/O floor", "not run (--no-replay)"))
+    rows.append((f"CPU s: {' / '.join(steps)}", cpu))
+    rows += [(f"peak RSS: {k}", v) for k, v in rss.items()]
+    if p.get("checks"):
+        rows.append(("replay checks", "passed" if p["checks"]["passed"] else "FAILED"))
+    return rows
 
 
 def render(report: Mapping[str, Any]) -> str:
@@ -702,6 +723,8 @@ def render(report: Mapping[str, Any]) -> str:
         lines.append(f"{label:<28}" + "".join(f"{col[i][1]:>30}" for col in columns))
     for name, p in phases.items():
         c = p["checks"]
+        if c is None:
+            continue
         lines.append(
             f"{name}: row counts of {c['models_compared']} models and failing rows of "
             f"{c['tests_compared']} data tests compared; {len(c['rows_differ'])} row counts and "
@@ -721,7 +744,7 @@ def render(report: Mapping[str, Any]) -> str:
     for s in report["full"]["slowest"]:
         raw_s = "" if s["raw_seconds"] is None else f"{s['raw_seconds']:.1f}"
         lines.append(f"{s['node'][:63]:<64}{s['kind']:>8}{s['dbt_seconds']:>9.1f}{raw_s:>9}")
-    if report.get("cookbook"):
+    if report.get("cookbook") and report["full"]["totals"]["floor"]:
         floor = report["full"]["totals"]["floor"]
         lines += ["", f"{'cookbook question (full build)':<52}{'query s':>9}{'/ floor':>9}"]
         for name, seconds in report["cookbook"]["seconds"].items():
@@ -747,6 +770,11 @@ def main(argv: list[str] | None = None) -> int:
         "there at the same scale and seed is reused",
     )
     parser.add_argument("--no-increment", action="store_true", help="skip the daily increment")
+    parser.add_argument(
+        "--no-replay",
+        action="store_true",
+        help="time the build, checks and publish alone (no raw replay, no I/O floor)",
+    )
     parser.add_argument("--json", type=Path, default=Path("reports/bench-build.json"))
     parser.add_argument("--render", type=Path, help="print the tables of a saved report, and exit")
     args = parser.parse_args(argv)
@@ -773,7 +801,8 @@ def main(argv: list[str] | None = None) -> int:
         report["generate"] = in_child(
             "step_generate", data_dir=str(data_dir), scale=args.scale, seed=args.seed
         )
-    report["full"] = measure(data_dir, warehouse, work, "full", fresh=True)
+    replayed = not args.no_replay
+    report["full"] = measure(data_dir, warehouse, work, "full", fresh=True, replayed=replayed)
     save(report, args.json)
     print("[full] cookbook queries …", flush=True)
     report["cookbook"] = in_child("step_cookbook", warehouse=str(warehouse))
@@ -784,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         day = in_child("step_generate_day", data_dir=str(data_dir), seed=args.seed)
         report["increment"] = {
             "day": day,
-            **measure(data_dir, warehouse, work, "increment", fresh=False),
+            **measure(data_dir, warehouse, work, "increment", fresh=False, replayed=replayed),
         }
     print(render(save(report, args.json)))
     print(f"\nwritten: {args.json}")
@@ -801,7 +830,9 @@ def save(report: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def _phases(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [report[k]["checks"] for k in ("full", "increment") if report.get(k)]
+    return [
+        report[k]["checks"] for k in ("full", "increment") if report.get(k) and report[k]["checks"]
+    ]
 
 
 if __name__ == "__main__":
