@@ -172,9 +172,7 @@ KILL_SCRIPT = """
 import os, re, signal, sys
 from pathlib import Path
 from dbt.adapters.sql.connections import SQLConnectionManager
-from bronze_factory import write_table
 from engagement_lake.config import RunConfig
-from engagement_lake.contracts import load_contracts
 from engagement_lake.dbt_runner import build
 from engagement_lake.publish import publish
 
