@@ -273,7 +273,7 @@ def build(
     checked = preflight(
         config, select, unreadable=unreadable, allow_missing_sources=allow_missing_sources
     )
-    found = increments.partitions(checked.files)
+    found = increments.with_erasure_register(increments.partitions(checked.files), config.data_dir)
     if full_refresh:
         plan = increments.Plan(True, reason="--full-refresh asked for")
     else:

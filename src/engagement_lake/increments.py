@@ -32,6 +32,10 @@ from engagement_lake.preflight import PARTITION
 
 RECORD_SUFFIX = ".partitions.json"
 RECORD_VERSION = 1
+ERASURE_REGISTER = Path("_erasure") / "requests.parquet"
+"""The erasure register (``engagement-lake forget``): rows it erases may already sit in
+incremental tables, which an incremental run never revisits, so a changed register rebuilds."""
+ERASURE_KEY = "_erasure.requests"
 
 Files = dict[str, list[int]]
 """File name -> [size in bytes, modification time in ns]."""
@@ -70,6 +74,15 @@ def partitions(files: Mapping[str, Iterable[Path]]) -> Partitions:
     return out
 
 
+def with_erasure_register(found: Partitions, data_dir: Path) -> Partitions:
+    """``found`` plus the erasure register's file, when there is one, under ERASURE_KEY."""
+    path = data_dir / ERASURE_REGISTER
+    if not path.is_file():
+        return found
+    stat = path.stat()
+    return {**found, ERASURE_KEY: {"register": {path.name: [stat.st_size, stat.st_mtime_ns]}}}
+
+
 def read_record(warehouse: Path) -> Partitions | None:
     """The partitions the last whole build read, or None (no record, or one unreadable)."""
     path = record_path(warehouse)
@@ -106,8 +119,12 @@ def plan(warehouse: Path, found: Partitions) -> Plan:
     before = read_record(warehouse)
     if before is None:
         return Plan(True, reason="no record of the partitions the warehouse was built from")
+    if found.get(ERASURE_KEY) != before.get(ERASURE_KEY):
+        return Plan(True, reason="the erasure register changed")
     dates: set[str] = set()
     for fqn, table in found.items():
+        if fqn == ERASURE_KEY:
+            continue
         old_table = before.get(fqn, {})
         for day, files in table.items():
             old = old_table.get(day)
