@@ -68,9 +68,9 @@ bench-clv: install ## CLV/churn models: published CDNOW fits reproduced, calibra
 bench-check: install ## time generate, build and check at SCALE (default 0.1); print check/build
 	$(BIN)/python -m engagement_lake.bench.check --scale $(SCALE)
 
-bench-build: install ## dbt build beside its compiled SQL run raw and the I/O floor, plus one daily increment, at SCALE (lake kept in BENCH_DIR, default a temp folder); ratios against the targets
+bench-build: install ## dbt build beside its compiled SQL run raw and the I/O floor, plus one incremental daily build, at SCALE (lake kept in BENCH_DIR, default a temp folder; NO_REPLAY=1 times build, checks and publish alone); ratios against the targets
 	@mkdir -p reports
-	$(BIN)/python -m engagement_lake.bench.build --scale $(SCALE) --seed $(SEED) --json reports/bench-build.json $(if $(BENCH_DIR),--work-dir $(BENCH_DIR))
+	$(BIN)/python -m engagement_lake.bench.build --scale $(SCALE) --seed $(SEED) --json reports/bench-build.json $(if $(BENCH_DIR),--work-dir $(BENCH_DIR)) $(if $(NO_REPLAY),--no-replay)
 
 docs: install ## generate the dbt docs site into target/ (run after make demo for a full catalog)
 	@mkdir -p $(dir $(WAREHOUSE))

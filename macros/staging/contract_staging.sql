@@ -6,7 +6,9 @@
 
     contract_spec(system, table)            the contract as dbt sees it (execute time only)
     contract_checked_rows(system, table)    every bronze row, typed, with _dq_reason/_dq_column
-    contract_staged_rows(system, table)     valid rows, newest version per primary key
+    contract_staged_rows(system, table)     valid rows, newest version per primary key (in an
+                                            incremental run: of the keys the new load dates
+                                            bring, macros/incremental)
     contract_version_rows(system, table)    valid rows, every distinct version per primary key
     contract_violations(system, table)      invalid rows in the quarantine layout
     bronze_row_count(system, table)         rows in bronze, 0 when the folder is missing
@@ -192,8 +194,9 @@
 {%- endmacro -%}
 
 
-{#- Every bronze row of the table, typed, with the first contract rule it breaks (or null). -#}
-{% macro contract_checked_rows(system, table) %}
+{#- Every bronze row of the table, typed, with the first contract rule it breaks (or null); with
+    `partitions_only`, only the rows of the load dates an incremental run reads. -#}
+{% macro contract_checked_rows(system, table, partitions_only=false) %}
     {%- set relation = source(system, table) -%}
     {%- if not execute -%}
         {{ return('select 1 as _unused') }}
@@ -285,7 +288,12 @@
             cast(raw.load_date as date) as _load_date,
             {{ uncastable_column(spec, files.present) }} as _uncastable_column
         from {{ bronze_relation(spec) }} as raw
+{%- if partitions_only %}
+        where {{ load_date_filter('cast(raw.load_date as date)') }}
+        {{ not_erased(system, table, 'raw', keyword='and') }}
+        {%- else %}
         {{ not_erased(system, table, 'raw') }}
+        {%- endif %}
     ) as typed
     {%- for join in joins %}
     {{ join }}
@@ -312,6 +320,19 @@
             ) as _version_rank
         from ({{ contract_checked_rows(system, table) }}) as checked
         where _dq_reason is null
+        {%- if incremental_load_dates() is not none %}
+            -- an incremental run: every version, in all of bronze, of the keys the new
+            -- partitions bring (a late row may be older than the version kept, a replay equal
+            -- to it), ranked as a full build ranks them; delete+insert replaces these keys
+            and exists (
+                select 1
+                from ({{ contract_checked_rows(system, table, partitions_only=true) }}) as fresh
+                where fresh._dq_reason is null
+                    {%- for key in spec.primary_key %}
+                    and fresh.{{ key }} = checked.{{ key }}
+                    {%- endfor %}
+            )
+        {%- endif %}
     ) as versions
     where _version_rank = 1
 {% endmacro %}

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from engagement_lake import increments
 from engagement_lake.config import PROJECT_ROOT, UNREADABLE_POLICIES, RunConfig
 from engagement_lake.preflight import Preflight, PreflightError
 
@@ -55,6 +56,8 @@ class DbtRun:
     error: str | None = None
     preflight: Preflight | None = None
     """The bronze preflight of a build: files set aside, warnings."""
+    increment: increments.Plan | None = None
+    """How a build treated the incremental models: a full refresh, or the load dates it read."""
 
     @property
     def failures(self) -> list[NodeOutcome]:
@@ -262,11 +265,21 @@ def build(
     """``dbt build`` (seeds, models, tests in DAG order); raises naming what failed.
 
     The bronze preflight runs first, so a wrong folder or a bad file stops the build before any
-    model runs: never an emptied warehouse, never a half-updated gold layer.
+    model runs: never an emptied warehouse, never a half-updated gold layer. Then the bronze
+    partitions are compared with those the last whole build read (``engagement_lake.increments``):
+    the incremental models read only the new load dates, or everything is rebuilt
+    (``--full-refresh``) when that comparison cannot be trusted.
     """
     checked = preflight(
         config, select, unreadable=unreadable, allow_missing_sources=allow_missing_sources
     )
+    found = increments.with_erasure_register(increments.partitions(checked.files), config.data_dir)
+    if full_refresh:
+        plan = increments.Plan(True, reason="--full-refresh asked for")
+    else:
+        plan = increments.plan(config.warehouse, found)
+    if plan.full_refresh and not select:
+        increments.forget(config.warehouse)
     args = ["build"]
     if select:
         # Only tests whose parents are all selected: a partial build must not run a
@@ -278,12 +291,14 @@ def build(
     unread = sorted({fqn for fqn in checked.scope if not checked.files.get(fqn)} | set(skipped))
     if unread:
         args += ["--exclude", *(f"source:{fqn}" for fqn in unread)]
-    if skipped:
-        args += ["--vars", json.dumps(checked.dbt_vars())]
-    if full_refresh:
+    dbt_vars = {**(checked.dbt_vars() if skipped else {}), **plan.dbt_vars()}
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    if plan.full_refresh:
         args.append("--full-refresh")
     run = run_dbt(args, config, progress=progress, verbose=verbose)
     run.preflight = checked
+    run.increment = plan
     if not run.success:
         lines = [
             f"{n.resource_type} {n.name}: {n.status}: {' '.join(n.message.split())}"
@@ -292,4 +307,6 @@ def build(
         if run.error:
             lines.append(run.error)
         raise DbtError("\n".join(lines) or "dbt build failed")
+    if not select:
+        increments.write_record(config.warehouse, found)
     return run

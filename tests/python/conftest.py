@@ -6,18 +6,27 @@ they need a different one (faults, increments, a single table)."""
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import shutil
-from dataclasses import dataclass
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from bronze_factory import write_table
 from engagement_lake.config import RunConfig
-from engagement_lake.dbt_runner import DbtRun, build
+from engagement_lake.contracts import load_contracts
+from engagement_lake.dbt_runner import DbtRun, build, run_dbt
 from engagement_lake.export import ExportResult
+from engagement_lake.increments import record_path
 from engagement_lake.publish import PublishResult, publish
 
 TEST_SCALE = 0.02
@@ -126,6 +135,8 @@ def _reused_lake(cache: Path, root: Path) -> Lake:
     for name in ("data", "target"):
         shutil.copytree(cache / name, root / name, symlinks=True, dirs_exist_ok=True)
     shutil.copy2(cached.warehouse, root / "warehouse.duckdb")
+    if record_path(cached.warehouse).exists():
+        shutil.copy2(record_path(cached.warehouse), record_path(root / "warehouse.duckdb"))
     cfg = _lake_config(root)
     select = os.environ.get("ENGAGEMENT_LAKE_TEST_SELECT", "").split()
     if select:
@@ -151,3 +162,203 @@ def con(lake: Lake):
     connection = lake.connect()
     yield connection
     connection.close()
+
+
+# ----------------------------------------------------------------------------- daily loads
+
+DAILY_LOADS = 3
+
+KILL_SCRIPT = """
+import os, re, signal, sys
+from pathlib import Path
+from dbt.adapters.sql.connections import SQLConnectionManager
+from engagement_lake.config import RunConfig
+from engagement_lake.dbt_runner import build
+from engagement_lake.publish import publish
+
+marker, data, warehouse, target = sys.argv[1:5]
+add_query, seen = SQLConnectionManager.add_query, [False]
+
+def watching(self, sql, *args, **kwargs):
+    # SIGKILL at the first statement after the one naming the marker has run: a transaction
+    # opened by that model is then still uncommitted
+    if seen[0]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    result = add_query(self, sql, *args, **kwargs)
+    seen[0] = re.search(marker, sql) is not None
+    return result
+
+SQLConnectionManager.add_query = watching
+cfg = RunConfig(Path(data), Path(warehouse), target_dir=Path(target))
+build(cfg, progress=False)
+publish(cfg)  # as engagement-lake build: gold is published only after a build that passed
+"""
+
+KILL_POINTS = {
+    # a staging model's new rows written to its temporary table, the merge not begun
+    "mid-staging": r'"stg_shop__web_sessions__dbt_tmp',
+    # delete+insert of an incremental staging model run, its transaction not committed
+    "mid-merge": r'delete from "\w+"\."staging"\."stg_shop__orders"',
+    # a gold table's new version written beside the old one, not yet renamed over it
+    "mid-gold": r'"gold"\."mart_customer_360__dbt_tmp"',
+}
+"""Where a build is killed (SIGKILL) before the last daily load's build repairs the warehouse:
+the kill comes at the first SQL statement after the one the marker (a regular expression)
+matches."""
+
+
+BRIDGE_ID = "C9999998"
+"""A shop account the first daily load brings, with one customer's e-mail and another's phone:
+the matcher merges the two customers, so the day re-keys facts of the absorbed one."""
+
+
+def _bridge_row(cfg: RunConfig, day: date) -> tuple[dict[str, object], str, str]:
+    """A new shop account joining two lone shop customers with the same first name and with
+    orders and web sessions (as test_mdm_ids_daily picks its pair), and the two accounts."""
+    from datetime import datetime
+
+    with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
+        row = con.execute(
+            """
+            with sizes as (
+                select customer_id, count(*) as n from silver.customer_xref group by all
+            ),
+            lone as (
+                select x.source_id, s.first_name
+                from silver.customer_xref as x
+                inner join sizes using (customer_id)
+                inner join staging.stg_shop__customers as s on s.customer_id = x.source_id
+                where x.source_system = 'shop' and sizes.n = 1
+                    and s.email is not null and s.phone is not null and s.first_name is not null
+                    and (select count(*) from silver.int_customer_identities_unioned as u
+                         where u.email = s.email or u.phone = s.phone) = 1
+                    and exists (select 1 from staging.stg_shop__orders as o
+                                where o.customer_id = x.source_id)
+                    and exists (select 1 from staging.stg_shop__web_sessions as w
+                                where w.customer_id = x.source_id)
+            )
+            select a.source_id, b.source_id
+            from lone as a
+            inner join lone as b
+                on lower(a.first_name) = lower(b.first_name) and a.source_id < b.source_id
+            order by a.source_id, b.source_id
+            limit 1
+            """
+        ).fetchone()
+    assert row is not None, "the test lake has no two lone shop accounts to bridge"
+    bronze = str(cfg.data_dir / "bronze" / "shop" / "customers" / "*" / "*.parquet")
+    with duckdb.connect() as con:
+        raw = con.execute(
+            f"select * exclude (_loaded_at, _source_file, _batch_id) from read_parquet('{bronze}')"
+            " where customer_id in (?, ?) order by _loaded_at",
+            list(row),
+        ).pl()
+    latest = {r["customer_id"]: r for r in raw.iter_rows(named=True)}
+    bridge = {
+        **latest[row[0]],
+        "customer_id": BRIDGE_ID,
+        "phone": latest[row[1]]["phone"],
+        "updated_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=5),
+    }
+    return bridge, row[0], row[1]
+
+
+@dataclass
+class DailyLake:
+    """The test lake's bronze grown by DAILY_LOADS daily loads. ``daily`` was built after each
+    load (incrementally: the first build's record of partitions is carried over), and before the
+    last load's build, builds killed at each of KILL_POINTS ran on it; ``scratch`` was built once,
+    from nothing, from the final bronze."""
+
+    daily: RunConfig
+    scratch: RunConfig
+    loads: list[date]  # the backfill's load date, then the daily ones
+    runs: list[DbtRun]  # the daily warehouse's builds after each daily load
+    bridged: tuple[str, str] = ("", "")  # the two shop accounts the first daily load merges
+    kills: dict[str, int] = field(default_factory=dict)  # kill point -> the child's return code
+    published_before_kills: dict[str, int] = field(default_factory=dict)
+    published_after_kills: dict[str, int] = field(default_factory=dict)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
+        con.execute(f"attach '{self.daily.warehouse}' as daily (read_only)")
+        con.execute(f"attach '{self.scratch.warehouse}' as scratch (read_only)")
+        return con
+
+
+def _published_files(cfg: RunConfig) -> dict[str, int]:
+    """Every published file (export and serving file) by name, with its modification time."""
+    files = [*(cfg.data_dir / "gold").glob("*.parquet"), cfg.warehouse.parent / "gold.duckdb"]
+    return {p.name: p.stat().st_mtime_ns for p in files if p.exists()}
+
+
+def _killed_build(cfg: RunConfig, marker: str) -> int:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(KILL_SCRIPT),
+            marker,
+            str(cfg.data_dir),
+            str(cfg.warehouse),
+            str(cfg.target_dir),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    return killed.returncode
+
+
+@pytest.fixture(scope="session")
+def daily_lake(lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> DailyLake:
+    """Three daily loads on a copy of the test lake, each built incrementally (the last after
+    three killed builds), and the same bronze built from scratch: the lake of the history and
+    incremental-build tests. Reusing the test lake's bronze and first build saves a full build."""
+    from engagement_lake.generate import generate_day
+    from engagement_lake.publish import publish
+
+    root = tmp_path_factory.mktemp("daily_lake")
+    shutil.copytree(lake.cfg.data_dir / "bronze", root / "data" / "bronze")
+    shutil.copytree(lake.cfg.data_dir / "_truth", root / "data" / "_truth")
+    shutil.copy2(lake.cfg.warehouse, root / "daily.duckdb")
+    if record_path(lake.cfg.warehouse).exists():
+        shutil.copy2(record_path(lake.cfg.warehouse), record_path(root / "daily.duckdb"))
+
+    def config(name: str) -> RunConfig:
+        return RunConfig(
+            root / "data",
+            root / f"{name}.duckdb",
+            scale=TEST_SCALE,
+            seed=TEST_SEED,
+            target_dir=root / name,
+        )
+
+    daily = config("daily")
+    state = json.loads((daily.data_dir / "_truth" / "state.json").read_text())
+    first = date.fromisoformat(state["last_load_date"])
+    loads = [first + timedelta(days=n) for n in range(DAILY_LOADS + 1)]
+    out = DailyLake(daily, config("scratch"), loads, [])
+    for day in loads[1:]:
+        generate_day(daily.data_dir, day, seed=TEST_SEED, progress=False)
+        if day == loads[1]:
+            bridge, *accounts = _bridge_row(daily, day)
+            out.bridged = (accounts[0], accounts[1])
+            contract = load_contracts()["shop.customers"]
+            batch = f"daily-{day.isoformat()}"
+            write_table(daily.data_dir, contract, [bridge], load_date=day, batch_id=batch, part=99)
+        if day == loads[-1]:
+            publish(daily)
+            out.published_before_kills = _published_files(daily)
+            for point, marker in KILL_POINTS.items():
+                out.kills[point] = _killed_build(daily, marker)
+            out.published_after_kills = _published_files(daily)
+        out.runs.append(build(daily, progress=False))
+    # models only: the data tests ran on every daily build of the same bronze
+    no_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
+    run = run_dbt(["build", *no_tests], out.scratch, progress=False)
+    assert run.success, [f.name for f in run.failures] or run.error
+    return out

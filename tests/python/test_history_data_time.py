@@ -1,18 +1,15 @@
 """History in data time, reproducible from bronze.
 
-A lake is generated (scale 0.02) and built, then three daily loads land, each followed by a
-build: warehouse A saw every day. Warehouse B is built once, from scratch, from the same bronze.
+The test lake (scale 0.02) grows by three daily loads, each followed by an incremental build:
+warehouse A saw every day. Warehouse B is built once, from scratch, from the same bronze (the
+session's ``daily_lake``, shared with test_incremental.py, which compares every other table).
 Every history table must be equal row for row in both (order aside): history is a function of
 bronze, not of which builds happened to run. And every date in it comes from the data: validity
 starts at a source's updated_at on or before the latest load, trends are dated by load dates.
-
-Five builds of the history models and their upstream (not gold): one of the slower modules.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -20,14 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engagement_lake.config import RunConfig
-from engagement_lake.dbt_runner import build
-from engagement_lake.generate import generate, generate_day
+from conftest import DailyLake
 from engagement_lake.quality import plausibility
 
-SCALE = 0.02
-SEED = 7
-DAYS = 3
 HISTORY_TABLES = (
     "customer_history",
     "opportunity_history",
@@ -35,46 +27,14 @@ HISTORY_TABLES = (
     "customer_segment_history",
     "customer_value_history",
 )
-SELECT = [*(f"+{t}" for t in HISTORY_TABLES), "stg_crm__opportunities"]
 
 pytestmark = pytest.mark.slow
 
 
-@dataclass
-class Warehouses:
-    daily: RunConfig  # built after the backfill and after each daily load
-    scratch: RunConfig  # built once, after the last load
-    loads: list[date]  # the backfill's load date, then the daily ones
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
-        con.execute(f"attach '{self.daily.warehouse}' as daily (read_only)")
-        con.execute(f"attach '{self.scratch.warehouse}' as scratch (read_only)")
-        return con
-
-
 @pytest.fixture(scope="module")
-def warehouses(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Warehouses:
-    root = tmp_path_factory.mktemp("history_data_time")
-    data = root / "data"
-    generate(data, scale=SCALE, seed=SEED, progress=False)
-
-    def config(name: str) -> RunConfig:
-        return RunConfig(
-            data, root / f"{name}.duckdb", scale=SCALE, seed=SEED, target_dir=root / name
-        )
-
-    daily = config("daily")
-    build(daily, SELECT, progress=False)
-    state = json.loads((data / "_truth" / "state.json").read_text())
-    first = date.fromisoformat(state["last_load_date"])
-    loads = [first + timedelta(days=n) for n in range(DAYS + 1)]
-    for day in loads[1:]:
-        generate_day(data, day, seed=SEED, progress=False)
-        build(daily, SELECT, progress=False)
-    scratch = config("scratch")
-    build(scratch, SELECT, progress=False)
-    return Warehouses(daily, scratch, loads)
+def warehouses(daily_lake: DailyLake) -> DailyLake:
+    """The session's daily lake (conftest): built after each daily load, and from scratch."""
+    return daily_lake
 
 
 def _bronze_load_dates(data: Path) -> list[date]:
@@ -84,7 +44,7 @@ def _bronze_load_dates(data: Path) -> list[date]:
 
 @pytest.mark.parametrize("table", HISTORY_TABLES)
 def test_day_by_day_and_from_scratch_give_the_same_history(
-    warehouses: Warehouses, table: str
+    warehouses: DailyLake, table: str
 ) -> None:
     with warehouses.connect() as con:
         counts = con.execute(
@@ -103,7 +63,7 @@ def test_day_by_day_and_from_scratch_give_the_same_history(
     assert (only_daily, only_scratch) == (0, 0), table
 
 
-def test_the_trends_have_one_point_per_load_date(warehouses: Warehouses) -> None:
+def test_the_trends_have_one_point_per_load_date(warehouses: DailyLake) -> None:
     assert _bronze_load_dates(warehouses.daily.data_dir) == warehouses.loads
     with warehouses.connect() as con:
         for table in HISTORY_TABLES[2:]:
@@ -123,7 +83,7 @@ def test_the_trends_have_one_point_per_load_date(warehouses: Warehouses) -> None
             assert (dupes, latest) == (0, 1), table
 
 
-def test_validity_dates_come_from_the_data(warehouses: Warehouses) -> None:
+def test_validity_dates_come_from_the_data(warehouses: DailyLake) -> None:
     """valid_from is a source's updated_at, never later than the end of the latest load day (the
     build ran months after it: 2026-12 on this machine, never in the data); the load-date columns
     are load dates of bronze."""
@@ -154,7 +114,7 @@ def test_validity_dates_come_from_the_data(warehouses: Warehouses) -> None:
         assert changed > 0
 
 
-def test_a_daily_change_closes_the_previous_version(warehouses: Warehouses) -> None:
+def test_a_daily_change_closes_the_previous_version(warehouses: DailyLake) -> None:
     """An opportunity the daily loads changed: its versions chain (each valid_to is the next
     valid_from) and the newest is the one staging holds as current."""
     with warehouses.connect() as con:
@@ -184,7 +144,7 @@ def test_a_daily_change_closes_the_previous_version(warehouses: Warehouses) -> N
     assert (versions[-1][0], versions[-1][1], versions[-1][2]) == current
 
 
-def test_history_plausibility_checks_pass(warehouses: Warehouses) -> None:
+def test_history_plausibility_checks_pass(warehouses: DailyLake) -> None:
     checks = tuple(c for c in plausibility.CHECKS if c.name.startswith("history_"))
     assert len(checks) >= 2
     with duckdb.connect(str(warehouses.daily.warehouse), read_only=True) as con:

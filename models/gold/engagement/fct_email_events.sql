@@ -1,6 +1,8 @@
 -- One row per e-mail platform event (sent, delivered, open, click, convert, unsubscribe, bounce),
 -- keyed to the golden customer of the subscriber, the campaign and the event date.
 
+{{ config(materialized='incremental', unique_key='event_id') }}
+
 with
 
 events as (
@@ -22,6 +24,32 @@ marketing_xref as (
     where source_system = 'marketing'
 
 ),
+
+{%- if is_incremental() %}
+
+-- the events a daily run rebuilds: new versions, events of a campaign with a new version (its
+-- type), re-keyed customers
+touched as (
+
+    select event_id from events where {{ in_changed_partitions('_source_file') }}
+    union
+    select events.event_id
+    from events
+    inner join {{ ref('stg_marketing__campaigns') }} as changed_campaigns
+        on events.campaign_id = changed_campaigns.campaign_id
+    where {{ in_changed_partitions('changed_campaigns._source_file') }}
+    union
+    -- rows whose customer now resolves to another golden id (a merge or a split of the day)
+    select events.event_id
+    from events
+    inner join {{ this }} as built
+        on built.event_id = events.event_id
+    left join marketing_xref
+        on events.subscriber_id = marketing_xref.source_id
+    where built.customer_key <> {{ member_key('marketing_xref.customer_id') }}
+
+),
+{%- endif %}
 
 final as (
 
@@ -56,6 +84,9 @@ final as (
         on events.campaign_id = campaigns.campaign_id
     left join marketing_xref
         on events.subscriber_id = marketing_xref.source_id
+    {%- if is_incremental() %}
+    where events.event_id in (select touched.event_id from touched)
+    {%- endif %}
 
 )
 

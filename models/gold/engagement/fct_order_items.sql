@@ -1,6 +1,8 @@
 -- One row per order line (newest version): the product, size, quantity and price, and whether
 -- and why the line was returned. Keyed to dim_customer, dim_product and dim_date (order_date).
 
+{{ config(materialized='incremental', unique_key='order_item_id') }}
+
 with
 
 items as (
@@ -33,6 +35,38 @@ shop_xref as (
     select * from {{ ref('int_shop_customer_xref') }}
 
 ),
+
+{%- if is_incremental() %}
+
+-- the items a daily run rebuilds: new versions of the item or its order, new returns,
+-- re-keyed customers
+touched as (
+
+    select order_item_id from items where {{ in_changed_partitions('_source_file') }}
+    union
+    select items.order_item_id
+    from items
+    inner join orders
+        on items.order_id = orders.order_id
+    where {{ in_changed_partitions('orders._source_file') }}
+    union
+    select order_item_id
+    from {{ ref('stg_shop__returns') }}
+    where {{ in_changed_partitions('_source_file') }}
+    union
+    -- rows whose customer now resolves to another golden id (a merge or a split of the day)
+    select items.order_item_id
+    from items
+    inner join {{ this }} as built
+        on built.order_item_id = items.order_item_id
+    inner join orders
+        on items.order_id = orders.order_id
+    left join shop_xref
+        on orders.customer_id = shop_xref.shop_customer_id
+    where built.customer_key <> {{ member_key('shop_xref.customer_id') }}
+
+),
+{%- endif %}
 
 final as (
 
@@ -74,6 +108,9 @@ final as (
         on items.order_item_id = returns.order_item_id
     left join shop_xref
         on orders.customer_id = shop_xref.shop_customer_id
+    {%- if is_incremental() %}
+    where items.order_item_id in (select touched.order_item_id from touched)
+    {%- endif %}
 
 )
 

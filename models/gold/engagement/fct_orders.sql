@@ -1,6 +1,8 @@
 -- One row per shop order (newest version): who ordered, through which channel, the amounts, and
 -- what came back. Keyed to dim_customer, dim_channel and dim_date (order_date).
 
+{{ config(materialized='incremental', unique_key='order_id') }}
+
 with
 
 orders as (
@@ -51,6 +53,29 @@ return_totals as (
 
 ),
 
+{%- if is_incremental() %}
+
+-- the orders a daily run rebuilds: new versions, new items or returns, re-keyed customers
+touched as (
+
+    select order_id from orders where {{ in_changed_partitions('_source_file') }}
+    union
+    select order_id from items where {{ in_changed_partitions('_source_file') }}
+    union
+    select order_id from returns where {{ in_changed_partitions('_source_file') }}
+    union
+    -- rows whose customer now resolves to another golden id (a merge or a split of the day)
+    select orders.order_id
+    from orders
+    inner join {{ this }} as built
+        on built.order_id = orders.order_id
+    left join shop_xref
+        on orders.customer_id = shop_xref.shop_customer_id
+    where built.customer_key <> {{ member_key('shop_xref.customer_id') }}
+
+),
+{%- endif %}
+
 final as (
 
     select
@@ -98,6 +123,9 @@ final as (
         on orders.order_id = item_totals.order_id
     left join return_totals
         on orders.order_id = return_totals.order_id
+    {%- if is_incremental() %}
+    where orders.order_id in (select touched.order_id from touched)
+    {%- endif %}
 
 )
 

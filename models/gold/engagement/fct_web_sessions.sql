@@ -1,6 +1,8 @@
 -- One row per web or app session: device, traffic source, pages, and whether it converted.
 -- Anonymous sessions point at the unknown customer.
 
+{{ config(materialized='incremental', unique_key='session_id') }}
+
 with
 
 sessions as (
@@ -14,6 +16,25 @@ shop_xref as (
     select * from {{ ref('int_shop_customer_xref') }}
 
 ),
+
+{%- if is_incremental() %}
+
+-- the sessions a daily run rebuilds: new versions, re-keyed customers
+touched as (
+
+    select session_id from sessions where {{ in_changed_partitions('_source_file') }}
+    union
+    -- rows whose customer now resolves to another golden id (a merge or a split of the day)
+    select sessions.session_id
+    from sessions
+    inner join {{ this }} as built
+        on built.session_id = sessions.session_id
+    left join shop_xref
+        on sessions.customer_id = shop_xref.shop_customer_id
+    where built.customer_key <> {{ member_key('shop_xref.customer_id') }}
+
+),
+{%- endif %}
 
 final as (
 
@@ -47,6 +68,9 @@ final as (
     from sessions
     left join shop_xref
         on sessions.customer_id = shop_xref.shop_customer_id
+    {%- if is_incremental() %}
+    where sessions.session_id in (select touched.session_id from touched)
+    {%- endif %}
 
 )
 

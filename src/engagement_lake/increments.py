@@ -1,0 +1,141 @@
+"""Which bronze partitions a build must read: the daily incremental build's bookkeeping.
+
+Bronze grows by one ``load_date=`` partition per table and day. A build records, beside the
+warehouse (``<warehouse>.partitions.json``), every partition it read, file by file (size and
+modification time); the next build compares bronze with that record:
+
+- only new partitions (a daily load, or several): an incremental run over their load dates
+  (``var('incremental_load_dates')``, macros/incremental);
+- a partition whose files were rewritten or added to (a replayed day): its load date is read
+  again, which is idempotent, since incremental models replace every key the date brings;
+- a file or partition gone, or no record at all (a first build, a warehouse copied without its
+  record, an interrupted first build): ``--full-refresh``, the only answer that cannot be wrong.
+
+The record is written only after a build of the whole project whose models and tests all
+passed, and atomically (a temporary file renamed over the old one). A build killed at any point
+leaves the previous record, so the next build reads every partition since the last good build
+again: incremental models replace those keys, tables are rebuilt, and the warehouse ends as a
+clean build would leave it. A selected build (``--select``) reads what changed since the last
+whole build and leaves the record alone, since the models it skipped have not read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engagement_lake.preflight import PARTITION
+
+RECORD_SUFFIX = ".partitions.json"
+RECORD_VERSION = 1
+ERASURE_REGISTER = Path("_erasure") / "requests.parquet"
+"""The erasure register (``engagement-lake forget``): rows it erases may already sit in
+incremental tables, which an incremental run never revisits, so a changed register rebuilds."""
+ERASURE_KEY = "_erasure.requests"
+
+Files = dict[str, list[int]]
+"""File name -> [size in bytes, modification time in ns]."""
+Partitions = dict[str, dict[str, Files]]
+"""``system.table`` -> load date -> files."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a build treats the incremental models: from scratch, or over some load dates."""
+
+    full_refresh: bool
+    load_dates: tuple[str, ...] = ()
+    reason: str = ""
+
+    def dbt_vars(self) -> dict[str, Any]:
+        """The var the incremental models read (none on a full refresh: dbt ignores it)."""
+        return {} if self.full_refresh else {"incremental_load_dates": list(self.load_dates)}
+
+
+def record_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + RECORD_SUFFIX)
+
+
+def partitions(files: Mapping[str, Iterable[Path]]) -> Partitions:
+    """The partitions of the good bronze files per table, as the preflight found them."""
+    out: Partitions = {}
+    for fqn, paths in files.items():
+        table = out.setdefault(fqn, {})
+        for path in paths:
+            match = PARTITION.match(path.parent.name)
+            if match is None:  # the preflight keeps only partitioned files
+                continue
+            stat = path.stat()
+            table.setdefault(match[1], {})[path.name] = [stat.st_size, stat.st_mtime_ns]
+    return out
+
+
+def with_erasure_register(found: Partitions, data_dir: Path) -> Partitions:
+    """``found`` plus the erasure register's file, when there is one, under ERASURE_KEY."""
+    path = data_dir / ERASURE_REGISTER
+    if not path.is_file():
+        return found
+    stat = path.stat()
+    return {**found, ERASURE_KEY: {"register": {path.name: [stat.st_size, stat.st_mtime_ns]}}}
+
+
+def read_record(warehouse: Path) -> Partitions | None:
+    """The partitions the last whole build read, or None (no record, or one unreadable)."""
+    path = record_path(warehouse)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("version") != RECORD_VERSION:
+        return None
+    return doc.get("partitions")
+
+
+def write_record(warehouse: Path, found: Partitions) -> None:
+    """Record what a whole, successful build read (atomically: a crash leaves the old one)."""
+    path = record_path(warehouse)
+    partial = path.with_name("." + path.name + ".partial")
+    partial.write_text(
+        json.dumps({"version": RECORD_VERSION, "partitions": found}, indent=1, sort_keys=True),
+        encoding="utf-8",
+    )
+    os.replace(partial, path)
+
+
+def forget(warehouse: Path) -> None:
+    """Drop the record before a build changes the warehouse without one (a full refresh), so a
+    crash mid-way cannot leave an old record beside tables built from newer partitions."""
+    record_path(warehouse).unlink(missing_ok=True)
+
+
+def plan(warehouse: Path, found: Partitions) -> Plan:
+    """Compare bronze now (``found``) with the record of the last whole build."""
+    if not warehouse.exists():
+        return Plan(True, reason="no warehouse yet")
+    before = read_record(warehouse)
+    if before is None:
+        return Plan(True, reason="no record of the partitions the warehouse was built from")
+    if found.get(ERASURE_KEY) != before.get(ERASURE_KEY):
+        return Plan(True, reason="the erasure register changed")
+    dates: set[str] = set()
+    for fqn, table in found.items():
+        if fqn == ERASURE_KEY:
+            continue
+        old_table = before.get(fqn, {})
+        for day, files in table.items():
+            old = old_table.get(day)
+            if old is None:
+                dates.add(day)
+                continue
+            if set(old) - set(files):
+                return Plan(True, reason=f"bronze {fqn} load_date={day}: a file was removed")
+            if files != old:
+                dates.add(day)  # rewritten or added to: a replayed day, read again
+        gone = sorted(set(old_table) - set(table))
+        if gone:
+            return Plan(True, reason=f"bronze {fqn} load_date={gone[0]}: partition removed")
+    return Plan(False, tuple(sorted(dates)), reason=f"{len(dates)} new or replayed load date(s)")
