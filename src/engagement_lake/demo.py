@@ -7,6 +7,7 @@ gold); this module only reports on the result, so the demo can never drift from 
 from __future__ import annotations
 
 from engagement_lake.config import RunConfig
+from engagement_lake.publish import serving_path
 
 
 def summary(cfg: RunConfig) -> str:
@@ -60,7 +61,8 @@ def summary(cfg: RunConfig) -> str:
         f'Query it: .venv/bin/engagement-lake sql "select * from gold.mart_customer_360 limit 5"'
         f" --warehouse {cfg.warehouse}",
         "          .venv/bin/engagement-lake cookbook   (the analyst questions, ready to run)",
-        f"or open {cfg.warehouse} in any DuckDB 1.5 client (DuckDB CLI, Harlequin, DBeaver);"
-        f" Parquet exports of gold are in {cfg.data_dir / 'gold'}.",
+        f"BI tools: open {serving_path(cfg)} read-only in any DuckDB 1.5 client (DuckDB CLI,"
+        f" DBeaver, Metabase, Superset: gold with its keys, pseudonymised); Parquet exports of"
+        f" gold are in {cfg.data_dir / 'gold'}.",
     ]
     return "\n".join(lines)
