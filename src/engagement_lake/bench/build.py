@@ -180,8 +180,11 @@ def _body(compiled: str) -> str:
 def dbt_seconds(manifest: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
     """Per-node seconds of the build, summed by kind, and every node's own time."""
     nodes = manifest["nodes"]
-    # saved queries are nodes of a build too (their exports): tiny, but counted
-    kinds = ("sql_models", "python_models", "seeds", "tests", "unit_tests", "saved_queries")
+    # saved queries and exposures are nodes of a build too (no-ops): tiny, but counted
+    kinds = (
+        *("sql_models", "python_models", "seeds", "tests", "unit_tests"),
+        *("saved_queries", "exposures"),
+    )
     sums = dict.fromkeys(kinds, 0.0)
     counts = dict.fromkeys(sums, 0)
     per_node: dict[str, float] = {}
@@ -200,6 +203,8 @@ def dbt_seconds(manifest: Mapping[str, Any], results: Mapping[str, Any]) -> dict
             key = "seeds"
         elif kind == "saved_query":
             key = "saved_queries"
+        elif kind == "exposure":
+            key = "exposures"
         else:
             continue
         sums[key] += seconds
