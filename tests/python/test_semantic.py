@@ -11,6 +11,7 @@ import math
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from engagement_lake.cli import main
@@ -131,9 +132,10 @@ EXPECTED: dict[str, str] = {
     # pipeline
     "opportunities_created": f"select count(*) {OPPS}",
     "opportunity_amount": f"select sum(amount) {OPPS}",
-    "pipeline_value": f"select sum(amount) filter (where is_open) {OPPS}",
-    "weighted_pipeline_value": f"select sum(round(amount * probability / 100.0, 2)) "
-    f"filter (where is_open) {OPPS}",
+    # closed opportunities count 0 towards the open pipeline: a group with none open has 0
+    "pipeline_value": f"select coalesce(sum(amount) filter (where is_open), 0) {OPPS}",
+    "weighted_pipeline_value": "select coalesce(sum(round(amount * probability / 100.0, 2)) "
+    f"filter (where is_open), 0) {OPPS}",
     "won_opportunities": f"select count(*) filter (where stage_name = 'Closed Won') {OPPS}",
     "closed_opportunities": f"select count(*) filter (where stage_name like 'Closed%') {OPPS}",
     "win_rate": f"select count(*) filter (where stage_name = 'Closed Won') / "
@@ -401,6 +403,104 @@ def test_a_saved_query_equals_its_sql(lake, manifest) -> None:
             layer.con.execute(f"select channel, count(*) {TICKETS} group by 1").fetchall()
         )
     assert dict(frame.itertuples(index=False)) == expected
+
+
+def _looked_up(column: str, dimension: str, key: str, fact: str) -> str:
+    """A dimension's attribute of the fact's row, as a scalar subquery (no join, so the metric's
+    unqualified columns stay unambiguous)."""
+    return f"(select d.{column} from gold.{dimension} as d where d.{key} = {fact}.{key})"
+
+
+#: How each saved query's group-by reads in SQL over the table its metrics' SQL above reads:
+#: (select expressions, a join, an extra condition). The date of metric_time is each table's
+#: own (the semantic model's agg_time_dimension).
+SAVED_QUERY_GROUPS: dict[str, tuple[list[str], str, str]] = {
+    "tickets__satisfaction_trend": (["date_trunc('month', created_date)::date"], "", ""),
+    "tickets__volume_by_channel": (["channel"], "", ""),
+    "tickets__resolution_by_type": (["ticket_type"], "", ""),
+    "tickets__volume_by_status_priority": (["status", "priority"], "", ""),
+    "tickets__sentiment_distribution": (["sentiment_label"], "", ""),
+    "sentiment__rating_trend": (["date_trunc('month', review_date)::date"], "", ""),
+    "sentiment__reviews_by_category": (
+        [_looked_up("category", "dim_product", "product_key", "fct_product_reviews")],
+        "",
+        "",
+    ),
+    "sentiment__negative_share_by_source": (["source_type"], "", ""),
+    "pipeline__value_by_stage": (
+        [
+            _looked_up(
+                "stage_order", "dim_sales_stage", "sales_stage_key", "fct_sales_opportunities"
+            ),
+            "stage_name",
+        ],
+        "",
+        "is_open",
+    ),
+    "pipeline__win_rate_by_type": (["opportunity_type"], "", ""),
+    "pipeline__conversion_by_type": (["opportunity_type"], "", ""),
+    "pipeline__monthly_creation": (["date_trunc('month', created_date)::date"], "", ""),
+    "pipeline__by_source": (["lead_source"], "", ""),
+    "email__rates_by_campaign_type": (["campaign_type"], "", ""),
+    "email__unsubscribe_trend": (["date_trunc('month', event_date)::date"], "", ""),
+    "email__engagement_by_tier": (
+        [_looked_up("loyalty_tier", "dim_customer", "customer_key", "fct_email_events")],
+        "",
+        "",
+    ),
+    "email__by_day_of_week": (["isodow(event_date)", "dayname(event_date)"], "", ""),
+    "customer_360__health_distribution": (["health_level"], "", ""),
+    "customer_360__revenue_trend": (["date_trunc('month', order_date)::date"], "", ""),
+}
+
+
+def _grouped_sql(metric: str, groups: list[str], join: str, extra: str) -> str:
+    """The metric's hand-written SQL above, grouped: the join goes before its condition."""
+    head, _, rest = EXPECTED[metric].partition(" from ")
+    table, _, condition = rest.partition(" where ")
+    conditions = " and ".join(f"({c})" for c in (condition, extra) if c)
+    where = f" where {conditions}" if conditions else ""
+    keys = ", ".join(f"{g} as g{i}" for i, g in enumerate(groups))
+    return (
+        f"select {keys}, {head.removeprefix('select ')} as value from {table} {join}{where} "
+        f"group by all"
+    )
+
+
+def _number(value) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _key(value) -> str:
+    if value is None or value != value:  # None, NaN, NaT
+        return "null"
+    if hasattr(value, "date") and callable(value.date):
+        return str(value.date())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def test_every_saved_query_equals_its_sql(serving, manifest) -> None:
+    """Each saved query, row by row and metric by metric, against the metrics' hand-written SQL
+    grouped the same way."""
+    queries = {q.label: q for q in list_saved_queries(manifest)}
+    assert set(queries) == set(SAVED_QUERY_GROUPS)
+    for label, (groups, join, extra) in SAVED_QUERY_GROUPS.items():
+        frame = serving.saved_query(label)
+        group_columns = [c for c in frame.columns if c not in queries[label].metrics]
+        assert len(group_columns) == len(groups), label
+        got = {
+            tuple(sorted(_key(v) for v in row[: len(groups)])): row[len(groups) :]
+            for row in frame[group_columns + list(queries[label].metrics)].itertuples(index=False)
+        }
+        for position, metric in enumerate(queries[label].metrics):
+            rows = serving.con.execute(_grouped_sql(metric, groups, join, extra)).fetchall()
+            # group columns come in MetricFlow's order: rows matched on their sorted keys
+            expected = {tuple(sorted(_key(v) for v in row[:-1])): row[-1] for row in rows}
+            assert set(expected) == set(got), (label, metric)
+            for key, value in expected.items():
+                assert _close(_number(got[key][position]), _number(value)), (label, metric, key)
 
 
 def test_unknown_names_fail_with_one_line(serving) -> None:
