@@ -14,7 +14,7 @@ export ENGAGEMENT_LAKE_DATA_DIR := $(DATA_DIR)
 export ENGAGEMENT_LAKE_WAREHOUSE := $(WAREHOUSE)
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check bench-build clean lock
+.PHONY: help install install-spark demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check bench-build clean lock
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,6 +26,14 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install the package with its pinned dependencies (quick when done)
+
+SPARK_STAMP := $(VENV)/.spark-installed
+$(SPARK_STAMP): $(STAMP)
+	@command -v java >/dev/null || (apt-get update && apt-get install -y openjdk-17-jre-headless)
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev,spark]"
+	@touch $(SPARK_STAMP)
+
+install-spark: $(SPARK_STAMP) ## add pyspark and dbt-spark (the spark target; Java 17 from Debian if missing)
 
 demo: install ## generate the demo data, check bronze, build, check gold, print a summary, write the dashboards
 	$(BIN)/engagement-lake generate --scale $(SCALE) --seed $(SEED)

@@ -113,6 +113,31 @@
 {% endmacro %}
 
 
+{#- Spark reads bronze through one view per table (macros/spark/bronze_views.sql) whose schema is
+    the union of its files' columns; the per-file check that a required column is in every file
+    is the preflight's (engagement_lake.preflight), which runs before any engine. -#}
+{% macro spark__bronze_file_columns(spec) %}
+    {%- if not execute -%}
+        {{ return({'files': 0, 'present': []}) }}
+    {%- endif -%}
+    {%- if spec.files is not none -%}
+        {{ exceptions.raise_compiler_error(
+            "bronze " ~ spec.system ~ "." ~ spec.table ~ ": files set aside by the preflight "
+            ~ "(--unreadable quarantine) are supported on DuckDB only; on Spark replace the file") }}
+    {%- endif -%}
+    {%- set present_tables = var('bronze_tables', none) -%}
+    {%- if present_tables is not none and (spec.system ~ '.' ~ spec.table) not in present_tables -%}
+        {{ return({'files': 0, 'present': []}) }}
+    {%- endif -%}
+    {%- set names = adapter.get_columns_in_relation(source(spec.system, spec.table)) | map(attribute='name') | list -%}
+    {%- set present = [] -%}
+    {%- for col in spec.columns if col.name in names -%}
+        {%- do present.append(col.name) -%}
+    {%- endfor -%}
+    {{ return({'files': 1, 'present': present}) }}
+{% endmacro %}
+
+
 {%- macro java_to_strftime(fmt) -%}
     {{ return(fmt | replace('yyyy', '%Y') | replace('MM', '%m') | replace('dd', '%d')
                   | replace('HH', '%H') | replace('mm', '%M') | replace('ss', '%S')) }}

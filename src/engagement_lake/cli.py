@@ -32,11 +32,13 @@ IdentityNoise = _choices("IdentityNoise", config.NOISE_LEVELS)
 DEFAULT_IDENTITY_NOISE = IdentityNoise(config.DEFAULT_NOISE_LEVEL)
 Dialect = _choices("Dialect", config.DDL_DIALECTS)
 Unreadable = _choices("Unreadable", config.UNREADABLE_POLICIES)
+Engine = _choices("Engine", config.ENGINES)
 Layer = _choices("Layer", config.CHECK_LAYERS)
 OutputFormat = _choices("OutputFormat", config.OUTPUT_FORMATS)
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="How to print the result")]
 DEFAULT_DIALECT = Dialect("duckdb")
 DEFAULT_UNREADABLE = Unreadable("fail")
+DEFAULT_ENGINE = Engine("duckdb")
 DEFAULT_LAYER = Layer("all")
 DEFAULT_FORMAT = OutputFormat("table")
 
@@ -259,12 +261,26 @@ def build(
             "this bronze may lack",
         ),
     ] = None,
+    target: Annotated[
+        Engine,
+        typer.Option(
+            help="The engine (profiles.yml target): 'duckdb' (default), or 'spark' after "
+            "`make install-spark`: a full build into Parquet tables under --warehouse (default "
+            "warehouse/spark); gold is exported and served from DuckDB builds only"
+        ),
+    ] = DEFAULT_ENGINE,
 ) -> None:
     """Run `dbt build` on the bronze data into the DuckDB warehouse, then export gold."""
     from engagement_lake.dbt_runner import BronzeFileError, DbtError
     from engagement_lake.dbt_runner import build as run_build
 
-    cfg = config.RunConfig(config.data_dir(data_dir), config.warehouse_path(warehouse))
+    spark = target.value == "spark"
+    if spark:
+        _require_spark()
+        where = config.spark_dir(warehouse)
+    else:
+        where = config.warehouse_path(warehouse)
+    cfg = config.RunConfig(config.data_dir(data_dir), where, engine=target.value)
     allowed = [t.strip() for item in allow_missing_sources or () for t in item.split(",")]
     try:
         run = run_build(
@@ -280,8 +296,21 @@ def build(
     except DbtError as exc:
         raise _fail(f"dbt build failed:\n{exc}") from None
     _report_preflight(run.preflight)
-    if export and not select:
+    if spark:
+        typer.echo(f"{run.summary()}; Spark tables under {cfg.warehouse}")
+    elif export and not select:
         _export(cfg, include_personal)
+
+
+def _require_spark() -> None:
+    import importlib.util
+
+    missing = [m for m in ("pyspark", "dbt.adapters.spark") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise _fail(
+            f"--target spark needs {' and '.join(missing)}: run `make install-spark` "
+            "(installs the package's [spark] extra)"
+        )
 
 
 def _report_preflight(checked: Any) -> None:

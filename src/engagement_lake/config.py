@@ -19,9 +19,11 @@ MODELS_DIR = PROJECT_ROOT / "models"
 
 DATA_DIR_ENV = "ENGAGEMENT_LAKE_DATA_DIR"
 WAREHOUSE_ENV = "ENGAGEMENT_LAKE_WAREHOUSE"
+SPARK_DIR_ENV = "ENGAGEMENT_LAKE_SPARK_DIR"
 
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_WAREHOUSE = Path("warehouse/engagement.duckdb")
+DEFAULT_SPARK_DIR = Path("warehouse/spark")
 DEFAULT_SCALE = 0.1
 DEFAULT_SEED = 42
 DEFAULT_AS_OF = date(2026, 6, 30)
@@ -35,6 +37,8 @@ DEFAULT_NOISE_LEVEL = "realistic"
 # as Enum options and the functions behind it validate against the same tuples.
 DDL_DIALECTS = ("duckdb", "spark", "snowflake", "redshift", "trino")
 """Dialects ``schemas ddl`` transpiles the bronze DDL to (sqlglot's names)."""
+ENGINES = ("duckdb", "spark")
+"""The dbt targets of profiles.yml a build can run on (``engagement-lake build --target``)."""
 UNREADABLE_POLICIES = ("fail", "quarantine")
 """What a build does with a bronze file the preflight rejects."""
 QUALITY_LAYERS = ("bronze", "silver", "gold")
@@ -74,6 +78,13 @@ def warehouse_path(override: str | os.PathLike[str] | None = None) -> Path:
     return Path(os.environ.get(WAREHOUSE_ENV, DEFAULT_WAREHOUSE))
 
 
+def spark_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The spark target's folder (tables and metastore): argument, environment, default."""
+    if override is not None:
+        return Path(override)
+    return Path(os.environ.get(SPARK_DIR_ENV, DEFAULT_SPARK_DIR))
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything a generate → build → check run needs, resolved once."""
@@ -86,10 +97,15 @@ class RunConfig:
     target_dir: Path | None = None
     """dbt artefacts (manifest, run results); default ``target/`` in the project. Tests give each
     lake its own so that partial parsing never mixes two data folders."""
+    engine: str = "duckdb"
+    """The profiles.yml target: ``duckdb`` (``warehouse`` is the DuckDB file) or ``spark``
+    (``warehouse`` is the folder of the Spark tables and their metastore)."""
 
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt: profiles.yml and the sources read these variables."""
-        return {
-            DATA_DIR_ENV: str(self.data_dir.resolve()),
-            WAREHOUSE_ENV: str(self.warehouse.resolve()),
-        }
+        env = {DATA_DIR_ENV: str(self.data_dir.resolve())}
+        if self.engine == "spark":
+            env[SPARK_DIR_ENV] = str(self.warehouse.resolve())
+        else:
+            env[WAREHOUSE_ENV] = str(self.warehouse.resolve())
+        return env

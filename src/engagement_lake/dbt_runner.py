@@ -98,6 +98,7 @@ def close_duckdb_connections() -> None:
 def _invocation(args: Sequence[str], config: RunConfig, project_dir: Path) -> list[str]:
     """``args`` plus the project, profiles and (per data folder) target paths."""
     full = [*args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir), "--quiet"]
+    full += ["--target", config.engine]
     if config.target_dir is not None:
         full += ["--target-path", str(config.target_dir)]
         full += ["--log-path", str(config.target_dir / "logs")]
@@ -169,6 +170,10 @@ def run_dbt(
         if verbose or outcome.failed or outcome.status == "warn":
             console.print(line)
 
+    if config.engine == "spark":
+        from engagement_lake.spark import enable_python_models
+
+        enable_python_models()
     try:
         with bar if bar is not None else nullcontext():
             result = dbtRunner(callbacks=[on_event]).invoke(_invocation(args, config, project_dir))
@@ -276,6 +281,8 @@ def build(
     found = increments.with_erasure_register(increments.partitions(checked.files), config.data_dir)
     if full_refresh:
         plan = increments.Plan(True, reason="--full-refresh asked for")
+    elif config.engine == "spark":
+        plan = increments.Plan(True, reason="Spark builds are full builds (docs/spark.md)")
     else:
         plan = increments.plan(config.warehouse, found)
     if plan.full_refresh and not select:
@@ -292,6 +299,9 @@ def build(
     if unread:
         args += ["--exclude", *(f"source:{fqn}" for fqn in unread)]
     dbt_vars = {**(checked.dbt_vars() if skipped else {}), **plan.dbt_vars()}
+    if config.engine == "spark":
+        # the tables bronze has files for: Spark's bronze views are made for these only
+        dbt_vars["bronze_tables"] = sorted(fqn for fqn, files in checked.files.items() if files)
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
     if plan.full_refresh:

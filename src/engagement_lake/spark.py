@@ -1,0 +1,55 @@
+"""The Spark target's one piece of Python: dbt Python models run in the build's own Spark session.
+
+Open-source dbt-spark compiles a Python model into a script (the model function, a ``dbt``
+object whose ``ref`` returns ``spark.table(...)``, and a final ``saveAsTable``) but can only
+submit that script to Databricks. ``engagement-lake build --target spark`` runs dbt in-process on
+a local (or cluster-attached) pyspark session, so the script can simply run there: this module
+adds a ``session`` submission method that executes it with ``spark`` bound to that session and
+makes it the default. The Python models stay ordinary dbt models, in the DAG, tested like the
+rest, on both engines; each reads its inputs through ``engagement_lake.frames`` so that the same
+body accepts DuckDB relations and Spark DataFrames.
+
+pyspark is imported only when a Spark build starts: DuckDB users never need it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUBMISSION_METHOD = "session"
+
+
+class SessionPythonJobHelper:
+    """Runs a compiled dbt Python model in the active Spark session (dbt-spark's job-helper
+    interface: constructed per model, then ``submit(compiled_code)``)."""
+
+    def __init__(self, parsed_model: dict[str, Any], credentials: Any) -> None:
+        self.name = parsed_model.get("alias") or parsed_model.get("name", "python model")
+
+    def submit(self, compiled_code: str) -> None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+        if spark is None:
+            raise RuntimeError(
+                f"Python model {self.name}: no active Spark session; the spark target must use "
+                "method: session (profiles.yml)"
+            )
+        code = compile(compiled_code, f"<dbt python model {self.name}>", "exec")
+        exec(code, {"spark": spark, "__name__": f"dbt_python_model_{self.name}"})
+
+
+def enable_python_models() -> None:
+    """Teach dbt-spark the ``session`` submission method and make it the default (idempotent)."""
+    from dbt.adapters.spark.impl import SparkAdapter
+
+    if getattr(SparkAdapter, "_engagement_lake_session", False):
+        return
+    helpers = SparkAdapter.python_submission_helpers.fget
+
+    def python_submission_helpers(self: Any) -> dict[str, Any]:
+        return {**helpers(self), SUBMISSION_METHOD: SessionPythonJobHelper}
+
+    SparkAdapter.python_submission_helpers = property(python_submission_helpers)  # type: ignore[method-assign,assignment]
+    SparkAdapter.default_python_submission_method = property(lambda self: SUBMISSION_METHOD)  # type: ignore[method-assign,assignment]
+    SparkAdapter._engagement_lake_session = True  # type: ignore[attr-defined]
