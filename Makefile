@@ -14,7 +14,7 @@ export ENGAGEMENT_LAKE_DATA_DIR := $(DATA_DIR)
 export ENGAGEMENT_LAKE_WAREHOUSE := $(WAREHOUSE)
 export DBT_PROFILES_DIR := $(CURDIR)
 
-.PHONY: help install install-spark demo test lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check bench-build clean lock
+.PHONY: help install install-spark demo test test-spark lint docs sync bench-generate bench-mdm bench-mdm-noise bench-clv bench-check bench-build clean lock
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ demo: install ## generate the demo data, check bronze, build, check gold, print 
 
 test: install ## run the whole test suite (Python tests, which build a small lake once)
 	$(BIN)/python -m pytest
+
+test-spark: install-spark ## the Spark suite: a scale-0.01 lake built on DuckDB and on Spark, gold compared (tests/spark)
+	$(BIN)/python -m pytest tests/spark -p no:cacheprovider
 
 lint: install ## ruff on Python, sqlfluff (dbt templater) on the models
 	@mkdir -p $(dir $(WAREHOUSE))
