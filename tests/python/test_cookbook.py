@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
+from consent_records import latest_consent
 from engagement_lake.analyst import list_cookbook, run_cookbook
 from engagement_lake.config import PROJECT_ROOT
 
@@ -79,7 +80,7 @@ def ticket_sentiment(d) -> pl.DataFrame:
 
 def test_every_analysis_states_its_question():
     entries = list_cookbook(ANALYSES)
-    assert len(entries) == 31
+    assert len(entries) == 32
     for entry in entries:
         assert entry.question.strip().endswith((".", "?", ")")), entry.name
 
@@ -691,6 +692,71 @@ ATTRIBUTION_LOOKBACK = timedelta(days=30)
 """fct_marketing_attribution's window: the touches of the 30 days up to an order."""
 
 
+def test_q36_fitmap_adoption_after_invitation(lake, data):
+    """Each invitation followed to the customer's scans from staging (the ML platform's actions,
+    the FitMap scans, both resolved to golden customers through the shop id), then counted by
+    month invited."""
+    from engagement_lake.analyst.cookbook import project_vars
+
+    window = int(project_vars()["fitmap_adoption_days"])
+    con = lake.connect()
+    try:
+        invitations = con.execute(
+            "select action_id, customer_ref, offered_at from staging.stg_mlops__next_best_actions "
+            "where action_type = 'offer_fitmap_scan'"
+        ).pl()
+        (as_of,) = con.execute(
+            "select max(cast(_loaded_at as date)) from staging.stg_mlops__next_best_actions"
+        ).fetchone()
+    finally:
+        con.close()
+    shop = golden_of(data, "shop")
+    scans: dict[str, list] = {}
+    for golden, at in (
+        data["scans"]
+        .join(shop, left_on="customer_id", right_on="source_id", suffix="_golden")
+        .select("customer_id_golden", "scanned_at")
+        .iter_rows()
+    ):
+        scans.setdefault(golden, []).append(at)
+    golden_of_ref = dict(shop.iter_rows())
+    months: dict[date, dict[str, list]] = {}
+    for _, ref, offered in invitations.iter_rows():
+        mine = sorted(scans.get(golden_of_ref.get(ref), []))
+        user = any(at < offered for at in mine)
+        after = [at for at in mine if at >= offered]
+        days = (after[0].date() - offered.date()).days if after else None
+        adopted = not user and days is not None and days <= window
+        closed = offered.date() + timedelta(days=window) <= as_of
+        m = months.setdefault(offered.date().replace(day=1), {k: [] for k in "unadc"})
+        m["u"].append(user)
+        m["a"].append(adopted)
+        m["d"].append(days if adopted else None)
+        m["c"].append(closed)
+        m["n"].append(not user and closed)
+    got = {
+        r["invited_month"]: r
+        for r in cookbook(lake, "q36_fitmap_adoption_after_invitation").iter_rows(named=True)
+    }
+    assert set(got) == {m.isoformat() for m in months}
+    for month, m in months.items():
+        row = got[month.isoformat()]
+        decided = [a for a, n in zip(m["a"], m["n"], strict=True) if n]
+        days = [x for x in m["d"] if x is not None]
+        assert row["invitations"] == len(m["u"]), month
+        assert row["invitations_to_new_users"] == m["u"].count(False), month
+        assert row["adoptions"] == sum(m["a"]), month
+        assert row["adoption_rate"] == (
+            pytest.approx(sum(decided) / len(decided), abs=5e-5) if decided else None
+        ), month
+        assert row["average_days_to_adopt"] == (
+            pytest.approx(sum(days) / len(days), abs=5e-3) if days else None
+        ), month
+    # the invitations work now and then, not always: overall, a rate strictly between 0 and 1
+    decided = [a for m in months.values() for a, n in zip(m["a"], m["n"], strict=True) if n]
+    assert decided and 0 < sum(decided) < len(decided)
+
+
 def test_q34_customer_acquisition_cost_by_channel(lake, data, engagement_space):
     d, e = data, engagement_space
     campaigns = d["campaigns"].select("campaign_id", "channel", "budget", "send_date")
@@ -917,8 +983,10 @@ def test_q13_sla_breaches_by_priority_and_channel(lake, data):
         assert (row["resolved_tickets"], row["first_response_breaches"]) == (r["n"], r["fr"])
         assert row["resolution_breaches"] == r["res"]
         assert row["breach_share"] == pytest.approx(r["share"], abs=5e-5)
-    shares = [r["share"] for r in expected.iter_rows(named=True)]
-    assert 0 < min(shares) <= max(shares) < 1
+    # some tickets breach and some do not: over all of them (a group of a ticket or two may
+    # well be all one way)
+    breached = judged.select((pl.col("fr") | pl.col("res")).mean()).item()
+    assert 0 < breached < 1
 
 
 def test_q14_emerging_sentiment_issues(lake, data):
@@ -972,16 +1040,6 @@ def test_q14_emerging_sentiment_issues(lake, data):
     } == expected
 
 
-def _latest_record(rows: list[tuple]) -> dict[str, tuple]:
-    """golden customer_id -> the values of its most recently updated source record (ties: the
-    lowest source id), from (customer_id, source_id, updated_at, *values) rows."""
-    ordered = sorted(rows, key=lambda r: (r[2] is None, -r[2].timestamp() if r[2] else 0.0, r[1]))
-    best: dict[str, tuple] = {}
-    for customer_id, _, _, *values in ordered:
-        best.setdefault(customer_id, tuple(values))
-    return best
-
-
 def test_q15_email_reach_by_life_stage(lake, data):
     from engagement_lake.analyst.cookbook import project_vars
 
@@ -991,26 +1049,7 @@ def test_q15_email_reach_by_life_stage(lake, data):
     attributes = [r["attribute"] for r in _seed("marts", "profile_attributes.csv")]
     con = lake.connect()
     try:
-        shop = _latest_record(
-            con.execute(
-                """
-                select x.customer_id, s.customer_id, s.updated_at, s.has_marketing_opt_in
-                from staging.stg_shop__customers s
-                join silver.customer_xref x
-                  on x.source_system = 'shop' and x.source_id = s.customer_id
-                """
-            ).fetchall()
-        )
-        subscribers = _latest_record(
-            con.execute(
-                """
-                select x.customer_id, s.subscriber_id, s.updated_at, s.status
-                from staging.stg_marketing__subscribers s
-                join silver.customer_xref x
-                  on x.source_system = 'marketing' and x.source_id = s.subscriber_id
-                """
-            ).fetchall()
-        )
+        shop, subscribers = latest_consent(con)
     finally:
         con.close()
 
@@ -1031,7 +1070,8 @@ def test_q15_email_reach_by_life_stage(lake, data):
         opt_in = shop.get(row["customer_id"], (None,))[0]
         consent = status in rules["email_contactable_statuses"] if status else bool(opt_in)
         reachable = row["email"] is not None and consent
-        complete = sum(row[a] is not None for a in attributes) / len(attributes)
+        # the mart keeps each customer's completeness to 4 decimals (ninths do not end)
+        complete = round(sum(row[a] is not None for a in attributes) / len(attributes), 4)
         groups.setdefault(stage(row["birth_date"]), []).append((reachable, complete))
     answer = cookbook(lake, "q15_email_reach_by_life_stage")
     got = {r["life_stage"]: r for r in answer.iter_rows(named=True)}

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
+from consent_records import latest_consent
 from engagement_lake.config import PROJECT_ROOT
 
 UNKNOWN = "0" * 32
@@ -108,48 +109,8 @@ def test_age_bracket_and_life_stage_follow_the_seed(con, mart, as_of):
     assert len(seen) >= 4
 
 
-def _latest(rows: list[tuple]) -> dict[str, tuple]:
-    """customer_id -> the values of its most recently updated record (ties: lowest source id)."""
-    best: dict[str, tuple] = {}
-    for customer_id, source_id, updated_at, *values in rows:
-        rank = (updated_at is not None, updated_at or date.min, _neg(source_id))
-        if customer_id not in best or rank > best[customer_id][0]:
-            best[customer_id] = (rank, tuple(values))
-    return {k: v[1] for k, v in best.items()}
-
-
-class _neg(str):
-    """A string that sorts in reverse, for 'lowest id wins' inside a max()."""
-
-    def __lt__(self, other: str) -> bool:  # type: ignore[override]
-        return str.__gt__(self, other)
-
-    def __gt__(self, other: str) -> bool:  # type: ignore[override]
-        return str.__lt__(self, other)
-
-
 def test_communication_preferences_follow_consent(con, mart):
-    shop = _latest(
-        con.execute(
-            """
-            select x.customer_id, s.customer_id, s.updated_at, s.has_marketing_opt_in,
-                   s.preferred_channel
-            from staging.stg_shop__customers s
-            join silver.customer_xref x
-              on x.source_system = 'shop' and x.source_id = s.customer_id
-            """
-        ).fetchall()
-    )
-    subscribers = _latest(
-        con.execute(
-            """
-            select x.customer_id, s.subscriber_id, s.updated_at, s.status
-            from staging.stg_marketing__subscribers s
-            join silver.customer_xref x
-              on x.source_system = 'marketing' and x.source_id = s.subscriber_id
-            """
-        ).fetchall()
-    )
+    shop, subscribers = latest_consent(con)
     allowed = set(_vars()["email_contactable_statuses"])
     outcomes = defaultdict(int)
     for customer_id, email in con.execute(

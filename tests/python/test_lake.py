@@ -128,6 +128,7 @@ DESIGN_GOLD = {
     "mart_opportunity_followups",
     "mart_review_response_queue",
     "mart_fitmap_invitations",
+    "fct_fitmap_invitations",
     "fct_support_sla",
     "dim_support_agent",
     "fct_survey_responses",

@@ -267,6 +267,62 @@ def test_review_queue_holds_only_new_low_reviews(con):
         assert action == ("notify_ticket_owner" if has_ticket else "create_ticket")
 
 
+def test_review_queue_links_the_customers_open_ticket(con):
+    """Every queued review's link recomputed from staging: the reviewer's open tickets (statuses
+    var open_ticket_statuses, both sides resolved to golden customers through the crosswalk), the
+    one about the reviewed order first, else the most recently opened."""
+    rules = project_vars()
+    (as_of,) = con.execute(
+        "select max(cast(_loaded_at as date)) from staging.stg_reviews__product_reviews"
+    ).fetchone()
+    statuses = ", ".join(f"'{s}'" for s in rules["open_ticket_statuses"])
+    open_tickets: dict[str, list[tuple]] = {}
+    for golden, ticket_id, order_id, created_at, agent_id in con.execute(
+        f"""
+        select x.customer_id, t.ticket_id, t.order_id, t.created_at, t.agent_id
+        from staging.stg_support__tickets t
+        join silver.customer_xref x
+          on x.source_system = 'support' and x.source_id = cast(t.requester_id as varchar)
+        where t.status in ({statuses})
+        """
+    ).fetchall():
+        open_tickets.setdefault(golden, []).append((ticket_id, order_id, created_at, agent_id))
+    expected = {}
+    for review_id, golden, order_id in con.execute(
+        f"""
+        select r.review_id, x.customer_id, r.order_id
+        from staging.stg_reviews__product_reviews r
+        left join silver.customer_xref x
+          on x.source_system = 'shop' and x.source_id = r.customer_id
+        where r.rating <= {rules["low_review_max_rating"]}
+          and cast(r.submitted_at as date) > cast('{as_of}' as date) - {rules["review_queue_days"]}
+          and cast(r.submitted_at as date) <= cast('{as_of}' as date)
+        """
+    ).fetchall():
+        mine = sorted(
+            open_tickets.get(golden, []),
+            key=lambda t: (t[1] != order_id or order_id is None, -t[2].timestamp(), t[0]),
+        )
+        first = mine[0] if mine else (None, None, None, None)
+        expected[review_id] = (first[0], first[3], len(mine), bool(mine) and first[1] == order_id)
+    rows = con.execute(
+        "select review_id, open_ticket_id, open_ticket_agent_id, open_ticket_count, "
+        "is_ticket_on_reviewed_order from gold.mart_review_response_queue"
+    ).fetchall()
+    assert {r[0]: tuple(r[1:]) for r in rows} == expected
+    # every link is an open ticket of the reviewer
+    (wrong,) = con.execute(
+        """
+        select count(*)
+        from gold.mart_review_response_queue q
+        left join gold.fct_support_tickets t on q.open_ticket_id = t.ticket_id
+        where q.open_ticket_id is not null
+          and (t.ticket_id is null or not t.is_open or t.customer_key <> q.customer_key)
+        """
+    ).fetchone()
+    assert wrong == 0
+
+
 def test_fitmap_invitations_are_recent_buyers_without_a_scan(con):
     rows = con.execute(
         """

@@ -44,6 +44,8 @@ LEADS = "from gold.fct_sales_conversions"
 CAC = "from gold.fct_customer_acquisition_cost"
 RECS = "from gold.fct_product_recommendations"
 NBA = "from gold.fct_next_best_action"
+FITMAP_INVITES = "from gold.fct_fitmap_invitations"
+FITMAP_DECIDED = f"{FITMAP_INVITES} where not was_fitmap_user and is_window_complete"
 ASSIGN = "from gold.fct_experiment_assignments"
 PERF = "from gold.fct_model_performance"
 DRIFT = "from gold.fct_feature_drift where not is_baseline_month"
@@ -170,6 +172,12 @@ EXPECTED: dict[str, str] = {
     "nba_actions_offered": f"select count(*) {NBA}",
     "nba_actions_accepted": f"select count(*) filter (where outcome = 'accepted') {NBA}",
     "nba_acceptance_rate": _share("outcome = 'accepted'", NBA),
+    # FitMap adoption after an invitation
+    "fitmap_invitations": f"select count(*) {FITMAP_INVITES}",
+    "fitmap_adoptions": f"select count(*) filter (where is_adopted) {FITMAP_INVITES}",
+    "fitmap_invitations_window_closed": f"select count(*) {FITMAP_DECIDED}",
+    "fitmap_adoptions_window_closed": f"select count(*) filter (where is_adopted) {FITMAP_DECIDED}",
+    "fitmap_adoption_rate": _share("is_adopted", FITMAP_DECIDED),
     # experiments
     "experiment_assignments": f"select count(*) {ASSIGN}",
     "experiment_conversions": f"select count(*) filter (where is_converted) {ASSIGN}",

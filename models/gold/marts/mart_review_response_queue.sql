@@ -1,6 +1,8 @@
 -- One row per new 1–2 star review (submitted in the review_queue_days before the as-of date,
 -- default 7): the "Review Response" flow — whether the customer already has an open
 -- support ticket (then notify its agent) or not (then open one), with the review's sentiment.
+-- The ticket linked is the open one about the reviewed order when there is one, else the
+-- customer's most recently opened open ticket.
 
 with
 
@@ -21,11 +23,38 @@ reviews as (
 
 open_tickets as (
 
-    select customer_key, min(ticket_id) as open_ticket_id, count(*) as open_ticket_count
+    select ticket_id, customer_key, order_id, agent_id, created_at
     from {{ ref('fct_support_tickets') }}
     where is_open
         and customer_key <> {{ unknown_member_key() }}
-    group by customer_key
+
+),
+
+review_tickets as (
+
+    select
+        reviews.review_key,
+        open_tickets.ticket_id,
+        open_tickets.agent_id,
+        coalesce(open_tickets.order_id = reviews.order_id, false) as is_on_reviewed_order,
+        count(*) over (partition by reviews.review_key) as open_ticket_count,
+        row_number() over (
+            partition by reviews.review_key
+            order by
+                case when open_tickets.order_id = reviews.order_id then 0 else 1 end,
+                open_tickets.created_at desc,
+                open_tickets.ticket_id
+        ) as ticket_rank
+    from reviews
+    inner join open_tickets
+        on reviews.customer_key = open_tickets.customer_key
+
+),
+
+linked_tickets as (
+
+    select * from review_tickets
+    where ticket_rank = 1
 
 ),
 
@@ -49,13 +78,16 @@ final as (
         reviews.submitted_at,
 
         ---------- ticket
-        open_tickets.open_ticket_id,
-        open_tickets.open_ticket_id is not null as has_open_ticket,
-        case when open_tickets.open_ticket_id is not null then 'notify_ticket_owner'
+        linked_tickets.ticket_id as open_ticket_id,
+        linked_tickets.agent_id as open_ticket_agent_id,
+        cast(coalesce(linked_tickets.open_ticket_count, 0) as integer) as open_ticket_count,
+        coalesce(linked_tickets.is_on_reviewed_order, false) as is_ticket_on_reviewed_order,
+        linked_tickets.ticket_id is not null as has_open_ticket,
+        case when linked_tickets.ticket_id is not null then 'notify_ticket_owner'
             else 'create_ticket' end as response_action
     from reviews
-    left join open_tickets
-        on reviews.customer_key = open_tickets.customer_key
+    left join linked_tickets
+        on reviews.review_key = linked_tickets.review_key
 
 )
 

@@ -155,6 +155,46 @@ def bars(
     return draw
 
 
+def category_bars(
+    chart_id: str,
+    title: str,
+    *,
+    table: str,
+    category: str,
+    value: str,
+    value_sql: str,
+    also: str = "",
+    where: str = "",
+    order: str | None = None,
+    limit: int | None = None,
+    saved_query: str | None = None,
+    saved_columns: tuple[tuple[str, str], ...] = (),
+    **bar_options: Any,
+) -> Chart:
+    """The most common chart: one aggregate (``value_sql`` as ``value``, plus the columns
+    ``also`` for the tooltip and the saved query) per ``category`` of one gold ``table``, filtered
+    by ``where``, ordered by ``order`` (the value, highest first, by default) and drawn as
+    ``bars`` (``bar_options``)."""
+    columns = ", ".join(c for c in (category, f"{value_sql} as {value}", also) if c)
+    clauses = (
+        f"select {columns}",
+        f"from {table}",
+        f"where {where}" if where else "",
+        f"group by {category}",
+        f"order by {order or f'{value} desc, {category}'}",
+        f"limit {limit}" if limit else "",
+    )
+    sql = "\n".join(c for c in clauses if c)
+    return Chart(
+        chart_id,
+        title,
+        sql,
+        bars(category, value, **bar_options),
+        saved_query,
+        saved_columns=saved_columns,
+    )
+
+
 def grouped_bars(
     x: str,
     measures: dict[str, str],
@@ -290,61 +330,52 @@ TICKETS = Dashboard(
             """,
             line("month", "average_satisfaction", y_title="satisfaction (1-5)", zero=False),
         ),
-        Chart(
+        category_bars(
             "tickets_volume_by_channel",
             "Ticket volume by channel",
-            """
-            select channel, count(*) as tickets
-            from fct_support_tickets
-            group by channel
-            order by tickets desc, channel
-            """,
-            bars("channel", "tickets", y_title="tickets"),
-            "tickets__volume_by_channel",
+            table="fct_support_tickets",
+            category="channel",
+            value="tickets",
+            value_sql="count(*)",
+            y_title="tickets",
+            saved_query="tickets__volume_by_channel",
             saved_columns=(("channel", "ticket__ticket_channel"), ("tickets", "ticket_volume")),
         ),
-        Chart(
+        category_bars(
             "tickets_resolution_by_type",
             "Average resolution time by ticket type (resolved tickets)",
-            """
-            select ticket_type, avg(resolution_hours) as average_resolution_hours,
-                count(*) as resolved_tickets
-            from fct_support_tickets
-            where resolution_hours is not null
-            group by ticket_type
-            order by average_resolution_hours desc, ticket_type
-            """,
-            bars(
-                "ticket_type",
-                "average_resolution_hours",
-                horizontal=True,
-                y_title="hours",
-                y_format=".1f",
-            ),
+            table="fct_support_tickets",
+            category="ticket_type",
+            value="average_resolution_hours",
+            value_sql="avg(resolution_hours)",
+            also="count(*) as resolved_tickets",
+            where="resolution_hours is not null",
+            horizontal=True,
+            y_title="hours",
+            y_format=".1f",
         ),
-        Chart(
+        category_bars(
             "tickets_top_types",
             f"Top {TOP_TICKET_TYPES} ticket types by volume",
-            f"""
-            select ticket_type, count(*) as tickets
-            from fct_support_tickets
-            group by ticket_type
-            order by tickets desc, ticket_type
-            limit {TOP_TICKET_TYPES}
-            """,
-            bars("ticket_type", "tickets", horizontal=True, y_title="tickets"),
+            table="fct_support_tickets",
+            category="ticket_type",
+            value="tickets",
+            value_sql="count(*)",
+            limit=TOP_TICKET_TYPES,
+            horizontal=True,
+            y_title="tickets",
         ),
-        Chart(
+        category_bars(
             "tickets_sentiment_distribution",
             "Sentiment of ticket texts",
-            """
-            select sentiment_label, count(*) as tickets
-            from fct_support_tickets
-            where sentiment_label is not null
-            group by sentiment_label
-            order by sentiment_label
-            """,
-            bars("sentiment_label", "tickets", y_title="tickets", x_title="sentiment"),
+            table="fct_support_tickets",
+            category="sentiment_label",
+            value="tickets",
+            value_sql="count(*)",
+            where="sentiment_label is not null",
+            order="sentiment_label",
+            y_title="tickets",
+            x_title="sentiment",
         ),
         Chart(
             "tickets_agent_performance",
@@ -417,16 +448,17 @@ SENTIMENT = Dashboard(
                 ("reviews", "reviews"),
             ),
         ),
-        Chart(
+        category_bars(
             "sentiment_rating_distribution",
             "Distribution of ratings",
-            """
-            select rating, count(*) as reviews
-            from fct_product_reviews
-            group by rating
-            order by rating
-            """,
-            bars("rating", "reviews", sort="ascending", x_title="stars", y_title="reviews"),
+            table="fct_product_reviews",
+            category="rating",
+            value="reviews",
+            value_sql="count(*)",
+            order="rating",
+            sort="ascending",
+            x_title="stars",
+            y_title="reviews",
         ),
         Chart(
             "sentiment_top_products",
@@ -455,17 +487,17 @@ SENTIMENT = Dashboard(
             "sentiment__reviews_by_category",
             saved_columns=(("category", "product__category"), ("reviews", "reviews")),
         ),
-        Chart(
+        category_bars(
             "sentiment_review_text",
             "Sentiment of review texts",
-            """
-            select sentiment_label, count(*) as reviews
-            from fct_product_reviews
-            where sentiment_label is not null
-            group by sentiment_label
-            order by sentiment_label
-            """,
-            bars("sentiment_label", "reviews", x_title="sentiment", y_title="reviews"),
+            table="fct_product_reviews",
+            category="sentiment_label",
+            value="reviews",
+            value_sql="count(*)",
+            where="sentiment_label is not null",
+            order="sentiment_label",
+            x_title="sentiment",
+            y_title="reviews",
         ),
         Chart(
             "sentiment_verified_vs_rating",
@@ -566,6 +598,35 @@ _STAGE_DAYS = """
 """
 """Days each opportunity spent in each open stage (``days_in_<stage>``, null when skipped)."""
 
+
+def _won_share_by_type(
+    name: str, title: str, count: str, saved_rate: str, saved_count: str, closed_only: bool = False
+) -> Chart:
+    """Share of opportunities won (column ``<rate>``) by opportunity type, over every opportunity
+    created or, with ``closed_only``, over the closed ones; chart ``pipeline_<name>_by_type``,
+    answered by the saved query ``pipeline__<name>_by_type`` (metrics ``saved_rate`` and
+    ``saved_count``). ``name`` is ``conversion`` (rate column conversion_rate) or ``win_rate``."""
+    rate = name if name.endswith("_rate") else f"{name}_rate"
+    return category_bars(
+        f"pipeline_{name}_by_type",
+        title,
+        table="fct_sales_opportunities",
+        category="opportunity_type",
+        value=rate,
+        value_sql="avg(is_won::int)",
+        also=f"count(*) as {count}",
+        where="is_closed" if closed_only else "",
+        y_format=".0%",
+        y_title="won / closed" if closed_only else "won / created",
+        saved_query=f"pipeline__{name}_by_type",
+        saved_columns=(
+            ("opportunity_type", "opportunity__opportunity_type"),
+            (rate, saved_rate),
+            (count, saved_count),
+        ),
+    )
+
+
 PIPELINE = Dashboard(
     "pipeline",
     "Sales opportunities pipeline",
@@ -610,23 +671,12 @@ PIPELINE = Dashboard(
                 sort="none",
             ),
         ),
-        Chart(
-            "pipeline_conversion_by_type",
+        _won_share_by_type(
+            "conversion",
             "Conversion rate by opportunity type (won / created)",
-            """
-            select opportunity_type, avg(is_won::int) as conversion_rate,
-                count(*) as opportunities
-            from fct_sales_opportunities
-            group by opportunity_type
-            order by conversion_rate desc, opportunity_type
-            """,
-            bars("opportunity_type", "conversion_rate", y_format=".0%", y_title="won / created"),
-            "pipeline__conversion_by_type",
-            saved_columns=(
-                ("opportunity_type", "opportunity__opportunity_type"),
-                ("conversion_rate", "opportunity_conversion_rate"),
-                ("opportunities", "opportunities_created"),
-            ),
+            "opportunities",
+            "opportunity_conversion_rate",
+            "opportunities_created",
         ),
         Chart(
             "pipeline_time_in_stage",
@@ -658,34 +708,24 @@ PIPELINE = Dashboard(
             """,
             bars("opportunity", "amount", horizontal=True, y_title="amount", y_format=",.0f"),
         ),
-        Chart(
+        category_bars(
             "pipeline_by_source",
             "Opportunities and value by lead source",
-            """
-            select lead_source, count(*) as opportunities, sum(amount) as amount
-            from fct_sales_opportunities
-            group by lead_source
-            order by amount desc, lead_source
-            """,
-            bars("lead_source", "amount", y_title="amount", y_format=",.0f"),
+            table="fct_sales_opportunities",
+            category="lead_source",
+            value="amount",
+            value_sql="sum(amount)",
+            also="count(*) as opportunities",
+            y_title="amount",
+            y_format=",.0f",
         ),
-        Chart(
-            "pipeline_win_rate_by_type",
+        _won_share_by_type(
+            "win_rate",
             "Win rate by opportunity type (won / closed)",
-            """
-            select opportunity_type, avg(is_won::int) as win_rate, count(*) as closed_opportunities
-            from fct_sales_opportunities
-            where is_closed
-            group by opportunity_type
-            order by win_rate desc, opportunity_type
-            """,
-            bars("opportunity_type", "win_rate", y_format=".0%", y_title="won / closed"),
-            "pipeline__win_rate_by_type",
-            saved_columns=(
-                ("opportunity_type", "opportunity__opportunity_type"),
-                ("win_rate", "win_rate"),
-                ("closed_opportunities", "closed_opportunities"),
-            ),
+            "closed_opportunities",
+            "win_rate",
+            "closed_opportunities",
+            closed_only=True,
         ),
         Chart(
             "pipeline_monthly_creation",

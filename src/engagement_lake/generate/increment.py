@@ -249,9 +249,10 @@ def _run_day(d: Day) -> None:
     sessions.draft_day(d)
     loyalty.daily(d)
     crm.daily(d)
-    support.daily(d)
     reviews.daily(d)
+    support.daily(d)  # after reviews: a low review comes with a complaint ticket
     fitmap.daily(d)
+    fitmap.invited_daily(d)
     marketing_day.daily(d)  # e-mail-driven order sessions, click sessions, journeys
     sessions.daily(d)
     social.daily(d)

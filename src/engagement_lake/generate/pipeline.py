@@ -215,14 +215,15 @@ def run_block(blk: Block) -> None:
     accounts.customers(blk)
     sessions.store_visits(blk)
     sessions.draft_sessions(blk)
-    support.emit(blk)
     reviews.emit(blk)
+    support.emit(blk)  # after reviews: a low review comes with a complaint ticket
     crm.emit(blk)
     email.emit(blk)  # turns e-mail-driven order sessions into e-mail ones, adds click sessions
     sessions.web_sessions(blk)
-    journeys.emit(blk)
     social.emit(blk)
     mlops.emit(blk)
+    fitmap.invited_scans(blk)  # the scans that follow the platform's FitMap invitations
+    journeys.emit(blk)  # after every scan: FitMap onboarding follows a first scan
     finance.emit(blk)
 
 

@@ -176,7 +176,18 @@ def review_rows(
         "updated_at": np.minimum(updated, now - 1),
     }
     truth = texts.truth("review", pl.Series(ids), topic, sentiment, submitted)
-    return rows, truth, {"ids": ids, "ts": submitted, "rating": rating, "order": srt}
+    return (
+        rows,
+        truth,
+        {
+            "ids": ids,
+            "ts": submitted,
+            "rating": rating,
+            "order": srt,
+            "topic": topic,
+            "verified": verified,
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- backfill
@@ -217,6 +228,9 @@ def emit(blk: Block) -> None:
         "ts": st["ts"],
         "person": person[sel][st["order"]],
         "rating": st["rating"],
+        "topic": st["topic"],
+        # the order as the review names it (-1 when the review is not linked to its order)
+        "order": np.where(st["verified"], order[sel][st["order"]], -1),
     }
 
 

@@ -227,12 +227,10 @@ def emit(blk: Block) -> None:
         )
     )
     sc = blk.state["scans"]
-    first = (
-        np.r_[True, sc["person"][1:] != sc["person"][:-1]]
-        if len(sc["person"])
-        else np.zeros(0, bool)
-    )
-    fp, fus = sc["person"][first], sc["us"][first]
+    by_person = np.lexsort((sc["us"], sc["person"]))  # each person's scans in time order
+    sp, sus = sc["person"][by_person], sc["us"][by_person]
+    first = np.r_[True, sp[1:] != sp[:-1]] if len(sp) else np.zeros(0, bool)
+    fp, fus = sp[first], sus[first]
     ok = is_sub[fp]
     trig.append(Triggers("FitMap Onboarding", fp[ok], fus[ok], pid[fp[ok]]))
     bp = np.flatnonzero(is_sub & (unit_hash(22, pid) < BIRTHDAY_SHARE))

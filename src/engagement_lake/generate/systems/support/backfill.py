@@ -1,8 +1,9 @@
 """support, backfill: requesters, tickets, ticket messages, call transcripts and surveys.
 
 Tickets are caused by what happened to the person: a return for a wrong size becomes a sizing
-or return ticket, a faulty product a quality ticket, a late parcel a shipping ticket; FitMap users
-ask FitMap questions and every customer a general question now and then. Each ticket has a true
+or return ticket, a faulty product a quality ticket, a late parcel a shipping ticket, and a customer
+about to write a low review has often contacted support about it first; FitMap users ask FitMap
+questions and every customer a general question now and then. Each ticket has a true
 sentiment (mostly negative for problems) that its customer messages, its call transcript and its
 satisfaction score agree with; survey scores and verbatims agree with each other too. Labels go to
 ``_truth/texts.parquet``. The rates are ``rules.PARAMS``; the rows come from ``rows``, the same
@@ -127,6 +128,18 @@ def _raised(
             r["order"][sel],
         )
     )
+    # low reviews -> a ticket about the same problem shortly before
+    rv = blk.state["reviews"]
+    low = has_req[rv["person"]] & (rv["rating"] <= P.low_review_rating)
+    li = np.flatnonzero(low & (rng.random(len(low)) < P.low_review_ticket))
+    parts.append(
+        (
+            rv["person"][li],
+            rv["ts"][li] - review_lead(rng, len(li)),
+            review_ticket_type(np.asarray(texts.TOPICS)[rv["topic"][li]], TT),
+            rv["order"][li],
+        )
+    )
     # late parcels
     late_us = late_parcel_at(ctx.seed, o["num"], o["us"])
     late = has_req[o["person"]] & ~o["is_store"] & ~o["cancelled"] & (late_us > 0)
@@ -177,6 +190,18 @@ def return_ticket_type(rng: np.random.Generator, fit: np.ndarray, TT: dict[str, 
     return np.where(
         fit, np.where(sizing, TT["Sizing Issue"], TT["Return Request"]), TT["Product Quality"]
     )
+
+
+def review_lead(rng: np.random.Generator, n: int) -> np.ndarray:
+    """How long before a low review its complaint ticket is opened (a review comes a day or more
+    after delivery, so the ticket is never opened before the parcel arrived)."""
+    return (rng.uniform(0, PARAMS.low_review_lead_days, n) * US_PER_DAY).astype(np.int64)
+
+
+def review_ticket_type(topic: np.ndarray, TT: dict[str, int]) -> np.ndarray:
+    """The ticket type of a complaint about a review's topic (topic names)."""
+    kinds = PARAMS.review_topic_ticket_types
+    return np.asarray([TT[kinds[t]] for t in topic], dtype=np.int64)
 
 
 def late_parcel_at(seed: int, order_num: np.ndarray, order_us: np.ndarray) -> np.ndarray:

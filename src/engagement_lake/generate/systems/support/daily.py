@@ -1,11 +1,12 @@
 """support, one daily load: the day's new tickets and what happened to the open ones.
 
 Tickets are raised today the way the backfill raises them (``rules.PARAMS``): today's returns for
-fit or quality, late parcels among the orders of the last days (the same orders the backfill
-would have found late, keyed by order number), and general and FitMap questions at a rate per
-requester-day. Tickets already in bronze move on when their planned life says so (first
-response, waiting on the customer, resolved, closed): a new version with the new status. The
-messages, call-backs and surveys that fall on the day are landed from the same plan.
+fit or quality, today's low reviews (the day's reviews are made before its tickets), late parcels
+among the orders of the last days (the same orders the backfill would have found late, keyed by
+order number), and general and FitMap questions at a rate per requester-day. Tickets already in
+bronze move on when their planned life says so (first response, waiting on the customer,
+resolved, closed): a new version with the new status. The messages, call-backs and surveys that
+fall on the day are landed from the same plan.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pyarrow as pa
 from engagement_lake.generate import identity, texts
 from engagement_lake.generate.block import allowed, make_ids
 from engagement_lake.generate.columns import US_PER_DAY, choice
+from engagement_lake.generate.context import Calendar
 from engagement_lake.generate.daily import Day
 from engagement_lake.generate.systems.support import rows
 from engagement_lake.generate.systems.support.backfill import (
@@ -27,8 +29,11 @@ from engagement_lake.generate.systems.support.backfill import (
     late_parcel_at,
     return_lead,
     return_ticket_type,
+    review_lead,
+    review_ticket_type,
 )
 from engagement_lake.generate.systems.support.rules import (
+    HOUR,
     NEU,
     PARAMS,
     Lifecycle,
@@ -129,6 +134,34 @@ def _raised_today(
                 us - return_lead(rng, len(sel)),
                 return_ticket_type(rng, fit[sel], TT),
                 ret["order_id"].gather(sel).to_list(),
+            )
+        )
+    # today's low reviews (not the earlier ones the review system re-lands once moderated)
+    rv = _frames(
+        d,
+        "reviews.product_reviews",
+        ["review_id", "customer_id", "order_id", "rating", "submitted_at"],
+    )
+    texts_today = [t.filter(pl.col("source_type") == "review") for t in d.new_texts]
+    if rv is not None and len(rv) and texts_today:
+        prev = Calendar.day_end_us(d.day - 1) - HOUR
+        topics = pl.concat(texts_today, how="vertical_relaxed").select(
+            review_id="source_id", topic="topic"
+        )
+        rv = (
+            rv.with_columns(us=pl.col("submitted_at").cast(pl.Datetime("us")).cast(pl.Int64))
+            .filter((pl.col("us") >= prev) & (pl.col("rating") <= P.low_review_rating))
+            .join(topics, on="review_id", how="inner", maintain_order="left")
+            .join(cust_person, on="customer_id", how="left", maintain_order="left")
+        )
+        ok = rv["person_id"].is_in(list(has_req)).fill_null(False).to_numpy()
+        sel = np.flatnonzero(ok & (rng.random(len(rv)) < P.low_review_ticket))
+        parts.append(
+            (
+                rv["person_id"].to_numpy()[sel],
+                rv["us"].to_numpy()[sel] - review_lead(rng, len(sel)),
+                review_ticket_type(rv["topic"].to_numpy()[sel], TT),
+                rv["order_id"].gather(sel).to_list(),
             )
         )
     # late parcels among the orders of the last days

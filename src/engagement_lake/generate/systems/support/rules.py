@@ -52,6 +52,23 @@ class SupportParams:
         }
     )
     general_price_share: float = 0.3  # general inquiries that are about price
+    # a customer who writes a low review (rating <= low_review_rating) has often contacted
+    # support about it first: a ticket opened up to low_review_lead_days before the review, its
+    # type from what the review is about
+    low_review_rating: int = 2
+    low_review_ticket: float = 0.5
+    low_review_lead_days: float = 1.0
+    review_topic_ticket_types: dict[str, str] = field(
+        default_factory=lambda: {
+            "sizing": "Sizing Issue",
+            "returns": "Return Request",
+            "quality": "Product Quality",
+            "shipping": "Shipping Delay",
+            "fitmap": "FitMap Question",
+            "price": "General Inquiry",
+            "service": "General Inquiry",
+        }
+    )
     # what raises a ticket: a return for fit / quality, a late parcel, background questions
     fit_return_ticket: float = 0.35
     fit_return_sizing_share: float = 0.6  # the rest are return requests
