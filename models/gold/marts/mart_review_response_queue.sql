@@ -46,7 +46,7 @@ final as (
         reviews.review_text,
         reviews.fit_feedback,
         reviews.sentiment_score,
-        reviews.submitted_at,
+        cast(reviews.submitted_at as timestamp) as submitted_at,
 
         ---------- ticket
         open_tickets.open_ticket_id,
