@@ -43,3 +43,27 @@
 {% macro spark__sorted_listagg(measure, delimiter_text) -%}
     array_join(array_sort(collect_list({{ measure }})), {{ delimiter_text }})
 {%- endmacro %}
+
+{#
+    Whole years from start_date to end_date (dates), as an age is counted: DuckDB's
+    date_sub('year', start, end). A year is complete once the end date reaches the start's day
+    of the month, or the last day of its month (born 29 February: a year older on 28 February).
+    Spark's spelling counts the months the same way (dates only, start <= end); a bigint on both.
+#}
+{% macro whole_years_between(start_date, end_date) -%}
+    {{ return(adapter.dispatch('whole_years_between', 'engagement_lake')(start_date, end_date)) }}
+{%- endmacro %}
+{% macro default__whole_years_between(start_date, end_date) -%}
+    cast(floor((
+        (year({{ end_date }}) * 12 + month({{ end_date }}))
+        - (year({{ start_date }}) * 12 + month({{ start_date }}))
+        - case
+            when day({{ end_date }}) < day({{ start_date }})
+                and {{ end_date }} <> last_day({{ end_date }}) then 1
+            else 0
+        end
+    ) / 12) as bigint)
+{%- endmacro %}
+{% macro duckdb__whole_years_between(start_date, end_date) -%}
+    date_sub('year', {{ start_date }}, {{ end_date }})
+{%- endmacro %}
