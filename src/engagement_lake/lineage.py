@@ -273,8 +273,20 @@ def warehouse_columns(warehouse: Path) -> dict[tuple[str, str], list[str]]:
     return out
 
 
+_TEXT_TYPES = ("string", "text")
+"""Spellings of DuckDB's ``varchar`` in gold's contracts: the YAML says ``string``, the one text
+type name both DuckDB and Spark accept without a length."""
+
+
+def _declared_type(col: Mapping[str, Any]) -> str:
+    """A contract column's declared type, lower case, text types as DuckDB names them."""
+    data_type = (col.get("data_type") or "").lower()
+    return "varchar" if data_type in _TEXT_TYPES else data_type
+
+
 def gold_classifications(manifest: Mapping[str, Any]) -> dict[str, dict[str, tuple[str, str]]]:
-    """Gold table → column → (declared classification or ``internal``, declared data type)."""
+    """Gold table → column → (declared classification or ``internal``, declared data type, text
+    types spelt ``varchar``)."""
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["schema"] != "gold":
@@ -282,7 +294,7 @@ def gold_classifications(manifest: Mapping[str, Any]) -> dict[str, dict[str, tup
         if node["config"].get("materialized") == "ephemeral":
             continue
         out[node["name"]] = {
-            name: (declared_classification(col) or INTERNAL, (col.get("data_type") or "").lower())
+            name: (declared_classification(col) or INTERNAL, _declared_type(col))
             for name, col in (node.get("columns") or {}).items()
         }
     return dict(sorted(out.items()))

@@ -40,9 +40,9 @@ final as (
 )
 
 select
-    cast(model_version as varchar) as model_version,
+    cast(model_version as {{ dbt.type_string() }}) as model_version,
     cast(fit_date as date) as fit_date,
-    cast(model as varchar) as model,
-    cast(parameter as varchar) as parameter,
+    cast(model as {{ dbt.type_string() }}) as model,
+    cast(parameter as {{ dbt.type_string() }}) as parameter,
     cast(value as double) as value
 from final

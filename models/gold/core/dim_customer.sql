@@ -44,7 +44,7 @@ customers as (
         has_contacted_support,
 
         ---------- lineage
-        last_updated_at
+        cast(last_updated_at as timestamp) as last_updated_at
     from golden
 
 ),

@@ -70,8 +70,8 @@ days as (
         calendar.date_day,
         calendar.year_number,
         calendar.quarter_number,
-        'Q' || cast(calendar.quarter_number as varchar) as quarter_label,
-        cast(calendar.year_number as varchar) || '-Q' || cast(calendar.quarter_number as varchar)
+        'Q' || cast(calendar.quarter_number as {{ dbt.type_string() }}) as quarter_label,
+        cast(calendar.year_number as {{ dbt.type_string() }}) || '-Q' || cast(calendar.quarter_number as {{ dbt.type_string() }})
             as year_quarter,
         calendar.month_number,
         calendar.day_of_month,
@@ -79,7 +79,7 @@ days as (
         calendar.day_of_week,
         calendar.week_of_year,
         calendar.iso_year,
-        cast(calendar.iso_year as varchar) || '-W' || lpad(cast(calendar.week_of_year as varchar), 2, '0')
+        cast(calendar.iso_year as {{ dbt.type_string() }}) || '-W' || lpad(cast(calendar.week_of_year as {{ dbt.type_string() }}), 2, '0')
             as iso_year_week,
         {{ format_date('calendar.date_day', '%B', 'MMMM') }} as month_name,
         {{ format_date('calendar.date_day', '%A', 'EEEE') }} as day_name,
@@ -138,7 +138,7 @@ final as (
         is_holiday_observed,
         fiscal_year,
         fiscal_quarter,
-        'FY' || cast(fiscal_year as varchar) || '-Q' || cast(fiscal_quarter as varchar)
+        'FY' || cast(fiscal_year as {{ dbt.type_string() }}) || '-Q' || cast(fiscal_quarter as {{ dbt.type_string() }})
             as fiscal_year_quarter,
         is_past
     from days

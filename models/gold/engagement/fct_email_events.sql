@@ -78,7 +78,7 @@ final as (
         events.event_type = 'unsubscribe' as is_unsubscribe,
 
         ---------- timestamps
-        events.event_at
+        cast(events.event_at as timestamp) as event_at
     from events
     left join campaigns
         on events.campaign_id = campaigns.campaign_id

@@ -40,7 +40,7 @@ final as (
         cast(scans.scan_quality as double) as scan_quality,
 
         ---------- timestamps
-        scans.scanned_at
+        cast(scans.scanned_at as timestamp) as scanned_at
     from scans
     left join shop_xref
         on scans.customer_id = shop_xref.shop_customer_id

@@ -99,8 +99,8 @@ final as (
         orders.status = 'cancelled' as is_cancelled,
 
         ---------- timestamps
-        orders.ordered_at,
-        returns.first_returned_at as returned_at
+        cast(orders.ordered_at as timestamp) as ordered_at,
+        cast(returns.first_returned_at as timestamp) as returned_at
     from items
     inner join orders
         on items.order_id = orders.order_id

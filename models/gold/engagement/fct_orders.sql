@@ -114,8 +114,8 @@ final as (
         orders.promo_code is not null as has_promo_code,
 
         ---------- timestamps
-        orders.ordered_at,
-        orders.updated_at
+        cast(orders.ordered_at as timestamp) as ordered_at,
+        cast(orders.updated_at as timestamp) as updated_at
     from orders
     left join shop_xref
         on orders.customer_id = shop_xref.shop_customer_id

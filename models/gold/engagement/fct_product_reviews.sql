@@ -51,8 +51,8 @@ final as (
         {{ is_low_rating('reviews.rating') }} as is_low_rating,
 
         ---------- timestamps
-        reviews.submitted_at,
-        reviews.updated_at
+        cast(reviews.submitted_at as timestamp) as submitted_at,
+        cast(reviews.updated_at as timestamp) as updated_at
     from reviews
     left join sentiment
         on reviews.review_id = sentiment.source_id

@@ -95,10 +95,10 @@ final as (
         end as is_sla_met,
 
         ---------- timestamps
-        tickets.created_at,
-        tickets.first_response_at,
-        tickets.resolved_at,
-        tickets.updated_at
+        cast(tickets.created_at as timestamp) as created_at,
+        cast(tickets.first_response_at as timestamp) as first_response_at,
+        cast(tickets.resolved_at as timestamp) as resolved_at,
+        cast(tickets.updated_at as timestamp) as updated_at
     from tickets
     left join messages
         on tickets.ticket_id = messages.ticket_id
@@ -108,7 +108,7 @@ final as (
         on tickets.priority = sla.priority
         and tickets.channel = sla.channel
     left join support_xref
-        on cast(tickets.requester_id as varchar) = support_xref.support_requester_id
+        on cast(tickets.requester_id as {{ dbt.type_string() }}) = support_xref.support_requester_id
 
 )
 

@@ -63,8 +63,8 @@ final as (
         coalesce(sessions.is_converted, false) as is_converted,
 
         ---------- timestamps
-        sessions.session_started_at,
-        sessions.session_ended_at
+        cast(sessions.session_started_at as timestamp) as session_started_at,
+        cast(sessions.session_ended_at as timestamp) as session_ended_at
     from sessions
     left join shop_xref
         on sessions.customer_id = shop_xref.shop_customer_id

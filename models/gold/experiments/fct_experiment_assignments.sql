@@ -75,10 +75,10 @@ final as (
         cast(coalesce(outcomes.revenue, 0) as decimal(14, 2)) as revenue,
 
         ---------- timestamps
-        assignments.assigned_at,
-        outcomes.first_exposed_at,
-        outcomes.first_clicked_at,
-        outcomes.first_converted_at
+        cast(assignments.assigned_at as timestamp) as assigned_at,
+        cast(outcomes.first_exposed_at as timestamp) as first_exposed_at,
+        cast(outcomes.first_clicked_at as timestamp) as first_clicked_at,
+        cast(outcomes.first_converted_at as timestamp) as first_converted_at
     from assignments
     left join outcomes
         on assignments.assignment_id = outcomes.assignment_id

@@ -70,7 +70,7 @@ final as (
         entries_balanced.entry_sequence = entries_balanced.member_entry_count as is_latest_entry,
 
         ---------- timestamps
-        entries_balanced.entry_at
+        cast(entries_balanced.entry_at as timestamp) as entry_at
     from entries_balanced
     left join loyalty_xref
         on entries_balanced.member_id = loyalty_xref.member_id

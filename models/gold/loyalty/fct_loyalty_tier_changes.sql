@@ -73,7 +73,7 @@ final as (
         changes_sequenced.recency_rank = 1 as is_current_tier,
 
         ---------- timestamps
-        changes_sequenced.changed_at
+        cast(changes_sequenced.changed_at as timestamp) as changed_at
     from changes_sequenced
     left join loyalty_tiers as from_tiers
         on changes_sequenced.from_tier = from_tiers.loyalty_tier

@@ -63,7 +63,7 @@ final as (
         cast(coalesce(negative_tickets.negative_tickets_60d, 0) as integer) as negative_tickets_60d,
         cast(coalesce(low_reviews.low_reviews_60d, 0) as integer) as low_reviews_60d,
         cast(low_reviews.lowest_rating_60d as integer) as lowest_rating_60d,
-        negative_tickets.last_negative_ticket_at,
+        cast(negative_tickets.last_negative_ticket_at as timestamp) as last_negative_ticket_at,
 
         ---------- value
         cast(metrics.lifetime_revenue as decimal(14, 2)) as lifetime_revenue,

@@ -55,7 +55,7 @@ final as (
         ---------- score
         cast(round(health_score, 1) as double) as health_score,
         health_level,
-        cast('{{ var('health_weight_profile') }}' as varchar) as health_weight_profile,
+        cast('{{ var('health_weight_profile') }}' as {{ dbt.type_string() }}) as health_weight_profile,
         cast(round(100.0 * score_percent_rank, 1) as double) as percentile_rank,
 
         ---------- components (0–100)

@@ -30,8 +30,8 @@ final as (
         cast(frequency_score as integer) as frequency_score,
         cast(monetary_score as integer) as monetary_score,
         fm_score,
-        cast(recency_score as varchar) || cast(frequency_score as varchar)
-            || cast(monetary_score as varchar) as rfm_score,
+        cast(recency_score as {{ dbt.type_string() }}) || cast(frequency_score as {{ dbt.type_string() }})
+            || cast(monetary_score as {{ dbt.type_string() }}) as rfm_score,
         rfm_segment
     from assigned
 

@@ -61,8 +61,8 @@ final as (
         cast(opportunities.days_in_current_stage as integer) as days_in_stage,
 
         ---------- interactions
-        activities.last_activity_at,
-        interactions.last_customer_interaction_at,
+        cast(activities.last_activity_at as timestamp) as last_activity_at,
+        cast(interactions.last_customer_interaction_at as timestamp) as last_customer_interaction_at,
         cast({{ dbt.datediff('cast(coalesce(activities.last_activity_at, opportunities.current_stage_entered_at) as date)',
                              '(select as_of_date from as_of)', 'day') }} as integer) as days_since_sales_activity,
         cast({{ dbt.datediff('cast(interactions.last_customer_interaction_at as date)',

@@ -75,7 +75,7 @@ final as (
         reviews.review_text,
         reviews.fit_feedback,
         reviews.sentiment_score,
-        reviews.submitted_at,
+        cast(reviews.submitted_at as timestamp) as submitted_at,
 
         ---------- ticket
         linked_tickets.ticket_id as open_ticket_id,

@@ -25,7 +25,7 @@ value_history as (
         'clv_decile' as segment_kind,
         as_of_date,
         customer_id,
-        cast(clv_decile as varchar) as segment
+        cast(clv_decile as {{ dbt.type_string() }}) as segment
     from {{ ref('customer_value_history') }}
 
 ),

@@ -32,8 +32,8 @@ known as (
         cast(deployed_at as date) as deployed_date,
 
         ---------- timestamps
-        deployed_at,
-        deprecated_at
+        cast(deployed_at as timestamp) as deployed_at,
+        cast(deprecated_at as timestamp) as deprecated_at
     from registry
 
 ),

@@ -46,7 +46,7 @@ final as (
         predictions.is_predicted_positive,
 
         ---------- timestamps
-        predictions.predicted_at
+        cast(predictions.predicted_at as timestamp) as predicted_at
     from predictions
     left join shop_xref
         on predictions.customer_ref = shop_xref.shop_customer_id

@@ -58,9 +58,9 @@ final as (
         actions.outcome is null as is_pending,
 
         ---------- timestamps
-        actions.offered_at,
-        actions.expires_at,
-        actions.outcome_at,
+        cast(actions.offered_at as timestamp) as offered_at,
+        cast(actions.expires_at as timestamp) as expires_at,
+        cast(actions.outcome_at as timestamp) as outcome_at,
 
         ---------- durations
         cast({{ dbt.datediff('actions.offered_at', 'actions.outcome_at', 'day') }} as integer) as days_to_outcome

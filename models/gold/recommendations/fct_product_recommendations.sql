@@ -104,10 +104,10 @@ final as (
         coalesce(feedback_summary.purchase_count, 0) > 0 as is_converted,
 
         ---------- timestamps
-        served.served_at,
-        feedback_summary.first_clicked_at,
-        feedback_summary.first_added_to_cart_at,
-        feedback_summary.converted_at
+        cast(served.served_at as timestamp) as served_at,
+        cast(feedback_summary.first_clicked_at as timestamp) as first_clicked_at,
+        cast(feedback_summary.first_added_to_cart_at as timestamp) as first_added_to_cart_at,
+        cast(feedback_summary.converted_at as timestamp) as converted_at
     from served
     left join feedback_summary
         on served.recommendation_id = feedback_summary.recommendation_id

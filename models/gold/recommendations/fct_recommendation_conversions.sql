@@ -72,9 +72,9 @@ final as (
         coalesce(recommended_lines.is_flagged_from_recommendation, false) as is_line_flagged_from_recommendation,
 
         ---------- timestamps
-        recommendations.served_at,
-        recommendations.converted_at,
-        orders.ordered_at,
+        cast(recommendations.served_at as timestamp) as served_at,
+        cast(recommendations.converted_at as timestamp) as converted_at,
+        cast(orders.ordered_at as timestamp) as ordered_at,
 
         ---------- durations
         cast(

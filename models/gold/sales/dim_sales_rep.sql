@@ -41,7 +41,7 @@ known as (
         reps.hire_date,
 
         ---------- lineage
-        reps.updated_at
+        cast(reps.updated_at as timestamp) as updated_at
     from reps
     left join territories
         on reps.territory_id = territories.territory_id

@@ -24,7 +24,7 @@ known as (
         ) as state_count,
 
         ---------- lineage
-        updated_at
+        cast(updated_at as timestamp) as updated_at
     from territories
 
 ),

@@ -92,7 +92,7 @@ final as (
         resolved.lead_id is not null as has_lead,
 
         ---------- timestamps
-        resolved.activity_at
+        cast(resolved.activity_at as timestamp) as activity_at
     from resolved
     left join customers
         on resolved.customer_id = customers.customer_id

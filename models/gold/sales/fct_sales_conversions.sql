@@ -190,8 +190,8 @@ final as (
         joined.won_date as customer_converted_date,
 
         ---------- timestamps
-        joined.first_opportunity_created_at as opportunity_created_at,
-        joined.won_at as customer_converted_at,
+        cast(joined.first_opportunity_created_at as timestamp) as opportunity_created_at,
+        cast(joined.won_at as timestamp) as customer_converted_at,
 
         ---------- durations
         cast({{ dbt.datediff('joined.created_date', 'cast(joined.first_opportunity_created_at as date)', 'day') }} as integer)
@@ -200,7 +200,7 @@ final as (
             as days_to_customer,
 
         ---------- lineage
-        joined.updated_at
+        cast(joined.updated_at as timestamp) as updated_at
     from joined
     left join campaigns
         on joined.campaign_id = campaigns.campaign_id

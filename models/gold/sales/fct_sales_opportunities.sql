@@ -90,13 +90,13 @@ final as (
         end as closed_date,
 
         ---------- timestamps
-        opportunities.created_at,
-        opportunities.identified_at,
-        opportunities.qualified_at,
-        opportunities.proposal_at,
-        opportunities.negotiation_at,
-        opportunities.closed_at,
-        opportunities.current_stage_entered_at,
+        cast(opportunities.created_at as timestamp) as created_at,
+        cast(opportunities.identified_at as timestamp) as identified_at,
+        cast(opportunities.qualified_at as timestamp) as qualified_at,
+        cast(opportunities.proposal_at as timestamp) as proposal_at,
+        cast(opportunities.negotiation_at as timestamp) as negotiation_at,
+        cast(opportunities.closed_at as timestamp) as closed_at,
+        cast(opportunities.current_stage_entered_at as timestamp) as current_stage_entered_at,
 
         ---------- durations
         cast(opportunities.days_in_identified as integer) as days_in_identified,
@@ -108,7 +108,7 @@ final as (
         cast(opportunities.stage_change_count as integer) as stage_change_count,
 
         ---------- lineage
-        opportunities.updated_at
+        cast(opportunities.updated_at as timestamp) as updated_at
     from opportunities
     left join customers
         on opportunities.customer_id = customers.customer_id

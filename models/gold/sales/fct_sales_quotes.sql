@@ -79,7 +79,7 @@ final as (
         coalesce(opportunities.is_closed, false) as is_opportunity_closed,
 
         ---------- lineage
-        quotes_sequenced.updated_at
+        cast(quotes_sequenced.updated_at as timestamp) as updated_at
     from quotes_sequenced
     left join opportunities
         on quotes_sequenced.opportunity_id = opportunities.opportunity_id

@@ -46,7 +46,7 @@ final as (
         texts.sentiment_label = 'negative' as is_negative,
 
         ---------- timestamps
-        texts.written_at
+        cast(texts.written_at as timestamp) as written_at
     from texts
     left join sources
         on texts.source_type = sources.source_type

@@ -123,9 +123,9 @@ final as (
         reached.escalation_level is not null as is_escalated,
 
         ---------- timestamps
-        waits.created_at,
-        waits.first_response_at,
-        waits.resolved_at
+        cast(waits.created_at as timestamp) as created_at,
+        cast(waits.first_response_at as timestamp) as first_response_at,
+        cast(waits.resolved_at as timestamp) as resolved_at
     from waits
     left join reached
         on waits.ticket_id = reached.ticket_id
@@ -135,7 +135,7 @@ final as (
     left join agents
         on waits.agent_id = agents.agent_id
     left join support_xref
-        on cast(waits.requester_id as varchar) = support_xref.support_requester_id
+        on cast(waits.requester_id as {{ dbt.type_string() }}) = support_xref.support_requester_id
 
 )
 

@@ -78,7 +78,7 @@ skills as (
     select
         agent_id,
         count(*) as skill_count,
-        {{ dbt.listagg('ticket_type', "', '", 'order by ticket_type') }} as skills
+        {{ sorted_listagg('ticket_type', "', '") }} as skills
     from type_counts
     where resolved_tickets >= {{ var('support_agent_skill_min_resolved') }}
     group by agent_id

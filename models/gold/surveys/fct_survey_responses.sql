@@ -55,7 +55,7 @@ final as (
         responses.ticket_id is not null as is_ticket_survey,
 
         ---------- timestamps
-        responses.responded_at
+        cast(responses.responded_at as timestamp) as responded_at
     from responses
     left join bands
         on responses.survey_type = bands.survey_type
@@ -63,7 +63,7 @@ final as (
     left join tickets
         on responses.ticket_id = tickets.ticket_id
     left join support_xref
-        on cast(responses.requester_id as varchar) = support_xref.support_requester_id
+        on cast(responses.requester_id as {{ dbt.type_string() }}) = support_xref.support_requester_id
 
 )
 

@@ -95,7 +95,7 @@ aged as (
             {%- endfor %}
         ) * 1.0 / {{ attributes | length or 1 }} as profile_completeness,
         case when customers.birth_date <= metrics.as_of_date
-            then date_sub('year', customers.birth_date, metrics.as_of_date) end as age_years
+            then {{ whole_years_between('customers.birth_date', 'metrics.as_of_date') }} end as age_years
     from customers
     inner join metrics
         on customers.customer_key = metrics.customer_key
