@@ -22,7 +22,8 @@ def model(dbt, session):
     from engagement_lake.frames import is_spark, to_engine, to_polars
 
     schema = {"as_of_date": pl.Date, **PREDICTION_SCHEMA}
-    dates = to_polars(dbt.ref("int_history_as_of_dates"))["as_of_date"].sort().to_list()
+    as_of_dates = dbt.ref("int_history_as_of_dates")
+    dates = to_polars(as_of_dates)["as_of_date"].sort().to_list()
     orders = dbt.ref("stg_shop__orders")
     xref = dbt.ref("customer_xref").filter("source_system = 'shop'")
     if not dates:

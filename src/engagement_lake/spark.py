@@ -41,14 +41,18 @@ class SessionPythonJobHelper:
         self.name = parsed_model.get("alias") or parsed_model.get("name", "python model")
 
     def submit(self, compiled_code: str) -> None:
+        from pyspark.errors import PySparkRuntimeError
         from pyspark.sql import SparkSession
 
-        spark = SparkSession.getActiveSession()
-        if spark is None:
+        # the session is the build's, made on dbt's main thread: active there, and the default
+        # session of the process everywhere (dbt runs models on worker threads)
+        try:
+            spark = SparkSession.active()
+        except PySparkRuntimeError:
             raise RuntimeError(
-                f"Python model {self.name}: no active Spark session; the spark target must use "
+                f"Python model {self.name}: no Spark session; the spark target must use "
                 "method: session (profiles.yml)"
-            )
+            ) from None
         code = compile(compiled_code, f"<dbt python model {self.name}>", "exec")
         exec(code, {"spark": spark, "__name__": f"dbt_python_model_{self.name}"})
 
