@@ -199,6 +199,11 @@ def _group_summariser(zone: str) -> Any:
     their orders' log (:data:`LOG_COLUMNS`, order times read as wall-clock time in the session's
     time zone ``zone``, as DuckDB's naive timestamps are) and its RFM summary."""
 
+    import pyarrow as pa
+
+    kinds = {pl.Date: pa.date32(), pl.String: pa.string(), pl.Float64: pa.float64()}
+    arrow_schema = pa.schema([(name, kinds[kind]) for name, kind in RFM_SCHEMA.items()])
+
     def summarise(keys: tuple[Any, ...], group: Any) -> Any:
         as_of = keys[0].as_py()
         frame = pl.from_arrow(group)
@@ -216,7 +221,8 @@ def _group_summariser(zone: str) -> Any:
             time_unit="D",
         )
         rows = {"as_of_date": [as_of] * len(rfm.customer_id), **rfm.to_dict()}
-        return pl.DataFrame(rows, schema=RFM_SCHEMA).to_arrow()
+        # Spark wants the schema's Arrow types exactly (polars writes large strings)
+        return pl.DataFrame(rows, schema=RFM_SCHEMA).to_arrow().cast(arrow_schema)
 
     return summarise
 

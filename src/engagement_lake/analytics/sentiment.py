@@ -115,7 +115,7 @@ def score_texts(texts: pl.DataFrame, pos: float, neg: float) -> pl.DataFrame:
     scores = np.clip(scores, -1.0, 1.0)
     return texts.drop("vendor_score").with_columns(
         pl.Series("sentiment_score", scores, dtype=pl.Float64),
-        pl.Series("sentiment_label", label(scores, pos=pos, neg=neg), dtype=pl.String),
+        pl.Series("sentiment_label", label(scores, pos=pos, neg=neg).tolist(), dtype=pl.String),
         pl.Series("score_method", np.where(needs_vader, "vader", "vendor"), dtype=pl.String),
         pl.Series("vendor_score", vendor, dtype=pl.Float64).fill_nan(None),
     )
