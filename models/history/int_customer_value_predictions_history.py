@@ -2,7 +2,8 @@
 model's predictions fitted on the orders up to that day only (engagement_lake.analytics.
 clv_predictions, the same code as customer_value_predictions), so the CLV trend shows what the
 data said then, not today's fit applied backwards. One fit per load date: the cost grows with
-the number of loads, a few seconds each at demo scale.
+the number of loads, a few seconds each at demo scale. On Spark the engine aggregates the RFM
+summary of every load date in one job; only the fits run on the driver.
 """
 
 
@@ -14,20 +15,33 @@ def model(dbt, session):
         PREDICTION_SCHEMA,
         order_log,
         predict_customer_values,
+        predict_from_rfm,
+        rfm_from_frame,
+        rfm_on_spark,
     )
+    from engagement_lake.frames import is_spark, to_engine, to_polars
 
     schema = {"as_of_date": pl.Date, **PREDICTION_SCHEMA}
-    as_of_dates = dbt.ref("int_history_as_of_dates").pl()
-    orders = dbt.ref("stg_shop__orders").pl()
-    dates = as_of_dates["as_of_date"].sort().to_list()
-    if orders.height == 0 or not dates:
-        return pl.DataFrame(schema=schema)
-    xref = dbt.ref("customer_xref").pl().filter(pl.col("source_system") == "shop")
-    log = order_log(orders, xref)
+    as_of_dates = dbt.ref("int_history_as_of_dates")
+    dates = to_polars(as_of_dates)["as_of_date"].sort().to_list()
+    orders = dbt.ref("stg_shop__orders")
+    xref = dbt.ref("customer_xref").filter("source_system = 'shop'")
+    if not dates:
+        return to_engine(pl.DataFrame(schema=schema), session)
+    if is_spark(session):
+        # one Spark job summarises the orders of every as-of date; the fits run on the driver
+        summaries = rfm_on_spark(orders, xref, dates)
+        fits = {
+            day: predict_from_rfm(
+                rfm_from_frame(summaries.filter(pl.col("as_of_date") == day)), day
+            )
+            for day in dates
+        }
+    else:
+        log = order_log(to_polars(orders), to_polars(xref))
+        fits = {day: predict_customer_values(log, day) for day in dates}
     frames = [
-        predict_customer_values(log, day).select(
-            pl.lit(day, dtype=pl.Date).alias("as_of_date"), pl.all()
-        )
-        for day in dates
+        fit.select(pl.lit(day, dtype=pl.Date).alias("as_of_date"), pl.all())
+        for day, fit in fits.items()
     ]
-    return pl.concat(frames, how="vertical").select(list(schema))
+    return to_engine(pl.concat(frames, how="vertical").select(list(schema)), session)

@@ -9,14 +9,28 @@ makes it the default. The Python models stay ordinary dbt models, in the DAG, te
 rest, on both engines; each reads its inputs through ``engagement_lake.frames`` so that the same
 body accepts DuckDB relations and Spark DataFrames.
 
+Steps that run Python code inside Spark (VADER per Arrow batch, the RFM summary per group of
+customers) start Python workers; :func:`enable_python_models` points them at this interpreter,
+so they import the same engagement_lake and the same libraries as the driver. Splink's
+similarity functions (Jaro-Winkler, Damerau-Levenshtein) come from the jar Splink ships:
+:func:`register_similarity_functions`.
+
 pyspark is imported only when a Spark build starts: DuckDB users never need it.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 SUBMISSION_METHOD = "session"
+
+#: Splink's Scala similarity functions the matcher's Spark SQL calls: (SQL name, Java class).
+SIMILARITY_FUNCTIONS: tuple[tuple[str, str], ...] = (
+    ("jaro_winkler", "uk.gov.moj.dash.linkage.JaroWinklerSimilarity"),
+    ("damerau_levenshtein", "uk.gov.moj.dash.linkage.LevDamerauDistance"),
+)
 
 
 class SessionPythonJobHelper:
@@ -27,20 +41,60 @@ class SessionPythonJobHelper:
         self.name = parsed_model.get("alias") or parsed_model.get("name", "python model")
 
     def submit(self, compiled_code: str) -> None:
+        from pyspark.errors import PySparkRuntimeError
         from pyspark.sql import SparkSession
 
-        spark = SparkSession.getActiveSession()
-        if spark is None:
+        # the session is the build's, made on dbt's main thread: active there, and the default
+        # session of the process everywhere (dbt runs models on worker threads)
+        try:
+            spark = SparkSession.active()
+        except PySparkRuntimeError:
             raise RuntimeError(
-                f"Python model {self.name}: no active Spark session; the spark target must use "
+                f"Python model {self.name}: no Spark session; the spark target must use "
                 "method: session (profiles.yml)"
-            )
+            ) from None
         code = compile(compiled_code, f"<dbt python model {self.name}>", "exec")
         exec(code, {"spark": spark, "__name__": f"dbt_python_model_{self.name}"})
 
 
+def register_similarity_functions(spark: Any) -> None:
+    """Make :data:`SIMILARITY_FUNCTIONS` callable from ``spark``'s SQL (idempotent).
+
+    They live in the jar Splink ships for Spark 4 (``similarity_jar_location``); a session
+    started with it in ``spark.jars`` has the classes already, any other gets the jar added
+    now (``ADD JAR`` also ships it to the executors).
+    """
+    from pyspark.sql.types import DoubleType
+
+    if all(spark.catalog.functionExists(name) for name, _ in SIMILARITY_FUNCTIONS):
+        return
+    try:
+        _register(spark, DoubleType())
+    except Exception:  # the classes are not on the session's class path yet
+        from splink.backends.spark import similarity_jar_location
+
+        jar = similarity_jar_location()
+        spark.sql(f"ADD JAR '{jar}'")
+        try:
+            _register(spark, DoubleType())
+        except Exception as exc:
+            raise RuntimeError(
+                f"Splink's similarity functions could not be loaded from {jar}: {exc}"
+            ) from exc
+
+
+def _register(spark: Any, kind: Any) -> None:
+    for name, java_class in SIMILARITY_FUNCTIONS:
+        spark.udf.registerJavaFunction(name, java_class, kind)
+
+
 def enable_python_models() -> None:
-    """Teach dbt-spark the ``session`` submission method and make it the default (idempotent)."""
+    """Teach dbt-spark the ``session`` submission method and make it the default (idempotent).
+
+    Spark's Python workers run this interpreter (``PYSPARK_PYTHON``, unless already set), not
+    whichever ``python3`` comes first on the path.
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from dbt.adapters.spark.impl import SparkAdapter
 
     if getattr(SparkAdapter, "_engagement_lake_session", False):

@@ -2,9 +2,10 @@
 the control arm with its confidence interval and p-value, and the experiment's sample-ratio-mismatch
 check. fct_experiment_results publishes it with typed columns.
 
-The arms are aggregated in SQL (DuckDB, on the relation dbt.ref gives); the statistics come from
-the pure, vectorised functions of engagement_lake.analytics.abtest, called once per test family
-for every experiment at the same time:
+The arms are aggregated in SQL on the build's engine (DuckDB or Spark: engagement_lake.frames.query
+runs the same statement on either), so only one row per arm reaches the driver; the statistics
+come from the pure, vectorised functions of engagement_lake.analytics.abtest, called once per
+test family for every experiment at the same time:
 
 * conversion       converted users / assigned users                  two-proportion z-test
 * click_through    exposed users who clicked / exposed users          two-proportion z-test
@@ -20,12 +21,14 @@ Python models, so the typed interface is fct_experiment_results.
 """
 
 import re
+from fractions import Fraction
 
 TEST_FIELDS = ("absolute_lift", "relative_lift", "ci_low", "ci_high", "test_statistic", "p_value")
 
-# revenue is DECIMAL, so its mean and sample variance come from exact sums (the variance as
-# (n·Σx² − (Σx)²) / (n(n − 1)), its numerator exact): the same to the bit whatever the order in
-# which DuckDB's threads added the rows, unlike var_samp over doubles.
+# revenue is DECIMAL, so the engine sums it exactly (Σx and Σx², whatever the order in which its
+# threads or executors added the rows, unlike var_samp over doubles) and _revenue_moments turns
+# the sums into the mean and the sample variance on the driver: the same to the bit on either
+# engine.
 ARMS_SQL = """
 select
     experiment_id,
@@ -34,11 +37,9 @@ select
     sum(case when is_exposed then 1 else 0 end) as exposed_users,
     sum(case when is_exposed and is_clicked then 1 else 0 end) as exposed_clicked_users,
     sum(case when is_converted then 1 else 0 end) as converted_users,
-    avg(revenue) as revenue_mean,
-    case when count(revenue) > 1 then
-        (count(revenue) * sum(revenue * revenue) - sum(revenue) * sum(revenue))
-        / (count(revenue) * (count(revenue) - 1))
-    end as revenue_variance
+    count(revenue) as revenue_n,
+    sum(revenue) as revenue_sum,
+    sum(revenue * revenue) as revenue_sum_squares
 from assignments
 group by experiment_id, variant_id
 """
@@ -50,6 +51,20 @@ select experiment_id, variants, traffic_split
 from experiments
 where status <> 'draft'
 """
+
+
+def _revenue_moments(n, total, squares):
+    """(mean, sample variance) of revenue from the exact count, Σx and Σx² of an arm. The mean
+    is the exact quotient rounded once; the variance (n·Σx² − (Σx)²) / (n(n − 1)) has its
+    numerator exact, rounded to a double, then divided: the rounding DuckDB applied when these
+    figures were computed in its SQL, so they did not change when the arithmetic moved here."""
+    if not n:
+        return None, None
+    mean = float(Fraction(total) / n)
+    if n < 2:
+        return mean, None
+    numerator = n * Fraction(squares) - Fraction(total) ** 2
+    return mean, float(numerator) / float(n * (n - 1))
 
 
 def _parse_design(variants_text, split_text):
@@ -79,12 +94,21 @@ def model(dbt, session):
     import polars as pl
 
     from engagement_lake.analytics.abtest import srm_test, two_proportion_test, welch_t_test
+    from engagement_lake.frames import query, to_engine, to_polars
 
     alpha = float(dbt.config.meta_get("alpha", 0.05))
     srm_threshold = float(dbt.config.meta_get("srm_p_value_threshold", 0.001))
 
-    arms = dbt.ref("fct_experiment_assignments").query("assignments", ARMS_SQL).pl()
-    designs = dbt.ref("dim_experiment").query("experiments", DESIGNS_SQL).pl()
+    arms = to_polars(query(dbt.ref("fct_experiment_assignments"), "assignments", ARMS_SQL))
+    designs = to_polars(query(dbt.ref("dim_experiment"), "experiments", DESIGNS_SQL))
+    moments = [
+        _revenue_moments(*row)
+        for row in arms.select("revenue_n", "revenue_sum", "revenue_sum_squares").iter_rows()
+    ]
+    arms = arms.with_columns(
+        pl.Series("revenue_mean", [m[0] for m in moments], dtype=pl.Float64),
+        pl.Series("revenue_variance", [m[1] for m in moments], dtype=pl.Float64),
+    )
 
     # ------------------------------------------------------------------ design: one row per arm
     planned_rows = []
@@ -123,7 +147,11 @@ def model(dbt, session):
         "revenue_mean": pl.Float64,
         "revenue_variance": pl.Float64,
     }
-    arms = arms.cast(arm_schema) if arms.height else pl.DataFrame(schema=arm_schema)
+    arms = (
+        arms.select(list(arm_schema)).cast(arm_schema)
+        if arms.height
+        else pl.DataFrame(schema=arm_schema)
+    )
     table = (
         planned.drop("control_variant_id")
         .join(arms, on=["experiment_id", "variant_id"], how="full", coalesce=True)
@@ -302,7 +330,7 @@ def model(dbt, session):
         )
 
     # ------------------------------------------------------------------ assemble
-    return (
+    result = (
         long.with_columns(
             *(pl.Series(name, values).fill_nan(None) for name, values in out.items()),
             pl.Series("is_significant", significant.tolist(), dtype=pl.Boolean),
@@ -340,3 +368,4 @@ def model(dbt, session):
         )
         .sort("experiment_id", "metric", "variant_order", "variant_id", nulls_last=True)
     )
+    return to_engine(result, session)

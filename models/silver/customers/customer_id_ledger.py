@@ -24,22 +24,22 @@ def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append", full_refresh=False)
     import polars as pl
 
+    from engagement_lake.frames import scalar, to_engine, to_polars
     from engagement_lake.mdm.ids import LEDGER_SCHEMA, assign_customer_ids, replay
 
-    first_loaded = dbt.ref("int_customer_records_first_loaded").pl()
+    first_loaded = to_polars(dbt.ref("int_customer_records_first_loaded"))
     clusters = (
-        dbt.ref("int_customer_clusters")
-        .pl()
+        to_polars(dbt.ref("int_customer_clusters"), ["source_system", "source_id", "cluster_id"])
         .select("source_system", "source_id", pl.col("cluster_id").alias("cluster"))
         .join(first_loaded, on=["source_system", "source_id"], how="left")
     )
-    loaded = dbt.ref("int_customer_identities_unioned").aggregate("max(_loaded_at)").fetchone()[0]
+    loaded = scalar(dbt.ref("int_customer_identities_unioned"), "max(_loaded_at)")
     previous = (
-        session.sql(f"select * from {dbt.this}").pl()
+        to_polars(session.sql(f"select * from {dbt.this}"))
         if dbt.is_incremental
         else pl.DataFrame(schema=LEDGER_SCHEMA)
     )
     _, events = assign_customer_ids(
         clusters, replay(previous), loaded.date() if loaded is not None else None
     )
-    return events
+    return to_engine(events, session)

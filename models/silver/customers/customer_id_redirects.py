@@ -5,6 +5,7 @@ the reason. Read from customer_id_ledger (engagement_lake.mdm.ids.redirect_table
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from engagement_lake.frames import to_engine, to_polars
     from engagement_lake.mdm.ids import redirect_table
 
-    return redirect_table(dbt.ref("customer_id_ledger").pl())
+    return to_engine(redirect_table(to_polars(dbt.ref("customer_id_ledger"))), session)

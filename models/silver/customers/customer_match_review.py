@@ -9,8 +9,11 @@ The same deterministic matching as customer_xref, run again (a dbt model returns
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from engagement_lake.frames import is_spark, to_engine, to_polars
     from engagement_lake.mdm import match_identities_with_review
 
-    identities = dbt.ref("int_customer_identities_unioned").pl()
-    overrides = dbt.ref("match_overrides").pl()
-    return match_identities_with_review(identities, overrides=overrides)[1]
+    identities = to_polars(dbt.ref("int_customer_identities_unioned"))
+    overrides = to_polars(dbt.ref("match_overrides"))
+    spark = session if is_spark(session) else None
+    review = match_identities_with_review(identities, overrides=overrides, spark=spark)[1]
+    return to_engine(review, session)

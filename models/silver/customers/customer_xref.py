@@ -8,11 +8,12 @@ loads (engagement_lake.mdm.ids states the keep, merge, split and mint rules).
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from engagement_lake.frames import to_engine, to_polars
     from engagement_lake.mdm.ids import current_ids
 
-    clusters = dbt.ref("int_customer_clusters").pl()
-    ids = current_ids(dbt.ref("customer_id_ledger").pl())
-    return clusters.join(ids, on=["source_system", "source_id"], how="left").select(
+    clusters = to_polars(dbt.ref("int_customer_clusters"))
+    ids = current_ids(to_polars(dbt.ref("customer_id_ledger")))
+    xref = clusters.join(ids, on=["source_system", "source_id"], how="left").select(
         "source_system",
         "source_id",
         "customer_id",
@@ -21,3 +22,4 @@ def model(dbt, session):
         "assigned_on",
         "assigned_reason",
     )
+    return to_engine(xref, session)

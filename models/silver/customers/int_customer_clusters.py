@@ -5,8 +5,9 @@ Steward overrides first (seeds/mdm/match_overrides.csv: must-link and cannot-lin
 over everything else), then deterministic rules (normalised e-mail, E.164 phone), then
 probabilistic matching with Splink on name, birth date and address with blocking, then
 clustering — see engagement_lake.mdm.match_identities. A Python model because Splink's
-expectation maximisation and the clustering are not expressible in SQL; the matching itself
-still runs inside DuckDB.
+expectation maximisation and the clustering are not expressible in SQL; the pair scoring itself
+runs inside the build's engine (an in-process DuckDB, or Splink's Spark backend on the build's
+Spark session), the records and the clustering on the driver.
 
 cluster_id is the content hash of the cluster's smallest record: a label of this build's
 clustering only. The stable customer id is given by customer_id_ledger and read from
@@ -16,8 +17,11 @@ customer_xref.
 
 def model(dbt, session):
     dbt.config(materialized="table")
+    from engagement_lake.frames import is_spark, to_engine, to_polars
     from engagement_lake.mdm import match_identities
 
-    identities = dbt.ref("int_customer_identities_unioned").pl()
-    overrides = dbt.ref("match_overrides").pl()
-    return match_identities(identities, overrides=overrides).rename({"customer_id": "cluster_id"})
+    identities = to_polars(dbt.ref("int_customer_identities_unioned"))
+    overrides = to_polars(dbt.ref("match_overrides"))
+    spark = session if is_spark(session) else None
+    clusters = match_identities(identities, overrides=overrides, spark=spark)
+    return to_engine(clusters.rename({"customer_id": "cluster_id"}), session)

@@ -4,36 +4,19 @@ The vendor NLP score is used where the vendor scored the text; every other text 
 with VADER's compound score, so every channel is comparable. Labels: positive at or above the
 var sentiment_positive_threshold, negative at or below sentiment_negative_threshold, otherwise
 neutral (VADER's published thresholds, 0.05 and -0.05). A Python model because VADER is a Python
-library.
+library: engagement_lake.analytics.sentiment.score_texts, run on the driver on DuckDB and in
+Spark's Python workers, batch by batch, on Spark.
 """
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    import numpy as np
-    import polars as pl
+    from engagement_lake.analytics.sentiment import score_texts, score_texts_on_spark
+    from engagement_lake.frames import is_spark, to_polars
 
-    from engagement_lake.analytics.sentiment import label, vader_compound
-
-    texts = dbt.ref("int_customer_texts_unioned").pl()
-    vendor = texts["vendor_score"].to_numpy().astype(float)
-    needs_vader = np.isnan(vendor)
-    scores = vendor.copy()
-    if needs_vader.any():
-        to_score = texts["text"].filter(pl.Series(needs_vader)).to_list()
-        scores[needs_vader] = vader_compound(to_score)
-    scores = np.clip(scores, -1.0, 1.0)
-    return texts.drop("vendor_score").with_columns(
-        pl.Series("sentiment_score", scores, dtype=pl.Float64),
-        pl.Series(
-            "sentiment_label",
-            label(
-                scores,
-                pos=float(dbt.config.get("positive_threshold")),
-                neg=float(dbt.config.get("negative_threshold")),
-            ),
-            dtype=pl.String,
-        ),
-        pl.Series("score_method", np.where(needs_vader, "vader", "vendor"), dtype=pl.String),
-        pl.Series("vendor_score", vendor, dtype=pl.Float64).fill_nan(None),
-    )
+    texts = dbt.ref("int_customer_texts_unioned")
+    pos = float(dbt.config.get("positive_threshold"))
+    neg = float(dbt.config.get("negative_threshold"))
+    if is_spark(session):
+        return score_texts_on_spark(texts, pos, neg)
+    return score_texts(to_polars(texts), pos, neg)

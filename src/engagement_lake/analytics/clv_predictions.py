@@ -12,13 +12,16 @@ long ago the purchase was. Expected purchases and the CLV stay BG/NBD × Gamma-G
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from engagement_lake.analytics.churn import fit_mbg_nbd, mbg_p_alive
 from engagement_lake.analytics.clv import (
+    RfmSummary,
     conditional_expected_purchases,
     customer_lifetime_values,
     expected_average_spend,
@@ -43,6 +46,26 @@ PREDICTION_SCHEMA: dict[str, pl.DataType] = {
 }  # fmt: skip
 
 
+#: The order log's columns from an order joined to its golden customer (``golden``): the one
+#: definition of a purchase's day and spend, on the driver (:func:`order_log`) and in Spark's
+#: workers (:func:`rfm_on_spark`).
+LOG_COLUMNS: tuple[pl.Expr, ...] = (
+    pl.col("golden").alias("customer_id"),
+    pl.col("ordered_at").dt.date().alias("order_date"),
+    pl.col("subtotal_amount").cast(pl.Float64).alias("amount"),
+)
+
+#: One row per as-of date and customer of :func:`rfm_on_spark`: the RFM summary's columns.
+RFM_SCHEMA: dict[str, Any] = {
+    "as_of_date": pl.Date,
+    "customer_id": pl.String,
+    "frequency": pl.Float64,
+    "recency": pl.Float64,
+    "T": pl.Float64,
+    "monetary_value": pl.Float64,
+}
+
+
 def order_log(orders: pl.DataFrame, shop_xref: pl.DataFrame) -> pl.DataFrame:
     """Non-cancelled orders keyed to the golden customer: ``customer_id``, ``order_date``,
     ``amount``. ``orders`` is stg_shop__orders; ``shop_xref`` the shop rows of customer_xref."""
@@ -55,11 +78,7 @@ def order_log(orders: pl.DataFrame, shop_xref: pl.DataFrame) -> pl.DataFrame:
             on="customer_id",
             how="inner",
         )
-        .select(
-            pl.col("golden").alias("customer_id"),
-            pl.col("ordered_at").dt.date().alias("order_date"),
-            pl.col("subtotal_amount").cast(pl.Float64).alias("amount"),
-        )
+        .select(*LOG_COLUMNS)
     )
 
 
@@ -77,6 +96,14 @@ def predict_customer_values(log: pl.DataFrame, as_of: date) -> pl.DataFrame:
         np.datetime64(as_of, "D"),
         time_unit="D",
     )
+    return predict_from_rfm(rfm, as_of)
+
+
+def predict_from_rfm(rfm: RfmSummary, as_of: date) -> pl.DataFrame:
+    """:func:`predict_customer_values` from the RFM summary (in days) of the orders up to
+    ``as_of``: the fits, on the driver, whichever engine summarised the orders."""
+    if len(rfm.customer_id) == 0:
+        return pl.DataFrame(schema=PREDICTION_SCHEMA)
     x, tx, T, m = rfm.frequency, rfm.recency, rfm.T, rfm.monetary_value
     repeat = x > 0
     m0 = np.where(repeat, m, 0.0)
@@ -129,3 +156,86 @@ def predict_customer_values(log: pl.DataFrame, as_of: date) -> pl.DataFrame:
         },
         schema_overrides=PREDICTION_SCHEMA,
     ).with_columns(pl.col(pl.Float64).fill_nan(None))
+
+
+def rfm_on_spark(orders: Any, shop_xref: Any, as_of_dates: Sequence[date]) -> pl.DataFrame:
+    """The RFM summary of every as-of date (:data:`RFM_SCHEMA`), aggregated by Spark.
+
+    ``orders`` (stg_shop__orders) and ``shop_xref`` (the shop rows of customer_xref) are Spark
+    DataFrames. Spark joins and filters the orders as :func:`order_log` does and pairs each with
+    the as-of dates it falls on or before; each group of customers (a hash bucket per as-of
+    date) then goes, as Arrow, to a Python worker that runs :func:`rfm_summary` on it. Only the
+    summary, one row per customer and date, reaches the driver. The summary is numpy's, not a
+    SQL ``sum``: a customer's figures come from the same additions in the same order as on
+    DuckDB, so both engines fit the models on the same numbers, to the bit.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DateType, DoubleType, StringType, StructField, StructType
+
+    session = orders.sparkSession
+    buckets = int(session.conf.get("spark.sql.shuffle.partitions") or 1)
+    dates = session.createDataFrame([(d,) for d in as_of_dates], "as_of_date date")
+    golden = shop_xref.select(
+        F.col("source_id").alias("customer_id"), F.col("customer_id").alias("golden")
+    )
+    log = (
+        orders.where(F.col("status") != "cancelled")
+        .select("customer_id", "ordered_at", "subtotal_amount")
+        .join(golden, on="customer_id", how="inner")
+        .join(dates, F.to_date("ordered_at") <= F.col("as_of_date"))
+        .withColumn("bucket", F.pmod(F.hash("golden"), F.lit(buckets)))
+    )
+    kinds = {pl.Date: DateType(), pl.String: StringType(), pl.Float64: DoubleType()}
+    schema = StructType([StructField(n, kinds[t], True) for n, t in RFM_SCHEMA.items()])
+    zone = str(session.conf.get("spark.sql.session.timeZone"))
+    summary = log.groupBy("as_of_date", "bucket").applyInArrow(_group_summariser(zone), schema)
+    frame = pl.from_arrow(summary.toArrow())
+    assert isinstance(frame, pl.DataFrame)
+    return frame.cast(RFM_SCHEMA)  # type: ignore[arg-type]
+
+
+def _group_summariser(zone: str) -> Any:
+    """The function :func:`rfm_on_spark` runs in Spark's workers on each group of customers:
+    their orders' log (:data:`LOG_COLUMNS`, order times read as wall-clock time in the session's
+    time zone ``zone``, as DuckDB's naive timestamps are) and its RFM summary."""
+
+    import pyarrow as pa
+
+    kinds = {pl.Date: pa.date32(), pl.String: pa.string(), pl.Float64: pa.float64()}
+    arrow_schema = pa.schema([(name, kinds[kind]) for name, kind in RFM_SCHEMA.items()])
+
+    def summarise(keys: tuple[Any, ...], group: Any) -> Any:
+        as_of = keys[0].as_py()
+        frame = pl.from_arrow(group)
+        assert isinstance(frame, pl.DataFrame)
+        if getattr(frame.schema["ordered_at"], "time_zone", None) is not None:
+            frame = frame.with_columns(
+                pl.col("ordered_at").dt.convert_time_zone(zone).dt.replace_time_zone(None)
+            )
+        log = frame.select(*LOG_COLUMNS)
+        rfm = rfm_summary(
+            log["customer_id"].to_numpy(),
+            log["order_date"].to_numpy().astype("datetime64[D]"),
+            log["amount"].to_numpy(),
+            np.datetime64(as_of, "D"),
+            time_unit="D",
+        )
+        rows = {"as_of_date": [as_of] * len(rfm.customer_id), **rfm.to_dict()}
+        # Spark wants the schema's Arrow types exactly (polars writes large strings)
+        return pl.DataFrame(rows, schema=RFM_SCHEMA).to_arrow().cast(arrow_schema)
+
+    return summarise
+
+
+def rfm_from_frame(frame: pl.DataFrame) -> RfmSummary:
+    """An :class:`RfmSummary` (days) from rows of :data:`RFM_SCHEMA` of one as-of date, in
+    customer order as :func:`rfm_summary` gives it."""
+    frame = frame.sort("customer_id")
+    return RfmSummary(
+        customer_id=frame["customer_id"].to_numpy(),
+        frequency=frame["frequency"].to_numpy(),
+        recency=frame["recency"].to_numpy(),
+        T=frame["T"].to_numpy(),
+        monetary_value=frame["monetary_value"].to_numpy(),
+        time_unit="D",
+    )

@@ -8,10 +8,12 @@ text on any machine. The compound score is VADER's normalised overall polarity i
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
+import polars as pl
 from numpy.typing import ArrayLike, NDArray
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
@@ -83,3 +85,69 @@ def label(
         [None, POSITIVE, NEGATIVE],
         default=NEUTRAL,
     ).astype(object)
+
+
+#: The columns :func:`score_texts` adds, in order, after the texts' own (``vendor_score`` moves
+#: to the end).
+SCORE_SCHEMA: dict[str, Any] = {
+    "sentiment_score": pl.Float64,
+    "sentiment_label": pl.String,
+    "score_method": pl.String,
+    "vendor_score": pl.Float64,
+}
+
+
+def score_texts(texts: pl.DataFrame, pos: float, neg: float) -> pl.DataFrame:
+    """Texts with one sentiment score each: the vendor's where it scored the text, else VADER's.
+
+    ``texts`` has ``text`` and ``vendor_score`` (null where the vendor did not score); the result
+    keeps every other column and adds :data:`SCORE_SCHEMA`: the score clipped to [-1, 1], its
+    :func:`label` at ``pos``/``neg``, the method (``vendor`` or ``vader``) and the vendor's
+    score. Row-wise: any split of the rows into batches scores them alike, which is what lets
+    Spark run it per Arrow batch (:func:`score_texts_on_spark`).
+    """
+    vendor = texts["vendor_score"].cast(pl.Float64).to_numpy().astype(float)
+    needs_vader = np.isnan(vendor)
+    scores = vendor.copy()
+    if needs_vader.any():
+        to_score = texts["text"].filter(pl.Series(needs_vader)).to_list()
+        scores[needs_vader] = vader_compound(to_score)
+    scores = np.clip(scores, -1.0, 1.0)
+    return texts.drop("vendor_score").with_columns(
+        pl.Series("sentiment_score", scores, dtype=pl.Float64),
+        pl.Series("sentiment_label", label(scores, pos=pos, neg=neg).tolist(), dtype=pl.String),
+        pl.Series("score_method", np.where(needs_vader, "vader", "vendor"), dtype=pl.String),
+        pl.Series("vendor_score", vendor, dtype=pl.Float64).fill_nan(None),
+    )
+
+
+def score_texts_on_spark(texts: Any, pos: float, neg: float) -> Any:
+    """:func:`score_texts` on a Spark DataFrame: VADER runs in the executors' Python workers,
+    one Arrow batch at a time (``mapInArrow``), and the texts never reach the driver. The
+    texts' own columns pass through untouched (their Arrow arrays are not converted); only
+    ``text`` and ``vendor_score`` are read into polars."""
+    from pyspark.sql.types import DoubleType, StringType, StructField, StructType
+
+    kinds = {pl.Float64: DoubleType(), pl.String: StringType()}
+    kept = [field for field in texts.schema.fields if field.name != "vendor_score"]
+    schema = StructType(kept + [StructField(n, kinds[t], True) for n, t in SCORE_SCHEMA.items()])
+    return texts.mapInArrow(_batch_scorer(pos, neg), schema)
+
+
+def _batch_scorer(pos: float, neg: float) -> Any:
+    import pyarrow as pa
+
+    def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            frame = pl.from_arrow(batch.select(["text", "vendor_score"]))
+            assert isinstance(frame, pl.DataFrame)
+            added = score_texts(frame, pos, neg).drop("text").to_arrow()
+            kept = [name for name in batch.schema.names if name != "vendor_score"]
+            columns = [batch.column(name) for name in kept]
+            for name in SCORE_SCHEMA:
+                column = added.column(name).combine_chunks()
+                kind = pa.float64() if SCORE_SCHEMA[name] == pl.Float64 else pa.string()
+                columns.append(column.cast(kind))
+            yield pa.RecordBatch.from_arrays(columns, names=[*kept, *SCORE_SCHEMA])
+
+    return score

@@ -32,6 +32,13 @@ Everything is deterministic for the same input, bit for bit: records are sorted 
 (source_system, source_id) before numbering, sampling is seeded, EM runs single-threaded, and
 customer ids are content hashes.
 
+Engines. Step 3, the one whose cost grows with the number of candidate pairs, runs on DuckDB in
+the process, or on Spark when a Spark session is given (``spark=``: Splink's Spark backend, the
+same model spelled in Spark SQL by :func:`~engagement_lake.mdm.model.comparisons`). The records,
+their features, the deterministic rules and the clustering stay on the driver: they are linear
+in the number of records. On Spark the EM sums run in parallel, so the model is reproducible
+to the rounding of those sums rather than to the bit.
+
 The model itself (comparisons, blocking, training passes, prior rules) is in
 :mod:`engagement_lake.mdm.model`; clustering in :mod:`engagement_lake.mdm.cluster`. Measured
 figures are in docs/benchmarks.md ("Master data matching").
@@ -41,6 +48,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,7 +308,9 @@ class _EMPassRefused(Exception):
         self.block = block
 
 
-def probabilistic_edges(features: pl.DataFrame, settings: MatchSettings) -> pl.DataFrame:
+def probabilistic_edges(
+    features: pl.DataFrame, settings: MatchSettings, spark: Any = None
+) -> pl.DataFrame:
     """Score blocked candidate pairs with Splink; return those at or above the review weight.
 
     Every parameter comes from the data at hand: the prior from :data:`PRIOR_RULES` with the
@@ -307,12 +318,12 @@ def probabilistic_edges(features: pl.DataFrame, settings: MatchSettings) -> pl.D
     random sample, m by EM over the passes of :func:`training_blocks`. Splink refuses an EM pass
     whose m for some level underflows to 0 (a level all but absent among the pass's matches, on
     small inputs) and leaves its model half-changed, so the model is then rebuilt from scratch
-    without that pass.
+    without that pass. With a Spark session in ``spark`` the pairs are scored there.
     """
     em_blocks = training_blocks(features, settings)
     while True:
         try:
-            return _score_pairs(features, settings, em_blocks)
+            return _score_pairs(features, settings, em_blocks, spark=spark)
         except _EMPassRefused as refused:
             logger.info("EM pass on %s refused by Splink; model rebuilt without it", refused.block)
             em_blocks = [b for b in em_blocks if b != refused.block]
@@ -323,8 +334,9 @@ def _score_pairs(
     settings: MatchSettings,
     em_blocks: list[tuple[str, ...]],
     validate_settings: bool = False,
+    spark: Any = None,
 ) -> pl.DataFrame:
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import Linker, SettingsCreator, block_on
 
     empty = pl.DataFrame(
         schema={
@@ -338,15 +350,14 @@ def _score_pairs(
     if n < 2:
         return empty
 
-    con = duckdb.connect()
+    engine = _SparkScoring(spark) if spark is not None else _DuckDBScoring()
     splink_logger = logging.getLogger("splink")
     previous_level = splink_logger.level
     # Splink warns about every level EM could not observe (expected: blocked training pairs are
     # mostly matches) and about starting values left in place; those are by design here.
     splink_logger.setLevel(logging.ERROR)
     try:
-        db_api = DuckDBAPI(connection=con)
-        splink_input = db_api.register(features.to_arrow(), dataset_display_name="identities")
+        splink_input = engine.register(features)
         blocks = [
             block_on(*b) if isinstance(b, tuple) else b
             for b in PREDICTION_BLOCKS
@@ -355,7 +366,7 @@ def _score_pairs(
         splink_settings = SettingsCreator(
             link_type="dedupe_only",
             unique_id_column_name="unique_id",
-            comparisons=comparisons(),
+            comparisons=comparisons(engine.dialect),
             blocking_rules_to_generate_predictions=blocks,
             # Stands when no rule applies (about one other record per person) or when the
             # rules match nearly every pair of a tiny input (then PRIOR_CAP).
@@ -389,31 +400,102 @@ def _score_pairs(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=settings.u_max_pairs, seed=settings.seed, num_chunks=1
         )
-        # EM sums floating-point numbers in parallel; the summation order (and so the last bit
-        # of every parameter) would vary between runs. One thread makes the model, and so the
-        # crosswalk, bit-for-bit reproducible. u-estimation counts (integers) and scoring is
-        # row-wise, so both stay parallel.
-        con.execute("SET threads = 1")
-        for block in em_blocks:
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*block), estimate_without_term_frequencies=True
-                )
-            except ValueError as exc:
-                raise _EMPassRefused(block) from exc
-        con.execute("RESET threads")
+        with engine.single_threaded():
+            for block in em_blocks:
+                try:
+                    linker.training.estimate_parameters_using_expectation_maximisation(
+                        block_on(*block), estimate_without_term_frequencies=True
+                    )
+                except ValueError as exc:
+                    raise _EMPassRefused(block) from exc
         predictions = linker.inference.predict(
             threshold_match_weight=min(settings.threshold_weight, settings.review_weight)
         )
-        table = predictions.as_duckdbpyrelation().select(
-            "unique_id_l, unique_id_r, match_weight, match_probability"
-        )
-        edges = pl.from_arrow(table.to_arrow_table())
+        edges = engine.fetch(predictions)
     finally:
         splink_logger.setLevel(previous_level)
-        con.close()
-    assert isinstance(edges, pl.DataFrame)
+        engine.close()
     return edges.cast(empty.schema).sort("unique_id_l", "unique_id_r")  # type: ignore[arg-type]
+
+
+_PREDICTION_COLUMNS = ("unique_id_l", "unique_id_r", "match_weight", "match_probability")
+
+
+class _DuckDBScoring:
+    """Splink on an in-process DuckDB connection of its own (the default engine)."""
+
+    dialect = "duckdb"
+
+    def __init__(self) -> None:
+        from splink import DuckDBAPI
+
+        self.con = duckdb.connect()
+        self.api = DuckDBAPI(connection=self.con)
+
+    def register(self, features: pl.DataFrame) -> Any:
+        return self.api.register(features.to_arrow(), dataset_display_name="identities")
+
+    @contextmanager
+    def single_threaded(self) -> Iterator[None]:
+        """EM sums floating-point numbers in parallel; the summation order (and so the last bit
+        of every parameter) would vary between runs. One thread makes the model, and so the
+        crosswalk, bit-for-bit reproducible. u-estimation counts (integers) and scoring is
+        row-wise, so both stay parallel."""
+        self.con.execute("SET threads = 1")
+        yield
+        self.con.execute("RESET threads")
+
+    def fetch(self, predictions: Any) -> pl.DataFrame:
+        table = predictions.as_duckdbpyrelation().select(", ".join(_PREDICTION_COLUMNS))
+        edges = pl.from_arrow(table.to_arrow_table())
+        assert isinstance(edges, pl.DataFrame)
+        return edges
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class _SparkScoring:
+    """Splink on the given Spark session (Splink's ``SparkAPI``): the candidate pairs are
+    generated, trained on and scored by Spark; only the scored edges come back."""
+
+    dialect = "spark"
+
+    def __init__(self, spark: Any) -> None:
+        from splink.backends.spark import SparkAPI
+
+        from engagement_lake.spark import register_similarity_functions
+
+        register_similarity_functions(spark)
+        self.spark = spark
+        self.before = {t.name for t in spark.catalog.listTables() if t.isTemporary}
+        # persist: Splink's intermediate tables stay in the executors' memory (spilling to
+        # disk), where "parquet", its default, would need a checkpoint directory
+        self.api = SparkAPI(
+            spark_session=spark, break_lineage_method="persist", register_udfs_automatically=False
+        )
+
+    def register(self, features: pl.DataFrame) -> Any:
+        from engagement_lake.frames import to_engine
+
+        return self.api.register(to_engine(features, self.spark), dataset_display_name="identities")
+
+    @contextmanager
+    def single_threaded(self) -> Iterator[None]:
+        """Spark's EM sums are parallel whatever is set here: its model is reproducible to the
+        rounding of those sums."""
+        yield
+
+    def fetch(self, predictions: Any) -> pl.DataFrame:
+        from engagement_lake.frames import to_polars
+
+        return to_polars(predictions.as_spark_dataframe().select(*_PREDICTION_COLUMNS))
+
+    def close(self) -> None:
+        """Drop the temporary views Splink made (uncaching what it persisted)."""
+        for table in self.spark.catalog.listTables():
+            if table.isTemporary and table.name not in self.before:
+                self.spark.catalog.dropTempView(table.name)
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,17 +576,17 @@ def _override_edges(
 
 
 def match_identities(
-    records: Any, settings: MatchSettings | None = None, overrides: Any = None
+    records: Any, settings: MatchSettings | None = None, overrides: Any = None, spark: Any = None
 ) -> pl.DataFrame:
     """Cluster customer records from all sources into golden customers.
 
     See :func:`match_identities_with_review`, which also returns the borderline pairs.
     """
-    return match_identities_with_review(records, settings, overrides)[0]
+    return match_identities_with_review(records, settings, overrides, spark)[0]
 
 
 def match_identities_with_review(
-    records: Any, settings: MatchSettings | None = None, overrides: Any = None
+    records: Any, settings: MatchSettings | None = None, overrides: Any = None, spark: Any = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cluster customer records into golden customers; list the pairs a steward should review.
 
@@ -517,6 +599,8 @@ def match_identities_with_review(
         overrides: steward decisions, one row per pair: ``rule`` (:data:`OVERRIDE_RULES`) and
             ``source_system_l``, ``source_id_l``, ``source_system_r``, ``source_id_r``. They win
             over the rules and the model.
+        spark: a Spark session to score the candidate pairs on (Splink's Spark backend);
+            without one, DuckDB scores them in the process.
 
     Returns:
         The crosswalk: one row per input record, sorted by (source_system, source_id):
@@ -537,11 +621,11 @@ def match_identities_with_review(
     settings = settings or MatchSettings()
     frame = _prepare_input(records)
     override_frame = None if overrides is None else _to_polars(overrides)
-    key = _memo_key(frame, override_frame, settings)
+    key = _memo_key(frame, override_frame, settings, "duckdb" if spark is None else "spark")
     if key in _LAST_RESULT:
         crosswalk, review = _LAST_RESULT[key]
         return crosswalk.clone(), review.clone()
-    result = _match(frame, settings, override_frame)
+    result = _match(frame, settings, override_frame, spark)
     _LAST_RESULT.clear()
     _LAST_RESULT[key] = result
     return result[0].clone(), result[1].clone()
@@ -554,8 +638,10 @@ def match_identities_with_review(
 _LAST_RESULT: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
 
 
-def _memo_key(frame: pl.DataFrame, overrides: pl.DataFrame | None, settings: MatchSettings) -> str:
-    digest = hashlib.sha256(repr(settings).encode())
+def _memo_key(
+    frame: pl.DataFrame, overrides: pl.DataFrame | None, settings: MatchSettings, engine: str
+) -> str:
+    digest = hashlib.sha256(f"{settings!r} {engine}".encode())
     for part in (frame, overrides):
         if part is not None:
             digest.update(str(part.schema).encode())
@@ -564,7 +650,7 @@ def _memo_key(frame: pl.DataFrame, overrides: pl.DataFrame | None, settings: Mat
 
 
 def _match(
-    frame: pl.DataFrame, settings: MatchSettings, overrides: pl.DataFrame | None
+    frame: pl.DataFrame, settings: MatchSettings, overrides: pl.DataFrame | None, spark: Any = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`match_identities_with_review` on prepared input, without the memo."""
     if frame.height == 0:
@@ -574,7 +660,7 @@ def _match(
 
     email_edges = deterministic_edges(features, "email", settings.max_records_per_key)
     phone_edges = deterministic_edges(features, "phone", settings.max_records_per_key)
-    scored = probabilistic_edges(features, settings)
+    scored = probabilistic_edges(features, settings, spark)
     scored = scored.with_columns(corroborated(features, scored))
     accepted = (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
     prob_edges = scored.filter(accepted)

@@ -23,11 +23,45 @@ if TYPE_CHECKING:
 # --------------------------------------------------------------------------------------------
 
 
+#: The engines Splink scores pairs on (:func:`comparisons`' ``dialect``).
+DIALECTS: tuple[str, ...] = ("duckdb", "spark")
+
+
+def hamming_sql(left: str, right: str, dialect: str = "duckdb") -> str:
+    """SQL for the number of positions at which two strings of equal length differ.
+
+    DuckDB has ``hamming``; Spark has none, so there it counts the differing positions with a
+    higher-order function (null for strings of different lengths, where DuckDB's ``hamming``
+    fails: the columns compared, dates as ``yyyymmdd`` and postcodes, have one length).
+    """
+    if dialect == "duckdb":
+        return f"hamming({left}, {right})"
+    return (
+        f"CASE WHEN length({left}) = length({right}) THEN size(filter(sequence(1, "
+        f"length({left})), i -> substr({left}, i, 1) <> substr({right}, i, 1))) END"
+    )
+
+
+def jaro_winkler_sql(left: str, right: str, dialect: str = "duckdb") -> str:
+    """SQL for the Jaro-Winkler similarity: DuckDB's function, or on Spark the one Splink's
+    similarity jar registers (engagement_lake.spark.register_similarity_functions)."""
+    name = "jaro_winkler_similarity" if dialect == "duckdb" else "jaro_winkler"
+    return f"{name}({left}, {right})"
+
+
+def days_apart_sql(left: str, right: str, dialect: str = "duckdb") -> str:
+    """SQL for the number of days between two dates, whichever comes first."""
+    if dialect == "duckdb":
+        return f"abs(date_diff('day', {left}, {right}))"
+    return f"abs(datediff({left}, {right}))"
+
+
 def _one_edit(column: str) -> Any:
     """Levenshtein or Damerau-Levenshtein distance 1 (a typo, or two neighbours swapped).
 
     DuckDB's ``damerau_levenshtein`` costs about six times ``levenshtein``; it is evaluated only
     for the few pairs whose lengths and plain edit distance leave a transposition possible.
+    Spark has ``levenshtein`` and, from Splink's similarity jar, ``damerau_levenshtein``.
     """
     import splink.comparison_level_library as cll
 
@@ -39,8 +73,11 @@ def _one_edit(column: str) -> Any:
     )
 
 
-def comparisons() -> list[Any]:
+def comparisons(dialect: str = "duckdb") -> list[Any]:
     """Splink comparisons, each level's m-probability a starting value for EM.
+
+    ``dialect`` is the engine that scores the pairs (:data:`DIALECTS`): the levels are the same,
+    spelled in its SQL (:func:`hamming_sql`, :func:`jaro_winkler_sql`, :func:`days_apart_sql`).
 
     A null on either side is its own level (weight 0: a missing value is no evidence either
     way, never a disagreement). Exact agreement on first name, last name and city is adjusted
@@ -60,6 +97,10 @@ def comparisons() -> list[Any]:
     def level(sql: str, label: str) -> Any:
         return cll.CustomLevel(sql, label_for_charts=label)
 
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown matching dialect {dialect!r}; use one of {DIALECTS}")
+    dob_digits = hamming_sql("dob_s_l", "dob_s_r", dialect)
+    addr_similarity = jaro_winkler_sql("addr_l", "addr_r", dialect)
     swapped = "fn_l = ln_r AND ln_l = fn_r"
     return [
         custom(
@@ -108,7 +149,7 @@ def comparisons() -> list[Any]:
                 (cll.ExactMatchLevel("dob"), 0.85),
                 (
                     level(
-                        "hamming(dob_s_l, dob_s_r) <= 1 OR (hamming(dob_s_l, dob_s_r) = 2 "
+                        f"{dob_digits} <= 1 OR ({dob_digits} = 2 "
                         "AND damerau_levenshtein(dob_s_l, dob_s_r) = 1)",
                         "One digit differs or two adjacent digits transposed",
                     ),
@@ -122,8 +163,11 @@ def comparisons() -> list[Any]:
                     ),
                     0.02,
                 ),
-                (level("abs(date_diff('day', dob_l, dob_r)) <= 31", "Within a month"), 0.02),
-                (level("hamming(dob_s_l, dob_s_r) <= 2", "Two digits differ"), 0.02),
+                (
+                    level(f"{days_apart_sql('dob_l', 'dob_r', dialect)} <= 31", "Within a month"),
+                    0.02,
+                ),
+                (level(f"{dob_digits} <= 2", "Two digits differ"), 0.02),
                 (cll.ElseLevel(), 0.03),
             ],
         ),
@@ -146,7 +190,7 @@ def comparisons() -> list[Any]:
                 (level("addr_l = addr_r AND zip_l = zip_r", "Same address"), 0.60),
                 (
                     level(
-                        "jaro_winkler_similarity(addr_l, addr_r) >= 0.9 AND zip_l = zip_r",
+                        f"{addr_similarity} >= 0.9 AND zip_l = zip_r",
                         "Similar street line, same postcode",
                     ),
                     0.08,
@@ -154,8 +198,7 @@ def comparisons() -> list[Any]:
                 (level("addr_l = addr_r", "Same street line, postcode differs"), 0.05),
                 (
                     level(
-                        "house_no_l = house_no_r "
-                        "AND jaro_winkler_similarity(addr_l, addr_r) >= 0.8",
+                        f"house_no_l = house_no_r AND {addr_similarity} >= 0.8",
                         "Same house number, similar street",
                     ),
                     0.05,
@@ -168,7 +211,12 @@ def comparisons() -> list[Any]:
                 ),
                 (cll.ExactMatchLevel("zip"), 0.04),
                 (cll.ExactMatchLevel("city").configure(tf_adjustment_column="city"), 0.03),
-                (level("hamming(zip_l, zip_r) <= 1", "Postcode one digit off"), 0.03),
+                (
+                    level(
+                        f"{hamming_sql('zip_l', 'zip_r', dialect)} <= 1", "Postcode one digit off"
+                    ),
+                    0.03,
+                ),
                 (cll.ExactMatchLevel("state"), 0.03),
                 (cll.ElseLevel(), 0.03),
             ],
