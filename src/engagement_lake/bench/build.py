@@ -180,10 +180,11 @@ def _body(compiled: str) -> str:
 def dbt_seconds(manifest: Mapping[str, Any], results: Mapping[str, Any]) -> dict[str, Any]:
     """Per-node seconds of the build, summed by kind, and every node's own time."""
     nodes = manifest["nodes"]
-    # saved queries and exposures are nodes of a build too (no-ops): tiny, but counted
+    # saved queries and exposures are nodes of a build too (no-ops), and so is the on-run-start
+    # hook (Spark's bronze views; nothing on DuckDB): tiny, but counted
     kinds = (
         *("sql_models", "python_models", "seeds", "tests", "unit_tests"),
-        *("saved_queries", "exposures"),
+        *("saved_queries", "exposures", "hooks"),
     )
     sums = dict.fromkeys(kinds, 0.0)
     counts = dict.fromkeys(sums, 0)
@@ -205,6 +206,8 @@ def dbt_seconds(manifest: Mapping[str, Any], results: Mapping[str, Any]) -> dict
             key = "saved_queries"
         elif kind == "exposure":
             key = "exposures"
+        elif kind == "operation":
+            key = "hooks"
         else:
             continue
         sums[key] += seconds
