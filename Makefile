@@ -46,8 +46,10 @@ demo: install ## generate the demo data, check bronze, build, check gold, print 
 	@# the dashboards read the serving file the build published; the last line is index.html
 	$(BIN)/engagement-lake dashboards --out reports/dashboards
 
-test: install ## run the whole test suite (Python tests, which build a small lake once)
-	$(BIN)/python -m pytest
+TEST_WORKERS ?= 2
+test: install ## run the whole test suite on TEST_WORKERS processes (each builds the small lake once)
+	@# one module per worker at a time, the costliest first (tests/python/conftest.py)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 test-spark: install-spark ## the Spark suite: a scale-0.01 lake built on DuckDB and on Spark, gold compared (tests/spark)
 	$(BIN)/python -m pytest tests/spark -p no:cacheprovider

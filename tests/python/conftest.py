@@ -44,6 +44,7 @@ def _runs_dbt(func: object) -> bool:
         return False
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``slow`` by rule, never by hand: a test is slow when it, or any fixture it uses, runs dbt
     (calls ``build(`` or ``run_dbt(``). ``pytest -m "not slow"`` then runs every pure test."""
@@ -55,6 +56,45 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             funcs += [d.func for defs in info.name2fixturedefs.values() for d in defs]
         if any(verdict.setdefault(f, _runs_dbt(f)) for f in funcs if f is not None):
             item.add_marker(pytest.mark.slow)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        _group_for_workers(items)
+
+
+# ----------------------------------------------------------------------------- parallel workers
+
+SHARED_GROUP = "daily_lake"
+"""The xdist group of every module that reads ``daily_lake``: one worker builds it, once."""
+
+FIRST_GROUPS = (
+    SHARED_GROUP,
+    "test_forget",
+    "test_faults",
+    "test_staging",
+    "test_reproducible_build",
+    "test_experiment_recovery",
+    "test_history",
+)
+"""Under ``make test`` (pytest-xdist, ``--dist loadgroup --no-loadscope-reorder``) each module is
+one group, handed whole to the next free worker in this order: the groups whose fixtures build
+the most go first, so that no worker starts a long build when the other has nothing left."""
+
+
+def _group_for_workers(items: list[pytest.Item]) -> None:
+    """Group the tests by module (a module's fixtures then run on one worker only; the
+    session's ``lake`` is built once per worker) and put the costliest groups first."""
+    modules: dict[str, str] = {}
+    for item in items:
+        module = item.path.stem
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.get("daily_lake", ()) if info is not None else ()
+        if defs and defs[-1].func.__module__ == __name__:  # this one, not a module's own
+            modules[module] = SHARED_GROUP
+        modules.setdefault(module, module)
+    rank = {name: i for i, name in enumerate(FIRST_GROUPS)}
+    order = {item: i for i, item in enumerate(items)}
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(modules[item.path.stem]))
+    items.sort(key=lambda item: (rank.get(modules[item.path.stem], len(rank)), order[item]))
 
 
 @dataclass
@@ -87,6 +127,10 @@ def private_config(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(KEY_ENV, TEST_PSEUDONYM_KEY)
         patch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+        # dbt writes every event of every node to target/logs/dbt.log at debug level by default;
+        # formatting and scrubbing those lines is about a tenth of a build's time. The suite's
+        # builds keep warnings and errors there (a failure's nodes are in the DbtError anyway).
+        patch.setenv("DBT_LOG_LEVEL_FILE", os.environ.get("DBT_LOG_LEVEL_FILE", "warn"))
         yield
 
 
@@ -128,10 +172,17 @@ def _generate_test_lake(cfg: RunConfig) -> None:
 
 
 def _reused_lake(cache: Path, root: Path) -> Lake:
+    import fcntl
+
     cached = _lake_config(cache)
-    if not cached.warehouse.exists():
-        _generate_test_lake(cached)
-        build(cached, progress=False)
+    built = record_path(cached.warehouse)  # written once a whole build has passed
+    if not built.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        with open(cache / ".building", "w") as lock:  # parallel workers: one builds, one waits
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not built.exists():
+                _generate_test_lake(cached)
+                build(cached, progress=False)
     for name in ("data", "target"):
         shutil.copytree(cache / name, root / name, symlinks=True, dirs_exist_ok=True)
     shutil.copy2(cached.warehouse, root / "warehouse.duckdb")
@@ -176,7 +227,7 @@ from engagement_lake.config import RunConfig
 from engagement_lake.dbt_runner import build
 from engagement_lake.publish import publish
 
-marker, data, warehouse, target = sys.argv[1:5]
+marker, data, warehouse, target, *select = sys.argv[1:]
 add_query, seen = SQLConnectionManager.add_query, [False]
 
 def watching(self, sql, *args, **kwargs):
@@ -190,7 +241,7 @@ def watching(self, sql, *args, **kwargs):
 
 SQLConnectionManager.add_query = watching
 cfg = RunConfig(Path(data), Path(warehouse), target_dir=Path(target))
-build(cfg, progress=False)
+build(cfg, select, progress=False)
 publish(cfg)  # as engagement-lake build: gold is published only after a build that passed
 """
 
@@ -205,6 +256,18 @@ KILL_POINTS = {
 """Where a build is killed (SIGKILL) before the last daily load's build repairs the warehouse:
 the kill comes at the first SQL statement after the one the marker (a regular expression)
 matches."""
+
+KILL_SELECTIONS = {
+    "mid-staging": ["stg_shop__web_sessions"],
+    "mid-merge": ["stg_shop__orders"],
+    # every parent too: their merges of the day commit before the kill, so the repairing build
+    # reads a day that many incremental models already hold (which must change nothing)
+    "mid-gold": ["+mart_customer_360"],
+}
+"""What each killed build selects (``engagement-lake build --select``): the model the kill point
+is in, rather than the whole project, whose thousands of nodes before the point would add
+nothing to the state the kill leaves behind. A selected build plans the increment as a whole
+build does (the new load date) and leaves the record of partitions alone."""
 
 
 BRIDGE_ID = "C9999998"
@@ -278,6 +341,9 @@ class DailyLake:
     kills: dict[str, int] = field(default_factory=dict)  # kill point -> the child's return code
     published_before_kills: dict[str, int] = field(default_factory=dict)
     published_after_kills: dict[str, int] = field(default_factory=dict)
+    first_load: RunConfig | None = None
+    """A copy of the data folder and warehouse (with its record of partitions) as the first daily
+    load's build left them: test_mdm_ids_daily grows its own lake on from there."""
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
@@ -286,13 +352,32 @@ class DailyLake:
         return con
 
 
+def copy_lake(cfg: RunConfig, root: Path, name: str) -> RunConfig:
+    """A copy of ``cfg``'s data folder (bronze and truth) and warehouse, with its write-ahead log
+    and record of partitions, in ``root``; dbt artefacts go to ``root / name``."""
+    for folder in ("bronze", "_truth"):
+        if (cfg.data_dir / folder).exists():
+            shutil.copytree(cfg.data_dir / folder, root / "data" / folder)
+    warehouse = root / f"{name}.duckdb"
+    for source, copy in (
+        (cfg.warehouse, warehouse),
+        (cfg.warehouse.with_name(cfg.warehouse.name + ".wal"), root / f"{name}.duckdb.wal"),
+        (record_path(cfg.warehouse), record_path(warehouse)),
+    ):
+        if source.exists():
+            shutil.copy2(source, copy)
+    return RunConfig(
+        root / "data", warehouse, scale=cfg.scale, seed=cfg.seed, target_dir=root / name
+    )
+
+
 def _published_files(cfg: RunConfig) -> dict[str, int]:
     """Every published file (export and serving file) by name, with its modification time."""
     files = [*(cfg.data_dir / "gold").glob("*.parquet"), cfg.warehouse.parent / "gold.duckdb"]
     return {p.name: p.stat().st_mtime_ns for p in files if p.exists()}
 
 
-def _killed_build(cfg: RunConfig, marker: str) -> int:
+def _killed_build(cfg: RunConfig, marker: str, select: list[str]) -> int:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
     killed = subprocess.run(
         [
@@ -303,6 +388,7 @@ def _killed_build(cfg: RunConfig, marker: str) -> int:
             str(cfg.data_dir),
             str(cfg.warehouse),
             str(cfg.target_dir),
+            *select,
         ],
         env=env,
         capture_output=True,
@@ -354,9 +440,11 @@ def daily_lake(lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> DailyLak
             publish(daily)
             out.published_before_kills = _published_files(daily)
             for point, marker in KILL_POINTS.items():
-                out.kills[point] = _killed_build(daily, marker)
+                out.kills[point] = _killed_build(daily, marker, KILL_SELECTIONS[point])
             out.published_after_kills = _published_files(daily)
         out.runs.append(build(daily, progress=False))
+        if day == loads[1]:
+            out.first_load = copy_lake(daily, tmp_path_factory.mktemp("first_load"), "daily")
     # models only: the data tests ran on every daily build of the same bronze
     no_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     run = run_dbt(["build", *no_tests], out.scratch, progress=False)

@@ -1,34 +1,32 @@
 """Golden customer ids across three daily loads, through the real build.
 
-A small lake is built, then three daily loads land, each followed by a build (the second with
+The test lake grows by three daily loads, each followed by a build (the second with
 --full-refresh, which must keep the id ledger). The first daily load also brings a new shop
 account that shares one customer's e-mail and another's phone: the matcher merges the two
 customers, one id survives and the other is redirected. After the third load every customer id
 a gold or history table carries exists in dim_customer or is redirected.
 
-Four dbt builds (three small, one full) make this one of the slower modules; every test reads
-the one lake built by the module fixture.
+The test lake's build and the first daily load's are the session's ``daily_lake`` (conftest),
+which brings that bridging account: this module copies the lake as that build left it and
+builds the two later loads itself (a selected --full-refresh, then the whole project).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from bronze_factory import write_table
+from conftest import BRIDGE_ID, TEST_SEED, Lake, copy_lake
+from conftest import DailyLake as SessionDailyLake
 from engagement_lake.config import RunConfig
-from engagement_lake.contracts import load_contracts
 from engagement_lake.dbt_runner import DbtRun, build
-from engagement_lake.generate import generate, generate_day
+from engagement_lake.generate import generate_day
 
-SCALE = 0.01
-SEED = 7
-BRIDGE_ID = "C9999999"
+SEED = TEST_SEED
 ID_STATE = ["+customer_xref"]
 
 
@@ -51,87 +49,23 @@ def _xref(cfg: RunConfig) -> dict[tuple[str, str], str]:
         return {(s, i): c for s, i, c in rows.fetchall()}
 
 
-def _pick_customers(cfg: RunConfig) -> tuple[dict, str, dict, str]:
-    """Two shop accounts of different single-account customers with the same first name: one
-    with an e-mail, one with a phone, each key value carried by that account only (so the bridge
-    joins exactly these two). The same first name matters: clustering refuses to join a phone
-    to a customer whose first name is clearly different (a shared household line)."""
-    with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
-        row = con.execute(
-            """
-            with sizes as (
-                select customer_id, count(*) as n from silver.customer_xref group by all
-            ),
-            lone as (
-                select x.source_id, x.customer_id, s.first_name
-                from silver.customer_xref as x
-                inner join sizes using (customer_id)
-                inner join staging.stg_shop__customers as s on s.customer_id = x.source_id
-                where x.source_system = 'shop' and sizes.n = 1
-                    and s.email is not null and s.phone is not null and s.first_name is not null
-                    and (select count(*) from silver.int_customer_identities_unioned as u
-                         where u.email = s.email or u.phone = s.phone) = 1
-            )
-            select a.source_id, a.customer_id, b.source_id, b.customer_id
-            from lone as a
-            inner join lone as b
-                on lower(a.first_name) = lower(b.first_name) and a.source_id < b.source_id
-            order by a.source_id, b.source_id
-            limit 1
-            """
-        ).fetchone()
-    assert row is not None, "the small lake has no two lone shop accounts to bridge"
-    first_id, first_customer, second_id, second_customer = row
-    bronze = str(cfg.data_dir / "bronze" / "shop" / "customers" / "*" / "*.parquet")
-    with duckdb.connect() as con:
-        raw = con.execute(
-            f"select * exclude (_loaded_at, _source_file, _batch_id) from read_parquet('{bronze}')"
-            " where customer_id in (?, ?) order by _loaded_at",
-            [first_id, second_id],
-        ).pl()
-    latest = {r["customer_id"]: r for r in raw.iter_rows(named=True)}
-    return latest[first_id], first_customer, latest[second_id], second_customer
-
-
 @pytest.fixture(scope="module")
-def daily(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> DailyLake:
-    root = tmp_path_factory.mktemp("ids_daily")
-    data = root / "data"
-    generate(data, scale=SCALE, seed=SEED, progress=False)
-    cfg = RunConfig(
-        data, root / "warehouse.duckdb", scale=SCALE, seed=SEED, target_dir=root / "target"
-    )
-    runs = [build(cfg, ID_STATE, progress=False)]
-    before = _xref(cfg)
-    first_row, first, second_row, second = _pick_customers(cfg)
-
-    state = json.loads((data / "_truth" / "state.json").read_text())
-    last = date.fromisoformat(state["last_load_date"])
-    days = [last + timedelta(days=n) for n in (1, 2, 3)]
-    # day 1: the generator's load plus a new shop account with the first's e-mail and the
-    # second's phone
-    generate_day(data, days[0], seed=SEED, progress=False)
-    bridge = {
-        **first_row,
-        "customer_id": BRIDGE_ID,
-        "phone": second_row["phone"],
-        "updated_at": datetime.combine(days[0], datetime.min.time()) + timedelta(hours=5),
-    }
-    contracts = load_contracts()
-    write_table(
-        data,
-        contracts["shop.customers"],
-        [bridge],
-        load_date=days[0],
-        batch_id=f"daily-{days[0].isoformat()}",
-        part=99,
-    )
-    runs.append(build(cfg, ID_STATE, progress=False))
+def daily(lake: Lake, daily_lake: SessionDailyLake, tmp_path_factory) -> DailyLake:
+    """The first build is the test lake's; the first daily load (with the bridging account, the
+    first's e-mail and the second's phone: conftest picks two lone shop accounts of different
+    customers with the same first name) was built incrementally by ``daily_lake``. Here: day 2
+    with a selected --full-refresh, day 3 with the whole project."""
+    assert daily_lake.first_load is not None
+    cfg = copy_lake(daily_lake.first_load, tmp_path_factory.mktemp("ids_daily"), "warehouse")
+    before = _xref(lake.cfg)
+    first, second = (before[("shop", account)] for account in daily_lake.bridged)
+    days = daily_lake.loads[1:]
+    runs = [lake.run, daily_lake.runs[0]]
     # day 2: --full-refresh must not start the ids over
-    generate_day(data, days[1], seed=SEED, progress=False)
+    generate_day(cfg.data_dir, days[1], seed=SEED, progress=False)
     runs.append(build(cfg, ID_STATE, full_refresh=True, progress=False))
     # day 3: the whole lake
-    generate_day(data, days[2], seed=SEED, progress=False)
+    generate_day(cfg.data_dir, days[2], seed=SEED, progress=False)
     runs.append(build(cfg, progress=False))
     return DailyLake(cfg, days, first, second, before, runs)
 
