@@ -67,3 +67,20 @@
 {% macro duckdb__whole_years_between(start_date, end_date) -%}
     date_sub('year', {{ start_date }}, {{ end_date }})
 {%- endmacro %}
+
+{#
+    A double as decimal(precision, scale), rounded as DuckDB rounds it: DuckDB scales the double
+    by 10^scale and rounds half away from zero, so 41.574999999999996 (a sixth of 249.45) becomes
+    41.58; Spark rounds the double's shortest decimal text instead and gives 41.57. Spark's
+    spelling scales and rounds the double first, as DuckDB does. Only for expressions that are
+    doubles on DuckDB: a decimal is cast exactly on both engines and needs plain cast().
+#}
+{% macro double_to_decimal(expression, precision, scale) -%}
+    {{ return(adapter.dispatch('double_to_decimal', 'engagement_lake')(expression, precision, scale)) }}
+{%- endmacro %}
+{% macro default__double_to_decimal(expression, precision, scale) -%}
+    cast(round(cast({{ expression }} as double) * {{ 10 ** scale }}) / {{ 10 ** scale }} as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}
+{% macro duckdb__double_to_decimal(expression, precision, scale) -%}
+    cast({{ expression }} as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}
