@@ -78,7 +78,7 @@ final as (
 
         ---------- durations
         cast(
-            {{ dbt.datediff('recommendations.served_at', 'recommendations.converted_at', 'second') }} / cast(3600 as double)
+            cast({{ dbt.datediff('recommendations.served_at', 'recommendations.converted_at', 'second') }} as double) / 3600
             as double
         ) as hours_to_conversion
     from recommendations

@@ -131,7 +131,7 @@ final as (
         cast(coalesce(acquisitions.first_order_revenue, 0) as decimal(14, 2)) as first_order_revenue,
         {{ double_to_decimal(
             'case when acquisitions.new_customers > 0
-                then coalesce(spend.marketing_spend, 0) / acquisitions.new_customers end', 14, 2
+                then coalesce(spend.marketing_spend, 0) / acquisitions.new_customers end', 'decimal(14, 2)'
         ) }} as customer_acquisition_cost
     from months
     cross join channels
