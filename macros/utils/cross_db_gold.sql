@@ -67,3 +67,22 @@
 {% macro duckdb__whole_years_between(start_date, end_date) -%}
     date_sub('year', {{ start_date }}, {{ end_date }})
 {%- endmacro %}
+
+{#
+    A double as a decimal type (`data_type`, e.g. 'decimal(14, 2)'), rounded as DuckDB rounds
+    it: DuckDB scales the double by 10^scale and rounds half away from zero, so
+    41.574999999999996 (a sixth of 249.45) becomes 41.58; Spark rounds the double's shortest
+    decimal text instead and gives 41.57. Spark's spelling scales and rounds the double first, as
+    DuckDB does. Only for expressions that are doubles on DuckDB: a decimal is cast exactly on
+    both engines and needs plain cast().
+#}
+{% macro double_to_decimal(expression, data_type) -%}
+    {{ return(adapter.dispatch('double_to_decimal', 'engagement_lake')(expression, data_type)) }}
+{%- endmacro %}
+{% macro default__double_to_decimal(expression, data_type) -%}
+    {%- set scale = data_type.split(',')[1].split(')')[0] | trim | int -%}
+    cast(round(cast({{ expression }} as double) * {{ 10 ** scale }}) / {{ 10 ** scale }} as {{ data_type }})
+{%- endmacro %}
+{% macro duckdb__double_to_decimal(expression, data_type) -%}
+    cast({{ expression }} as {{ data_type }})
+{%- endmacro %}

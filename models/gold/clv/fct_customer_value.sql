@@ -56,15 +56,15 @@ final as (
         cast(predictions.frequency as integer) as frequency,
         cast(predictions.recency_days as double) as recency_days,
         cast(predictions.age_days as double) as age_days,
-        cast(predictions.monetary_value as decimal(14, 2)) as average_repeat_spend,
+        {{ double_to_decimal('predictions.monetary_value', 'decimal(14, 2)') }} as average_repeat_spend,
 
         ---------- predictions
         cast(predictions.p_alive as double) as p_alive,
         cast(1 - predictions.p_alive as double) as churn_probability,
         cast(predictions.expected_purchases_12mo as double) as expected_purchases_12mo,
-        cast(predictions.expected_average_spend as decimal(14, 2)) as expected_average_spend,
-        cast(predictions.predicted_clv_12mo as decimal(14, 2)) as predicted_clv_12mo,
-        cast(predictions.predicted_clv_36mo as decimal(14, 2)) as predicted_clv_36mo,
+        {{ double_to_decimal('predictions.expected_average_spend', 'decimal(14, 2)') }} as expected_average_spend,
+        {{ double_to_decimal('predictions.predicted_clv_12mo', 'decimal(14, 2)') }} as predicted_clv_12mo,
+        {{ double_to_decimal('predictions.predicted_clv_36mo', 'decimal(14, 2)') }} as predicted_clv_36mo,
         cast(case when predictions.customer_id is not null then
             ntile(10) over (
                 partition by predictions.customer_id is not null

@@ -73,7 +73,7 @@ final as (
         ---------- measures
         cast(tickets.satisfaction_score as integer) as satisfaction_score,
         cast(sentiment.sentiment_score as double) as sentiment_score,
-        cast({{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} / 60.0 as double) as resolution_hours,
+        cast({{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} as double) / 60 as resolution_hours,
         cast({{ dbt.datediff('tickets.created_at', 'tickets.first_response_at', 'minute') }} as integer) as first_response_minutes,
         cast({{ dbt.datediff('tickets.created_at', 'tickets.resolved_at', 'minute') }} as integer) as resolution_minutes,
         cast(sla.first_response_minutes as integer) as sla_first_response_minutes,

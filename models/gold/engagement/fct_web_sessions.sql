@@ -55,7 +55,7 @@ final as (
         ---------- measures
         cast(sessions.page_views as integer) as page_views,
         cast(coalesce(sessions.products_viewed, 0) as integer) as products_viewed,
-        cast({{ dbt.datediff('sessions.session_started_at', 'sessions.session_ended_at', 'second') }} / 60.0 as double) as duration_minutes,
+        cast({{ dbt.datediff('sessions.session_started_at', 'sessions.session_ended_at', 'second') }} as double) / 60 as duration_minutes,
 
         ---------- flags
         sessions.customer_id is null as is_anonymous,

@@ -173,10 +173,10 @@ final as (
         cast(time_decay_credit as double) as time_decay_credit,
 
         ---------- attributed conversion value (credit × net amount)
-        cast(first_touch_credit * net_amount as decimal(14, 2)) as first_touch_value,
-        cast(last_touch_credit * net_amount as decimal(14, 2)) as last_touch_value,
-        cast(linear_credit * net_amount as decimal(14, 2)) as linear_value,
-        cast(time_decay_credit * net_amount as decimal(14, 2)) as time_decay_value,
+        {{ double_to_decimal('first_touch_credit * net_amount', 'decimal(14, 2)') }} as first_touch_value,
+        {{ double_to_decimal('last_touch_credit * net_amount', 'decimal(14, 2)') }} as last_touch_value,
+        {{ double_to_decimal('linear_credit * net_amount', 'decimal(14, 2)') }} as linear_value,
+        {{ double_to_decimal('time_decay_credit * net_amount', 'decimal(14, 2)') }} as time_decay_value,
 
         ---------- flags
         is_direct,

@@ -106,8 +106,8 @@ final as (
         cast(coalesce(emails.email_opens, 0) as integer) as email_opens,
         cast(coalesce(emails.email_clicks, 0) as integer) as email_clicks,
         cast(coalesce(emails.email_conversions, 0) as integer) as email_conversions,
-        cast(case when emails.emails_sent > 0 then emails.email_opens * 1.0 / emails.emails_sent end as double) as email_open_rate,
-        cast(case when emails.emails_sent > 0 then emails.email_clicks * 1.0 / emails.emails_sent end as double) as email_click_rate,
+        cast(case when emails.emails_sent > 0 then emails.email_opens * cast(1 as double) / emails.emails_sent end as double) as email_open_rate,
+        cast(case when emails.emails_sent > 0 then emails.email_clicks * cast(1 as double) / emails.emails_sent end as double) as email_click_rate,
         cast(coalesce(emails.email_revenue, 0) as decimal(14, 2)) as email_revenue,
 
         ---------- orders

@@ -110,7 +110,7 @@ final as (
         cast(customers_moved as integer) as customers_moved,
         cast(sum(customers_moved) over (
             partition by segment_kind, migration_month, from_segment) as integer) as from_segment_customers,
-        cast(round(customers_moved * 1.0 / sum(customers_moved) over (
+        cast(round(customers_moved * cast(1 as double) / sum(customers_moved) over (
             partition by segment_kind, migration_month, from_segment), 4) as double) as share_of_from_segment
     from counted
 

@@ -147,7 +147,7 @@ month_bins as (
         month_totals.feature_name,
         month_totals.month_start_date,
         bins.bin_number,
-        coalesce(bin_counts.value_count, 0) * 1.0 / month_totals.value_count as share
+        coalesce(bin_counts.value_count, 0) * cast(1 as double) / month_totals.value_count as share
     from month_totals
     inner join bins
         on month_totals.feature_name = bins.feature_name

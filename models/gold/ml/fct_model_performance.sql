@@ -194,7 +194,7 @@ monthly as (
         {{ exact_avg('resolved.predicted_value') }} as mean_predicted_value,
         {{ exact_avg('resolved.confidence') }} as mean_confidence,
         avg(resolved.latency_ms) as mean_latency_ms,
-        avg(case when resolved.is_predicted_positive then 1.0 when resolved.is_predicted_positive is not null then 0.0 end)
+        avg(case when resolved.is_predicted_positive then cast(1 as double) when resolved.is_predicted_positive is not null then cast(0 as double) end)
             as positive_prediction_rate,
         count(outcomes.prediction_id) as evaluated_prediction_count,
         {{ exact_avg('outcomes.actual_value') }} as mean_actual_value,
@@ -228,13 +228,13 @@ rated as (
     select
         metrics.*,
         case when labelled_count > 0
-            then (true_positive_count + true_negative_count) * 1.0 / labelled_count
+            then (true_positive_count + true_negative_count) * cast(1 as double) / labelled_count
         end as accuracy_score,
         case when true_positive_count + false_positive_count > 0
-            then true_positive_count * 1.0 / (true_positive_count + false_positive_count)
+            then true_positive_count * cast(1 as double) / (true_positive_count + false_positive_count)
         end as precision_score,
         case when true_positive_count + false_negative_count > 0
-            then true_positive_count * 1.0 / (true_positive_count + false_negative_count)
+            then true_positive_count * cast(1 as double) / (true_positive_count + false_negative_count)
         end as recall_score
     from metrics
 
@@ -276,7 +276,7 @@ final as (
         cast(rated.false_negative_count as integer) as false_negative_count,
         cast(
             case when rated.labelled_count > 0
-                then (rated.true_positive_count + rated.false_negative_count) * 1.0 / rated.labelled_count
+                then (rated.true_positive_count + rated.false_negative_count) * cast(1 as double) / rated.labelled_count
             end as double
         ) as actual_positive_rate,
         cast(rated.accuracy_score as double) as accuracy_score,

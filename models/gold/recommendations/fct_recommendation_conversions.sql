@@ -78,7 +78,7 @@ final as (
 
         ---------- durations
         cast(
-            {{ dbt.datediff('recommendations.served_at', 'recommendations.converted_at', 'second') }} / 3600.0
+            cast({{ dbt.datediff('recommendations.served_at', 'recommendations.converted_at', 'second') }} as double) / 3600
             as double
         ) as hours_to_conversion
     from recommendations

@@ -304,8 +304,8 @@ summary as (
         sum(hit_count) as hit_count,
         sum(held_out_count) as held_out_product_count,
         {{ exact_avg('hit_count / ' ~ k ~ '.0') }} as precision_at_k,
-        {{ exact_avg('hit_count * 1.0 / held_out_count') }} as recall_at_k,
-        avg(case when hit_count > 0 then 1.0 else 0.0 end) as hit_rate_at_k
+        {{ exact_avg('hit_count * cast(1 as double) / held_out_count') }} as recall_at_k,
+        avg(case when hit_count > 0 then cast(1 as double) else cast(0 as double) end) as hit_rate_at_k
     from per_customer
     group by method
 
@@ -351,7 +351,7 @@ final as (
         cast(catalogue.catalogue_product_count as integer) as catalogue_product_count,
         cast(
             case when catalogue.catalogue_product_count > 0
-                then coalesce(coverage.recommended_product_count, 0) * 1.0 / catalogue.catalogue_product_count
+                then coalesce(coverage.recommended_product_count, 0) * cast(1 as double) / catalogue.catalogue_product_count
             end as double
         ) as catalog_coverage
     from methods

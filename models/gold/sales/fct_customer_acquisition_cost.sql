@@ -129,9 +129,10 @@ final as (
         cast(coalesce(spend.marketing_spend, 0) as decimal(14, 2)) as marketing_spend,
         cast(coalesce(acquisitions.new_customers, 0) as integer) as new_customers,
         cast(coalesce(acquisitions.first_order_revenue, 0) as decimal(14, 2)) as first_order_revenue,
-        cast(case when acquisitions.new_customers > 0
-            then coalesce(spend.marketing_spend, 0) / acquisitions.new_customers
-        end as decimal(14, 2)) as customer_acquisition_cost
+        {{ double_to_decimal(
+            'case when acquisitions.new_customers > 0
+                then coalesce(spend.marketing_spend, 0) / acquisitions.new_customers end', 'decimal(14, 2)'
+        ) }} as customer_acquisition_cost
     from months
     cross join channels
     left join spend

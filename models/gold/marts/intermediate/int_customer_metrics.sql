@@ -100,7 +100,7 @@ final as (
         features.category_count,
         features.favourite_category,
         case when orders.orders_with_status > 0
-            then orders.promo_orders * 1.0 / orders.orders_with_status end as promo_order_share,
+            then orders.promo_orders * cast(1 as double) / orders.orders_with_status end as promo_order_share,
         features.sizing_return_count,
         features.return_count,
 

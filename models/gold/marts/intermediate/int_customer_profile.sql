@@ -93,7 +93,7 @@ aged as (
             {%- else %}
             null
             {%- endfor %}
-        ) * 1.0 / {{ attributes | length or 1 }} as profile_completeness,
+        ) * cast(1 as double) / {{ attributes | length or 1 }} as profile_completeness,
         case when customers.birth_date <= metrics.as_of_date
             then {{ whole_years_between('customers.birth_date', 'metrics.as_of_date') }} end as age_years
     from customers

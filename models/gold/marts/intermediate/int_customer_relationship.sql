@@ -114,7 +114,7 @@ factors as (
         metrics.customer_key,
         metrics.as_of_date,
         least(1.0, greatest(0, coalesce(metrics.days_since_signup, 0)) / {{ var('relationship_tenure_full_days') * 1.0 }}) as tenure_factor,
-        coalesce(usage.touchpoints_used, 0) * 1.0 / touchpoint_count.touchpoints as breadth_factor,
+        coalesce(usage.touchpoints_used, 0) * cast(1 as double) / touchpoint_count.touchpoints as breadth_factor,
         case when usage.last_interaction_date is null then 0.0
             else greatest(0.0, 1 - {{ dbt.datediff('usage.last_interaction_date', 'metrics.as_of_date', 'day') }}
                 / {{ var('relationship_recency_horizon_days') * 1.0 }}) end as recency_factor,

@@ -19,7 +19,7 @@ final as (
         count(*) filter (where not is_pending) as decided_offers,
         count(*) filter (where is_accepted) as accepted_offers,
         case when count(*) filter (where not is_pending) >= {{ var('nba_confidence_min_decided_offers') }}
-            then count(*) filter (where is_accepted) * 1.0 / count(*) filter (where not is_pending)
+            then count(*) filter (where is_accepted) * cast(1 as double) / count(*) filter (where not is_pending)
         end as confidence
     from offers
     group by action_type
