@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import pickle
 import re
 import shutil
 import signal
@@ -142,6 +143,9 @@ def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
         return _reused_lake(Path(reuse), root)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # parallel workers share one session folder's parent: the first builds, the others copy
+        return _reused_lake(tmp_path_factory.getbasetemp().parent / "shared_lake", root)
     cfg = _lake_config(root)
     _generate_test_lake(cfg)
     run = build(cfg, progress=False)
@@ -152,7 +156,11 @@ REUSE_ENV = "ENGAGEMENT_LAKE_TEST_LAKE"
 """For a developer iterating on a few tests: a folder holding a test lake built earlier (built
 there on first use). Each session copies it and rebuilds only ``ENGAGEMENT_LAKE_TEST_SELECT`` (dbt
 selectors, e.g. ``state:modified+`` is not available, so name the models). CI never sets it: the
-suite's own lake is always built from scratch."""
+suite's own lake is always built from scratch (under ``make test``'s parallel workers, once, by
+the first worker to need it, into the session's shared folder)."""
+
+RUN_FILE = "build_run.pickle"
+"""Beside a cached lake: the ``DbtRun`` of the build that made it, so a copy keeps its nodes."""
 
 
 def _lake_config(root: Path) -> RunConfig:
@@ -182,7 +190,8 @@ def _reused_lake(cache: Path, root: Path) -> Lake:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not built.exists():
                 _generate_test_lake(cached)
-                build(cached, progress=False)
+                run = build(cached, progress=False)
+                (cache / RUN_FILE).write_bytes(pickle.dumps(run))
     for name in ("data", "target"):
         shutil.copytree(cache / name, root / name, symlinks=True, dirs_exist_ok=True)
     shutil.copy2(cached.warehouse, root / "warehouse.duckdb")
@@ -192,6 +201,8 @@ def _reused_lake(cache: Path, root: Path) -> Lake:
     select = os.environ.get("ENGAGEMENT_LAKE_TEST_SELECT", "").split()
     if select:
         run = build(cfg, select, progress=False)
+    elif (cache / RUN_FILE).exists():  # the build this session (or worker) made: its nodes
+        run = pickle.loads((cache / RUN_FILE).read_bytes())
     else:
         run = DbtRun(["build"], success=True, seconds=0.0)
     return Lake(cfg, run, publish(cfg))

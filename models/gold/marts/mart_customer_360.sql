@@ -110,7 +110,7 @@ final as (
         ---------- purchases
         cast(metrics.lifetime_revenue as decimal(14, 2)) as lifetime_revenue,
         cast(metrics.order_count as integer) as order_count,
-        cast(metrics.average_order_value as decimal(14, 2)) as average_order_value,
+        {{ double_to_decimal("metrics.average_order_value", "decimal(14, 2)") }} as average_order_value,
         cast(metrics.last_order_at as date) as last_order_date,
         metrics.favourite_category,
         features.second_category,

@@ -14,6 +14,9 @@
                          days, and an e-mail open rate below max_email_open_rate
       collection_email   min_order_count orders, the last one min_ to max_days_since_last_order ago
       no_action          otherwise
+
+    Counts in a reason go through bigint before text: a count that is a double on one engine
+    (Spark sums some of them as doubles) would print "4.0" there and "4" on the other.
 #}
 {%- set text = dbt.type_string() -%}
 {%- set t = rule_parameters('next_best_action_thresholds', 'action') -%}
@@ -31,35 +34,35 @@
     'sales_follow_up': {
         'when': 'quiet_opportunities.quiet_days >= ' ~ quiet_days,
         'reason': "'Opportunity ' || quiet_opportunities.opportunity_id || ' has had no interaction for '
-                    || cast(quiet_opportunities.quiet_days as " ~ text ~ ") || ' days'",
+                    || cast(cast(quiet_opportunities.quiet_days as bigint) as " ~ text ~ ") || ' days'",
     },
     'service_recovery': {
         'when': 'recent_negatives.negative_texts >= ' ~ negative_texts
             ~ ' or recent_negatives.low_reviews >= ' ~ low_reviews,
-        'reason': "cast(recent_negatives.negative_texts as " ~ text ~ ") || ' negative messages and '
-                    || cast(recent_negatives.low_reviews as " ~ text ~ ") || ' low reviews in "
+        'reason': "cast(cast(recent_negatives.negative_texts as bigint) as " ~ text ~ ") || ' negative messages and '
+                    || cast(cast(recent_negatives.low_reviews as bigint) as " ~ text ~ ") || ' low reviews in "
             ~ lookback_days ~ " days'",
     },
     'offer_fitmap_scan': {
         'when': '(customer_metrics.sizing_return_count > 0 or customer_metrics.sizing_ticket_count > 0)
                 and coalesce(customer_metrics.fitmap_scan_count, 0) = 0',
-        'reason': "'Sizing problems (' || cast(customer_metrics.sizing_return_count as " ~ text ~ ")
-                    || ' fit returns, ' || cast(customer_metrics.sizing_ticket_count as " ~ text ~ ")
+        'reason': "'Sizing problems (' || cast(cast(customer_metrics.sizing_return_count as bigint) as " ~ text ~ ")
+                    || ' fit returns, ' || cast(cast(customer_metrics.sizing_ticket_count as bigint) as " ~ text ~ ")
                     || ' sizing tickets) and no FitMap scan'",
     },
     'loyalty_reward': {
         'when': 'customer_metrics.clv_decile >= ' ~ loyalty_decile
             ~ ' and customer_metrics.days_since_last_order >= ' ~ loyalty_days
             ~ ' and coalesce(customer_metrics.email_open_rate, 0) < ' ~ loyalty_open_rate,
-        'reason': "'High value (CLV decile ' || cast(customer_metrics.clv_decile as " ~ text ~ ")
-                    || ') but no order for ' || cast(customer_metrics.days_since_last_order as " ~ text ~ ")
+        'reason': "'High value (CLV decile ' || cast(cast(customer_metrics.clv_decile as bigint) as " ~ text ~ ")
+                    || ') but no order for ' || cast(cast(customer_metrics.days_since_last_order as bigint) as " ~ text ~ ")
                     || ' days and few e-mail opens'",
     },
     'collection_email': {
         'when': 'customer_metrics.order_count >= ' ~ collection_orders
             ~ ' and customer_metrics.days_since_last_order between ' ~ collection_min_days
             ~ ' and ' ~ collection_max_days,
-        'reason': "'Due for a wardrobe refresh: last order ' || cast(customer_metrics.days_since_last_order as " ~ text ~ ")
+        'reason': "'Due for a wardrobe refresh: last order ' || cast(cast(customer_metrics.days_since_last_order as bigint) as " ~ text ~ ")
                     || ' days ago, favourite category ' || coalesce(customer_metrics.favourite_category, 'unknown')",
     },
 } -%}
