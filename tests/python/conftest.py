@@ -45,6 +45,12 @@ def _runs_dbt(func: object) -> bool:
         return False
 
 
+if os.environ.get("PYTEST_XDIST_WORKER") and not hasattr(sys.modules["__main__"], "__file__"):
+    # With pyspark installed (make install-spark), great_expectations imports pyspark.sql.connect,
+    # which exits the process when __main__ has no file, as in a pytest-xdist worker.
+    sys.modules["__main__"].__file__ = sys.argv[0]
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``slow`` by rule, never by hand: a test is slow when it, or any fixture it uses, runs dbt
