@@ -54,7 +54,7 @@ crm_contacts as (
         mailing_city as city,
         mailing_state as state,
         mailing_postal_code as postal_code,
-        cast(null as varchar) as loyalty_tier,
+        cast(null as {{ dbt.type_string() }}) as loyalty_tier,
         cast(created_at as date) as first_seen_date,
         updated_at,
         _loaded_at{% if versions %},
@@ -67,17 +67,17 @@ support_requesters as (
 
     select
         'support' as source_system,
-        cast(requesters.requester_id as varchar) as source_id,
+        cast(requesters.requester_id as {{ dbt.type_string() }}) as source_id,
         full_names.first_name,
         full_names.last_name,
         requesters.email,
         requesters.phone,
         cast(null as date) as birth_date,
-        cast(null as varchar) as address_line1,
-        cast(null as varchar) as city,
-        cast(null as varchar) as state,
-        cast(null as varchar) as postal_code,
-        cast(null as varchar) as loyalty_tier,
+        cast(null as {{ dbt.type_string() }}) as address_line1,
+        cast(null as {{ dbt.type_string() }}) as city,
+        cast(null as {{ dbt.type_string() }}) as state,
+        cast(null as {{ dbt.type_string() }}) as postal_code,
+        cast(null as {{ dbt.type_string() }}) as loyalty_tier,
         cast(requesters.created_at as date) as first_seen_date,
         requesters.updated_at,
         requesters._loaded_at{% if versions %},
@@ -85,7 +85,7 @@ support_requesters as (
     from {{ ref('stg_support__requesters' ~ suffix) }} as requesters
     left join full_names
         on full_names.source_system = 'support'
-        and full_names.source_id = cast(requesters.requester_id as varchar)
+        and full_names.source_id = cast(requesters.requester_id as {{ dbt.type_string() }})
 
 ),
 
@@ -97,13 +97,13 @@ marketing_subscribers as (
         first_name,
         last_name,
         email,
-        cast(null as varchar) as phone,
+        cast(null as {{ dbt.type_string() }}) as phone,
         cast(null as date) as birth_date,
-        cast(null as varchar) as address_line1,
-        cast(null as varchar) as city,
-        cast(null as varchar) as state,
+        cast(null as {{ dbt.type_string() }}) as address_line1,
+        cast(null as {{ dbt.type_string() }}) as city,
+        cast(null as {{ dbt.type_string() }}) as state,
         postal_code,
-        cast(null as varchar) as loyalty_tier,
+        cast(null as {{ dbt.type_string() }}) as loyalty_tier,
         cast(subscribed_at as date) as first_seen_date,
         updated_at,
         _loaded_at{% if versions %},
@@ -123,8 +123,8 @@ loyalty_members as (
         members.phone,
         members.birth_date,
         members.address as address_line1,
-        cast(null as varchar) as city,
-        cast(null as varchar) as state,
+        cast(null as {{ dbt.type_string() }}) as city,
+        cast(null as {{ dbt.type_string() }}) as state,
         members.postal_code,
         members.loyalty_tier,
         members.enrolled_date as first_seen_date,

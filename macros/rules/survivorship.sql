@@ -27,7 +27,7 @@
     updated_at desc,
     {%- elif r.rule == 'most_complete' %}
     {%- for attribute in r.attributes %}
-    length(coalesce(cast({{ attribute }} as varchar), '')) desc,
+    length(coalesce(cast({{ attribute }} as {{ dbt.type_string() }}), '')) desc,
     {%- endfor %}
     {%- endif %}
     case source_system

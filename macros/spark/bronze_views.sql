@@ -11,6 +11,8 @@
     the system.table names its preflight found files for; a table without files gets no view,
     and staging builds it empty, as on DuckDB (spark__bronze_file_columns). Without the var (dbt
     run by hand) every table gets a view, and Spark names the folder of any that is missing.
+    The hook also copies the erasure register into the Spark folder (spark__copy_erasure_register
+    in macros/staging/erasure.sql), so that staging drops erased people's rows here too.
 #}
 {% macro bronze_views() %}
     {{ return(adapter.dispatch('bronze_views', 'engagement_lake')()) }}
@@ -40,6 +42,8 @@
     {%- for statement in statements -%}
         {%- do run_query(statement) -%}
     {%- endfor -%}
+    {#- and the erasure register, which staging reads (macros/staging/erasure.sql) -#}
+    {%- do spark__copy_erasure_register() -%}
     {{ return('') }}
 {% endmacro %}
 

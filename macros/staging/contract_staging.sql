@@ -47,6 +47,8 @@
     {{ return({
         'system': system,
         'table': table,
+        'schema': node.schema,
+        'identifier': node.identifier,
         'columns': columns,
         'primary_key': node.meta.primary_key,
         'glob': glob,
@@ -144,15 +146,21 @@
 {%- endmacro -%}
 
 
+{#- A contract's SQL type as this adapter spells it: VARCHAR (no length) is Spark's STRING. -#}
+{% macro sql_type(data_type) -%}
+    {{ return(dbt.type_string() if data_type | upper == 'VARCHAR' else data_type) }}
+{%- endmacro %}
+
+
 {#- The typed value of one contract column. -#}
 {% macro contract_cast(col, present) -%}
     {%- set logical = col.meta.logical_type -%}
     {%- if col.name not in present -%}
-        cast(null as {{ col.data_type if col.data_type != 'VARCHAR' or logical == 'string' else ('date' if logical == 'date' else 'timestamp') }})
+        cast(null as {{ sql_type(col.data_type) if col.data_type != 'VARCHAR' or logical == 'string' else ('date' if logical == 'date' else 'timestamp') }})
     {%- elif col.data_type == 'VARCHAR' and logical in ('date', 'timestamp') -%}
         {{ parse_text_date('raw.' ~ col.name, col.meta.get('date_format', 'yyyy-MM-dd'), logical) }}
     {%- elif col.data_type == 'VARCHAR' -%}
-        cast(raw.{{ col.name }} as varchar)
+        cast(raw.{{ col.name }} as {{ dbt.type_string() }})
     {%- else -%}
         {{ try_cast_value('raw.' ~ col.name, col.data_type) }}
     {%- endif -%}
@@ -182,7 +190,7 @@
         when raw.{{ col.name }} is not null and {{ try_cast_value('raw.' ~ col.name, col.data_type) }} is null then '{{ col.name }}'
         {%- endfor %}
     end
-    {%- else -%} cast(null as varchar) {%- endif -%}
+    {%- else -%} cast(null as {{ dbt.type_string() }}) {%- endif -%}
 {%- endmacro %}
 
 
@@ -205,7 +213,15 @@
     {{ return(adapter.dispatch('raw_row_json', 'engagement_lake')(alias)) }}
 {%- endmacro %}
 
-{% macro default__raw_row_json(alias) -%} to_json(struct({{ alias }}.*)) {%- endmacro %}
+{#- Spark: nulls written out (as DuckDB does, so a missing value shows), timestamps as text
+    with a space and microseconds. -#}
+{% macro default__raw_row_json(alias) -%}
+    to_json(struct({{ alias }}.*), map(
+        'ignoreNullFields', 'false',
+        'timestampFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS',
+        'timestampNTZFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS'
+    ))
+{%- endmacro %}
 
 {% macro duckdb__raw_row_json(alias) -%} cast(to_json({{ alias }}) as varchar) {%- endmacro %}
 
@@ -272,17 +288,17 @@
     {%- if files.files == 0 %}
     select
         {%- for col in spec.columns %}
-        cast(null as {{ 'varchar' if col.data_type == 'VARCHAR' and col.meta.logical_type == 'string' else (col.meta.logical_type if col.data_type == 'VARCHAR' else col.data_type) }}) as {{ col.name }},
+        cast(null as {{ sql_type(col.data_type) if col.data_type != 'VARCHAR' or col.meta.logical_type == 'string' else col.meta.logical_type }}) as {{ col.name }},
         {%- endfor %}
         cast(null as timestamp) as _loaded_at,
-        cast(null as varchar) as _source_file,
-        cast(null as varchar) as _batch_id,
+        cast(null as {{ dbt.type_string() }}) as _source_file,
+        cast(null as {{ dbt.type_string() }}) as _batch_id,
         cast(null as bigint) as _source_row,
-        cast(null as varchar) as _raw_json,
+        cast(null as {{ dbt.type_string() }}) as _raw_json,
         cast(null as date) as _load_date,
-        cast(null as varchar) as _uncastable_column,
-        cast(null as varchar) as _dq_reason,
-        cast(null as varchar) as _dq_column
+        cast(null as {{ dbt.type_string() }}) as _uncastable_column,
+        cast(null as {{ dbt.type_string() }}) as _dq_reason,
+        cast(null as {{ dbt.type_string() }}) as _dq_column
     where 1 = 0
     {%- else %}
     select
@@ -306,8 +322,8 @@
             {%- endif %}
             {%- endfor %}
             cast(raw._loaded_at as timestamp) as _loaded_at,
-            cast(raw._source_file as varchar) as _source_file,
-            cast(raw._batch_id as varchar) as _batch_id,
+            cast(raw._source_file as {{ dbt.type_string() }}) as _source_file,
+            cast(raw._batch_id as {{ dbt.type_string() }}) as _batch_id,
             cast(raw.file_row_number as bigint) as _source_row,
             {{ raw_row_json('raw') }} as _raw_json,
             cast(raw.load_date as date) as _load_date,
@@ -373,7 +389,7 @@
     select
         '{{ system }}' as system,
         '{{ table }}' as table_name,
-        cast({{ spec.primary_key | join(" || '|' || ") }} as varchar) as source_key,
+        cast({{ spec.primary_key | join(" || '|' || ") }} as {{ dbt.type_string() }}) as source_key,
         _source_file,
         _source_row,
         _batch_id,

@@ -34,10 +34,9 @@
 {% macro erasure_identities() %}
     {%- set found = {} -%}
     {%- if execute -%}
-        {%- set path = erasure_register_path() | replace("'", "''") -%}
-        {%- set present = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
-        {%- if present -%}
-            {%- set rows = run_query("select distinct contract, id_column from read_parquet('" ~ path ~ "')") -%}
+        {%- set relation = erasure_register_relation() -%}
+        {%- if relation -%}
+            {%- set rows = run_query("select distinct contract, id_column from " ~ relation) -%}
             {%- for row in rows.rows -%}
                 {%- do found.update({row[0]: row[1]}) -%}
             {%- endfor -%}
@@ -47,10 +46,74 @@
 {% endmacro %}
 
 
+{#- The register as a relation to select from; '' when there is none. DuckDB reads the file,
+    when it exists; Spark reads the build's copy of it, _erasure.requests, empty when there is
+    no file (spark__copy_erasure_register). -#}
+{% macro erasure_register_relation() %}
+    {{ return(adapter.dispatch('erasure_register_relation', 'engagement_lake')()) }}
+{% endmacro %}
+
+{% macro duckdb__erasure_register_relation() %}
+    {%- set path = erasure_register_path() | replace("'", "''") -%}
+    {%- set present = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
+    {{ return("read_parquet('" ~ path ~ "')" if present else '') }}
+{% endmacro %}
+
+{% macro default__erasure_register_relation() %}
+    {%- if adapter.get_relation(database=none, schema='_erasure', identifier='requests') is none -%}
+        {{ exceptions.raise_compiler_error(
+            "the erasure register's copy _erasure.requests is missing: the on-run-start hook "
+            ~ "bronze_views() makes it (macros/spark/bronze_views.sql)") }}
+    {%- endif -%}
+    {{ return('_erasure.requests') }}
+{% endmacro %}
+
+
+{#- Spark: the on-run-start hook copies the register into the table _erasure.requests of the
+    Spark folder, which staging then reads. Spark SQL cannot ask whether a file exists, reading
+    a missing file fails, and a table located at it would make the metastore create a folder
+    where the file belongs. So the copy reads a path pattern that matches the register file when
+    there is one and always matches an empty Parquet file of the register's columns, kept in the
+    Spark folder (_erasure.register_layout): without a register, the copy is empty. -#}
+{% macro spark__copy_erasure_register() %}
+    {%- set columns = 'contract, id_column, source_id' -%}
+    {%- do run_query('create database if not exists _erasure') -%}
+    {%- do run_query(
+        'create table if not exists _erasure.register_layout using parquet as select '
+        ~ 'cast(null as string) as contract, cast(null as string) as id_column, '
+        ~ 'cast(null as string) as source_id where false') -%}
+    {%- do run_query(
+        'create table if not exists _erasure.requests '
+        ~ '(contract string, id_column string, source_id string) using parquet') -%}
+    {%- set layout = [] -%}
+    {%- for row in run_query('describe table extended _erasure.register_layout').rows if row[0] == 'Location' -%}
+        {%- do layout.append(modules.re.sub('^file:(//)?', '', row[1])) -%}
+    {%- endfor -%}
+    {#- alternatives in a pattern must all be absolute: Spark resolves a relative folder against
+        the driver's working directory -#}
+    {%- set paths = [] -%}
+    {%- for path in [erasure_register_path()] + layout -%}
+        {%- if not path.startswith('/') -%}
+            {%- set cwd = run_query("select reflect('java.lang.System', 'getProperty', 'user.dir')").columns[0].values()[0] -%}
+            {%- set path = cwd.rstrip('/') ~ '/' ~ path -%}
+        {%- endif -%}
+        {%- if modules.re.search('[][{}*?,`\\\\]', path) -%}
+            {{ exceptions.raise_compiler_error(
+                "Spark cannot read the erasure register through " ~ path
+                ~ ": the path holds a character of Spark's file patterns") }}
+        {%- endif -%}
+        {%- do paths.append(path[1:]) -%}
+    {%- endfor -%}
+    {%- do run_query(
+        'insert overwrite table _erasure.requests select ' ~ columns
+        ~ ' from parquet.`/{' ~ paths | join(',') ~ '}`') -%}
+{% endmacro %}
+
+
 {#- SQL true when column `expr` holds an id the register lists for identity table `contract`. -#}
 {% macro _in_erasure_register(expr, contract) -%}
-    cast({{ expr }} as varchar) in (
-        select source_id from read_parquet('{{ erasure_register_path() | replace("'", "''") }}')
+    cast({{ expr }} as {{ dbt.type_string() }}) in (
+        select source_id from {{ erasure_register_relation() }}
         where contract = '{{ contract }}'
     )
 {%- endmacro %}
@@ -86,8 +149,9 @@
                 {%- if parent_condition -%}
                     {%- set parent_spec = contract_spec(r.source, r.table) -%}
                     {%- do conditions.append(
-                        'cast(' ~ c ~ ' as varchar) in (select cast(' ~ parent_alias ~ '.' ~ r.column
-                        ~ ' as varchar) from ' ~ _erasure_bronze(parent_spec) ~ ' as ' ~ parent_alias
+                        'cast(' ~ c ~ ' as ' ~ dbt.type_string() ~ ') in (select cast(' ~ parent_alias ~ '.'
+                        ~ r.column ~ ' as ' ~ dbt.type_string() ~ ') from ' ~ erased_parent_rows(parent_spec)
+                        ~ ' as ' ~ parent_alias
                         ~ ' where coalesce(' ~ parent_condition ~ ', false))') -%}
                 {%- endif -%}
             {%- endif -%}
@@ -97,10 +161,19 @@
 {% endmacro %}
 
 
-{#- The bronze files of a referenced table, read without source(): that table is not a
-    dependency dbt saw when it parsed the model (the register is only read at run time). -#}
-{% macro _erasure_bronze(spec) -%}
+{#- The bronze rows of a referenced table, read without source(): that table is not a
+    dependency dbt saw when it parsed the model (the register is only read at run time). DuckDB
+    reads its files; Spark its bronze view (macros/spark/bronze_views.sql). -#}
+{% macro erased_parent_rows(spec) -%}
+    {{ return(adapter.dispatch('erased_parent_rows', 'engagement_lake')(spec)) }}
+{%- endmacro %}
+
+{% macro duckdb__erased_parent_rows(spec) -%}
     read_parquet({{ _bronze_paths(spec) }}, hive_partitioning = true, union_by_name = true, file_row_number = true)
+{%- endmacro %}
+
+{% macro default__erased_parent_rows(spec) -%}
+    {{ spec.schema }}.{{ spec.identifier }}
 {%- endmacro %}
 
 

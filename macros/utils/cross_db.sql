@@ -34,3 +34,60 @@
 {%- endmacro %}
 {% macro default__iso_year(column) -%} extract(yearofweek from {{ column }}) {%- endmacro %}
 {% macro duckdb__iso_year(column) -%} extract(isoyear from {{ column }}) {%- endmacro %}
+
+{# True when `text` begins with `prefix` (both expressions). #}
+{% macro starts_with(text, prefix) -%}
+    {{ return(adapter.dispatch('starts_with', 'engagement_lake')(text, prefix)) }}
+{%- endmacro %}
+{% macro default__starts_with(text, prefix) -%} startswith({{ text }}, {{ prefix }}) {%- endmacro %}
+{% macro duckdb__starts_with(text, prefix) -%} starts_with({{ text }}, {{ prefix }}) {%- endmacro %}
+
+{# True when the whole of `text` matches the regular expression `pattern` (a Python string,
+   without backslashes, written into the SQL as a literal). #}
+{% macro regexp_full_match(text, pattern) -%}
+    {{ return(adapter.dispatch('regexp_full_match', 'engagement_lake')(text, pattern)) }}
+{%- endmacro %}
+{% macro default__regexp_full_match(text, pattern) -%}
+    {{ text }} rlike '^(?:{{ pattern }})$'
+{%- endmacro %}
+{% macro duckdb__regexp_full_match(text, pattern) -%}
+    regexp_full_match({{ text }}, '{{ pattern }}')
+{%- endmacro %}
+
+{# `text` without the leading run of `characters` (a literal: ltrim('007', '0') = '7'). #}
+{% macro trim_leading(text, characters) -%}
+    {{ return(adapter.dispatch('trim_leading', 'engagement_lake')(text, characters)) }}
+{%- endmacro %}
+{% macro default__trim_leading(text, characters) -%}
+    trim(leading '{{ characters }}' from {{ text }})
+{%- endmacro %}
+{% macro duckdb__trim_leading(text, characters) -%}
+    ltrim({{ text }}, '{{ characters }}')
+{%- endmacro %}
+
+{# The number of distinct non-null values of `expression` in a window (`over`: the window's
+   partition clause, without "over"). Spark has no DISTINCT in window functions: it counts the
+   window's set of values instead. #}
+{% macro count_distinct_over(expression, over) -%}
+    {{ return(adapter.dispatch('count_distinct_over', 'engagement_lake')(expression, over)) }}
+{%- endmacro %}
+{% macro default__count_distinct_over(expression, over) -%}
+    cast(size(collect_set({{ expression }}) over ({{ over }})) as bigint)
+{%- endmacro %}
+{% macro duckdb__count_distinct_over(expression, over) -%}
+    count(distinct {{ expression }}) over ({{ over }})
+{%- endmacro %}
+
+{# A double as decimal(precision, scale), rounded half away from zero from its binary value, as
+   DuckDB's cast does (4278.525 is stored as 4278.52499..., so 4278.52). Spark's cast rounds the
+   shortest decimal spelling of the double instead (4278.525, so 4278.53); rounding the scaled
+   double first makes it round the binary value too. #}
+{% macro double_to_decimal(expression, precision, scale) -%}
+    {{ return(adapter.dispatch('double_to_decimal', 'engagement_lake')(expression, precision, scale)) }}
+{%- endmacro %}
+{% macro default__double_to_decimal(expression, precision, scale) -%}
+    cast(round(({{ expression }}) * {{ 10 ** scale }}) / {{ 10 ** scale }} as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}
+{% macro duckdb__double_to_decimal(expression, precision, scale) -%}
+    cast({{ expression }} as decimal({{ precision }}, {{ scale }}))
+{%- endmacro %}

@@ -43,8 +43,8 @@ final as (
         cast(frequency_score as integer) as frequency_score,
         cast(monetary_score as integer) as monetary_score,
         fm_score,
-        cast(recency_score as varchar) || cast(frequency_score as varchar)
-            || cast(monetary_score as varchar) as rfm_score,
+        cast(recency_score as {{ dbt.type_string() }}) || cast(frequency_score as {{ dbt.type_string() }})
+            || cast(monetary_score as {{ dbt.type_string() }}) as rfm_score,
         rfm_segment,
         coalesce(rfm_segment is distinct from previous_rfm_segment, false) as segment_changed,
         as_of_date = latest_as_of_date as is_latest

@@ -86,7 +86,7 @@ ticket_metrics as (
         on tickets.created_at < {{ dbt.dateadd('day', 1, 'as_of_dates.as_of_date') }}
     inner join xref
         on xref.source_system = 'support'
-        and cast(tickets.requester_id as varchar) = xref.source_id
+        and cast(tickets.requester_id as {{ dbt.type_string() }}) = xref.source_id
     group by as_of_dates.as_of_date, xref.customer_id
 
 ),

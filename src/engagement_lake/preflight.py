@@ -240,23 +240,35 @@ def check_sources_kept(
 
 
 def previous_sources(warehouse: Path) -> set[str]:
-    """Tables with rows in the last build of ``warehouse`` (from quality.reconciliation)."""
+    """Tables with rows in the last build of ``warehouse`` (from quality.reconciliation): a
+    DuckDB file, or the spark target's folder."""
     import duckdb
 
     if not warehouse.exists():
         return set()
-    try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusyError(busy_message(exc)) from None
-        raise
+    if warehouse.is_dir():
+        from engagement_lake.parity import spark_table_path
+
+        # the spark target's folder: the reconciliation is a folder of Parquet files
+        files = spark_table_path(warehouse, "quality", "reconciliation")
+        if not any(files.glob("*.parquet")):
+            return set()
+        con = duckdb.connect()
+        pattern = str(files / "*.parquet").replace("'", "''")
+        relation = f"read_parquet('{pattern}')"
+    else:
+        try:
+            con = duckdb.connect(str(warehouse), read_only=True)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise WarehouseBusyError(busy_message(exc)) from None
+            raise
+        relation = "quality.reconciliation"
     try:
         for counted in ("bronze_rows + skipped_file_rows", "bronze_rows"):
             try:
                 rows = con.execute(
-                    "select system || '.' || table_name from quality.reconciliation "
-                    f"where {counted} > 0"
+                    f"select system || '.' || table_name from {relation} where {counted} > 0"
                 ).fetchall()
             except duckdb.Error:  # an older layout, or a warehouse never built
                 continue

@@ -53,10 +53,10 @@ numbered as (
     select
         *,
         case
-            when starts_with(source_id, id_prefix)
-                and regexp_full_match(substr(source_id, length(id_prefix) + 1), '[0-9]+')
+            when {{ starts_with('source_id', 'id_prefix') }}
+                and {{ regexp_full_match('substr(source_id, length(id_prefix) + 1)', '[0-9]+') }}
                 then coalesce(
-                    nullif(ltrim(substr(source_id, length(id_prefix) + 1), '0'), ''), '0'
+                    nullif({{ trim_leading('substr(source_id, length(id_prefix) + 1)', '0') }}, ''), '0'
                 )
         end as id_number
     from source_records
@@ -97,8 +97,8 @@ golden_keys as (
         customer_id as lookup_key,
         'golden_id' as match_kind,
         customer_id,
-        cast(null as varchar) as source_system,
-        cast(null as varchar) as source_id,
+        cast(null as {{ dbt.type_string() }}) as source_system,
+        cast(null as {{ dbt.type_string() }}) as source_id,
         0 as lookup_order
     from golden
 
@@ -108,8 +108,8 @@ golden_keys as (
         absorbed_customer_id as lookup_key,
         'absorbed_golden_id' as match_kind,
         survivor_customer_id as customer_id,
-        cast(null as varchar) as source_system,
-        cast(null as varchar) as source_id,
+        cast(null as {{ dbt.type_string() }}) as source_system,
+        cast(null as {{ dbt.type_string() }}) as source_id,
         0 as lookup_order
     from redirects
 
@@ -145,9 +145,8 @@ final as (
 
     select
         *,
-        count(distinct case when is_candidate then customer_id end) over (
-            partition by lookup_key
-        ) as candidate_count
+        {{ count_distinct_over('case when is_candidate then customer_id end', 'partition by lookup_key') }}
+            as candidate_count
     from ranked
 
 )

@@ -26,7 +26,9 @@ orders as (
 
     select
         shop_xref.customer_id,
-        orders.*
+        orders.order_id,
+        orders.ordered_at,
+        orders.total_amount
     from {{ ref('stg_shop__orders') }} as orders
     inner join shop_xref
         on orders.customer_id = shop_xref.shop_customer_id
@@ -137,7 +139,7 @@ ticket_features as (
     from {{ ref('stg_support__tickets') }} as tickets
     inner join xref
         on xref.source_system = 'support'
-        and cast(tickets.requester_id as varchar) = xref.source_id
+        and cast(tickets.requester_id as {{ dbt.type_string() }}) = xref.source_id
     group by xref.customer_id
 
 ),
@@ -185,7 +187,9 @@ fitmap_features as (
     from (
         select
             shop_xref.customer_id,
-            scans.*,
+            scans.scanned_at,
+            scans.recommended_top_size,
+            scans.recommended_bottom_size,
             row_number() over (partition by shop_xref.customer_id order by scans.scanned_at desc, scans.scan_id) as scan_rank
         from {{ ref('stg_fitmap__scans') }} as scans
         inner join shop_xref

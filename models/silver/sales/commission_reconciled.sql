@@ -55,12 +55,12 @@ commission_lines as (
 unpaid_wins as (
 
     select
-        cast(null as varchar) as commission_id,
+        cast(null as {{ dbt.type_string() }}) as commission_id,
         won.opportunity_id,
-        cast(null as varchar) as commission_sales_rep_id,
+        cast(null as {{ dbt.type_string() }}) as commission_sales_rep_id,
         won.sales_rep_id as opportunity_sales_rep_id,
-        cast(null as varchar) as commission_type,
-        cast(null as varchar) as commission_period,
+        cast(null as {{ dbt.type_string() }}) as commission_type,
+        cast(null as {{ dbt.type_string() }}) as commission_period,
         cast(null as decimal(12, 2)) as base_amount,
         cast(null as decimal(6, 4)) as commission_rate,
         cast(null as decimal(12, 2)) as commission_amount,

@@ -76,7 +76,8 @@ final as (
         ---------- amounts
         opportunities.amount,
         opportunities.probability,
-        cast(opportunities.amount * opportunities.probability / 100.0 as decimal(14, 2)) as weighted_amount,
+        {{ double_to_decimal('cast(opportunities.amount * opportunities.probability as double) / 100', 14, 2) }}
+            as weighted_amount,
 
         ---------- outcome
         opportunities.is_closed,

@@ -71,7 +71,7 @@ ticket_messages as (
 
     select
         'ticket_message' as source_type,
-        cast(messages.message_id as varchar) as source_id,
+        cast(messages.message_id as {{ dbt.type_string() }}) as source_id,
         coalesce(
             {{ support_channel_code('tickets.channel') }},
             {{ support_channel_code('messages.channel') }}
@@ -86,7 +86,7 @@ ticket_messages as (
     left join tickets
         on messages.ticket_id = tickets.ticket_id
     left join support_xref
-        on cast(tickets.requester_id as varchar) = support_xref.source_id
+        on cast(tickets.requester_id as {{ dbt.type_string() }}) = support_xref.source_id
     where messages.author_type = 'customer'
 
 ),
@@ -107,7 +107,7 @@ call_transcripts as (
     left join tickets
         on calls.ticket_id = tickets.ticket_id
     left join support_xref
-        on cast(calls.requester_id as varchar) = support_xref.source_id
+        on cast(calls.requester_id as {{ dbt.type_string() }}) = support_xref.source_id
 
 ),
 
@@ -127,7 +127,7 @@ surveys as (
     left join tickets
         on surveys.ticket_id = tickets.ticket_id
     left join support_xref
-        on cast(surveys.requester_id as varchar) = support_xref.source_id
+        on cast(surveys.requester_id as {{ dbt.type_string() }}) = support_xref.source_id
     where surveys.verbatim is not null
 
 ),
@@ -139,8 +139,8 @@ social as (
         mentions.mention_id as source_id,
         'social' as channel,
         shop_xref.customer_id,
-        cast(null as varchar) as product_id,
-        cast(null as varchar) as product_attribution,
+        cast(null as {{ dbt.type_string() }}) as product_id,
+        cast(null as {{ dbt.type_string() }}) as product_attribution,
         cast(null as bigint) as ticket_id,
         mentions.mention_text as text,
         mentions.posted_at as written_at
