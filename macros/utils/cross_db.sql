@@ -77,17 +77,3 @@
 {% macro duckdb__count_distinct_over(expression, over) -%}
     count(distinct {{ expression }}) over ({{ over }})
 {%- endmacro %}
-
-{# A double as decimal(precision, scale), rounded half away from zero from its binary value, as
-   DuckDB's cast does (4278.525 is stored as 4278.52499..., so 4278.52). Spark's cast rounds the
-   shortest decimal spelling of the double instead (4278.525, so 4278.53); rounding the scaled
-   double first makes it round the binary value too. #}
-{% macro double_to_decimal(expression, precision, scale) -%}
-    {{ return(adapter.dispatch('double_to_decimal', 'engagement_lake')(expression, precision, scale)) }}
-{%- endmacro %}
-{% macro default__double_to_decimal(expression, precision, scale) -%}
-    cast(round(({{ expression }}) * {{ 10 ** scale }}) / {{ 10 ** scale }} as decimal({{ precision }}, {{ scale }}))
-{%- endmacro %}
-{% macro duckdb__double_to_decimal(expression, precision, scale) -%}
-    cast({{ expression }} as decimal({{ precision }}, {{ scale }}))
-{%- endmacro %}

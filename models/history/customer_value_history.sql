@@ -28,8 +28,8 @@ final as (
         cast(p_alive as double) as p_alive,
         cast(1 - p_alive as double) as churn_probability,
         cast(expected_purchases_12mo as double) as expected_purchases_12mo,
-        {{ double_to_decimal('predicted_clv_12mo', 14, 2) }} as predicted_clv_12mo,
-        {{ double_to_decimal('predicted_clv_36mo', 14, 2) }} as predicted_clv_36mo,
+        {{ double_to_decimal('predicted_clv_12mo', 'decimal(14, 2)') }} as predicted_clv_12mo,
+        {{ double_to_decimal('predicted_clv_36mo', 'decimal(14, 2)') }} as predicted_clv_36mo,
         cast(ntile(10) over (partition by as_of_date order by predicted_clv_12mo, customer_id) as integer) as clv_decile,
         model_version,
         as_of_date = latest_as_of_date as is_latest

@@ -97,7 +97,8 @@ def test_serving_planned_work_is_a_one_line_change(tmp_path):
     """Flipping ``status: planned`` to ``served`` on a feature with ``planned_by`` (and renaming
     ``planned_metrics`` to ``metrics``) gives a valid catalogue: nothing else needs editing."""
     waiting = {f.id for f in CATALOGUE.features if f.status == "planned" and f.planned_by}
-    assert waiting
+    if not waiting:
+        pytest.skip("no planned feature names the work that will serve it (all of it is served)")
     lines = CATALOGUE_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
     current = None
     changed = 0

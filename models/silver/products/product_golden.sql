@@ -63,7 +63,7 @@ final as (
         products.list_price,
         products.unit_cost,
         case when products.list_price > 0 and products.unit_cost is not null
-            then {{ double_to_decimal('cast(products.list_price - products.unit_cost as double) / cast(products.list_price as double)', 6, 4) }}
+            then {{ double_to_decimal('cast(products.list_price - products.unit_cost as double) / cast(products.list_price as double)', 'decimal(6, 4)') }}
         end as gross_margin_rate,
         ---------- sales to date
         coalesce(sales.order_line_count, 0) as order_line_count,

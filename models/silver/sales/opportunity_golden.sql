@@ -76,7 +76,7 @@ final as (
         ---------- amounts
         opportunities.amount,
         opportunities.probability,
-        {{ double_to_decimal('cast(opportunities.amount * opportunities.probability as double) / 100', 14, 2) }}
+        {{ double_to_decimal('cast(opportunities.amount * opportunities.probability as double) / 100', 'decimal(14, 2)') }}
             as weighted_amount,
 
         ---------- outcome

@@ -60,7 +60,7 @@ final as (
         daily.stage,
         daily.amount,
         daily.probability,
-        {{ double_to_decimal('cast(daily.amount * daily.probability as double) / 100', 14, 2) }}
+        {{ double_to_decimal('cast(daily.amount * daily.probability as double) / 100', 'decimal(14, 2)') }}
             as weighted_amount,
         {{ dbt.datediff('cast(daily.stage_entered_at as date)', 'daily.snapshot_date', 'day') }} as days_in_stage
     from daily
