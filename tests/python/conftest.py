@@ -29,6 +29,7 @@ from engagement_lake.dbt_runner import DbtRun, build, run_dbt
 from engagement_lake.export import ExportResult
 from engagement_lake.increments import record_path
 from engagement_lake.publish import PublishResult, publish
+from engagement_lake.quality.gx_engine import let_pyspark_import
 
 TEST_SCALE = 0.02
 TEST_SEED = 7
@@ -45,10 +46,9 @@ def _runs_dbt(func: object) -> bool:
         return False
 
 
-if os.environ.get("PYTEST_XDIST_WORKER") and not hasattr(sys.modules["__main__"], "__file__"):
-    # With pyspark installed (make install-spark), great_expectations imports pyspark.sql.connect,
-    # which exits the process when __main__ has no file, as in a pytest-xdist worker.
-    sys.modules["__main__"].__file__ = sys.argv[0]
+# tests import great_expectations themselves too; in a pytest-xdist worker (no __main__ file)
+# pyspark, when installed, would end the worker on that import (see let_pyspark_import)
+let_pyspark_import()
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
