@@ -49,7 +49,7 @@ demo: install ## generate the demo data, check bronze, build, check gold, print 
 TEST_WORKERS ?= 2
 test: install ## run the whole test suite on TEST_WORKERS processes (each builds the small lake once)
 	@# one module per worker at a time, the costliest first (tests/python/conftest.py)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-spark: install-spark ## the Spark suite: a scale-0.01 lake built on DuckDB and on Spark, gold compared (tests/spark)
 	$(BIN)/python -m pytest tests/spark -p no:cacheprovider

@@ -51,7 +51,6 @@ def _runs_dbt(func: object) -> bool:
 let_pyspark_import()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """``slow`` by rule, never by hand: a test is slow when it, or any fixture it uses, runs dbt
     (calls ``build(`` or ``run_dbt(``). ``pytest -m "not slow"`` then runs every pure test."""
@@ -64,16 +63,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if any(verdict.setdefault(f, _runs_dbt(f)) for f in funcs if f is not None):
             item.add_marker(pytest.mark.slow)
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        _group_for_workers(items)
+        _order_for_workers(items)
 
 
 # ----------------------------------------------------------------------------- parallel workers
 
-SHARED_GROUP = "daily_lake"
-"""The xdist group of every module that reads ``daily_lake``: one worker builds it, once."""
-
-FIRST_GROUPS = (
-    SHARED_GROUP,
+FIRST_MODULES = (
+    "test_incremental",  # builds daily_lake, the costliest fixture
     "test_forget",
     "test_faults",
     "test_staging",
@@ -81,27 +77,50 @@ FIRST_GROUPS = (
     "test_experiment_recovery",
     "test_history",
 )
-"""Under ``make test`` (pytest-xdist, ``--dist loadgroup --no-loadscope-reorder``) each module is
-one group, handed whole to the next free worker in this order: the groups whose fixtures build
-the most go first, so that no worker starts a long build when the other has nothing left."""
+"""Under ``make test`` (pytest-xdist, ``--dist loadfile --no-loadscope-reorder``) each module goes
+whole to the next free worker, in this order: the modules whose fixtures build the most first,
+so that no worker starts a long build when the other has nothing left. Right after the first,
+the modules that need no test lake: the second worker runs those while the first builds it."""
+
+LAST_MODULES = ("test_mdm_ids_daily", "test_history_data_time")
+"""The other readers of ``daily_lake``, last: by then it is built, and they do not wait."""
 
 
-def _group_for_workers(items: list[pytest.Item]) -> None:
-    """Group the tests by module (a module's fixtures then run on one worker only; the
-    session's ``lake`` is built once per worker) and put the costliest groups first."""
-    modules: dict[str, str] = {}
-    for item in items:
-        module = item.path.stem
-        info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.get("daily_lake", ()) if info is not None else ()
-        if defs and defs[-1].func.__module__ == __name__:  # this one, not a module's own
-            modules[module] = SHARED_GROUP
-        modules.setdefault(module, module)
-    rank = {name: i for i, name in enumerate(FIRST_GROUPS)}
-    order = {item: i for i, item in enumerate(items)}
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(modules[item.path.stem]))
-    items.sort(key=lambda item: (rank.get(modules[item.path.stem], len(rank)), order[item]))
+def _order_for_workers(items: list[pytest.Item]) -> None:
+    """Sort the items module by module in the order above (the rest in collection order)."""
+    modules = list(dict.fromkeys(item.path.stem for item in items))
+    needs_lake = {item.path.stem for item in items if "lake" in getattr(item, "fixturenames", ())}
+    first, last = list(FIRST_MODULES[:1]), list(LAST_MODULES)
+    order = [
+        *first,
+        *(m for m in modules if m not in needs_lake and m not in first + last),
+        *(m for m in FIRST_MODULES[1:] if m in needs_lake),
+        *(m for m in modules if m in needs_lake and m not in FIRST_MODULES and m not in last),
+        *last,
+    ]
+    rank = {module: i for i, module in enumerate(order)}
+    position = {item: i for i, item in enumerate(items)}
+    items.sort(key=lambda item: (rank.get(item.path.stem, len(rank)), position[item]))
+
+
+def once_for_all_workers(tmp_path_factory: pytest.TempPathFactory, name: str, make):
+    """``make(folder)``, once per session: under ``make test``'s parallel workers the first
+    worker to ask builds it in the session's shared folder (the others wait on a lock) and
+    pickles the result there; the others read that result, and the same files, read-only."""
+    import fcntl
+
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent / name
+    shared.mkdir(exist_ok=True)
+    result = shared / "result.pickle"
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            made = make(shared / "made")
+            result.write_bytes(pickle.dumps(made))
+            return made
+    return pickle.loads(result.read_bytes())
 
 
 @dataclass
@@ -420,11 +439,18 @@ def _killed_build(cfg: RunConfig, marker: str, select: list[str]) -> int:
 def daily_lake(lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> DailyLake:
     """Three daily loads on a copy of the test lake, each built incrementally (the last after
     three killed builds), and the same bronze built from scratch: the lake of the history and
-    incremental-build tests. Reusing the test lake's bronze and first build saves a full build."""
+    incremental-build tests. Reusing the test lake's bronze and first build saves a full build.
+    Built once per session, whatever the number of workers; its readers only read it."""
+    return once_for_all_workers(
+        tmp_path_factory, "daily_lake", lambda root: _daily_lake(lake, root)
+    )
+
+
+def _daily_lake(lake: Lake, root: Path) -> DailyLake:
     from engagement_lake.generate import generate_day
     from engagement_lake.publish import publish
 
-    root = tmp_path_factory.mktemp("daily_lake")
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copytree(lake.cfg.data_dir / "bronze", root / "data" / "bronze")
     shutil.copytree(lake.cfg.data_dir / "_truth", root / "data" / "_truth")
     shutil.copy2(lake.cfg.warehouse, root / "daily.duckdb")
@@ -461,7 +487,7 @@ def daily_lake(lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> DailyLak
             out.published_after_kills = _published_files(daily)
         out.runs.append(build(daily, progress=False))
         if day == loads[1]:
-            out.first_load = copy_lake(daily, tmp_path_factory.mktemp("first_load"), "daily")
+            out.first_load = copy_lake(daily, root / "first_load", "daily")
     # models only: the data tests ran on every daily build of the same bronze
     no_tests = ["--exclude-resource-type", "test", "--exclude-resource-type", "unit_test"]
     run = run_dbt(["build", *no_tests], out.scratch, progress=False)
