@@ -168,9 +168,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
         return _reused_lake(Path(reuse), root)
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        # parallel workers share one session folder's parent: the first builds, the others copy
-        return _reused_lake(tmp_path_factory.getbasetemp().parent / "shared_lake", root)
+    # Under make test's workers each builds its own: a copy would keep staging views over the
+    # builder's bronze folder, which the analyst sandbox tests read as another lake's files.
     cfg = _lake_config(root)
     _generate_test_lake(cfg)
     run = build(cfg, progress=False)
@@ -181,8 +180,7 @@ REUSE_ENV = "ENGAGEMENT_LAKE_TEST_LAKE"
 """For a developer iterating on a few tests: a folder holding a test lake built earlier (built
 there on first use). Each session copies it and rebuilds only ``ENGAGEMENT_LAKE_TEST_SELECT`` (dbt
 selectors, e.g. ``state:modified+`` is not available, so name the models). CI never sets it: the
-suite's own lake is always built from scratch (under ``make test``'s parallel workers, once, by
-the first worker to need it, into the session's shared folder)."""
+suite's own lake is always built from scratch."""
 
 RUN_FILE = "build_run.pickle"
 """Beside a cached lake: the ``DbtRun`` of the build that made it, so a copy keeps its nodes."""

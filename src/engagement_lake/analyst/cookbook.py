@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -124,9 +125,11 @@ def render_cookbook_sql(
     ``gold.x`` (or ``<schema>.x`` when ``schemas`` maps x to another layer); ``var(name)`` the
     value declared in ``dbt_project.yml`` (``variables`` overrides), except ``var('as_of_date',
     …)``, quoted or not, which becomes the parameter ``cast($as_of_date as date)`` bound at run
-    time; ``source()`` is refused, because the cookbook reads the warehouse's models only. A
-    macro that needs dbt's adapter, or any name Jinja cannot resolve, raises ``ValueError``
-    naming the analysis: a half-rendered query must not run.
+    time; ``source()`` is refused, because the cookbook reads the warehouse's models only.
+    Macros written per engine render their DuckDB spelling (``adapter.dispatch`` picks
+    ``duckdb__x``, else ``default__x``; ``dbt.type_string()`` is ``varchar``). A macro that needs
+    more of dbt's adapter, or any name Jinja cannot resolve, raises ``ValueError`` naming the
+    analysis: a half-rendered query must not run.
     """
     import jinja2
 
@@ -158,7 +161,14 @@ def render_cookbook_sql(
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined, extensions=["jinja2.ext.do"], autoescape=False
     )
-    env.globals.update(ref=ref, var=var, source=source, **{"return": dbt_return})
+    env.globals.update(
+        ref=ref,
+        var=var,
+        source=source,
+        adapter=_DuckDBDispatch(env.globals),
+        dbt=SimpleNamespace(type_string=lambda: "varchar"),
+        **{"return": dbt_return},
+    )
     for path, text in _project_macro_sources(Path(macros_dir)):
         try:
             module = env.from_string(text).module
@@ -180,6 +190,20 @@ def render_cookbook_sql(
         bool(as_of.get("used")),
         date.fromisoformat(str(default).strip()) if default else None,
     )
+
+
+class _DuckDBDispatch:
+    """dbt's ``adapter.dispatch`` for the engine the cookbook runs on: a macro written per
+    adapter (``duckdb__name``, else ``default__name``) renders its DuckDB spelling."""
+
+    def __init__(self, macros: Mapping[str, Any]) -> None:
+        self.macros = macros
+
+    def dispatch(self, macro_name: str, macro_namespace: str | None = None) -> Any:
+        for prefix in ("duckdb__", "default__"):
+            if prefix + macro_name in self.macros:
+                return self.macros[prefix + macro_name]
+        raise ValueError(f"macro {macro_name!r} has no duckdb__ or default__ implementation")
 
 
 def _returning(macro: Any) -> Any:
