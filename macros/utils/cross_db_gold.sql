@@ -86,3 +86,19 @@
 {% macro duckdb__double_to_decimal(expression, data_type) -%}
     cast({{ expression }} as {{ data_type }})
 {%- endmacro %}
+
+{#
+    A double rounded to `digits` decimals as DuckDB rounds it: DuckDB scales the double by
+    10^digits in floating point and rounds half away from zero, so 51.849999999999994 (the
+    nearest double to 51.85) becomes 51.9; Spark rounds the double's exact binary value and gives
+    51.8. Spark's spelling scales first, as DuckDB does.
+#}
+{% macro round_double(expression, digits) -%}
+    {{ return(adapter.dispatch('round_double', 'engagement_lake')(expression, digits)) }}
+{%- endmacro %}
+{% macro default__round_double(expression, digits) -%}
+    round(cast({{ expression }} as double) * {{ 10 ** digits }}) / {{ 10 ** digits }}
+{%- endmacro %}
+{% macro duckdb__round_double(expression, digits) -%}
+    round({{ expression }}, {{ digits }})
+{%- endmacro %}

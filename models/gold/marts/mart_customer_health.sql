@@ -56,11 +56,11 @@ final as (
         cast(round(health_score, 1) as double) as health_score,
         health_level,
         cast('{{ var('health_weight_profile') }}' as {{ dbt.type_string() }}) as health_weight_profile,
-        cast(round(100.0 * score_percent_rank, 1) as double) as percentile_rank,
+        cast({{ round_double('100.0 * score_percent_rank', 1) }} as double) as percentile_rank,
 
         ---------- components (0–100)
         {%- for name in components %}
-        cast(round({{ name }}_component, 1) as double) as {{ name }}_component,
+        cast({{ round_double(name ~ '_component', 1) }} as double) as {{ name }}_component,
         {%- endfor %}
 
         ---------- benchmark: the behavioural segment
