@@ -42,9 +42,11 @@ SYSTEM_DESCRIPTIONS = {
 
 
 # Bronze is raw as the source sent it: replays, stale versions and contract breaks are expected
-# there and are handled by staging (newest version wins, invalid rows go to quarantine). The
-# source tests therefore warn; the same rules fail the build only on the staged models.
-SOURCE_TEST_SEVERITY = "warn"
+# there. The contract's rules are evaluated once, by the staging macros (newest version wins,
+# invalid rows go to quality.quarantine with their reason), so the sources carry no per-column
+# tests of their own: a build would read every bronze table again for each of them. One warn-level
+# test (tests/dbt/warn_bronze_rows_quarantined.sql) names the tables with quarantined rows, and
+# `engagement-lake check --layer bronze` verifies bronze against the contracts independently.
 
 
 class _Dumper(yaml.SafeDumper):
@@ -62,37 +64,6 @@ def _external_location(contract: Contract) -> str:
         + "', "
         "hive_partitioning = true, union_by_name = true, file_row_number = true)"
     )
-
-
-def _severity() -> dict[str, dict[str, str]]:
-    return {"config": {"severity": SOURCE_TEST_SEVERITY}}
-
-
-def _column_tests(contract: Contract, col: Column) -> list[object]:
-    tests: list[object] = []
-    if col.required:
-        tests.append({"not_null": _severity()})
-    if col.unique:
-        # Across batches a key legitimately repeats (new versions, replays): unique per batch.
-        tests.append({"unique_per_batch": _severity()})
-    if col.allowed_values:
-        tests.append(
-            {"accepted_values": {"arguments": {"values": list(col.allowed_values)}, **_severity()}}
-        )
-    if col.reference is not None:
-        ref = col.reference
-        tests.append(
-            {
-                "relationships": {
-                    "arguments": {
-                        "to": f"source('{ref.system}', '{ref.table}')",
-                        "field": ref.column,
-                    },
-                    **_severity(),
-                }
-            }
-        )
-    return tests
 
 
 def _column_meta(col: Column) -> dict[str, object]:
@@ -140,9 +111,6 @@ def _column_yaml(contract: Contract, col: Column) -> dict[str, object]:
         "data_type": col.physical_type,
         "config": {"meta": _column_meta(col)},
     }
-    tests = _column_tests(contract, col)
-    if tests:
-        entry["data_tests"] = tests
     return entry
 
 
@@ -398,17 +366,10 @@ def _model_column(
     contracts: Mapping[str, Contract], contract: Contract, col: Column
 ) -> dict[str, object]:
     entry: dict[str, object] = {"name": col.target_name, "description": col.description}
-    tests: list[object] = []
-    if col.primary_key:
-        tests += ["unique", "not_null"]
-    elif col.required:
-        tests.append("not_null")
-    if col.allowed_values and not col.standardize:
-        tests.append({"accepted_values": {"arguments": {"values": list(col.allowed_values)}}})
     if col.reference is not None and col.reference.required:
         ref = col.reference
         target = contracts[ref.table_fqn].column(ref.column).target_name
-        tests.append(
+        entry["data_tests"] = [
             {
                 "relationships": {
                     "arguments": {
@@ -417,13 +378,30 @@ def _model_column(
                     }
                 }
             }
-        )
+        ]
     if col.is_personal:
         # the root of lineage: every model column computed from this one inherits it
         entry["config"] = {"meta": {"classification": col.classification}}
-    if tests:
-        entry["data_tests"] = tests
     return entry
+
+
+def _column_rules(contract: Contract, model: str, *, unique_key: bool = True) -> dict[str, object]:
+    """The staged model's per-column promises as one ``column_rules`` test (one scan of the
+    model, macros/tests/column_rules.sql): its key is unique, required columns are not null,
+    enumerated columns hold their allowed values (standardised columns excepted: staging
+    rewrites their spelling)."""
+    arguments: dict[str, object] = {}
+    if unique_key:
+        arguments["unique_key"] = [contract.column(c).target_name for c in contract.primary_key]
+    arguments["not_null"] = [c.target_name for c in contract.columns if c.primary_key or c.required]
+    allowed = {
+        c.target_name: list(c.allowed_values)
+        for c in contract.columns
+        if c.allowed_values and not c.standardize
+    }
+    if allowed:
+        arguments["accepted_values"] = allowed
+    return {"column_rules": {"name": f"column_rules_{model}", "arguments": arguments}}
 
 
 def staging_models_yaml(
@@ -440,6 +418,9 @@ def staging_models_yaml(
                     f"(source grain: {contract.grain[0].lower()}{contract.grain[1:]}) "
                     f"{contract.description} Rows breaking the contract are in quality.quarantine."
                 ),
+                "data_tests": [
+                    _column_rules(contract, staging_model_name(contract.system, contract.table))
+                ],
                 "columns": [_model_column(contracts, contract, c) for c in contract.columns]
                 + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS],
             }
@@ -452,15 +433,9 @@ def staging_models_yaml(
 
 
 def _versions_model_yaml(contracts: Mapping[str, Contract], contract: Contract) -> dict:
-    """The ``_versions`` model's entry: the key is unique per version, not per row, so the key
-    columns keep only not_null; a (key, content) pair appears once."""
+    """The ``_versions`` model's entry: the key is unique per version, not per row, so its rules
+    leave the key's uniqueness out (only not null); a (key, content) pair appears once."""
     pk = ", ".join(contract.primary_key)
-    columns = []
-    for col in contract.columns:
-        entry = _model_column(contracts, contract, col)
-        if col.primary_key:
-            entry["data_tests"] = ["not_null"]
-        columns.append(entry)
     return {
         "name": versions_model_name(contract),
         "description": (
@@ -470,7 +445,8 @@ def _versions_model_yaml(contracts: Mapping[str, Contract], contract: Contract) 
             "read it; current-state models read the newest version in "
             f"{staging_model_name(contract.system, contract.table)}."
         ),
-        "columns": columns
+        "data_tests": [_column_rules(contract, versions_model_name(contract), unique_key=False)],
+        "columns": [_model_column(contracts, contract, c) for c in contract.columns]
         + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
         + [{"name": VERSIONS_LOAD_DATE[0], "description": VERSIONS_LOAD_DATE[1]}],
     }

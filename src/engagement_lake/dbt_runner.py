@@ -292,12 +292,7 @@ def build(
         # Only tests whose parents are all selected: a partial build must not run a
         # relationships test against a model it did not build.
         args += ["--select", *select, "--indirect-selection", "cautious"]
-    # Source tests read the table's glob: leave them out where there is no file, or where the
-    # preflight set files aside (staging reads the good files; the source glob would not).
     skipped = checked.skipped()
-    unread = sorted({fqn for fqn in checked.scope if not checked.files.get(fqn)} | set(skipped))
-    if unread:
-        args += ["--exclude", *(f"source:{fqn}" for fqn in unread)]
     dbt_vars = {**(checked.dbt_vars() if skipped else {}), **plan.dbt_vars()}
     if config.engine == "spark":
         # the tables bronze has files for: Spark's bronze views are made for these only

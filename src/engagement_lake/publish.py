@@ -96,8 +96,21 @@ def _model_name(ref: str) -> str | None:
     return found.group(1) if found else None
 
 
+def constrained_not_null(node: Mapping[str, Any]) -> set[str]:
+    """Columns of a model whose enforced contract declares them ``not_null`` (the warehouse
+    refuses a null there at build time, so no test repeats it)."""
+    if not (node.get("config", {}).get("contract") or {}).get("enforced"):
+        return set()
+    return {
+        name
+        for name, column in (node.get("columns") or {}).items()
+        if any(c.get("type") == "not_null" for c in column.get("constraints") or [])
+    }
+
+
 def gold_keys(manifest: Mapping[str, Any]) -> dict[str, TableKeys]:
-    """Primary and foreign keys of every gold model, from its error-severity tests."""
+    """Primary and foreign keys of every gold model, from its error-severity tests and its
+    contract's not_null constraints."""
     gold = {
         node["unique_id"]: node.get("alias") or node["name"]
         for node in manifest["nodes"].values()
@@ -108,6 +121,8 @@ def gold_keys(manifest: Mapping[str, Any]) -> dict[str, TableKeys]:
     not_null: dict[str, set[str]] = {t: set() for t in order}
     combos: dict[str, list[tuple[str, ...]]] = {t: [] for t in order}
     relations: list[tuple[str, str, str, str]] = []
+    for uid, table in gold.items():
+        not_null[table] |= constrained_not_null(manifest["nodes"][uid])
     for node in manifest["nodes"].values():
         if node["resource_type"] != "test":
             continue

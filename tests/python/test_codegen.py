@@ -11,7 +11,15 @@ import sqlglot
 import yaml
 from sqlglot import exp
 
-from engagement_lake.codegen import DDL_DIALECTS, sources_yaml, sync, table_ddl
+from engagement_lake.codegen import (
+    DDL_DIALECTS,
+    sources_yaml,
+    staging_model_name,
+    staging_models_yaml,
+    sync,
+    table_ddl,
+    versions_model_name,
+)
 from engagement_lake.config import MODELS_DIR, PROJECT_ROOT, SCHEMAS_DIR
 from engagement_lake.contracts import load_contracts, systems
 
@@ -121,26 +129,48 @@ def test_sources_yaml_round_trips_to_the_contracts(contracts):
             for col in contract.all_columns:
                 entry = columns[col.name]
                 assert entry["data_type"] == col.physical_type
-                tests = {
-                    next(iter(t)) if isinstance(t, dict) else t: t
-                    for t in entry.get("data_tests", [])
-                }
-                assert ("not_null" in tests) == col.required, (contract.fqn, col.name)
-                assert ("unique_per_batch" in tests) == col.unique, (contract.fqn, col.name)
-                if col.allowed_values:
-                    values = tests["accepted_values"]["accepted_values"]["arguments"]["values"]
-                    assert tuple(values) == col.allowed_values
+                # the rules live in the meta the staging macros read, evaluated once there
+                assert "data_tests" not in entry, (contract.fqn, col.name)
+                assert entry["config"]["meta"].get("required", False) == col.required
+                assert entry["config"]["meta"].get("allowed_values") == (
+                    list(col.allowed_values) if col.allowed_values else None
+                ), (contract.fqn, col.name)
+
+
+def test_each_staged_model_states_its_contracts_rules_in_one_test(contracts):
+    """The staged model's key, required and enumerated columns are one ``column_rules`` test
+    (one scan); foreign keys stay ``relationships`` tests, which need their parent."""
+    for system, group in systems(contracts).items():
+        doc = yaml.safe_load(staging_models_yaml(system, group, contracts))
+        models = {m["name"]: m for m in doc["models"]}
+        for contract in group:
+            model = models[staging_model_name(contract.system, contract.table)]
+            ((name, body),) = model["data_tests"][0].items()
+            assert name == "column_rules" and len(model["data_tests"]) == 1
+            args = body["arguments"]
+            target = {c.name: c.target_name for c in contract.columns}
+            assert args["unique_key"] == [target[k] for k in contract.primary_key]
+            assert set(args["not_null"]) == {
+                c.target_name for c in contract.columns if c.required or c.primary_key
+            }
+            assert args.get("accepted_values", {}) == {
+                c.target_name: list(c.allowed_values)
+                for c in contract.columns
+                if c.allowed_values and not c.standardize
+            }
+            columns = {c["name"]: c for c in model["columns"]}
+            for col in contract.columns:
+                tests = columns[col.target_name].get("data_tests", [])
+                if col.reference is not None and col.reference.required:
+                    (test,) = tests
+                    assert test["relationships"]["arguments"]["field"]
                 else:
-                    assert "accepted_values" not in tests
-                if col.reference:
-                    args = tests["relationships"]["relationships"]["arguments"]
-                    assert args == {
-                        "to": f"source('{col.reference.system}', '{col.reference.table}')",
-                        "field": col.reference.column,
-                    }
-                for test in entry.get("data_tests", []):
-                    (body,) = test.values()
-                    assert body["config"]["severity"] == "warn"
+                    assert tests == []
+            if contract.version_history:
+                versions = models[versions_model_name(contract)]
+                ((name, body),) = versions["data_tests"][0].items()
+                assert "unique_key" not in body["arguments"]  # a key repeats per version
+                assert body["arguments"]["not_null"] == args["not_null"]
 
 
 def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
@@ -179,8 +209,7 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
         if n["resource_type"] == "test"
         and n["depends_on"]["nodes"] == ["source.engagement_lake.shop.orders"]
     ]
-    names = {t["test_metadata"]["name"] for t in tests}
-    assert {"not_null", "unique_per_batch", "accepted_values"} <= names
+    assert tests == []  # bronze is checked once, by staging (quality.quarantine)
 
 
 def _family(dtype: exp.DataType) -> str:

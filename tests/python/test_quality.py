@@ -159,6 +159,31 @@ def _test(uid, model, name, kwargs, column=None, severity="ERROR", where=None, d
     }
 
 
+def test_a_contract_not_null_constraint_is_checked_and_is_a_key_part():
+    """Gold states not_null as its enforced contract's constraint (the table's DDL refuses a
+    null), not as a test: the check still expects it, and the serving file's keys still see it."""
+    from engagement_lake.publish import gold_keys
+
+    dim = _node("dim_a", ["a_key", "kind"])
+    dim["columns"]["a_key"]["constraints"] = [{"type": "not_null"}]
+    loose = _node("fct_b", ["b_id"], enforced=False)
+    loose["columns"]["b_id"]["constraints"] = [{"type": "not_null"}]  # not enforced: no promise
+    nodes = [
+        dim,
+        loose,
+        _test("un", "dim_a", "unique", {"column_name": "a_key"}, "a_key"),
+        _test("unb", "fct_b", "unique", {"column_name": "b_id"}, "b_id"),
+    ]
+    manifest = {"nodes": {n["unique_id"]: n for n in nodes}}
+    suites = {s.table: s for s in manifest_suites(manifest, "gold", "gold")}
+    checks = {(e.check, e.column, e.severity) for e in suites["gold.dim_a"].expectations}
+    assert (S.NOT_NULL, "a_key", "error") in checks
+    assert not any(e.check == S.NOT_NULL for e in suites["gold.fct_b"].expectations)
+    keys = gold_keys(manifest)
+    assert keys["dim_a"].primary == ("a_key",)
+    assert keys["fct_b"].primary == ()
+
+
 def test_manifest_tests_become_expectations_and_run(tmp_path):
     """dbt's tests on gold models, translated and evaluated on a tiny warehouse."""
     nodes = [

@@ -89,14 +89,19 @@ def predict_customer_values(log: pl.DataFrame, as_of: date) -> pl.DataFrame:
     log = log.filter(pl.col("order_date") <= as_of).sort("customer_id", "order_date")
     if log.height == 0:
         return pl.DataFrame(schema=PREDICTION_SCHEMA)
-    rfm = rfm_summary(
+    return predict_from_rfm(log_rfm(log, as_of), as_of)
+
+
+def log_rfm(log: pl.DataFrame, as_of: date) -> RfmSummary:
+    """The RFM summary, in days, of an order log (:data:`LOG_COLUMNS`) as of ``as_of``: one
+    spelling for the driver's path and Spark's per-date groups, so both summarise alike."""
+    return rfm_summary(
         log["customer_id"].to_numpy(),
         log["order_date"].to_numpy().astype("datetime64[D]"),
         log["amount"].to_numpy(),
         np.datetime64(as_of, "D"),
         time_unit="D",
     )
-    return predict_from_rfm(rfm, as_of)
 
 
 def predict_from_rfm(rfm: RfmSummary, as_of: date) -> pl.DataFrame:
@@ -212,14 +217,7 @@ def _group_summariser(zone: str) -> Any:
             frame = frame.with_columns(
                 pl.col("ordered_at").dt.convert_time_zone(zone).dt.replace_time_zone(None)
             )
-        log = frame.select(*LOG_COLUMNS)
-        rfm = rfm_summary(
-            log["customer_id"].to_numpy(),
-            log["order_date"].to_numpy().astype("datetime64[D]"),
-            log["amount"].to_numpy(),
-            np.datetime64(as_of, "D"),
-            time_unit="D",
-        )
+        rfm = log_rfm(frame.select(*LOG_COLUMNS), as_of)
         rows = {"as_of_date": [as_of] * len(rfm.customer_id), **rfm.to_dict()}
         # Spark wants the schema's Arrow types exactly (polars writes large strings)
         return pl.DataFrame(rows, schema=RFM_SCHEMA).to_arrow().cast(arrow_schema)

@@ -1,8 +1,9 @@
 """Suites from the dbt manifest: each data test of a silver or gold model becomes an ``Expect``.
 
 dbt already states what a model promises (``unique``, ``not_null``, ``accepted_values``,
-``relationships``, the project's generic tests); the check reads those promises from
-``target/manifest.json`` rather than writing them a second time.
+``relationships``, the project's generic tests, and an enforced contract's ``not_null``
+constraints); the check reads those promises from ``target/manifest.json`` rather than writing
+them a second time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from engagement_lake.publish import constrained_not_null
 from engagement_lake.quality.suites import (
     COLUMNS_MATCH,
     COMPOUND_UNIQUE,
@@ -94,11 +96,6 @@ def _manifest_test(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> Expe
         return Expect(
             COMPOUND_UNIQUE, ",".join(cols), sev, {"column_list": cols}, engine="duckdb", note=note
         )
-    if name == "unique_per_batch":
-        batch = kwargs.get("batch_column", "_batch_id")
-        return Expect(
-            COMPOUND_UNIQUE, col, sev, {"column_list": [col, batch]}, engine="duckdb", note=note
-        )
     if name == "relationships":
         parent = _parent_node(test, manifest)
         if parent is None:
@@ -159,6 +156,11 @@ def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> lis
                 note="a published table is expected to hold rows",
             )
         )
+        exps += [
+            Expect(NOT_NULL, col, ERROR, {"column": col}, note="contract constraint not_null")
+            for col in columns
+            if col in constrained_not_null(node)
+        ]
         for test in sorted(tests.get(uid, []), key=lambda t: t["unique_id"]):
             if not test["config"].get("enabled", True):
                 continue
