@@ -51,8 +51,9 @@ test: install ## run the whole test suite on TEST_WORKERS processes (each builds
 	@# one module per worker at a time, the costliest first (tests/python/conftest.py)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test-spark: install-spark ## the Spark suite: a scale-0.01 lake built on DuckDB and on Spark, gold compared (tests/spark)
+test-spark: install-spark ## the Spark suite: a scale-0.01 lake built on DuckDB and on Spark, gold compared (tests/spark); then each Python step's Spark path against its DuckDB path
 	$(BIN)/python -m pytest tests/spark -p no:cacheprovider
+	$(BIN)/python -m pytest tests/python/test_spark_steps.py -p no:cacheprovider
 
 lint: install ## ruff on Python, sqlfluff (dbt templater) on the models
 	@mkdir -p $(dir $(WAREHOUSE))
