@@ -10,9 +10,9 @@
     in_changed_partitions(file_expr)  predicate: a staging row's _source_file lies in one of them
 
     The strategy is chosen once, for every model, in dbt_project.yml from target.type:
-    delete+insert by unique_key on DuckDB; on Spark insert_overwrite, which without a partition
-    column replaces the whole table, so there the filters are always `true`
-    (spark__incremental_load_dates) and `engagement-lake build` runs --full-refresh anyway.
+    delete+insert by unique_key on DuckDB; on Spark insert_overwrite, which rewrites the
+    partitions (or, unpartitioned, the table) holding the keys a run brings
+    (macros/spark/insert_overwrite.sql). Both replace exactly the keys the new rows carry.
 
     Outside an incremental run (the first build, --full-refresh, a view) the filters are `true`,
     so the same SQL builds the whole table. An incremental run without the var (dbt by hand)
@@ -21,23 +21,11 @@
 
 
 {% macro incremental_load_dates() %}
-    {{ return(adapter.dispatch('incremental_load_dates', 'engagement_lake')()) }}
-{% endmacro %}
-
-{% macro default__incremental_load_dates() %}
     {%- if not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
     {{ return(var('incremental_load_dates', none)) }}
 {% endmacro %}
-
-{#- Spark: every partition, always. Without partition_by (the staged tables have no load_date
-    column to partition on), insert_overwrite replaces the whole table, so a run must select all
-    of its rows; an incremental run there is a full rebuild, never a partial table. -#}
-{% macro spark__incremental_load_dates() %}
-    {{ return(none) }}
-{% endmacro %}
-
 
 {#- `expr` (a date) is one of the incremental run's load dates; `true` when every date counts. -#}
 {% macro load_date_filter(expr) -%}

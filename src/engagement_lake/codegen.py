@@ -284,6 +284,11 @@ def versions_model_name(contract: Contract) -> str:
 
 
 VERSIONS_LOAD_DATE = ("_load_date", "Load date of the partition that first brought this version.")
+STAGED_LOAD_DATE = (
+    "_load_date",
+    "Load date of the bronze partition the kept version came from (on Spark, the incremental "
+    "staged tables are partitioned by it).",
+)
 
 
 def _group(contract: Contract, col: Column) -> str:
@@ -336,8 +341,7 @@ def staging_sql(contract: Contract, versions: bool = False) -> str:
             lines.extend(f"        {expr}," for expr in grouped[group])
     lines.append("        ---------- lineage")
     lines.extend(f"        {m.name}," for m in METADATA_COLUMNS)
-    if versions:
-        lines.append(f"        {VERSIONS_LOAD_DATE[0]},")
+    lines.append(f"        {(VERSIONS_LOAD_DATE if versions else STAGED_LOAD_DATE)[0]},")
     lines[-1] = lines[-1].rstrip(",")
     body = "\n".join(lines)
     if versions:
@@ -422,7 +426,8 @@ def staging_models_yaml(
                     _column_rules(contract, staging_model_name(contract.system, contract.table))
                 ],
                 "columns": [_model_column(contracts, contract, c) for c in contract.columns]
-                + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS],
+                + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
+                + [{"name": STAGED_LOAD_DATE[0], "description": STAGED_LOAD_DATE[1]}],
             }
         )
         if contract.version_history:

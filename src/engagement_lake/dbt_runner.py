@@ -281,8 +281,6 @@ def build(
     found = increments.with_erasure_register(increments.partitions(checked.files), config.data_dir)
     if full_refresh:
         plan = increments.Plan(True, reason="--full-refresh asked for")
-    elif config.engine == "spark":
-        plan = increments.Plan(True, reason="Spark builds are full builds (docs/spark.md)")
     else:
         plan = increments.plan(config.warehouse, found)
     if plan.full_refresh and not select:

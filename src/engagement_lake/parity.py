@@ -85,7 +85,8 @@ def compare_table(
     """Compare ``schema.table`` of the DuckDB database attached as ``duck`` with Spark's."""
     result = TableParity(schema, table, "equal")
     path = spark_table_path(spark_dir, schema, table)
-    files = sorted(path.glob("*.parquet")) if path.is_dir() else []
+    # a partitioned table (the staged tables, by _load_date) keeps its files in key=value folders
+    files = sorted(path.rglob("*.parquet")) if path.is_dir() else []
     duck_rel = f'duck."{schema}"."{table}"'
     try:
         duck_cols = _columns(con, duck_rel)
@@ -101,7 +102,12 @@ def compare_table(
         result.status = "different"
         result.reasons.append(f"no Spark table at {path}")
         return result
-    spark_rel = f"read_parquet('{path}/*.parquet')"
+    nested = any(f.parent != path for f in files)
+    spark_rel = (
+        f"read_parquet('{path}/**/*.parquet', hive_partitioning = true)"
+        if nested
+        else f"read_parquet('{path}/*.parquet')"
+    )
     con.execute(f'create or replace temp view "spark_side" as select * from {spark_rel}')
     spark_cols = _columns(con, "spark_side")
     result.spark_rows = con.execute("select count(*) from spark_side").fetchone()[0]
@@ -228,15 +234,23 @@ def compare(
     *,
     schema: str = "gold",
     manifest: Path | None = None,
+    tables: Iterable[str] | None = None,
+    primary_keys: Mapping[str, Iterable[str]] | None = None,
 ) -> list[TableParity]:
-    """Every table of ``schema`` in the DuckDB warehouse against the Spark build's."""
+    """Every table of ``schema`` (or only ``tables``) in the DuckDB warehouse against the Spark
+    build's; rows are paired by ``primary_keys`` or, for gold, the manifest's contract keys."""
     from engagement_lake.publish import gold_keys
 
-    keys = gold_keys(json.loads(manifest.read_text())) if manifest is not None else {}
+    keys = dict(primary_keys or {})
+    if manifest is not None:
+        keys.update(
+            (name, k.primary) for name, k in gold_keys(json.loads(manifest.read_text())).items()
+        )
+    only = None if tables is None else set(tables)
     con = duckdb.connect()
     try:
         con.execute(f"attach '{duckdb_path}' as duck (read_only)")
-        tables = [
+        found = [
             r[0]
             for r in con.execute(
                 "select table_name from duckdb_tables() where database_name = 'duck' "
@@ -245,8 +259,9 @@ def compare(
             ).fetchall()
         ]
         return [
-            compare_table(con, schema, t, spark_dir, keys[t].primary if t in keys else ())
-            for t in tables
+            compare_table(con, schema, t, spark_dir, keys.get(t, ()))
+            for t in found
+            if only is None or t in only
         ]
     finally:
         con.close()

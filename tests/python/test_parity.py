@@ -133,3 +133,28 @@ def test_a_table_spark_did_not_build_is_different(engines):
     result = compare_table(con, "gold", "fct", spark_dir / "elsewhere", ["id"])
     assert result.status == "different"
     assert result.reasons[0].startswith("no Spark table at ")
+
+
+def test_a_partitioned_spark_table_is_read_with_its_partition_column(engines):
+    """Spark's staged tables are partitioned (``day=…`` folders here): the partition column,
+    which lives in the folder names only, is compared like any other, and a row missing from
+    one partition is found."""
+    con, spark_dir = engines
+    path = spark_table_path(spark_dir, "gold", "fct")
+    for old in path.glob("*.parquet"):
+        old.unlink()
+    con.execute(
+        f"copy (select * from duck.gold.fct) to '{path}' (format parquet, partition_by (day))"
+    )
+    assert not list(path.glob("*.parquet"))
+    result = compare_table(con, "gold", "fct", spark_dir, ["id"])
+    assert (result.status, result.reasons) == ("equal", [])
+    assert result.spark_rows == 100
+
+    folder = next(p for p in sorted(path.iterdir()) if p.is_dir())
+    for old in folder.glob("*.parquet"):
+        old.unlink()
+    folder.rmdir()
+    result = compare_table(con, "gold", "fct", spark_dir, ["id"])
+    assert result.status == "different"
+    assert result.reasons == ["rows: DuckDB 100, Spark 99"]

@@ -12,7 +12,7 @@ import sqlglot
 from sqlglot.errors import ErrorLevel
 
 from engagement_lake.mdm import evaluate_matches
-from engagement_lake.parity import compare, spark_table_path
+from engagement_lake.parity import spark_table_path
 
 
 def _manifest(cfg) -> dict:
@@ -43,14 +43,7 @@ def test_compiled_sql_parses_as_spark_sql(engines):
 
 
 def test_gold_is_equal_or_within_tolerance(engines):
-    results = compare(
-        engines.duckdb.warehouse,
-        engines.spark.warehouse,
-        manifest=engines.duckdb.target_dir / "manifest.json",
-    )
-    assert len(results) > 60
-    different = [f"{r.name}: {'; '.join(r.reasons)}" for r in results if r.status == "different"]
-    assert different == []
+    assert engines.gold_differences() == []
 
 
 def test_matching_on_spark_is_as_good_as_on_duckdb(engines):

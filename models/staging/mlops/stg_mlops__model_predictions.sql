@@ -31,7 +31,8 @@ renamed as (
         ---------- lineage
         _loaded_at,
         _source_file,
-        _batch_id
+        _batch_id,
+        _load_date
 
     from source
 
