@@ -265,7 +265,7 @@ def build(
         Engine,
         typer.Option(
             help="The engine (profiles.yml target): 'duckdb' (default), or 'spark' after "
-            "`make install-spark`: a full build into Parquet tables under --warehouse (default "
+            "`make install-spark`: Parquet tables under --warehouse (default "
             "warehouse/spark); gold is exported and served from DuckDB builds only"
         ),
     ] = DEFAULT_ENGINE,
