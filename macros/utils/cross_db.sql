@@ -17,15 +17,21 @@
     strftime({{ column }}, '{{ strftime_pattern }}')
 {%- endmacro %}
 
-{# True when `text` contains `word` (a lower-case word or phrase column) as whole words. #}
+{#
+    True when `text` contains `word` (a lower-case word or phrase column) as whole words.
+    The pattern is a column, so the engine compiles a regular expression for every pair it
+    tests; a plain substring test first (true whenever the whole-word match is) leaves the
+    regular expression to the few pairs that can match: the same result, an order of magnitude
+    faster on a join of every text with every keyword.
+#}
 {% macro contains_whole_word(text, word) -%}
     {{ return(adapter.dispatch('contains_whole_word', 'engagement_lake')(text, word)) }}
 {%- endmacro %}
 {% macro default__contains_whole_word(text, word) -%}
-    lower({{ text }}) rlike concat('\\b', {{ word }}, '\\b')
+    (instr(lower({{ text }}), {{ word }}) > 0 and lower({{ text }}) rlike concat('\\b', {{ word }}, '\\b'))
 {%- endmacro %}
 {% macro duckdb__contains_whole_word(text, word) -%}
-    regexp_matches(lower({{ text }}), '\b' || {{ word }} || '\b')
+    (contains(lower({{ text }}), {{ word }}) and regexp_matches(lower({{ text }}), '\b' || {{ word }} || '\b'))
 {%- endmacro %}
 
 {# The ISO 8601 week-numbering year: 2027-01-01 is in week 53 of ISO year 2026. #}

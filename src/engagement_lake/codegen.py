@@ -370,33 +370,23 @@ def _model_column(
     contracts: Mapping[str, Contract], contract: Contract, col: Column
 ) -> dict[str, object]:
     entry: dict[str, object] = {"name": col.target_name, "description": col.description}
-    if col.reference is not None and col.reference.required:
-        ref = col.reference
-        target = contracts[ref.table_fqn].column(ref.column).target_name
-        entry["data_tests"] = [
-            {
-                "relationships": {
-                    "arguments": {
-                        "to": f"ref('{staging_model_name(ref.system, ref.table)}')",
-                        "field": target,
-                    }
-                }
-            }
-        ]
     if col.is_personal:
         # the root of lineage: every model column computed from this one inherits it
         entry["config"] = {"meta": {"classification": col.classification}}
     return entry
 
 
-def _column_rules(contract: Contract, model: str, *, unique_key: bool = True) -> dict[str, object]:
-    """The staged model's per-column promises as one ``column_rules`` test (one scan of the
-    model, macros/tests/column_rules.sql): its key is unique, required columns are not null,
+def _column_rules(
+    contracts: Mapping[str, Contract], contract: Contract, model: str, *, unique_key: bool = True
+) -> dict[str, object]:
+    """The staged model's per-column promises as one ``column_rules`` test (one test node,
+    macros/tests/column_rules.sql): its key is unique, required columns are not null,
     enumerated columns hold their allowed values (standardised columns excepted: staging
-    rewrites their spelling)."""
+    rewrites their spelling), and a required foreign key finds its parent's staged row."""
     arguments: dict[str, object] = {}
     if unique_key:
-        arguments["unique_key"] = [contract.column(c).target_name for c in contract.primary_key]
+        key = [contract.column(c).target_name for c in contract.primary_key]
+        arguments["unique"] = [key[0] if len(key) == 1 else key]
     arguments["not_null"] = [c.target_name for c in contract.columns if c.primary_key or c.required]
     allowed = {
         c.target_name: list(c.allowed_values)
@@ -405,6 +395,17 @@ def _column_rules(contract: Contract, model: str, *, unique_key: bool = True) ->
     }
     if allowed:
         arguments["accepted_values"] = allowed
+    references = [
+        {
+            "column": c.target_name,
+            "to": staging_model_name(c.reference.system, c.reference.table),
+            "field": contracts[c.reference.table_fqn].column(c.reference.column).target_name,
+        }
+        for c in contract.columns
+        if c.reference is not None and c.reference.required
+    ]
+    if references:
+        arguments["references"] = references
     return {"column_rules": {"name": f"column_rules_{model}", "arguments": arguments}}
 
 
@@ -423,7 +424,9 @@ def staging_models_yaml(
                     f"{contract.description} Rows breaking the contract are in quality.quarantine."
                 ),
                 "data_tests": [
-                    _column_rules(contract, staging_model_name(contract.system, contract.table))
+                    _column_rules(
+                        contracts, contract, staging_model_name(contract.system, contract.table)
+                    )
                 ],
                 "columns": [_model_column(contracts, contract, c) for c in contract.columns]
                 + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
@@ -450,7 +453,9 @@ def _versions_model_yaml(contracts: Mapping[str, Contract], contract: Contract) 
             "read it; current-state models read the newest version in "
             f"{staging_model_name(contract.system, contract.table)}."
         ),
-        "data_tests": [_column_rules(contract, versions_model_name(contract), unique_key=False)],
+        "data_tests": [
+            _column_rules(contracts, contract, versions_model_name(contract), unique_key=False)
+        ],
         "columns": [_model_column(contracts, contract, c) for c in contract.columns]
         + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
         + [{"name": VERSIONS_LOAD_DATE[0], "description": VERSIONS_LOAD_DATE[1]}],

@@ -138,8 +138,8 @@ def test_sources_yaml_round_trips_to_the_contracts(contracts):
 
 
 def test_each_staged_model_states_its_contracts_rules_in_one_test(contracts):
-    """The staged model's key, required and enumerated columns are one ``column_rules`` test
-    (one scan); foreign keys stay ``relationships`` tests, which need their parent."""
+    """The staged model's key, required and enumerated columns and its required foreign keys are
+    one ``column_rules`` test (one test node per model), and no column carries a test of its own."""
     for system, group in systems(contracts).items():
         doc = yaml.safe_load(staging_models_yaml(system, group, contracts))
         models = {m["name"]: m for m in doc["models"]}
@@ -149,7 +149,8 @@ def test_each_staged_model_states_its_contracts_rules_in_one_test(contracts):
             assert name == "column_rules" and len(model["data_tests"]) == 1
             args = body["arguments"]
             target = {c.name: c.target_name for c in contract.columns}
-            assert args["unique_key"] == [target[k] for k in contract.primary_key]
+            key = [target[k] for k in contract.primary_key]
+            assert args["unique"] == [key[0] if len(key) == 1 else key]
             assert set(args["not_null"]) == {
                 c.target_name for c in contract.columns if c.required or c.primary_key
             }
@@ -158,18 +159,16 @@ def test_each_staged_model_states_its_contracts_rules_in_one_test(contracts):
                 for c in contract.columns
                 if c.allowed_values and not c.standardize
             }
-            columns = {c["name"]: c for c in model["columns"]}
-            for col in contract.columns:
-                tests = columns[col.target_name].get("data_tests", [])
-                if col.reference is not None and col.reference.required:
-                    (test,) = tests
-                    assert test["relationships"]["arguments"]["field"]
-                else:
-                    assert tests == []
+            required = [c for c in contract.columns if c.reference and c.reference.required]
+            assert [(r["column"], r["to"]) for r in args.get("references", [])] == [
+                (c.target_name, staging_model_name(c.reference.system, c.reference.table))
+                for c in required
+            ]
+            assert all("data_tests" not in c for c in model["columns"])
             if contract.version_history:
                 versions = models[versions_model_name(contract)]
                 ((name, body),) = versions["data_tests"][0].items()
-                assert "unique_key" not in body["arguments"]  # a key repeats per version
+                assert "unique" not in body["arguments"]  # a key repeats per version
                 assert body["arguments"]["not_null"] == args["not_null"]
 
 
@@ -210,6 +209,22 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
         and n["depends_on"]["nodes"] == ["source.engagement_lake.shop.orders"]
     ]
     assert tests == []  # bronze is checked once, by staging (quality.quarantine)
+    # A model's per-column rules are one column_rules test (one node, one dbt overhead); a test
+    # of its own is kept only for a rule that needs its own config.
+    single = {"unique", "not_null", "accepted_values", "relationships", "unique_combination"}
+    loose = [
+        n["name"]
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "test"
+        and (n.get("test_metadata") or {}).get("name") in single
+        and not n["config"].get("where")
+        and str(n["config"].get("severity", "error")).lower() == "error"
+        and set(n["test_metadata"].get("kwargs") or {})
+        <= {"column_name", "model", "values", "to", "field", "columns"}
+    ]
+    assert loose == []
+    rules = [n for n in manifest["nodes"].values() if n["name"].startswith("column_rules_")]
+    assert len({n["attached_node"] for n in rules}) == len(rules) > 150
 
 
 def _family(dtype: exp.DataType) -> str:

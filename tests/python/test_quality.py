@@ -184,6 +184,71 @@ def test_a_contract_not_null_constraint_is_checked_and_is_a_key_part():
     assert keys["fct_b"].primary == ()
 
 
+def test_a_column_rules_test_means_what_its_separate_tests_mean():
+    """One ``column_rules`` test per model holds the rules a test per column would: the checks'
+    suites and the serving file's keys read the same rules from either spelling."""
+    from engagement_lake.publish import gold_keys
+
+    separate = [
+        _node("dim_a", ["a_key", "kind"]),
+        _node("fct_b", ["b_id", "a_key", "day"]),
+        _test("un", "dim_a", "unique", {"column_name": "a_key"}, "a_key"),
+        _test("nn", "dim_a", "not_null", {"column_name": "a_key"}, "a_key"),
+        _test("av", "dim_a", "accepted_values", {"values": ["Can''t", "x"]}, "kind"),
+        _test("uc", "fct_b", "unique_combination", {"columns": ["b_id", "day"]}),
+        _test(
+            "rel",
+            "fct_b",
+            "relationships",
+            {"to": "ref('dim_a')", "field": "a_key"},
+            "a_key",
+            deps=("model.p.dim_a",),
+        ),
+    ]
+    merged = [
+        *separate[:2],
+        _test(
+            "cr_a",
+            "dim_a",
+            "column_rules",
+            {
+                "unique": ["a_key"],
+                "not_null": ["a_key"],
+                "accepted_values": {"kind": ["Can't", "x"]},
+            },
+        ),
+        _test(
+            "cr_b",
+            "fct_b",
+            "column_rules",
+            {
+                "unique": [["b_id", "day"]],
+                "references": [{"column": "a_key", "to": "dim_a", "field": "a_key"}],
+            },
+            deps=("model.p.dim_a",),
+        ),
+    ]
+
+    def plan(nodes):
+        manifest = {"nodes": {n["unique_id"]: n for n in nodes}}
+        suites = manifest_suites(manifest, "gold", "gold")
+        expectations = {
+            s.table: sorted(
+                (e.check, str(e.column), e.severity, json.dumps(e.kwargs, sort_keys=True))
+                for e in s.expectations
+            )
+            for s in suites
+        }
+        return expectations, {s.table: s.index_columns for s in suites}, gold_keys(manifest)
+
+    got, want = plan(merged), plan(separate)
+    assert got == want
+    checks = {(c, col) for c, col, _, _ in got[0]["gold.fct_b"]}
+    assert (S.FOREIGN_KEY, "a_key") in checks and (S.COMPOUND_UNIQUE, "b_id,day") in checks
+    assert got[2]["fct_b"].foreign[0].table == "dim_a"
+    assert got[2]["dim_a"].primary == ("a_key",)
+
+
 def test_manifest_tests_become_expectations_and_run(tmp_path):
     """dbt's tests on gold models, translated and evaluated on a tiny warehouse."""
     nodes = [

@@ -1,17 +1,28 @@
-"""Suites from the dbt manifest: each data test of a silver or gold model becomes an ``Expect``.
+"""Suites from the dbt manifest: each rule of a silver or gold model's data tests becomes an
+``Expect``.
 
-dbt already states what a model promises (``unique``, ``not_null``, ``accepted_values``,
-``relationships``, the project's generic tests, and an enforced contract's ``not_null``
+dbt already states what a model promises (the rules of its ``column_rules`` test and its separate
+``unique``, ``not_null``, ``accepted_values``, ``relationships`` and ``unique_combination``
+tests, read alike by ``engagement_lake.manifest_tests``, and an enforced contract's ``not_null``
 constraints); the check reads those promises from ``target/manifest.json`` rather than writing
 them a second time.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
+from engagement_lake.manifest_tests import (
+    ACCEPTED_VALUES,
+    NOT_NULL,
+    RELATIONSHIPS,
+    UNIQUE,
+    UNIQUE_COMBINATION,
+    Rule,
+    rules_of,
+    tests_by_model,
+)
 from engagement_lake.publish import constrained_not_null
 from engagement_lake.quality.suites import (
     COLUMNS_MATCH,
@@ -19,15 +30,13 @@ from engagement_lake.quality.suites import (
     ERROR,
     FOREIGN_KEY,
     IN_SET,
-    NOT_NULL,
     ROW_COUNT,
-    UNIQUE,
     WARNING,
     Expect,
     TableSuite,
 )
-
-_REF = re.compile(r"""ref\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)""")
+from engagement_lake.quality.suites import NOT_NULL as NOT_NULL_CHECK
+from engagement_lake.quality.suites import UNIQUE as UNIQUE_CHECK
 
 
 def node_relation(node: Mapping[str, Any]) -> str:
@@ -37,76 +46,44 @@ def node_relation(node: Mapping[str, Any]) -> str:
     return f'"{node["schema"]}"."{node.get("alias") or node["name"]}"'
 
 
-def _test_severity(test: Mapping[str, Any]) -> str:
-    return WARNING if str(test["config"].get("severity", "error")).lower() == "warn" else ERROR
-
-
-def _parent_node(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> Any:
-    """The ``to:`` node of a relationships test."""
-    kwargs = test["test_metadata"]["kwargs"]
-    match = _REF.search(str(kwargs.get("to", "")))
+def _parent_node(rule: Rule, manifest: Mapping[str, Any]) -> Any:
+    """The parent node (``to:``) of a relationships rule, among its test's dependencies."""
     nodes = {**manifest["nodes"], **manifest.get("sources", {})}
-    deps = [nodes[u] for u in test["depends_on"]["nodes"] if u in nodes]
-    if match:
-        name = match.group(2) or match.group(1)
+    deps = [nodes[u] for u in rule.test["depends_on"]["nodes"] if u in nodes]
+    if rule.to:
         for node in deps:
-            if node.get("name") == name:
+            if node.get("name") == rule.to:
                 return node
-    others = [n for n in deps if n["unique_id"] != test.get("attached_node")]
+    others = [n for n in deps if n["unique_id"] != rule.test.get("attached_node")]
     return others[0] if len(others) == 1 else (deps[0] if len(deps) == 1 else None)
 
 
-def _sql_literal_value(value: Any, quote: bool) -> Any:
-    """The value dbt's accepted_values means: it pastes each value into SQL, quoted ``'v'``
-    (so YAML writes an apostrophe doubled, ``Can''t``) or, with ``quote: false``, bare."""
-    if not isinstance(value, str):
-        return value
-    if quote:
-        return value.replace("''", "'")
-    for parse in (int, float):
-        try:
-            return parse(value)
-        except ValueError:
-            continue
-    return value.strip("'").replace("''", "'")
-
-
-def _manifest_test(test: Mapping[str, Any], manifest: Mapping[str, Any]) -> Expect | None:
-    meta = test.get("test_metadata") or {}
-    name, kwargs = meta.get("name"), meta.get("kwargs") or {}
-    col = test.get("column_name") or kwargs.get("column_name")
-    sev = _test_severity(test)
-    note = f"dbt test {name}"
-    if name == "not_null":
-        return Expect(NOT_NULL, col, sev, {"column": col}, note=note)
-    if name == "accepted_values":
-        values = kwargs.get("values") or (kwargs.get("arguments") or {}).get("values") or []
-        quote = kwargs.get("quote", (kwargs.get("arguments") or {}).get("quote", True))
-        return Expect(
-            IN_SET,
-            col,
-            sev,
-            {"column": col, "value_set": [_sql_literal_value(v, quote) for v in values]},
-            note=note,
-        )
-    if name == "unique":
-        return Expect(UNIQUE, col, sev, {"column": col}, engine="duckdb", note=note)
-    if name == "unique_combination":
-        cols = list(kwargs.get("columns") or [])
+def _manifest_rule(rule: Rule, manifest: Mapping[str, Any]) -> Expect | None:
+    col = rule.column
+    sev = WARNING if rule.severity == "warn" else ERROR
+    note = f"dbt test {rule.test['test_metadata']['name']}: {rule.kind}"
+    if rule.kind == NOT_NULL:
+        return Expect(NOT_NULL_CHECK, col, sev, {"column": col}, note=note)
+    if rule.kind == ACCEPTED_VALUES:
+        return Expect(IN_SET, col, sev, {"column": col, "value_set": list(rule.values)}, note=note)
+    if rule.kind == UNIQUE:
+        return Expect(UNIQUE_CHECK, col, sev, {"column": col}, engine="duckdb", note=note)
+    if rule.kind == UNIQUE_COMBINATION:
+        cols = list(rule.columns)
         return Expect(
             COMPOUND_UNIQUE, ",".join(cols), sev, {"column_list": cols}, engine="duckdb", note=note
         )
-    if name == "relationships":
-        parent = _parent_node(test, manifest)
+    if rule.kind == RELATIONSHIPS:
+        parent = _parent_node(rule, manifest)
         if parent is None:
             return None
         return Expect(
             FOREIGN_KEY,
             col,
             sev,
-            {"column": col, "parent": node_relation(parent), "parent_column": kwargs["field"]},
+            {"column": col, "parent": node_relation(parent), "parent_column": rule.field},
             engine="duckdb",
-            note=f"dbt test relationships to {parent['name']}",
+            note=f"{note} to {parent['name']}",
         )
     return None
 
@@ -120,10 +97,7 @@ def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> lis
     expectation is added). A table with no rows is a warning.
     """
     nodes = manifest["nodes"]
-    tests: dict[str, list[Any]] = {}
-    for node in nodes.values():
-        if node["resource_type"] == "test" and node.get("attached_node"):
-            tests.setdefault(node["attached_node"], []).append(node)
+    tests = tests_by_model(manifest)
     suites: list[TableSuite] = []
     for uid, node in sorted(nodes.items()):
         if node["resource_type"] != "model" or node["schema"] != schema:
@@ -157,29 +131,27 @@ def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> lis
             )
         )
         exps += [
-            Expect(NOT_NULL, col, ERROR, {"column": col}, note="contract constraint not_null")
+            Expect(NOT_NULL_CHECK, col, ERROR, {"column": col}, note="contract constraint not_null")
             for col in columns
             if col in constrained_not_null(node)
         ]
-        for test in sorted(tests.get(uid, []), key=lambda t: t["unique_id"]):
-            if not test["config"].get("enabled", True):
-                continue
-            expect = _manifest_test(test, manifest)
+        for rule in (r for t in tests.get(uid, []) for r in rules_of(t)):
+            expect = _manifest_rule(rule, manifest)
             if expect is None:
                 continue
-            if test["config"].get("where"):
+            if rule.where:
                 # A filtered test is counted in DuckDB, where the filter is plain SQL.
                 expect = Expect(
                     expect.check,
                     expect.column,
                     expect.severity,
-                    {**expect.kwargs, "where": test["config"]["where"]},
+                    {**expect.kwargs, "where": rule.where},
                     engine="duckdb",
                     note=expect.note,
                 )
             exps.append(expect)
         keys = tuple(
-            e.column for e in exps if e.check == UNIQUE and e.column and e.column in columns
+            e.column for e in exps if e.check == UNIQUE_CHECK and e.column and e.column in columns
         )[:1]
         suites.append(
             TableSuite(layer, f"{schema}.{node['name']}", node_relation(node), exps, keys)
