@@ -200,16 +200,14 @@ popularity_ranked as (
 
 ),
 
-most_bought as (
+training_product_counts as (
 
-    -- a customer can own at most this many of the top products, so the top k + this many
-    -- always leave k unbought
-    select coalesce(max(product_count), 0) as product_count
-    from (
-        select customer_id, count(*) as product_count
-        from customer_training
-        group by customer_id
-    ) as per_customer
+    -- a customer owns at most this many of the top products, so the top k + this many always
+    -- leave k unbought: the candidates a customer needs grow with their own purchases, not with
+    -- the heaviest buyer's (a bound shared by all customers made the list quadratic in scale)
+    select customer_id, count(*) as product_count
+    from customer_training
+    group by customer_id
 
 ),
 
@@ -223,16 +221,17 @@ popularity_candidates as (
             order by popularity_ranked.popularity_rank
         ) as recommendation_rank
     from evaluated_customers
-    cross join popularity_ranked
+    left join training_product_counts
+        on evaluated_customers.customer_id = training_product_counts.customer_id
+    inner join popularity_ranked
+        on popularity_ranked.popularity_rank
+            <= {{ k }} + coalesce(training_product_counts.product_count, 0)
     left join customer_training as bought
         on evaluated_customers.customer_id = bought.customer_id
         and popularity_ranked.product_id = bought.product_id
     where bought.product_id is null
-        and popularity_ranked.popularity_rank <= {{ k }} + (select product_count from most_bought)
 
 ),
-
----------- scoring
 
 recommendations as (
 
