@@ -159,6 +159,19 @@ def _test(uid, model, name, kwargs, column=None, severity="ERROR", where=None, d
     }
 
 
+def _fct_b_references_dim_a(where=None):
+    """A relationships test: fct_b.a_key must be a dim_a.a_key."""
+    return _test(
+        "rel",
+        "fct_b",
+        "relationships",
+        {"to": "ref('dim_a')", "field": "a_key"},
+        "a_key",
+        where=where,
+        deps=("model.p.dim_a",),
+    )
+
+
 def test_a_contract_not_null_constraint_is_checked_and_is_a_key_part():
     """Gold states not_null as its enforced contract's constraint (the table's DDL refuses a
     null), not as a test: the check still expects it, and the serving file's keys still see it."""
@@ -196,14 +209,7 @@ def test_a_column_rules_test_means_what_its_separate_tests_mean():
         _test("nn", "dim_a", "not_null", {"column_name": "a_key"}, "a_key"),
         _test("av", "dim_a", "accepted_values", {"values": ["Can''t", "x"]}, "kind"),
         _test("uc", "fct_b", "unique_combination", {"columns": ["b_id", "day"]}),
-        _test(
-            "rel",
-            "fct_b",
-            "relationships",
-            {"to": "ref('dim_a')", "field": "a_key"},
-            "a_key",
-            deps=("model.p.dim_a",),
-        ),
+        _fct_b_references_dim_a(),
     ]
     merged = [
         *separate[:2],
@@ -257,15 +263,7 @@ def test_manifest_tests_become_expectations_and_run(tmp_path):
         _test("nn", "fct_b", "not_null", {"column_name": "b_id"}, "b_id"),
         _test("un", "dim_a", "unique", {"column_name": "a_key"}, "a_key"),
         _test("av", "dim_a", "accepted_values", {"values": ["Can''t", "x"]}, "kind", "warn"),
-        _test(
-            "rel",
-            "fct_b",
-            "relationships",
-            {"to": "ref('dim_a')", "field": "a_key"},
-            "a_key",
-            where="b_id > 1",
-            deps=("model.p.dim_a",),
-        ),
+        _fct_b_references_dim_a(where="b_id > 1"),
     ]
     manifest = {"nodes": {n["unique_id"]: n for n in nodes}}
     suites = {s.table: s for s in manifest_suites(manifest, "gold", "gold")}
