@@ -5,7 +5,10 @@
     date format, references). Hand-written SQL is left for business logic.
 
     contract_spec(system, table)            the contract as dbt sees it (execute time only)
-    contract_checked_rows(system, table)    every bronze row, typed, with _dq_reason/_dq_column
+    contract_checked_rows(system, table)    every bronze row, typed, with _dq_reason/_dq_column:
+                                            the SQL of the table's base model, which checks each
+                                            bronze row once (base_<system>__<table>)
+    contract_base(system, table)            that base model, which everything below reads
     contract_staged_rows(system, table)     valid rows, newest version per primary key (in an
                                             incremental run: of the keys the new load dates
                                             bring, macros/incremental)
@@ -13,6 +16,11 @@
     contract_violations(system, table)      invalid rows in the quarantine layout
     bronze_row_count(system, table)         rows in bronze, 0 when the folder is missing
     skipped_file_rows(system, table)        rows in files the preflight set aside
+
+    Bronze is read and checked once per build: the base model is a table of every row with the
+    first rule it breaks (and, for a broken row only, the raw row as JSON), and staging, the
+    quarantine, the version history and the reconciliation all read that table, so a staging
+    view referenced twenty times costs a deduplication, not twenty reads of bronze.
 
     Rows of people who asked to be forgotten are dropped before any check (macros/staging/
     erasure.sql): neither staged nor quarantined, counted by erased_row_count.
@@ -209,21 +217,32 @@
 {%- endmacro %}
 
 
-{% macro raw_row_json(alias) -%}
-    {{ return(adapter.dispatch('raw_row_json', 'engagement_lake')(alias)) }}
+{#- The bronze row as one value, carried through the checks; row_json writes it as JSON for the
+    broken rows alone (CASE evaluates its branch only for the rows that need it). -#}
+{% macro raw_row_value(alias) -%}
+    {{ return(adapter.dispatch('raw_row_value', 'engagement_lake')(alias)) }}
+{%- endmacro %}
+
+{% macro default__raw_row_value(alias) -%} struct({{ alias }}.*) {%- endmacro %}
+
+{% macro duckdb__raw_row_value(alias) -%} {{ alias }} {%- endmacro %}
+
+
+{% macro row_json(expr) -%}
+    {{ return(adapter.dispatch('row_json', 'engagement_lake')(expr)) }}
 {%- endmacro %}
 
 {#- Spark: nulls written out (as DuckDB does, so a missing value shows), timestamps as text
     with a space and microseconds. -#}
-{% macro default__raw_row_json(alias) -%}
-    to_json(struct({{ alias }}.*), map(
+{% macro default__row_json(expr) -%}
+    to_json({{ expr }}, map(
         'ignoreNullFields', 'false',
         'timestampFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS',
         'timestampNTZFormat', 'yyyy-MM-dd HH:mm:ss.SSSSSS'
     ))
 {%- endmacro %}
 
-{% macro duckdb__raw_row_json(alias) -%} cast(to_json({{ alias }}) as varchar) {%- endmacro %}
+{% macro duckdb__row_json(expr) -%} cast(to_json({{ expr }}) as varchar) {%- endmacro %}
 
 
 {%- macro _literal(value, logical) -%}
@@ -235,9 +254,10 @@
 {%- endmacro -%}
 
 
-{#- Every bronze row of the table, typed, with the first contract rule it breaks (or null); with
-    `partitions_only`, only the rows of the load dates an incremental run reads. -#}
-{% macro contract_checked_rows(system, table, partitions_only=false) %}
+{#- Every bronze row of the table, typed, with the first contract rule it breaks (or null): the SQL
+    of the base model, base_<system>__<table>. A required foreign key is checked against the
+    parent's staged rows, so the base model of a child table builds after its parent's staging. -#}
+{% macro contract_checked_rows(system, table) %}
     {%- set relation = source(system, table) -%}
     {%- if not execute -%}
         {{ return('select 1 as _unused') }}
@@ -294,13 +314,26 @@
         cast(null as {{ dbt.type_string() }}) as _source_file,
         cast(null as {{ dbt.type_string() }}) as _batch_id,
         cast(null as bigint) as _source_row,
-        cast(null as {{ dbt.type_string() }}) as _raw_json,
-        cast(null as date) as _load_date,
-        cast(null as {{ dbt.type_string() }}) as _uncastable_column,
         cast(null as {{ dbt.type_string() }}) as _dq_reason,
-        cast(null as {{ dbt.type_string() }}) as _dq_column
+        cast(null as {{ dbt.type_string() }}) as _dq_column,
+        cast(null as {{ dbt.type_string() }}) as _raw_json,
+        cast(null as date) as _load_date
     where 1 = 0
     {%- else %}
+    select
+        {%- for col in spec.columns %}
+        {{ col.name }},
+        {%- endfor %}
+        _loaded_at,
+        _source_file,
+        _batch_id,
+        _source_row,
+        _dq_reason,
+        _dq_column,
+        case when _dq_reason is not null then {{ row_json('_raw_row') }} end as _raw_json,
+        -- last: Spark moves its partition column (staging's partition_by) to the end anyway
+        _load_date
+    from (
     select
         typed.*,
         case
@@ -325,28 +358,30 @@
             cast(raw._source_file as {{ dbt.type_string() }}) as _source_file,
             cast(raw._batch_id as {{ dbt.type_string() }}) as _batch_id,
             cast(raw.file_row_number as bigint) as _source_row,
-            {{ raw_row_json('raw') }} as _raw_json,
+            {{ raw_row_value('raw') }} as _raw_row,
             cast(raw.load_date as date) as _load_date,
             {{ uncastable_column(spec, files.present) }} as _uncastable_column
         from {{ bronze_relation(spec) }} as raw
-{%- if partitions_only %}
-        where {{ load_date_filter('cast(raw.load_date as date)') }}
-        {{ not_erased(system, table, 'raw', keyword='and') }}
-        {%- else %}
         {{ not_erased(system, table, 'raw') }}
-        {%- endif %}
     ) as typed
     {%- for join in joins %}
     {{ join }}
     {%- endfor %}
+    ) as checked
     {%- endif %}
 {% endmacro %}
+
+
+{#- The base model of a bronze table: every row, checked once (contract_checked_rows). -#}
+{% macro contract_base(system, table) -%}
+    {{ return(ref('base_' ~ system ~ '__' ~ table)) }}
+{%- endmacro %}
 
 
 {#- Valid rows only, newest version of each primary key: by _loaded_at, then _batch_id (then the
     file and row, so that exact replays collapse deterministically). -#}
 {% macro contract_staged_rows(system, table) %}
-    {%- set relation = source(system, table) -%}
+    {%- set base = contract_base(system, table) -%}
     {%- if not execute -%}
         {{ return('select 1 as _unused') }}
     {%- endif -%}
@@ -359,7 +394,7 @@
                 partition by {{ spec.primary_key | join(', ') }}
                 order by _loaded_at desc, _batch_id desc, _source_file desc, _source_row desc
             ) as _version_rank
-        from ({{ contract_checked_rows(system, table) }}) as checked
+        from {{ base }} as checked
         where _dq_reason is null
         {%- if incremental_load_dates() is not none %}
             -- an incremental run: every version, in all of bronze, of the keys the new
@@ -367,8 +402,9 @@
             -- to it), ranked as a full build ranks them; delete+insert replaces these keys
             and exists (
                 select 1
-                from ({{ contract_checked_rows(system, table, partitions_only=true) }}) as fresh
+                from {{ base }} as fresh
                 where fresh._dq_reason is null
+                    and {{ load_date_filter('fresh._load_date') }}
                     {%- for key in spec.primary_key %}
                     and fresh.{{ key }} = checked.{{ key }}
                     {%- endfor %}
@@ -381,7 +417,7 @@
 
 {#- Invalid rows in the layout of quality.quarantine. -#}
 {% macro contract_violations(system, table) %}
-    {%- set relation = source(system, table) -%}
+    {%- set base = contract_base(system, table) -%}
     {%- if not execute -%}
         {{ return('select 1 as _unused') }}
     {%- endif -%}
@@ -397,7 +433,7 @@
         _dq_reason as reason,
         _dq_column as column_name,
         _raw_json as raw_row
-    from ({{ contract_checked_rows(system, table) }}) as checked
+    from {{ base }} as checked
     where _dq_reason is not null
 {% endmacro %}
 
@@ -424,32 +460,19 @@
 
 
 {#- Valid bronze rows that are not the newest version of their key (older versions, replays),
-    counted from bronze and the quarantine directly rather than from the staged model, so that the
-    reconciliation can catch a staging model that loses rows. -#}
+    counted from the base model (every bronze row but the erased ones) rather than from the
+    staged model, so that the reconciliation can catch a staging model that loses rows. -#}
 {% macro collapsed_row_count(system, table) %}
-    {%- set relation = source(system, table) -%}
+    {%- set base = contract_base(system, table) -%}
     {%- if not execute -%}
         {{ return('0') }}
     {%- endif -%}
     {%- set spec = contract_spec(system, table) -%}
-    {%- set files = bronze_file_columns(spec) -%}
-    {%- if files.files == 0 -%}
-        (select cast(0 as bigint))
-    {%- else -%}
-        (
-            select count(*) - count(distinct {{ spec.primary_key | join(', ') }})
-            from {{ bronze_relation(spec) }} as bronze
-            where not exists (
-                select 1
-                from {{ ref('quarantine') }} as q
-                where q.system = '{{ system }}'
-                    and q.table_name = '{{ table }}'
-                    and q._source_file = bronze._source_file
-                    and q._source_row = bronze.file_row_number
-            )
-            {{ not_erased(system, table, 'bronze', 'and') }}
-        )
-    {%- endif -%}
+    (
+        select count(*) - count(distinct {{ spec.primary_key | join(', ') }})
+        from {{ base }}
+        where _dq_reason is null
+    )
 {% endmacro %}
 
 
@@ -458,7 +481,7 @@
     it (_load_date). The history models read these; nothing here orders versions, since which
     version is newer is the history model's decision (the source's updated_at). -#}
 {% macro contract_version_rows(system, table) %}
-    {%- set relation = source(system, table) -%}
+    {%- set base = contract_base(system, table) -%}
     {%- if not execute -%}
         {{ return('select 1 as _unused') }}
     {%- endif -%}
@@ -471,7 +494,7 @@
                 partition by {% for col in spec.columns %}{{ col.name }}{{ ', ' if not loop.last }}{% endfor %}
                 order by _loaded_at, _batch_id, _source_file, _source_row
             ) as _replay_rank
-        from ({{ contract_checked_rows(system, table) }}) as checked
+        from {{ base }} as checked
         where _dq_reason is null
     ) as versions
     where _replay_rank = 1

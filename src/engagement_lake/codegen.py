@@ -170,6 +170,7 @@ def generated_files(
         files[folder / f"_{system}__models.yml"] = staging_models_yaml(system, group, contracts)
         for contract in group:
             name = staging_model_name(contract.system, contract.table)
+            files[folder / "base" / f"{base_model_name(contract)}.sql"] = base_sql(contract)
             files[folder / f"{name}.sql"] = staging_sql(contract)
             if contract.version_history:
                 files[folder / f"{versions_model_name(contract)}.sql"] = staging_sql(
@@ -278,6 +279,14 @@ def staging_model_name(system: str, table: str) -> str:
     return f"stg_{system}__{table}"
 
 
+BASE_PREFIX = "base_"
+
+
+def base_model_name(contract: Contract) -> str:
+    """The model that reads and checks a bronze table once (dbt's base models, under staging)."""
+    return f"{BASE_PREFIX}{contract.system}__{contract.table}"
+
+
 def versions_model_name(contract: Contract) -> str:
     """The staging model of every version of a table whose contract sets versionHistory."""
     return f"{staging_model_name(contract.system, contract.table)}_versions"
@@ -322,6 +331,63 @@ def _required_parents(contract: Contract) -> list[str]:
     return sorted(parents)
 
 
+BASE_COLUMNS = (
+    ("_source_row", "Row number of the row in its bronze file (from 0)."),
+    (
+        "_dq_reason",
+        "The first contract rule the row breaks (quality.quarantine lists the codes); "
+        "null for a valid row.",
+    ),
+    ("_dq_column", "The column that breaks that rule; null for a valid row."),
+    (
+        "_raw_json",
+        "The bronze row as JSON, exactly as landed, for a row that breaks a rule "
+        "(null for a valid row: quality.quarantine shows it).",
+    ),
+    (
+        "_load_date",
+        "Load date of the bronze partition the row was landed in (on Spark, the table is "
+        "partitioned by it).",
+    ),
+)
+
+
+def base_sql(contract: Contract) -> str:
+    """The ``base_<system>__<table>.sql`` model: every bronze row of the table read, typed and
+    checked once. A table (as all of staging is, dbt_project.yml), so that the staged model, its
+    ``_versions`` twin, the quarantine and the reconciliation read the checks' result instead of
+    bronze again (a view would repeat the read and the foreign-key anti-joins at every
+    reference)."""
+    header = GENERATED_SQL_HEADER.format(
+        origin=f"schemas/{contract.system}/{contract.table}.odcs.yaml"
+    )
+    # a required foreign key is checked against the parent's staged rows
+    depends = "".join(f"-- depends_on: {{{{ ref('{p}') }}}}\n" for p in _required_parents(contract))
+    return (
+        f"{header}{depends}\n"
+        f"-- every bronze row, typed, with the first contract rule it breaks (or null)\n"
+        f"{{{{ contract_checked_rows('{contract.system}', '{contract.table}') }}}}\n"
+    )
+
+
+def _base_model_yaml(contracts: Mapping[str, Contract], contract: Contract) -> dict:
+    return {
+        "name": base_model_name(contract),
+        "description": (
+            f"One row per bronze row of {contract.fqn} (rows of erased people left out): every "
+            "version and replay as landed, typed to the contract, with the first contract rule "
+            "the row breaks. Bronze is read and checked here once per build; "
+            f"{staging_model_name(contract.system, contract.table)}, quality.quarantine and "
+            "quality.reconciliation read this table."
+        ),
+        "columns": [
+            _model_column(contracts, contract, c, bronze_name=True) for c in contract.columns
+        ]
+        + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
+        + [{"name": name, "description": text} for name, text in BASE_COLUMNS],
+    }
+
+
 def staging_sql(contract: Contract, versions: bool = False) -> str:
     """The ``stg_<system>__<table>.sql`` model, shaped like jaffle-shop's staging models; with
     ``versions``, its ``_versions`` twin: the same columns, every distinct version of each key
@@ -330,7 +396,6 @@ def staging_sql(contract: Contract, versions: bool = False) -> str:
     header = GENERATED_SQL_HEADER.format(
         origin=f"schemas/{contract.system}/{contract.table}.odcs.yaml"
     )
-    depends = "".join(f"-- depends_on: {{{{ ref('{p}') }}}}\n" for p in _required_parents(contract))
     grouped: dict[str, list[str]] = {g: [] for g in _GROUPS}
     for col in contract.columns:
         grouped[_group(contract, col)].append(_select_expression(col))
@@ -351,7 +416,7 @@ def staging_sql(contract: Contract, versions: bool = False) -> str:
         comment = "valid rows, newest version of each key (invalid rows: quality.quarantine)"
         macro = "contract_staged_rows"
     return (
-        f"{header}{depends}\n"
+        f"{header}\n"
         "with\n\n"
         "source as (\n\n"
         f"    -- {comment}\n"
@@ -367,9 +432,10 @@ def staging_sql(contract: Contract, versions: bool = False) -> str:
 
 
 def _model_column(
-    contracts: Mapping[str, Contract], contract: Contract, col: Column
+    contracts: Mapping[str, Contract], contract: Contract, col: Column, *, bronze_name: bool = False
 ) -> dict[str, object]:
-    entry: dict[str, object] = {"name": col.target_name, "description": col.description}
+    name = col.name if bronze_name else col.target_name
+    entry: dict[str, object] = {"name": name, "description": col.description}
     if col.is_personal:
         # the root of lineage: every model column computed from this one inherits it
         entry["config"] = {"meta": {"classification": col.classification}}
@@ -435,6 +501,7 @@ def staging_models_yaml(
         )
         if contract.version_history:
             models.append(_versions_model_yaml(contracts, contract))
+        models.append(_base_model_yaml(contracts, contract))
     doc = {"version": 2, "models": models}
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
     return HEADER.format(system=system) + body
@@ -464,15 +531,13 @@ def _versions_model_yaml(contracts: Mapping[str, Contract], contract: Contract) 
 
 def quarantine_sql(contracts: Mapping[str, Contract]) -> str:
     header = GENERATED_SQL_HEADER.format(origin="schemas/*/*.odcs.yaml")
-    parents = sorted({p for c in contracts.values() for p in _required_parents(c)})
-    depends = "".join(f"-- depends_on: {{{{ ref('{p}') }}}}\n" for p in parents)
     parts = [
         f"select * from ({{{{ contract_violations('{c.system}', '{c.table}') }}}})"
         f" as {c.system}__{c.table}"
         for c in contracts.values()
     ]
     union = "\n\nunion all\n\n".join(parts)
-    return f"{header}{depends}\n{union}\n"
+    return f"{header}\n{union}\n"
 
 
 def reconciliation_sql(contracts: Mapping[str, Contract]) -> str:

@@ -56,8 +56,10 @@ def redactor_for(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) ->
 
     The staging columns a contract classifies ``personal`` (names, e-mails, streets, cities,
     handles) are what free text may embed; the free text itself (``personal-text``) is not a
-    source of words, or every word would go.
+    source of words, or every word would go. The staged models are read, not the base models
+    under them: those hold every bronze row as landed, broken and superseded ones included.
     """
+    from engagement_lake.codegen import BASE_PREFIX
     from engagement_lake.privacy import Redactor, name_words
 
     staged = {
@@ -70,6 +72,8 @@ def redactor_for(con: duckdb.DuckDBPyConnection, manifest: Mapping[str, Any]) ->
     values: list[str] = []
     for node in manifest["nodes"].values():
         if node["resource_type"] != "model" or node["schema"] != "staging":
+            continue
+        if node["name"].startswith(BASE_PREFIX):
             continue
         relation = ("staging", node.get("alias") or node["name"])
         if relation not in staged:

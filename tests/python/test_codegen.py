@@ -32,10 +32,10 @@ def contracts():
 def test_committed_sources_are_in_sync(contracts):
     result = sync(contracts, check=True)
     assert result.stale == [], "run `engagement-lake schemas sync`"
-    # per system: sources + models YAML; per table: a staging model (and a _versions one where
-    # the contract keeps versions); quarantine, reconciliation
+    # per system: sources + models YAML; per table: a base and a staging model (and a _versions
+    # one where the contract keeps versions); quarantine, reconciliation
     versioned = sum(c.version_history for c in contracts.values())
-    assert len(result.unchanged) == 2 * len(systems(contracts)) + len(contracts) + versioned + 2
+    assert len(result.unchanged) == 2 * len(systems(contracts)) + 2 * len(contracts) + versioned + 2
 
 
 def test_sync_check_fails_when_a_contract_changes(tmp_path):
@@ -67,19 +67,20 @@ def test_sync_removes_generated_files_of_a_deleted_contract(tmp_path):
     assert names == [
         "_finance__models.yml",
         "_finance__sources.yml",
+        "base_finance__customer_profitability.sql",
         "quarantine.sql",
         "reconciliation.sql",
         "stg_finance__customer_profitability.sql",
     ]
     sync(load_contracts(schemas), models_dir=models)
-    assert not list((models / "staging" / "finance").glob("*"))
+    assert not [p for p in (models / "staging" / "finance").rglob("*") if p.is_file()]
 
 
 def test_staging_model_is_shaped_like_jaffle_shop(contracts):
     from engagement_lake.codegen import staging_sql
 
     sql = staging_sql(contracts["shop.orders"])
-    assert "-- depends_on: {{ ref('stg_shop__customers') }}" in sql
+    assert "depends_on" not in sql  # the base model checks the foreign keys
     assert "{{ contract_staged_rows('shop', 'orders') }}" in sql
     assert (
         sql.index("---------- ids")
@@ -91,6 +92,23 @@ def test_staging_model_is_shaped_like_jaffle_shop(contracts):
     customers = staging_sql(contracts["shop.customers"])
     assert "{{ std_email('email') }} as email," in customers
     assert "{{ std_phone('phone') }} as phone," in customers
+
+
+def test_each_bronze_table_is_checked_once_by_a_base_model_that_is_a_table(contracts):
+    """base_<system>__<table> reads bronze and evaluates the contract; it depends on the staged
+    parents its required foreign keys point to, and its YAML documents every contract column
+    under its bronze name (staging's folder default makes it a table)."""
+    from engagement_lake.codegen import base_sql
+
+    sql = base_sql(contracts["shop.orders"])
+    assert "-- depends_on: {{ ref('stg_shop__customers') }}" in sql
+    assert "{{ contract_checked_rows('shop', 'orders') }}" in sql
+    assert "depends_on" not in base_sql(contracts["shop.customers"])
+    doc = yaml.safe_load(staging_models_yaml("shop", [contracts["shop.orders"]], contracts))
+    base = {m["name"]: m for m in doc["models"]}["base_shop__orders"]
+    names = [c["name"] for c in base["columns"]]
+    assert "order_ts" in names and "ordered_at" not in names  # bronze names, not staged ones
+    assert names[-5:] == ["_source_row", "_dq_reason", "_dq_column", "_raw_json", "_load_date"]
 
 
 def test_versioned_tables_get_a_versions_model_with_the_same_columns(contracts):
@@ -225,6 +243,16 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
     assert loose == []
     rules = [n for n in manifest["nodes"].values() if n["name"].startswith("column_rules_")]
     assert len({n["attached_node"] for n in rules}) == len(rules) > 150
+    # Bronze is read once per build: by each table's base model (and counted, not read, by the
+    # reconciliation); staging is tables, so no reference repeats that read.
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    readers = {
+        n["name"] for n in models if any(d.startswith("source.") for d in n["depends_on"]["nodes"])
+    }
+    bases = {f"base_{c.system}__{c.table}" for c in load_contracts().values()}
+    assert readers == bases | {"reconciliation"}
+    staging = [n for n in models if n["schema"] == "staging"]
+    assert {n["config"]["materialized"] for n in staging} == {"table", "incremental"}
 
 
 def _family(dtype: exp.DataType) -> str:

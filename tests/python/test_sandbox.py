@@ -47,7 +47,7 @@ def test_files_outside_the_warehouse_are_refused(warehouse: Path, query: str, pa
     message = str(refused.value)
     assert message == (
         f'reading "{path}" is not allowed: engagement-lake sql reads only the warehouse '
-        "(its tables, and the bronze files its staging views read)"
+        "(its tables, and the files its views read)"
     )
 
 
@@ -171,48 +171,70 @@ def test_the_serving_file_opens_no_folder(lake) -> None:
             run_sql(serving, f"select * from read_parquet('{path}')")
 
 
-def test_staging_views_and_their_bronze_files_stay_readable(lake) -> None:
+def test_staging_is_readable_and_bronze_is_not(lake) -> None:
+    """Staging is tables: the working warehouse holds no view, so the sandbox opens no bronze
+    folder and a query reads the warehouse alone."""
     out = run_sql(
         lake.cfg.warehouse, "select count(*) as n from staging.stg_shop__customers", fmt="json"
     )
     assert json.loads(out)[0]["n"] > 0
     bronze = (lake.cfg.data_dir / "bronze" / "shop" / "customers").resolve()
-    out = run_sql(
-        lake.cfg.warehouse,
-        f"select count(*) as n from read_parquet('{bronze}/*/*.parquet')",
-        fmt="json",
-    )
-    assert json.loads(out)[0]["n"] > 0
-
-
-def test_the_sandbox_opens_only_the_views_bronze_folders(lake) -> None:
+    with pytest.raises(PermissionError, match="is not allowed"):
+        run_sql(
+            lake.cfg.warehouse, f"select count(*) as n from read_parquet('{bronze}/*/*.parquet')"
+        )
     with analyst_connection(lake.cfg.warehouse) as con:
         folders = con.execute("select current_setting('allowed_directories')").fetchone()[0]
-    bronze = str((lake.cfg.data_dir / "bronze").resolve())
-    warehouse_tmp = f"{lake.cfg.warehouse.resolve()}.tmp/"
-    assert folders, "the staging views read bronze"
-    for folder in folders:
-        assert folder.startswith(bronze + "/") or folder == warehouse_tmp, folder
-    with analyst_connection(lake.cfg.warehouse, read_views=False) as con:
+    assert folders == [f"{lake.cfg.warehouse.resolve()}.tmp/"]
+
+
+@pytest.fixture
+def warehouse_with_a_view(tmp_path: Path) -> tuple[Path, Path]:
+    """A warehouse whose view reads a Parquet folder, as a user's own view model would."""
+    folder = tmp_path / "files" / "orders"
+    folder.mkdir(parents=True)
+    path = tmp_path / "views.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"copy (select 1 as id) to '{folder}/part-0.parquet'")
+        con.execute("create schema staging")
+        con.execute(
+            f"create view staging.orders as select * from read_parquet('{folder}/*.parquet')"
+        )
+    return path, folder
+
+
+def test_the_sandbox_opens_only_the_folders_the_views_read(warehouse_with_a_view) -> None:
+    path, folder = warehouse_with_a_view
+    with analyst_connection(path) as con:
+        folders = con.execute("select current_setting('allowed_directories')").fetchone()[0]
+    tmp = f"{path.resolve()}.tmp/"
+    assert sorted(folders) == sorted([f"{folder.resolve()}/", tmp])
+    assert json.loads(run_sql(path, "select count(*) as n from staging.orders", fmt="json")) == [
+        {"n": 1}
+    ]
+    with pytest.raises(PermissionError, match="is not allowed"):
+        run_sql(path, f"select * from read_parquet('{folder.parent}/*')")
+    with analyst_connection(path, read_views=False) as con:
         only_tables = con.execute("select current_setting('allowed_directories')").fetchone()[0]
-    assert [f for f in only_tables if f != warehouse_tmp] == []
+    assert [f for f in only_tables if f != tmp] == []
 
 
-def test_writing_into_each_allowed_folder_is_refused(lake, tmp_path: Path) -> None:
+def test_writing_into_each_allowed_folder_is_refused(warehouse_with_a_view) -> None:
     """A read-only connection can still COPY … TO and EXPORT DATABASE into an allowed folder, so
     the statement guard must refuse them for every folder the sandbox opens."""
-    with analyst_connection(lake.cfg.warehouse) as con:
+    path, _ = warehouse_with_a_view
+    with analyst_connection(path) as con:
         folders = con.execute("select current_setting('allowed_directories')").fetchone()[0]
     assert len(folders) > 1
     for folder in folders:
         target = Path(folder) / "leak"
         for query, word in (
-            (f"copy gold.dim_date to '{target}.csv'", "COPY"),
-            (f"copy (select * from gold.dim_customer) to '{target}.parquet'", "COPY"),
+            (f"copy staging.orders to '{target}.csv'", "COPY"),
+            (f"copy (select * from staging.orders) to '{target}.parquet'", "COPY"),
             (f"export database '{target}'", "EXPORT"),
             (f"attach '{target}.duckdb' as other", "ATTACH"),
             (f"set temp_directory = '{target}'", "SET"),
         ):
             with pytest.raises(PermissionError, match=rf"^{word} is not allowed: .*read-only"):
-                run_sql(lake.cfg.warehouse, query)
+                run_sql(path, query)
             assert not list(Path(folder).glob("leak*")), (folder, query)

@@ -35,11 +35,13 @@ _SOURCE_LITERAL = re.compile(r"read_parquet\(\s*'((?:[^']|'')+)'", re.IGNORECASE
 
 
 def view_source_directories(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The folders the warehouse's views read (the bronze folders of the staging views).
+    """The folders the warehouse's views read.
 
-    dbt writes each staging view as ``read_parquet('<data>/bronze/<system>/<table>/*/*.parquet')``;
-    the folder before the first wildcard is what a query of that view must be able to open, and
-    nothing else is: the ground truth beside bronze, the home folder and the network stay shut.
+    The project's warehouse holds tables only (staging included), so this is empty for it; a
+    view a user adds over files, such as
+    ``read_parquet('<data>/bronze/<system>/<table>/*/*.parquet')``, still answers: the folder
+    before the first wildcard is what a query of that view must be able to open, and nothing else
+    is: the ground truth beside bronze, the home folder and the network stay shut.
     """
     found: set[str] = set()
     for (sql,) in con.execute(
@@ -68,7 +70,7 @@ def analyst_connection(
     """A read-only, sandboxed connection for whatever an analyst (or a dashboard) runs.
 
     ``read_views`` opens the folders the warehouse's views read (``view_source_directories``),
-    so that the staging views still answer; without it only the warehouse's tables can be read.
+    so that such views still answer; without it only the warehouse's tables can be read.
     """
     warehouse = Path(warehouse)
     if not warehouse.is_file():

@@ -207,7 +207,7 @@ def _sandbox_refusal(exc: duckdb.Error) -> str:
     if found:
         return (
             f'reading "{found.group(1)}" is not allowed: engagement-lake sql reads only the '
-            "warehouse (its tables, and the bronze files its staging views read)"
+            "warehouse (its tables, and the files its views read)"
         )
     first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"not allowed ({first}): engagement-lake sql reads only the warehouse"

@@ -451,12 +451,21 @@ def step_cookbook(warehouse: str) -> dict[str, Any]:
     return {"seconds": seconds, "rows": rows}
 
 
-def step_checks(data_dir: str, warehouse: str, report_dir: str) -> dict[str, Any]:
+def step_checks(data_dir: str, warehouse: str, report_dir: str, target: str) -> dict[str, Any]:
+    """``engagement-lake check --layer all`` on the build just measured: with that build's
+    manifest (``target``), whose tests the silver and gold suites are read from; without it the
+    gold layer would find no manifest and check nothing."""
     from engagement_lake.quality import run_checks
 
-    cfg = RunConfig(Path(data_dir), Path(warehouse))
+    cfg = RunConfig(Path(data_dir), Path(warehouse), target_dir=Path(target))
     report = run_checks(cfg, "all", report_dir=Path(report_dir), fail_on_error=False)
-    return {"seconds": report.seconds, "layer_seconds": dict(report.layer_seconds)}
+    return {
+        "seconds": report.seconds,
+        "layer_seconds": dict(report.layer_seconds),
+        "checks": {layer: sum(r.layer == layer for r in report.results) for layer in report.layers},
+        "errors": len(report.failures("error")),
+        "warnings": len(report.failures("warning")),
+    }
 
 
 _CHILD = """
@@ -526,6 +535,7 @@ def measure(
         data_dir=str(data_dir),
         warehouse=str(warehouse),
         report_dir=str(work / f"q-{label}"),
+        target=str(target),
     )
     print(f"[{label}] publish (export and serving file) …", flush=True)
     published = in_child(
@@ -760,6 +770,14 @@ def render(report: Mapping[str, Any]) -> str:
             f"engagement-lake check --layer all (full build): {q['seconds']:.1f} s, "
             f"peak RSS {_gb(q['process']['peak_rss_bytes'])}"
         )
+        if "checks" in q:
+            per_layer = ", ".join(
+                f"{layer} {n} ({q['layer_seconds'].get(layer, 0):.1f} s)"
+                for layer, n in q["checks"].items()
+            )
+            lines.append(
+                f"  checks per layer: {per_layer}; {q['errors']} errors, {q['warnings']} warnings"
+            )
     lines += ["", "ten slowest nodes of the full build:"]
     lines.append(f"{'node':<64}{'kind':>8}{'dbt s':>9}{'raw s':>9}")
     for s in report["full"]["slowest"]:

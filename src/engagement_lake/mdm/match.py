@@ -29,7 +29,8 @@ Pipeline:
    :attr:`MatchSettings.review_weight` up to the threshold; they are not merged.
 
 Everything is deterministic for the same input, bit for bit: records are sorted by
-(source_system, source_id) before numbering, sampling is seeded, EM runs single-threaded, and
+(source_system, source_id) before numbering, sampling is seeded, EM runs single-threaded, the
+trained parameters are rounded to :data:`PARAMETER_DIGITS` significant digits before scoring, and
 customer ids are content hashes.
 
 Engines. Step 3, the one whose cost grows with the number of candidate pairs, runs on DuckDB in
@@ -308,6 +309,32 @@ class _EMPassRefused(Exception):
         self.block = block
 
 
+# Significant digits kept of every trained parameter (m, u, the prior). Splink builds part of its
+# SQL from Python sets, whose order follows the interpreter's string hashing (PYTHONHASHSEED), so
+# the order of the pairs EM sums, and with it the last bits of each m, varied from one process to
+# the next: two builds of the same bronze gave match weights one unit in the last place apart.
+# Twelve digits is far below anything the data can estimate and far above that noise.
+PARAMETER_DIGITS = 12
+
+
+def _round_parameters(linker: Any) -> None:
+    """Round the linker's trained m and u probabilities and its prior in place."""
+
+    def rounded(value: Any) -> Any:
+        return float(f"{value:.{PARAMETER_DIGITS}g}") if isinstance(value, float) else value
+
+    settings = linker._settings_obj
+    for comparison in settings.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            level.m_probability = rounded(level._m_probability)
+            level.u_probability = rounded(level._u_probability)
+    settings._probability_two_random_records_match = rounded(
+        settings._probability_two_random_records_match
+    )
+
+
 def probabilistic_edges(
     features: pl.DataFrame, settings: MatchSettings, spark: Any = None
 ) -> pl.DataFrame:
@@ -408,6 +435,7 @@ def _score_pairs(
                     )
                 except ValueError as exc:
                     raise _EMPassRefused(block) from exc
+        _round_parameters(linker)
         predictions = linker.inference.predict(
             threshold_match_weight=min(settings.threshold_weight, settings.review_weight)
         )

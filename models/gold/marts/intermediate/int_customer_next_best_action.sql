@@ -117,8 +117,10 @@ recent_negatives as (
         ) as low_reviews
     from {{ ref('sentiment_unified') }} as texts
     left join {{ ref('stg_reviews__product_reviews') }} as reviews
-        on texts.source_type = 'review'
-        and texts.source_id = reviews.review_id
+        -- one key, not a key and a test of the text's type: DuckDB plans a left join whose
+        -- condition tests the kept side against a constant as a nested loop, every text
+        -- against every review (7 s at scale 1, quadratic beyond)
+        on reviews.review_id = case when texts.source_type = 'review' then texts.source_id end
     where texts.customer_id is not null
         and texts.written_at >= {{ dbt.dateadd('day', -lookback_days, as_of_date(ref('stg_shop__orders'))) }}
     group by texts.customer_id
