@@ -123,6 +123,22 @@ def once_for_all_workers(tmp_path_factory: pytest.TempPathFactory, name: str, ma
     return pickle.loads(result.read_bytes())
 
 
+@pytest.fixture(scope="module")
+def module_dir(tmp_path_factory: pytest.TempPathFactory):
+    """``module_dir(name)``: a new folder for a module-scoped fixture, removed with everything in
+    it once the module's tests are done. A built lake is a few hundred MB; kept to the end of the
+    session, the suite's copies add up to gigabytes, and a CI machine may have less disk free."""
+    made: list[Path] = []
+
+    def make(name: str) -> Path:
+        made.append(tmp_path_factory.mktemp(name))
+        return made[-1]
+
+    yield make
+    for path in made:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 @dataclass
 class Lake:
     cfg: RunConfig
@@ -168,8 +184,8 @@ def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
         return _reused_lake(Path(reuse), root)
-    # Under make test's workers each builds its own: a copy would keep staging views over the
-    # builder's bronze folder, which the analyst sandbox tests read as another lake's files.
+    # Under make test's workers each builds its own, one per core at the same time: no worker
+    # reads a lake the other may be writing beside (a publication, a checkpoint).
     cfg = _lake_config(root)
     _generate_test_lake(cfg)
     run = build(cfg, progress=False)

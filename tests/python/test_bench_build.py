@@ -21,8 +21,8 @@ def artefacts(lake):
 
 
 @pytest.fixture(scope="module")
-def replayed(lake, tmp_path_factory):
-    raw = tmp_path_factory.mktemp("raw") / lake.cfg.warehouse.name
+def replayed(lake, module_dir):
+    raw = module_dir("raw") / lake.cfg.warehouse.name
     return bench.replay(lake.cfg.target_dir, lake.cfg.warehouse.resolve(), raw)
 
 

@@ -291,7 +291,7 @@ SYNTHETIC_MONTH_ENDS = [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28)
 
 
 @pytest.fixture(scope="module")
-def migrated(lake, tmp_path_factory):
+def migrated(lake, module_dir):
     """A copy of the test lake whose RFM and CLV histories gain four earlier month ends (each
     customer's segment shuffled deterministically between its own, Champions and At Risk, the
     decile between its own and its neighbours), and mart_segment_migration rebuilt on it: the
@@ -303,7 +303,7 @@ def migrated(lake, tmp_path_factory):
     from engagement_lake.config import RunConfig
     from engagement_lake.dbt_runner import build
 
-    root = tmp_path_factory.mktemp("migration")
+    root = module_dir("migration")
     warehouse = root / "warehouse.duckdb"
     shutil.copy2(lake.cfg.warehouse, warehouse)
     con = duckdb.connect(str(warehouse))

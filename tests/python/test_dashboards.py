@@ -37,9 +37,9 @@ def _manifest(lake) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(lake, tmp_path_factory: pytest.TempPathFactory) -> Site:
+def site(lake, module_dir) -> Site:
     return build_site(
-        lake.published.serving, tmp_path_factory.mktemp("dashboards"), manifest=_manifest(lake)
+        lake.published.serving, module_dir("dashboards"), manifest=_manifest(lake)
     )
 
 

@@ -13,10 +13,10 @@ from engagement_lake.dbt_runner import build
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory):
+def results(module_dir):
     from engagement_lake.generate import generate
 
-    root = tmp_path_factory.mktemp("experiments")
+    root = module_dir("experiments")
     data = root / "data"
     generate(data, scale=0.1, seed=42, progress=False)
     cfg = RunConfig(data, root / "w.duckdb", target_dir=root / "target")

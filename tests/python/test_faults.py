@@ -24,8 +24,8 @@ BAD_FILES = {"truncated_file", "corrupt_pages", "bad_partition"}
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory, faulty_bronze):
-    root = tmp_path_factory.mktemp("faulty_build")
+def faulty(module_dir, faulty_bronze):
+    root = module_dir("faulty_build")
     manifest = pl.read_parquet(faulty_bronze / "_truth" / "faults.parquet")
     return root, faulty_bronze, manifest
 

@@ -97,8 +97,8 @@ def _keyed_tables(con, schema: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def forgotten(lake, tmp_path_factory) -> Forgotten:
-    root = tmp_path_factory.mktemp("forget")
+def forgotten(lake, module_dir) -> Forgotten:
+    root = module_dir("forget")
     source_root = lake.cfg.warehouse.parent
     for item in source_root.iterdir():
         target = root / item.name

@@ -72,9 +72,9 @@ def contracts() -> dict[str, Contract]:
 
 
 @pytest.fixture(scope="module")
-def backfill(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateResult]:
+def backfill(module_dir) -> tuple[Path, GenerateResult]:
     """The small world generated once (no daily load), with its result."""
-    path = tmp_path_factory.mktemp("lake_a")
+    path = module_dir("lake_a")
     return path, generate(path, scale=SCALE, seed=SEED, as_of=AS_OF, progress=False)
 
 
@@ -86,21 +86,21 @@ def faulty_lake(faulty_bronze: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def blocked_lakes(
-    tmp_path_factory: pytest.TempPathFactory,
+    module_dir,
 ) -> tuple[Path, GenerateResult, Path, GenerateResult]:
     """The small world cut into four blocks of people, generated on one thread and on three."""
     kw: dict[str, Any] = dict(scale=SCALE, seed=SEED, as_of=AS_OF, progress=False)
-    one, three = tmp_path_factory.mktemp("lake_blocks_1"), tmp_path_factory.mktemp("lake_blocks_3")
+    one, three = module_dir("lake_blocks_1"), module_dir("lake_blocks_3")
     r1 = generate(one, block_people=300, threads=1, **kw)
     return one, r1, three, generate(three, block_people=300, threads=3, **kw)
 
 
 @pytest.fixture(scope="module")
 def daily_lake(
-    backfill: tuple[Path, GenerateResult], tmp_path_factory: pytest.TempPathFactory
+    backfill: tuple[Path, GenerateResult], module_dir
 ) -> tuple[Path, dict[str, str], dict[str, str], GenerateResult]:
     """A copy of the backfilled lake with one daily load; file hashes before and after."""
-    path = tmp_path_factory.mktemp("lake_daily")
+    path = module_dir("lake_daily")
     shutil.copytree(backfill[0], path, dirs_exist_ok=True)
     before = _hashes(path)
     result = generate_day(path, DAY, seed=SEED, progress=False)

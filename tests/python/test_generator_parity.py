@@ -94,8 +94,8 @@ class ParityLake:
 
 
 @pytest.fixture(scope="module")
-def parity(tmp_path_factory: pytest.TempPathFactory) -> ParityLake:
-    data = tmp_path_factory.mktemp("parity") / "data"
+def parity(module_dir) -> ParityLake:
+    data = module_dir("parity") / "data"
     generate(data, scale=PARITY_SCALE, seed=PARITY_SEED, progress=False)
     manifest = json.loads((data / TRUTH_DIR / "manifest.json").read_text())
     as_of = date.fromisoformat(manifest["as_of"])

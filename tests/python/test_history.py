@@ -24,9 +24,9 @@ HISTORY = ["+customer_history", "+opportunity_history"]
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(module_dir):
     contracts = load_contracts()
-    root = tmp_path_factory.mktemp("history")
+    root = module_dir("history")
     data = root / "data"
     tables = build_rows(contracts, rows_per_table=5)
     for fqn, rows in tables.items():

@@ -50,13 +50,13 @@ def _xref(cfg: RunConfig) -> dict[tuple[str, str], str]:
 
 
 @pytest.fixture(scope="module")
-def daily(lake: Lake, daily_lake: SessionDailyLake, tmp_path_factory) -> DailyLake:
+def daily(lake: Lake, daily_lake: SessionDailyLake, module_dir) -> DailyLake:
     """The first build is the test lake's; the first daily load (with the bridging account, the
     first's e-mail and the second's phone: conftest picks two lone shop accounts of different
     customers with the same first name) was built incrementally by ``daily_lake``. Here: day 2
     with a selected --full-refresh, day 3 with the whole project."""
     assert daily_lake.first_load is not None
-    cfg = copy_lake(daily_lake.first_load, tmp_path_factory.mktemp("ids_daily"), "warehouse")
+    cfg = copy_lake(daily_lake.first_load, module_dir("ids_daily"), "warehouse")
     before = _xref(lake.cfg)
     first, second = (before[("shop", account)] for account in daily_lake.bridged)
     days = daily_lake.loads[1:]

@@ -59,10 +59,10 @@ def contracts():
 
 
 @pytest.fixture(scope="module")
-def faulty(tmp_path_factory, faulty_bronze):
+def faulty(module_dir, faulty_bronze):
     """The shared faulty bronze (not built: the build would set the truncated file aside),
     checked once with fail-on-error."""
-    root = tmp_path_factory.mktemp("quality_faulty")
+    root = module_dir("quality_faulty")
     manifest = pl.read_parquet(faulty_bronze / "_truth" / "faults.parquet")
     cfg = RunConfig(faulty_bronze, root / "absent.duckdb")
     report = run_checks(cfg, "bronze", report_dir=root / "reports", fail_on_error=True)

@@ -136,10 +136,10 @@ def test_the_clv_inputs_do_not_depend_on_the_order_of_the_log() -> None:
 
 
 @pytest.fixture(scope="module")
-def second_build(lake, tmp_path_factory: pytest.TempPathFactory) -> RunConfig:
+def second_build(lake, module_dir) -> RunConfig:
     """The test lake's bronze built once more, from scratch, into its own warehouse: seeds and
     models only, since the data tests already passed on the first build of the same bronze."""
-    root = tmp_path_factory.mktemp("second_build")
+    root = module_dir("second_build")
     cfg = RunConfig(
         lake.cfg.data_dir,
         root / "warehouse.duckdb",

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def spark(tmp_path_factory: pytest.TempPathFactory):
+def spark(module_dir):
     import os
     import sys
 
@@ -47,7 +47,7 @@ def spark(tmp_path_factory: pytest.TempPathFactory):
 
     # the workers must import this engagement_lake, as engagement_lake.spark arranges for builds
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    where = tmp_path_factory.mktemp("spark")
+    where = module_dir("spark")
     session = (
         SparkSession.builder.master("local[2]")
         .appName("engagement-lake-spark-steps")

@@ -27,9 +27,9 @@ def contracts():
 
 
 @pytest.fixture(scope="module")
-def staged(tmp_path_factory, contracts):
+def staged(module_dir, contracts):
     """Build once: a valid lake, plus a second batch carrying every kind of break."""
-    root = tmp_path_factory.mktemp("staged")
+    root = module_dir("staged")
     data = root / "data"
     tables = build_rows(contracts, rows_per_table=6)
     for fqn, rows in tables.items():
