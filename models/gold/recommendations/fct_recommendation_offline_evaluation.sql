@@ -137,17 +137,7 @@ similarity as (
 
     -- item-kNN: each product's top neighbours only, as silver.product_similarity keeps them;
     -- scoring every co-purchased pair would not fit in memory at scale 1
-    select *
-    from (
-        select
-            pairs.*,
-            row_number() over (
-                partition by pairs.product_id
-                order by pairs.cosine_similarity desc, pairs.co_buyer_count desc, pairs.similar_product_id
-            ) as neighbour_rank
-        from ({{ co_purchase_cosine('training') }}) as pairs
-    ) as ranked_pairs
-    where neighbour_rank <= {{ var('similar_products_per_product') }}
+    {{ co_purchase_neighbours('training', var('similar_products_per_product')) }}
 
 ),
 

@@ -19,23 +19,22 @@ purchases as (
 
 ),
 
-scored as (
+neighbours as (
 
-    {{ co_purchase_cosine('purchases') }}
+    {{ co_purchase_neighbours('purchases', var('similar_products_per_product')) }}
 
 ),
 
-ranked as (
+final as (
 
     select
-        scored.*,
-        row_number() over (
-            partition by product_id
-            order by cosine_similarity desc, co_buyer_count desc, similar_product_id
-        ) as similarity_rank
-    from scored
+        product_id,
+        similar_product_id,
+        co_buyer_count,
+        cosine_similarity,
+        neighbour_rank as similarity_rank
+    from neighbours
 
 )
 
-select * from ranked
-where similarity_rank <= {{ var('similar_products_per_product') }}
+select * from final
