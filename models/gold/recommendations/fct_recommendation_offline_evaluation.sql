@@ -118,13 +118,20 @@ training as (
 
 evaluated_customers as (
 
-    select distinct customer_id from held_out_orders
+    -- numbered: the cosine candidates (tens of millions of rows at scale 10) are grouped and
+    -- ranked on this integer, not on the sixteen-character golden id
+    select
+        customer_id,
+        row_number() over (order by customer_id) as customer_number
+    from (select distinct customer_id from held_out_orders) as customers
 
 ),
 
 customer_training as (
 
-    select training.*
+    select
+        evaluated_customers.customer_number,
+        training.*
     from training
     inner join evaluated_customers
         on training.customer_id = evaluated_customers.customer_id
@@ -152,28 +159,28 @@ product_buyers as (
 cosine_scores as (
 
     select
-        customer_training.customer_id,
+        customer_training.customer_number,
         similarity.similar_product_id as product_id,
         {{ exact_sum('similarity.cosine_similarity') }} as score
     from customer_training
     inner join similarity
         on customer_training.product_id = similarity.product_id
-    group by customer_training.customer_id, similarity.similar_product_id
+    group by customer_training.customer_number, similarity.similar_product_id
 
 ),
 
 cosine_ranked as (
 
     select
-        cosine_scores.customer_id,
+        cosine_scores.customer_number,
         cosine_scores.product_id,
         row_number() over (
-            partition by cosine_scores.customer_id
+            partition by cosine_scores.customer_number
             order by cosine_scores.score desc, cosine_scores.product_id
         ) as recommendation_rank
     from cosine_scores
     left join customer_training as bought
-        on cosine_scores.customer_id = bought.customer_id
+        on cosine_scores.customer_number = bought.customer_number
         and cosine_scores.product_id = bought.product_id
     where bought.product_id is null
 
@@ -225,9 +232,14 @@ popularity_candidates as (
 
 recommendations as (
 
-    select 'item_item_cosine' as method, customer_id, product_id
+    select
+        'item_item_cosine' as method,
+        evaluated_customers.customer_id,
+        cosine_ranked.product_id
     from cosine_ranked
-    where recommendation_rank <= {{ k }}
+    inner join evaluated_customers
+        on cosine_ranked.customer_number = evaluated_customers.customer_number
+    where cosine_ranked.recommendation_rank <= {{ k }}
 
     union all
 
