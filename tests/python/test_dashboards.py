@@ -38,9 +38,7 @@ def _manifest(lake) -> Path:
 
 @pytest.fixture(scope="module")
 def site(lake, module_dir) -> Site:
-    return build_site(
-        lake.published.serving, module_dir("dashboards"), manifest=_manifest(lake)
-    )
+    return build_site(lake.published.serving, module_dir("dashboards"), manifest=_manifest(lake))
 
 
 @pytest.fixture(scope="module")
