@@ -34,6 +34,16 @@ Dialect = _choices("Dialect", config.DDL_DIALECTS)
 Unreadable = _choices("Unreadable", config.UNREADABLE_POLICIES)
 Engine = _choices("Engine", config.ENGINES)
 Layer = _choices("Layer", config.CHECK_LAYERS)
+ServingKeys = _choices("ServingKeys", config.SERVING_KEYS)
+DEFAULT_SERVING_KEYS = ServingKeys(config.DEFAULT_SERVING_KEYS)
+ServingKeysOpt = Annotated[
+    ServingKeys,
+    typer.Option(
+        help="Keys the serving file declares: 'referenced' (the primary keys of the tables "
+        "other tables reference) or 'all' (every primary and foreign key, checked again on "
+        "insert: a larger file, a slower publish)"
+    ),
+]
 OutputFormat = _choices("OutputFormat", config.OUTPUT_FORMATS)
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="How to print the result")]
 DEFAULT_DIALECT = Dialect("duckdb")
@@ -269,6 +279,7 @@ def build(
             "warehouse/spark); gold is exported and served from DuckDB builds only"
         ),
     ] = DEFAULT_ENGINE,
+    serving_keys: ServingKeysOpt = DEFAULT_SERVING_KEYS,
 ) -> None:
     """Run `dbt build` on the bronze data into the DuckDB warehouse, then export gold."""
     from engagement_lake.dbt_runner import BronzeFileError, DbtError
@@ -299,7 +310,7 @@ def build(
     if spark:
         typer.echo(f"{run.summary()}; Spark tables under {cfg.warehouse}")
     elif export and not select:
-        _export(cfg, include_personal)
+        _export(cfg, include_personal, serving_keys.value)
 
 
 def _require_spark() -> None:
@@ -327,7 +338,7 @@ def _report_preflight(checked: Any) -> None:
         typer.secho(f"warning: {problem.line(checked.data_dir)}", fg=typer.colors.YELLOW, err=True)
 
 
-def _export(cfg: config.RunConfig, include_personal: bool) -> None:
+def _export(cfg: config.RunConfig, include_personal: bool, keys: str) -> None:
     """Publish gold: the masked export and the serving file, swapped in together. With
     --include-personal only the export (raw: not to be shared); the serving file stays masked."""
     from engagement_lake.lineage import LineageError
@@ -335,7 +346,9 @@ def _export(cfg: config.RunConfig, include_personal: bool) -> None:
     from engagement_lake.publish import PublishError, publish
 
     try:
-        published = publish(cfg, include_personal=include_personal, serve=not include_personal)
+        published = publish(
+            cfg, include_personal=include_personal, serve=not include_personal, keys=keys
+        )
     except (PrivacyError, LineageError, PublishError) as exc:
         raise _fail(_one_line(exc)) from None
     result = published.export
@@ -374,6 +387,7 @@ def export(
     target_dir: Annotated[
         Path | None, typer.Option(help="dbt target folder of the build [default target/]")
     ] = None,
+    serving_keys: ServingKeysOpt = DEFAULT_SERVING_KEYS,
 ) -> None:
     """Publish gold again from the warehouse: DIR/gold/<table>.parquet with personal columns
     masked (keyed pseudonyms, birth years, redacted free text), the files that may be shared,
@@ -382,7 +396,7 @@ def export(
         config.data_dir(data_dir), config.warehouse_path(warehouse), target_dir=target_dir
     )
     try:
-        _export(cfg, include_personal)
+        _export(cfg, include_personal, serving_keys.value)
     except FileNotFoundError as exc:
         raise _fail(str(exc)) from None
 

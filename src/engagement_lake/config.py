@@ -46,6 +46,10 @@ CHECK_LAYERS = (*QUALITY_LAYERS, "all")
 """What ``engagement-lake check --layer`` accepts."""
 OUTPUT_FORMATS = ("table", "csv", "json")
 """How ``sql`` and ``cookbook`` print a result."""
+SERVING_KEYS = ("referenced", "all")
+"""Which of gold's keys the serving file declares (``engagement_lake.publish``): the primary keys
+of the tables a foreign key points to, or every primary and foreign key."""
+DEFAULT_SERVING_KEYS = "referenced"
 SQL_READS = ("serving", "warehouse")
 """What ``engagement-lake sql --read`` opens: the serving file (gold, pseudonymised: what BI
 tools read) or the working warehouse (every layer, personal data raw: for maintainers)."""

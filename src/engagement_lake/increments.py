@@ -11,6 +11,12 @@ modification time); the next build compares bronze with that record:
 - a file or partition gone, or no record at all (a first build, a warehouse copied without its
   record, an interrupted first build): ``--full-refresh``, the only answer that cannot be wrong.
 
+The record also holds a fingerprint of the dbt project's SQL (models, macros, seeds, data
+tests, ``dbt_project.yml``): an incremental run whose project is the one the last whole build
+ran skips the unit tests, which check that SQL on fixed inputs, not the data, and which that
+build passed (dbt's advice is to run them in development and CI, not on every production run).
+Any change to those files runs them again.
+
 The record is written only after a build of the whole project whose models and tests all
 passed, and atomically (a temporary file renamed over the old one). A build killed at any point
 leaves the previous record, so the next build reads every partition since the last good build
@@ -21,6 +27,7 @@ whole build and leaves the record alone, since the models it skipped have not re
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -36,6 +43,8 @@ ERASURE_REGISTER = Path("_erasure") / "requests.parquet"
 """The erasure register (``engagement-lake forget``): rows it erases may already sit in
 incremental tables, which an incremental run never revisits, so a changed register rebuilds."""
 ERASURE_KEY = "_erasure.requests"
+UNIT_TESTED_CODE = ("dbt_project.yml", "models", "macros", "seeds", "tests/dbt")
+"""What the dbt unit tests exercise, relative to the project folder (see ``code_fingerprint``)."""
 
 Files = dict[str, list[int]]
 """File name -> [size in bytes, modification time in ns]."""
@@ -83,26 +92,49 @@ def with_erasure_register(found: Partitions, data_dir: Path) -> Partitions:
     return {**found, ERASURE_KEY: {"register": {path.name: [stat.st_size, stat.st_mtime_ns]}}}
 
 
-def read_record(warehouse: Path) -> Partitions | None:
-    """The partitions the last whole build read, or None (no record, or one unreadable)."""
-    path = record_path(warehouse)
+def code_fingerprint(project_dir: Path) -> str:
+    """A hash of every file the dbt unit tests exercise (``UNIT_TESTED_CODE``): names and bytes."""
+    digest = hashlib.sha256()
+    for entry in UNIT_TESTED_CODE:
+        root = project_dir / entry
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            digest.update(path.relative_to(project_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _read(warehouse: Path) -> dict[str, Any] | None:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(record_path(warehouse).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(doc, dict) or doc.get("version") != RECORD_VERSION:
         return None
-    return doc.get("partitions")
+    return doc
 
 
-def write_record(warehouse: Path, found: Partitions) -> None:
-    """Record what a whole, successful build read (atomically: a crash leaves the old one)."""
+def read_record(warehouse: Path) -> Partitions | None:
+    """The partitions the last whole build read, or None (no record, or one unreadable)."""
+    doc = _read(warehouse)
+    return None if doc is None else doc.get("partitions")
+
+
+def recorded_code(warehouse: Path) -> str | None:
+    """The ``code_fingerprint`` of the project the last whole build ran, if recorded."""
+    doc = _read(warehouse)
+    return None if doc is None else doc.get("code")
+
+
+def write_record(warehouse: Path, found: Partitions, code: str | None = None) -> None:
+    """Record what a whole, successful build read, and the fingerprint of the project it ran
+    (atomically: a crash leaves the old one)."""
     path = record_path(warehouse)
     partial = path.with_name("." + path.name + ".partial")
-    partial.write_text(
-        json.dumps({"version": RECORD_VERSION, "partitions": found}, indent=1, sort_keys=True),
-        encoding="utf-8",
-    )
+    doc: dict[str, Any] = {"version": RECORD_VERSION, "partitions": found}
+    if code is not None:
+        doc["code"] = code
+    partial.write_text(json.dumps(doc, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(partial, path)
 
 

@@ -5,16 +5,20 @@ open blocks the next build (DuckDB's file lock), it carries personal data raw, a
 keep foreign keys across dbt's replace-and-rename of tables. So a build that passed (models and
 tests) ends here:
 
-1. **Serving file.** A fresh DuckDB file is written next to its final place
-   (``.gold.duckdb.partial``), its tables in the file's default schema so that ``gold.<table>``
-   reads as in the working warehouse: every gold table created with its primary key and the
-   foreign keys of its ``*_key`` columns (dimensions first, so each reference exists when a fact
-   is created),
-   filled with the masked rows (``engagement_lake.export.masked_select``: personal columns
-   pseudonymised with the keyed hash, as in the export). DuckDB checks every key on insert, so
-   a published file is known to satisfy them.
-2. **Export.** The Parquet files are written to a new version folder under
+1. **Export.** The Parquet files are written, masked (``engagement_lake.export.masked_select``:
+   personal columns pseudonymised with the keyed hash), to a new version folder under
    ``<data dir>/.published/``.
+2. **Serving file.** A fresh DuckDB file is written next to its final place
+   (``.gold.duckdb.partial``), its tables in the file's default schema so that ``gold.<table>``
+   reads as in the working warehouse, filled from the export's files just written (so each
+   value is masked once, and the two publications hold the same rows). Each table and column
+   carries its dbt description as a comment, and each reference to another gold table says
+   so in its column's comment. Which keys are declared is ``keys`` (``config.SERVING_KEYS``):
+   by default (``referenced``) the primary keys of the tables other tables reference (the
+   dimensions BI tools join to); with ``all`` every primary key and every foreign key, which
+   DuckDB checks on insert. The build's tests have already proved every key, and DuckDB
+   indexes both sides of each declared key, so declaring them all makes the file three times
+   larger and publishing several times slower (docs/benchmarks.md).
 3. **Swap.** ``<data dir>/gold`` is a symbolic link to the current version folder and is
    repointed with one atomic ``rename``; the serving file is moved into place the same way after
    a hard link keeps the previous one as ``gold.previous.duckdb``. A reader holding the previous
@@ -39,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engagement_lake.config import PROJECT_ROOT, RunConfig
+from engagement_lake.config import DEFAULT_SERVING_KEYS, PROJECT_ROOT, SERVING_KEYS, RunConfig
 from engagement_lake.export import ExportResult
 from engagement_lake.manifest_tests import (
     NOT_NULL,
@@ -81,7 +85,10 @@ class PublishResult:
     serving: Path | None
     """The serving file, or None when only the export was published."""
     keys: dict[str, TableKeys]
-    """Keys declared in the serving file, per table."""
+    """Keys declared in the serving file, per table (see ``serving_keys``)."""
+    references: dict[str, TableKeys] = field(default_factory=dict)
+    """Every key the build's tests proved, per table: the foreign keys are written in their
+    columns' comments whether or not they are declared."""
 
 
 class PublishError(RuntimeError):
@@ -158,6 +165,40 @@ def gold_keys(manifest: Mapping[str, Any]) -> dict[str, TableKeys]:
     return keys
 
 
+def serving_keys(keys: Mapping[str, TableKeys], mode: str) -> dict[str, TableKeys]:
+    """The keys the serving file declares under ``mode`` (``all``, or else ``referenced``), from
+    every key the tests proved."""
+    if mode == "all":
+        return {t: TableKeys(k.primary, list(k.foreign)) for t, k in keys.items()}
+    referenced = {fk.table for k in keys.values() for fk in k.foreign}
+    return {t: TableKeys(k.primary if t in referenced else ()) for t, k in keys.items()}
+
+
+def gold_comments(
+    manifest: Mapping[str, Any], keys: Mapping[str, TableKeys]
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """Per gold table, its description and its columns' descriptions from the dbt docs, each
+    foreign key's column saying which table and column it references."""
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "model" or node["schema"] != "gold":
+            continue
+        table = node.get("alias") or node["name"]
+        columns = {
+            name: " ".join(str(column.get("description") or "").split())
+            for name, column in (node.get("columns") or {}).items()
+        }
+        for fk in keys.get(table, TableKeys()).foreign:
+            note = f"References {fk.table}.{fk.ref_column}."
+            columns[fk.column] = f"{columns.get(fk.column, '')} {note}".strip()
+        out[table] = (" ".join(str(node.get("description") or "").split()), columns)
+    return out
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def creation_order(keys: Mapping[str, TableKeys]) -> list[str]:
     """Tables with every referenced table before its referrers (then by name)."""
     done: list[str] = []
@@ -191,8 +232,10 @@ def write_serving(
     keys: Mapping[str, TableKeys],
     selects: Mapping[str, str],
     types: Mapping[str, list[tuple[str, str]]],
+    comments: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
 ) -> dict[str, int]:
-    """Create ``target`` with every gold table, keys declared, rows from ``selects``."""
+    """Create ``target`` with every gold table, ``keys`` declared, rows from ``selects`` and
+    ``comments`` (table description, column descriptions) attached."""
     rows: dict[str, int] = {}
     con.execute(f"attach '{target}' as serving (read_only false)")
     try:
@@ -211,6 +254,15 @@ def write_serving(
                 for fk in keys[table].foreign
             ]
             con.execute(f"create table {_quote(table)} ({', '.join(parts)})")
+            description, column_notes = (comments or {}).get(table, ("", {}))
+            if description:
+                con.execute(f"comment on table {_quote(table)} is {_literal(description)}")
+            for column, _ in types[table]:
+                if column_notes.get(column):
+                    con.execute(
+                        f"comment on column {_quote(table)}.{_quote(column)} "
+                        f"is {_literal(column_notes[column])}"
+                    )
             rows_in = selects[table]
             if keys[table].primary:
                 # Rows in key order build the primary key's index about twice as fast as rows in
@@ -280,18 +332,29 @@ def _prune(versions: Path, current: Path) -> None:
     shutil.rmtree(versions / "gold-legacy", ignore_errors=True)
 
 
-def publish(cfg: RunConfig, *, include_personal: bool = False, serve: bool = True) -> PublishResult:
+def publish(
+    cfg: RunConfig,
+    *,
+    include_personal: bool = False,
+    serve: bool = True,
+    keys: str = DEFAULT_SERVING_KEYS,
+) -> PublishResult:
     """Write the export (and, with ``serve``, the serving file) from the working warehouse, then
     swap them in.
 
     Call only after a build whose models and tests all passed. ``include_personal`` writes
     personal columns raw, for a copy kept as private as the warehouse; it is refused with
-    ``serve``, since the serving file is what BI tools read.
+    ``serve``, since the serving file is what BI tools read. ``keys`` (``config.SERVING_KEYS``)
+    chooses the keys the serving file declares.
     """
     from engagement_lake.lineage import gold_classifications, load_manifest
 
     if serve and include_personal:
         raise PublishError("the serving file never holds personal data raw: publish it masked")
+    if keys not in SERVING_KEYS:
+        raise PublishError(
+            f"unknown serving keys {keys!r}; choose one of {', '.join(SERVING_KEYS)}"
+        )
     target_dir = cfg.target_dir or PROJECT_ROOT / "target"
     manifest = load_manifest(target_dir / "manifest.json")
     classes = gold_classifications(manifest)
@@ -309,8 +372,8 @@ def publish(cfg: RunConfig, *, include_personal: bool = False, serve: bool = Tru
     staging.mkdir()
 
     try:
-        export, keys = _write(
-            cfg, manifest, classes, version, staging, partial, include_personal, serve
+        export, declared, proved = _write(
+            cfg, manifest, classes, version, staging, partial, include_personal, serve, keys
         )
     except BaseException:
         # nothing under a published name was touched: drop the partial files and re-raise
@@ -323,7 +386,7 @@ def publish(cfg: RunConfig, *, include_personal: bool = False, serve: bool = Tru
     if serve:
         _swap_file(partial, serving)
     _prune(versions, version)
-    return PublishResult(export, version, serving if serve else None, keys)
+    return PublishResult(export, version, serving if serve else None, declared, proved)
 
 
 def _write(
@@ -335,8 +398,10 @@ def _write(
     partial: Path,
     include_personal: bool,
     serve: bool,
-) -> tuple[ExportResult, dict[str, TableKeys]]:
-    """The export's files into ``staging`` and, with ``serve``, the serving file ``partial``."""
+    mode: str,
+) -> tuple[ExportResult, dict[str, TableKeys], dict[str, TableKeys]]:
+    """The export's files into ``staging`` and, with ``serve``, the serving file ``partial``
+    filled from them; returns the export, the keys declared and every key the tests proved."""
     import duckdb
 
     from engagement_lake.export import masked_select, masking_connection
@@ -344,7 +409,8 @@ def _write(
     masked: dict[str, list[str]] = {}
     files: dict[str, Path] = {}
     rows: dict[str, int] = {}
-    keys: dict[str, TableKeys] = {}
+    declared: dict[str, TableKeys] = {}
+    proved: dict[str, TableKeys] = {}
     with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
         work = con.execute("select current_database()").fetchone()[0]
         masking_connection(con, manifest, classes, include_personal)
@@ -356,7 +422,7 @@ def _write(
                 [work],
             ).fetchall()
         ]
-        selects: dict[str, str] = {}
+        written: dict[str, str] = {}
         types: dict[str, list[tuple[str, str]]] = {}
         for table in tables:
             types[table] = con.execute(
@@ -368,27 +434,29 @@ def _write(
             select, masked[table] = masked_select(
                 types[table], classes.get(table, {}), include_personal
             )
-            selects[table] = f"select {', '.join(select)} from {_quote(work)}.gold.{_quote(table)}"
+            source = f"{_quote(work)}.gold.{_quote(table)}"
             files[table] = version / f"{table}.parquet"
+            path = staging / f"{table}.parquet"
             con.execute(
-                f"copy ({selects[table]}) to '{staging / (table + '.parquet')}' "
+                f"copy (select {', '.join(select)} from {source}) to '{path}' "
                 "(format parquet, compression zstd)"
             )
-            rows[table] = con.execute(
-                f"select count(*) from {_quote(work)}.gold.{_quote(table)}"
-            ).fetchone()[0]
+            written[table] = f"select * from read_parquet('{path}')"
+            rows[table] = con.execute(f"select count(*) from {source}").fetchone()[0]
         if serve:
-            declared = gold_keys(manifest)
+            tested = gold_keys(manifest)
             present = set(tables)
-            keys = {
+            proved = {
                 t: TableKeys(
-                    declared.get(t, TableKeys()).primary,
-                    [fk for fk in declared.get(t, TableKeys()).foreign if fk.table in present],
+                    tested.get(t, TableKeys()).primary,
+                    [fk for fk in tested.get(t, TableKeys()).foreign if fk.table in present],
                 )
                 for t in tables
             }
-            write_serving(con, work, partial, keys, selects, types)
+            declared = serving_keys(proved, mode)
+            comments = gold_comments(manifest, proved)
+            write_serving(con, work, partial, declared, written, types, comments)
     export = ExportResult(
         {t: cfg.data_dir / "gold" / p.name for t, p in files.items()}, masked, rows
     )
-    return export, keys
+    return export, declared, proved

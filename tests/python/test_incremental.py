@@ -148,6 +148,45 @@ def test_the_daily_builds_read_only_their_day(daily_lake: DailyLake) -> None:
     assert first_incremental == 0 or runs[0].increment.reason.startswith("no record")
 
 
+def test_a_daily_run_of_an_unchanged_project_skips_the_unit_tests_alone(
+    daily_lake: DailyLake,
+) -> None:
+    """The builds after the first daily load follow a whole build of the same project: they run
+    the models and the data tests, not the unit tests (which check the SQL, not the data)."""
+    later = daily_lake.runs[1:]
+    assert later and all(not run.increment.full_refresh for run in later)
+    for run in later:
+        kinds = {node.resource_type for node in run.nodes}
+        assert "unit_test" not in kinds
+        assert {"model", "test"} <= kinds
+    assert increments.recorded_code(daily_lake.daily.warehouse) == increments.code_fingerprint(
+        PROJECT_ROOT
+    )
+
+
+def test_the_code_fingerprint_follows_every_file_the_unit_tests_exercise(tmp_path: Path) -> None:
+    for entry in increments.UNIT_TESTED_CODE:
+        path = tmp_path / entry
+        if entry.endswith(".yml"):
+            path.write_text("name: x\n", encoding="utf-8")
+        else:
+            (path / "sub").mkdir(parents=True)
+            (path / "sub" / "a.sql").write_text("select 1", encoding="utf-8")
+    (tmp_path / "src").mkdir()
+    before = increments.code_fingerprint(tmp_path)
+    (tmp_path / "src" / "other.py").write_text("x = 1", encoding="utf-8")  # not dbt's SQL
+    assert increments.code_fingerprint(tmp_path) == before
+    seen = {before}
+    for entry in increments.UNIT_TESTED_CODE:
+        target = tmp_path / entry if entry.endswith(".yml") else tmp_path / entry / "sub" / "a.sql"
+        target.write_text(target.read_text(encoding="utf-8") + " ", encoding="utf-8")
+        now = increments.code_fingerprint(tmp_path)
+        assert now not in seen, entry
+        seen.add(now)
+    (tmp_path / "macros" / "sub" / "a.sql").rename(tmp_path / "macros" / "sub" / "b.sql")
+    assert increments.code_fingerprint(tmp_path) not in seen
+
+
 def test_every_table_equals_a_build_from_scratch(daily_lake: DailyLake) -> None:
     tables = [name for name in LEGITIMATE_DIFFERENCES if name.count(".") == 1]
     differences = compare_warehouses(

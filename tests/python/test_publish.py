@@ -19,6 +19,7 @@ from engagement_lake.config import RunConfig
 from engagement_lake.lineage import load_manifest
 from engagement_lake.publish import (
     PREVIOUS_SUFFIX,
+    SERVING_ENV,
     SERVING_SCHEMA,
     VERSIONS_DIR,
     PublishError,
@@ -59,18 +60,75 @@ def test_the_serving_file_holds_every_gold_table_and_row(lake, serving) -> None:
     assert serving.execute("select count(*) from gold.fct_orders").fetchone()[0] > 100
 
 
-def test_every_gold_table_has_a_primary_key(serving) -> None:
-    tables = {t for (t,) in serving.execute("select table_name from duckdb_tables()").fetchall()}
-    keyed = {
-        t
-        for (t,) in serving.execute(
-            "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY'"
+@pytest.fixture(scope="module")
+def all_keys(lake, module_dir) -> Path:
+    """A second publication of the test lake with every key declared (``keys="all"``)."""
+    folder = module_dir("all_keys")
+    cfg = RunConfig(folder / "data", lake.cfg.warehouse, target_dir=lake.cfg.target_dir)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(SERVING_ENV, str(folder / "gold.duckdb"))
+        published = publish(cfg, keys="all")
+    assert published.serving == folder / "gold.duckdb"
+    return published.serving
+
+
+def _constraints(con: duckdb.DuckDBPyConnection, kind: str) -> set[tuple[str, str, str | None]]:
+    return {
+        (table, columns[0], referenced)
+        for table, columns, referenced in con.execute(
+            "select table_name, constraint_column_names, referenced_table "
+            "from duckdb_constraints() where constraint_type = ?",
+            [kind],
         ).fetchall()
     }
+
+
+def test_the_referenced_tables_have_their_primary_key_and_nothing_else(lake, serving) -> None:
+    """By default the serving file declares the primary keys of the tables a foreign key points
+    to (the dimensions), and no foreign key: the build's tests proved them all."""
+    keys = gold_keys(load_manifest(lake.cfg.target_dir / "manifest.json"))
+    referenced = {fk.table for k in keys.values() for fk in k.foreign}
+    declared = {t for t, _, _ in _constraints(serving, "PRIMARY KEY")}
+    assert {"dim_customer", "dim_product", "fct_orders"} <= referenced
+    assert declared == {t for t in referenced if keys[t].primary}
+    assert "fct_customer_journey" not in declared and keys["fct_customer_journey"].primary
+    assert _constraints(serving, "FOREIGN KEY") == set()
+    assert lake.published.keys["dim_customer"].primary == ("customer_key",)
+    assert lake.published.references["fct_orders"].foreign
+
+
+def test_each_reference_is_written_in_its_columns_comment(lake, serving) -> None:
+    manifest = load_manifest(lake.cfg.target_dir / "manifest.json")
+    node = next(
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["name"] == "fct_orders"
+    )
+    (table_comment,) = serving.execute(
+        "select comment from duckdb_tables() where table_name = 'fct_orders'"
+    ).fetchone()
+    assert table_comment == " ".join(node["description"].split())
+    comments = dict(
+        serving.execute(
+            "select column_name, comment from duckdb_columns() where table_name = 'fct_orders'"
+        ).fetchall()
+    )
+    assert comments["customer_key"].endswith("References dim_customer.customer_key.")
+    assert comments["customer_key"].startswith(
+        " ".join(node["columns"]["customer_key"]["description"].split())
+    )
+    assert "References" not in comments["order_id"]
+
+
+def test_with_every_key_each_gold_table_has_its_primary_key(all_keys) -> None:
+    with duckdb.connect(str(all_keys), read_only=True) as con:
+        tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+        keyed = {t for t, _, _ in _constraints(con, "PRIMARY KEY")}
+    assert len(tables) > 40
     assert sorted(tables - keyed) == []
 
 
-def test_every_dimension_reference_is_a_foreign_key(lake, serving) -> None:
+def test_with_every_key_each_dimension_reference_is_a_foreign_key(lake, all_keys) -> None:
     """Every *_key column with an error relationships test to a dimension is declared, and
     DuckDB enforced it while the rows went in."""
     manifest = load_manifest(lake.cfg.target_dir / "manifest.json")
@@ -80,21 +138,16 @@ def test_every_dimension_reference_is_a_foreign_key(lake, serving) -> None:
         for fk in keys.foreign
         if fk.column.endswith("_key") and fk.table.startswith("dim_")
     }
-    declared = {
-        (table, cols[0], ref)
-        for table, cols, ref in serving.execute(
-            "select table_name, constraint_column_names, referenced_table "
-            "from duckdb_constraints() where constraint_type = 'FOREIGN KEY'"
-        ).fetchall()
-    }
+    with duckdb.connect(str(all_keys), read_only=True) as con:
+        declared = _constraints(con, "FOREIGN KEY")
     assert len(expected) > 50
     assert expected <= declared
     assert ("fct_orders", "customer_key", "dim_customer") in declared
 
 
-def test_duckdb_refuses_a_row_that_breaks_a_key(lake, tmp_path: Path) -> None:
+def test_duckdb_refuses_a_row_that_breaks_a_key(all_keys, tmp_path: Path) -> None:
     writable = tmp_path / "gold.duckdb"
-    shutil.copy(lake.published.serving, writable)
+    shutil.copy(all_keys, writable)
     with duckdb.connect(str(writable)) as con:
         (pk,) = con.execute(
             "select constraint_column_names[1] from duckdb_constraints() "
@@ -109,6 +162,30 @@ def test_duckdb_refuses_a_row_that_breaks_a_key(lake, tmp_path: Path) -> None:
         with pytest.raises(duckdb.ConstraintException, match=r"(?i)duplicate key"):
             con.execute("insert into gold.fct_orders select * from gold.fct_orders limit 1")
         assert pk.endswith("_key")
+
+
+def test_both_publications_hold_the_same_rows(lake, serving, all_keys) -> None:
+    """The serving file is filled from the export's files: the same masked rows."""
+    with duckdb.connect(str(all_keys), read_only=True) as con:
+        keyed = con.execute("select count(*), count(distinct email) from dim_customer").fetchone()
+    assert (
+        serving.execute("select count(*), count(distinct email) from dim_customer").fetchone()
+        == keyed
+    )
+    exported = lake.cfg.data_dir / "gold" / "dim_customer.parquet"
+    assert (
+        serving.execute(
+            "select count(*) from (select * from dim_customer except all "
+            f"select * from read_parquet('{exported}'))"
+        ).fetchone()[0]
+        == 0
+    )
+
+
+def test_unknown_serving_keys_are_refused(lake, tmp_path: Path) -> None:
+    cfg = RunConfig(tmp_path / "data", lake.cfg.warehouse, target_dir=lake.cfg.target_dir)
+    with pytest.raises(PublishError, match="unknown serving keys 'some'"):
+        publish(cfg, keys="some")
 
 
 def test_personal_columns_are_masked_in_the_serving_file(lake, serving) -> None:
