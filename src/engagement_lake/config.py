@@ -113,3 +113,20 @@ class RunConfig:
         else:
             env[WAREHOUSE_ENV] = str(self.warehouse.resolve())
         return env
+
+
+def duckdb_settings(profiles: Path | None = None) -> dict[str, str]:
+    """The DuckDB ``settings`` of the dbt profile's default output (memory limit, threads,
+    insertion order, time zone), rendered as dbt renders them (``env_var`` with its default).
+    Every step that opens the warehouse for heavy work (the benchmark's replay, publishing)
+    applies them, so one limit governs the machine, not only dbt's part of it."""
+    import jinja2
+    import yaml
+
+    path = profiles or PROJECT_ROOT / "profiles.yml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    profile = doc["engagement_lake"]
+    output = profile["outputs"][profile["target"]]
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
+    return {key: env.from_string(str(value)).render() for key, value in output["settings"].items()}

@@ -43,7 +43,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engagement_lake.config import DEFAULT_SERVING_KEYS, PROJECT_ROOT, SERVING_KEYS, RunConfig
+from engagement_lake.config import (
+    DEFAULT_SERVING_KEYS,
+    PROJECT_ROOT,
+    SERVING_KEYS,
+    RunConfig,
+    duckdb_settings,
+)
 from engagement_lake.export import ExportResult
 from engagement_lake.manifest_tests import (
     NOT_NULL,
@@ -412,6 +418,10 @@ def _write(
     declared: dict[str, TableKeys] = {}
     proved: dict[str, TableKeys] = {}
     with duckdb.connect(str(cfg.warehouse), read_only=True) as con:
+        # the build's memory limit and threads: at scale 10 DuckDB's default (80 % of the
+        # machine) let a publish take 21 GB of 24
+        for key, value in duckdb_settings().items():
+            con.execute(f"set {key} = '{value}'")
         work = con.execute("select current_database()").fetchone()[0]
         masking_connection(con, manifest, classes, include_personal)
         tables = [

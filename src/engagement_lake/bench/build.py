@@ -64,7 +64,7 @@ from typing import Any
 
 import duckdb
 
-from engagement_lake.config import DEFAULT_SEED, PROJECT_ROOT, RunConfig
+from engagement_lake.config import DEFAULT_SEED, PROJECT_ROOT, RunConfig, duckdb_settings
 from engagement_lake.increments import record_path
 
 TARGETS: dict[str, float] = {
@@ -89,17 +89,9 @@ REPLAYED = ("table", "view", "incremental")
 
 
 def profile_settings(profiles: Path = PROJECT_ROOT / "profiles.yml") -> dict[str, str]:
-    """The DuckDB ``settings`` of the dbt profile's default output, rendered as dbt renders them
-    (``env_var`` with its default), so the raw replay and the floor run under the same limits."""
-    import jinja2
-    import yaml
-
-    doc = yaml.safe_load(profiles.read_text(encoding="utf-8"))
-    profile = doc["engagement_lake"]
-    output = profile["outputs"][profile["target"]]
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
-    env.globals["env_var"] = lambda name, default=None: os.environ.get(name, default)
-    return {key: env.from_string(str(value)).render() for key, value in output["settings"].items()}
+    """The DuckDB ``settings`` of the dbt profile (``config.duckdb_settings``), so the raw
+    replay and the floor run under the same limits as dbt."""
+    return duckdb_settings(profiles)
 
 
 def connect(path: Path | str, settings: Mapping[str, str]) -> duckdb.DuckDBPyConnection:
