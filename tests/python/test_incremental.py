@@ -164,6 +164,32 @@ def test_a_daily_run_of_an_unchanged_project_skips_the_unit_tests_alone(
     )
 
 
+def test_the_name_parser_model_is_incremental_on_duckdb_and_keeps_what_it_parsed(lake) -> None:
+    """int_customer_full_names parses only new or changed names on an incremental run: it is
+    incremental by record on DuckDB, and keeps each record's full name to compare with."""
+    from engagement_lake.lineage import load_manifest
+
+    node = load_manifest(lake.cfg.target_dir / "manifest.json")["nodes"][
+        "model.engagement_lake.int_customer_full_names"
+    ]
+    assert node["config"]["materialized"] == "incremental"
+    assert node["config"]["unique_key"] == ["source_system", "source_id"]
+    with lake.connect() as con:
+        unparsed = con.execute(
+            """
+            select count(*) from silver.int_customer_full_names as parsed
+            join staging.stg_loyalty__members as member
+              on parsed.source_system = 'loyalty' and parsed.source_id = member.member_id
+            where parsed.full_name is distinct from member.full_name
+            """
+        ).fetchone()[0]
+        kept = con.execute(
+            "select count(*), count(full_name) from silver.int_customer_full_names"
+        ).fetchone()
+    assert unparsed == 0
+    assert kept[0] > 100 and kept[1] > 0
+
+
 def test_the_code_fingerprint_follows_every_file_the_unit_tests_exercise(tmp_path: Path) -> None:
     for entry in increments.UNIT_TESTED_CODE:
         path = tmp_path / entry

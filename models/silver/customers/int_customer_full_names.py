@@ -6,11 +6,17 @@ comma form, titles, suffixes, middle names); int_customer_identities_unioned tak
 and last name from here. A Python model because the parser is a Python library; on either
 engine the two name columns come to the driver (engagement_lake.frames), where each distinct name
 is parsed once.
+
+Parsing is most of the model's time (about 0.1 ms a name), and a name parses the same on every
+build, so on DuckDB the model is incremental (YAML): a run parses only the records whose name is
+new or changed since the rows kept (compared on the full name the model keeps beside its parts)
+and replaces those records. A record never leaves staging on an incremental run (a removed
+partition or an erasure rebuilds everything), so the table equals a build from scratch. On
+Spark it stays a table.
 """
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     import polars as pl
 
     from engagement_lake.frames import to_engine, to_polars
@@ -31,4 +37,11 @@ def model(dbt, session):
             pl.col("full_name").cast(pl.String).alias("full_name"),
         ),
     ]
-    return to_engine(parse_full_names(pl.concat(frames), keys, "full_name"), session)
+    records = pl.concat(frames)
+    if dbt.is_incremental:
+        kept = to_polars(session.sql(f"select source_system, source_id, full_name from {dbt.this}"))
+        records = records.join(kept, on=[*keys, "full_name"], how="anti", nulls_equal=True)
+    parsed = parse_full_names(records, keys, "full_name").join(
+        records.select(*keys, "full_name"), on=list(keys), how="left"
+    )
+    return to_engine(parsed, session)
