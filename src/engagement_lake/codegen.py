@@ -443,10 +443,10 @@ def _model_column(
 
 
 def _column_rules(
-    contracts: Mapping[str, Contract], contract: Contract, model: str, *, unique_key: bool = True
+    contracts: Mapping[str, Contract], contract: Contract, *, unique_key: bool = True
 ) -> dict[str, object]:
-    """The staged model's per-column promises as one ``column_rules`` test (one test node,
-    macros/tests/column_rules.sql): its key is unique, required columns are not null,
+    """The staged model's per-column promises, its entry in its file's ``column_rules`` test
+    (macros/tests/column_rules.sql): its key is unique, required columns are not null,
     enumerated columns hold their allowed values (standardised columns excepted: staging
     rewrites their spelling), and a required foreign key finds its parent's staged row."""
     arguments: dict[str, object] = {}
@@ -472,13 +472,14 @@ def _column_rules(
     ]
     if references:
         arguments["references"] = references
-    return {"column_rules": {"name": f"column_rules_{model}", "arguments": arguments}}
+    return arguments
 
 
 def staging_models_yaml(
     system: str, group: list[Contract], contracts: Mapping[str, Contract]
 ) -> str:
-    models = []
+    models: list[dict] = []
+    rules: dict[str, dict[str, object]] = {}
     for contract in group:
         pk = ", ".join(contract.primary_key)
         models.append(
@@ -489,19 +490,35 @@ def staging_models_yaml(
                     f"(source grain: {contract.grain[0].lower()}{contract.grain[1:]}) "
                     f"{contract.description} Rows breaking the contract are in quality.quarantine."
                 ),
-                "data_tests": [
-                    _column_rules(
-                        contracts, contract, staging_model_name(contract.system, contract.table)
-                    )
-                ],
                 "columns": [_model_column(contracts, contract, c) for c in contract.columns]
                 + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
                 + [{"name": STAGED_LOAD_DATE[0], "description": STAGED_LOAD_DATE[1]}],
             }
         )
+        rules[staging_model_name(contract.system, contract.table)] = _column_rules(
+            contracts, contract
+        )
         if contract.version_history:
             models.append(_versions_model_yaml(contracts, contract))
+            rules[versions_model_name(contract)] = _column_rules(
+                contracts, contract, unique_key=False
+            )
         models.append(_base_model_yaml(contracts, contract))
+    # One test node checks the rules of every staged model of the system (a build pays dbt's
+    # cost per node); it hangs on the file's first model, as in the hand-written YAML.
+    first = dict(models[0])
+    models[0] = {
+        **{k: v for k, v in first.items() if k != "columns"},
+        "data_tests": [
+            {
+                "column_rules": {
+                    "name": f"column_rules_staging_{system}",
+                    "arguments": {"models": rules},
+                }
+            }
+        ],
+        "columns": first["columns"],
+    }
     doc = {"version": 2, "models": models}
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
     return HEADER.format(system=system) + body
@@ -520,9 +537,6 @@ def _versions_model_yaml(contracts: Mapping[str, Contract], contract: Contract) 
             "read it; current-state models read the newest version in "
             f"{staging_model_name(contract.system, contract.table)}."
         ),
-        "data_tests": [
-            _column_rules(contracts, contract, versions_model_name(contract), unique_key=False)
-        ],
         "columns": [_model_column(contracts, contract, c) for c in contract.columns]
         + [{"name": m.name, "description": m.description} for m in METADATA_COLUMNS]
         + [{"name": VERSIONS_LOAD_DATE[0], "description": VERSIONS_LOAD_DATE[1]}],

@@ -1,13 +1,13 @@
 """The rules a dbt manifest's data tests declare, one per column and kind, whatever test holds them.
 
-A model states its per-column rules once, in its YAML. Most sit in one ``column_rules`` test per
-model (macros/tests/column_rules.sql), which checks them all in one test node because a build
-pays dbt's cost per node; a rule that needs its own config (a ``where`` filter, ``warn``
-severity) stays a test of its own (``unique``, ``not_null``, ``accepted_values``,
-``relationships``, ``unique_combination``). The Python readers of those promises (the serving
-file's keys in ``engagement_lake.publish``, the checks' suites in
-``engagement_lake.quality.manifest_suites``) read them through :func:`rules_of`, so that both
-spellings mean the same rule.
+A model states its per-column rules once, in its YAML. Most sit in the one ``column_rules`` test
+of their YAML file (macros/tests/column_rules.sql), which checks every model of the file in one
+test node because a build pays dbt's cost per node; a rule that needs its own config (a ``where``
+filter, ``warn`` severity) stays a test of its own (``unique``, ``not_null``,
+``accepted_values``, ``relationships``, ``unique_combination``). The Python readers of those
+promises (the serving file's keys in ``engagement_lake.publish``, the checks' suites in
+``engagement_lake.quality.manifest_suites``) read them through :func:`rules_by_model`, so that
+both spellings mean the same rule for the same model.
 """
 
 from __future__ import annotations
@@ -78,52 +78,78 @@ def _unescape(value: Any, quote: bool) -> Any:
     return value.strip("'").replace("''", "'")
 
 
-def rules_of(test: Mapping[str, Any]) -> list[Rule]:
-    """The rules of one manifest test node (none for a singular test)."""
+def _column_rules(kwargs: Mapping[str, Any], test: Mapping[str, Any]) -> list[Rule]:
+    """The rules one model's entry of a ``column_rules`` test declares."""
+    rules: list[Rule] = []
+    for key in kwargs.get("unique") or []:
+        if isinstance(key, str):
+            rules.append(Rule(UNIQUE, key, test=test))
+        else:
+            rules.append(Rule(UNIQUE_COMBINATION, columns=tuple(key), test=test))
+    rules += [Rule(NOT_NULL, c, test=test) for c in kwargs.get("not_null") or []]
+    rules += [
+        Rule(ACCEPTED_VALUES, c, values=tuple(values), test=test)
+        for c, values in (kwargs.get("accepted_values") or {}).items()
+    ]
+    rules += [
+        Rule(RELATIONSHIPS, r["column"], to=ref_name(r["to"]), field=r["field"], test=test)
+        for r in kwargs.get("references") or []
+    ]
+    return rules
+
+
+def rules_of(test: Mapping[str, Any]) -> dict[str, list[Rule]]:
+    """The rules of one manifest test node, by the name of the model or seed they are about
+    (none for a singular test). A ``column_rules`` test speaks of every model under its
+    ``models`` argument; any other generic test, of the node it is attached to."""
     meta = test.get("test_metadata") or {}
     name = meta.get("name")
     kwargs = meta.get("kwargs") or {}
     if not name:
-        return []
+        return {}
     if name == "column_rules":
-        rules: list[Rule] = []
-        for key in kwargs.get("unique") or []:
-            if isinstance(key, str):
-                rules.append(Rule(UNIQUE, key, test=test))
-            else:
-                rules.append(Rule(UNIQUE_COMBINATION, columns=tuple(key), test=test))
-        rules += [Rule(NOT_NULL, c, test=test) for c in kwargs.get("not_null") or []]
-        rules += [
-            Rule(ACCEPTED_VALUES, c, values=tuple(values), test=test)
-            for c, values in (kwargs.get("accepted_values") or {}).items()
-        ]
-        rules += [
-            Rule(RELATIONSHIPS, r["column"], to=ref_name(r["to"]), field=r["field"], test=test)
-            for r in kwargs.get("references") or []
-        ]
-        return rules
+        return {
+            model: _column_rules(rules or {}, test)
+            for model, rules in (kwargs.get("models") or {}).items()
+        }
+    attached = str(test.get("attached_node") or "").rsplit(".", 1)[-1]
     column = test.get("column_name") or kwargs.get("column_name")
     if name == ACCEPTED_VALUES:
         quote = kwargs.get("quote", True)
         values = tuple(_unescape(v, quote) for v in kwargs.get("values") or [])
-        return [Rule(name, column, values=values, test=test)]
+        return {attached: [Rule(name, column, values=values, test=test)]}
     if name == UNIQUE_COMBINATION:
-        return [Rule(name, columns=tuple(kwargs.get("columns") or ()), test=test)]
+        return {attached: [Rule(name, columns=tuple(kwargs.get("columns") or ()), test=test)]}
     if name == RELATIONSHIPS:
         to = ref_name(kwargs.get("to"))
-        return [Rule(name, column, to=to, field=str(kwargs.get("field")), test=test)]
-    return [Rule(name, column, test=test)]
+        return {attached: [Rule(name, column, to=to, field=str(kwargs.get("field")), test=test)]}
+    return {attached: [Rule(name, column, test=test)]}
 
 
-def tests_by_model(manifest: Mapping[str, Any]) -> dict[str, list[Mapping[str, Any]]]:
-    """Every enabled data test attached to a node, by that node's unique id (sorted by test)."""
-    found: dict[str, list[Mapping[str, Any]]] = {}
-    for node in manifest["nodes"].values():
-        if node["resource_type"] != "test" or not node.get("attached_node"):
-            continue
-        if not (node.get("config") or {}).get("enabled", True):
-            continue
-        found.setdefault(node["attached_node"], []).append(node)
-    for tests in found.values():
-        tests.sort(key=lambda t: t["unique_id"])
+def rules_by_model(manifest: Mapping[str, Any]) -> dict[str, list[Rule]]:
+    """Every rule of every enabled data test, by the unique id of the model or seed it is about.
+
+    A ``column_rules`` test names its models; each is one of the test's parents, which gives
+    its unique id. Tests are read in the order of their unique ids."""
+    found: dict[str, list[Rule]] = {}
+    tests = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "test"
+        and node.get("attached_node")
+        and (node.get("config") or {}).get("enabled", True)
+    ]
+    for test in sorted(tests, key=lambda t: t["unique_id"]):
+        parents = {
+            uid.rsplit(".", 1)[-1]: uid for uid in (test.get("depends_on") or {}).get("nodes") or []
+        }
+        parents[str(test["attached_node"]).rsplit(".", 1)[-1]] = test["attached_node"]
+        for model, rules in rules_of(test).items():
+            uid = parents.get(model)
+            if uid is None:
+                raise ValueError(
+                    f"test {test['unique_id']}: its rules name {model!r}, which is not one of "
+                    "its parents"
+                )
+            found.setdefault(uid, []).extend(rules)
     return found

@@ -29,9 +29,9 @@ tests) ends here:
 Keys come from the tests the build just passed, never from a hand-kept list: a column with error
 ``unique`` and ``not_null`` rules (or an error compound ``unique`` key) is the primary key; an
 error ``relationships`` rule without a ``where`` filter, pointing at another gold table's primary
-key, is a foreign key. The rules are read from the model's ``column_rules`` test and its separate
-tests alike (``engagement_lake.manifest_tests``). Warn-level tests may fail without failing the
-build, so they declare nothing.
+key, is a foreign key. The rules are read from the ``column_rules`` test of the model's YAML file
+and its separate tests alike (``engagement_lake.manifest_tests``). Warn-level tests may fail
+without failing the build, so they declare nothing.
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ from engagement_lake.manifest_tests import (
     RELATIONSHIPS,
     UNIQUE,
     UNIQUE_COMBINATION,
-    rules_of,
-    tests_by_model,
+    rules_by_model,
 )
 
 SERVING_ENV = "ENGAGEMENT_LAKE_SERVING"
@@ -138,11 +137,11 @@ def gold_keys(manifest: Mapping[str, Any]) -> dict[str, TableKeys]:
     relations: list[tuple[str, str, str, str]] = []
     for uid, table in gold.items():
         not_null[table] |= constrained_not_null(manifest["nodes"][uid])
-    for uid, tests in tests_by_model(manifest).items():
+    for uid, rules in rules_by_model(manifest).items():
         table = gold.get(uid)
         if table is None:
             continue
-        for rule in (r for t in tests for r in rules_of(t)):
+        for rule in rules:
             if rule.severity != "error" or rule.where:
                 continue
             if rule.kind == UNIQUE and rule.column:

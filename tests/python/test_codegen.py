@@ -155,17 +155,22 @@ def test_sources_yaml_round_trips_to_the_contracts(contracts):
                 ), (contract.fqn, col.name)
 
 
-def test_each_staged_model_states_its_contracts_rules_in_one_test(contracts):
+def test_each_staged_model_states_its_contracts_rules_in_its_files_one_test(contracts):
     """The staged model's key, required and enumerated columns and its required foreign keys are
-    one ``column_rules`` test (one test node per model), and no column carries a test of its own."""
+    its entry in the system file's one ``column_rules`` test (one test node per file, on its
+    first model), and no column carries a test of its own."""
     for system, group in systems(contracts).items():
         doc = yaml.safe_load(staging_models_yaml(system, group, contracts))
         models = {m["name"]: m for m in doc["models"]}
+        first, *others = doc["models"]
+        ((name, body),) = first["data_tests"][0].items()
+        assert name == "column_rules" and len(first["data_tests"]) == 1
+        assert body["name"] == f"column_rules_staging_{system}"
+        assert all("data_tests" not in m for m in others)
+        batch = body["arguments"]["models"]
         for contract in group:
             model = models[staging_model_name(contract.system, contract.table)]
-            ((name, body),) = model["data_tests"][0].items()
-            assert name == "column_rules" and len(model["data_tests"]) == 1
-            args = body["arguments"]
+            args = batch[model["name"]]
             target = {c.name: c.target_name for c in contract.columns}
             key = [target[k] for k in contract.primary_key]
             assert args["unique"] == [key[0] if len(key) == 1 else key]
@@ -184,10 +189,10 @@ def test_each_staged_model_states_its_contracts_rules_in_one_test(contracts):
             ]
             assert all("data_tests" not in c for c in model["columns"])
             if contract.version_history:
-                versions = models[versions_model_name(contract)]
-                ((name, body),) = versions["data_tests"][0].items()
-                assert "unique" not in body["arguments"]  # a key repeats per version
-                assert body["arguments"]["not_null"] == args["not_null"]
+                versions = batch[versions_model_name(contract)]
+                assert "unique" not in versions  # a key repeats per version
+                assert versions["not_null"] == args["not_null"]
+        assert set(batch) <= set(models)
 
 
 def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
@@ -227,8 +232,9 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
         and n["depends_on"]["nodes"] == ["source.engagement_lake.shop.orders"]
     ]
     assert tests == []  # bronze is checked once, by staging (quality.quarantine)
-    # A model's per-column rules are one column_rules test (one node, one dbt overhead); a test
-    # of its own is kept only for a rule that needs its own config.
+    # A model's per-column rules are its entry in its YAML file's column_rules test (one node,
+    # one dbt overhead, per file); a test of its own is kept only for a rule that needs its own
+    # config.
     single = {"unique", "not_null", "accepted_values", "relationships", "unique_combination"}
     loose = [
         n["name"]
@@ -242,7 +248,8 @@ def test_dbt_parses_the_generated_sources(tmp_path, monkeypatch):
     ]
     assert loose == []
     rules = [n for n in manifest["nodes"].values() if n["name"].startswith("column_rules_")]
-    assert len({n["attached_node"] for n in rules}) == len(rules) > 150
+    assert len({n["original_file_path"] for n in rules}) == len(rules) > 40
+    assert sum(len(n["test_metadata"]["kwargs"]["models"]) for n in rules) > 150
     # Bronze is read once per build: by each table's base model (and counted, not read, by the
     # reconciliation); staging is tables, so no reference repeats that read.
     models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]

@@ -198,8 +198,9 @@ def test_a_contract_not_null_constraint_is_checked_and_is_a_key_part():
 
 
 def test_a_column_rules_test_means_what_its_separate_tests_mean():
-    """One ``column_rules`` test per model holds the rules a test per column would: the checks'
-    suites and the serving file's keys read the same rules from either spelling."""
+    """One ``column_rules`` test per YAML file holds the rules a test per column of each of its
+    models would: the checks' suites and the serving file's keys read the same rules, for the
+    same models, from either spelling."""
     from engagement_lake.publish import gold_keys
 
     separate = [
@@ -214,24 +215,23 @@ def test_a_column_rules_test_means_what_its_separate_tests_mean():
     merged = [
         *separate[:2],
         _test(
-            "cr_a",
+            "cr",
             "dim_a",
             "column_rules",
             {
-                "unique": ["a_key"],
-                "not_null": ["a_key"],
-                "accepted_values": {"kind": ["Can't", "x"]},
+                "models": {
+                    "dim_a": {
+                        "unique": ["a_key"],
+                        "not_null": ["a_key"],
+                        "accepted_values": {"kind": ["Can't", "x"]},
+                    },
+                    "fct_b": {
+                        "unique": [["b_id", "day"]],
+                        "references": [{"column": "a_key", "to": "dim_a", "field": "a_key"}],
+                    },
+                }
             },
-        ),
-        _test(
-            "cr_b",
-            "fct_b",
-            "column_rules",
-            {
-                "unique": [["b_id", "day"]],
-                "references": [{"column": "a_key", "to": "dim_a", "field": "a_key"}],
-            },
-            deps=("model.p.dim_a",),
+            deps=("model.p.fct_b",),
         ),
     ]
 
@@ -253,6 +253,16 @@ def test_a_column_rules_test_means_what_its_separate_tests_mean():
     assert (S.FOREIGN_KEY, "a_key") in checks and (S.COMPOUND_UNIQUE, "b_id,day") in checks
     assert got[2]["fct_b"].foreign[0].table == "dim_a"
     assert got[2]["dim_a"].primary == ("a_key",)
+
+
+def test_a_column_rules_test_may_name_only_its_parents():
+    """A model named in a ``column_rules`` test is one of its parents (the macro refs it); a
+    manifest where it is not is refused, naming the test and the model."""
+    from engagement_lake.manifest_tests import rules_by_model
+
+    test = _test("cr", "dim_a", "column_rules", {"models": {"fct_z": {"not_null": ["z"]}}})
+    with pytest.raises(ValueError, match=r"test\.p\.cr: its rules name 'fct_z'"):
+        rules_by_model({"nodes": {"test.p.cr": test}})
 
 
 def test_manifest_tests_become_expectations_and_run(tmp_path):

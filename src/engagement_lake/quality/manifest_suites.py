@@ -1,11 +1,11 @@
 """Suites from the dbt manifest: each rule of a silver or gold model's data tests becomes an
 ``Expect``.
 
-dbt already states what a model promises (the rules of its ``column_rules`` test and its separate
-``unique``, ``not_null``, ``accepted_values``, ``relationships`` and ``unique_combination``
-tests, read alike by ``engagement_lake.manifest_tests``, and an enforced contract's ``not_null``
-constraints); the check reads those promises from ``target/manifest.json`` rather than writing
-them a second time.
+dbt already states what a model promises (its rules in the ``column_rules`` test of its YAML file
+and its separate ``unique``, ``not_null``, ``accepted_values``, ``relationships`` and
+``unique_combination`` tests, read alike by ``engagement_lake.manifest_tests``, and an enforced
+contract's ``not_null`` constraints); the check reads those promises from
+``target/manifest.json`` rather than writing them a second time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from engagement_lake.manifest_tests import (
     UNIQUE,
     UNIQUE_COMBINATION,
     Rule,
-    rules_of,
-    tests_by_model,
+    rules_by_model,
 )
 from engagement_lake.publish import constrained_not_null
 from engagement_lake.quality.suites import (
@@ -97,7 +96,7 @@ def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> lis
     expectation is added). A table with no rows is a warning.
     """
     nodes = manifest["nodes"]
-    tests = tests_by_model(manifest)
+    rules = rules_by_model(manifest)
     suites: list[TableSuite] = []
     for uid, node in sorted(nodes.items()):
         if node["resource_type"] != "model" or node["schema"] != schema:
@@ -135,7 +134,7 @@ def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> lis
             for col in columns
             if col in constrained_not_null(node)
         ]
-        for rule in (r for t in tests.get(uid, []) for r in rules_of(t)):
+        for rule in rules.get(uid, []):
             expect = _manifest_rule(rule, manifest)
             if expect is None:
                 continue
