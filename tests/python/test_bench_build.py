@@ -150,3 +150,38 @@ def test_ratios_compare_against_the_targets():
     assert report["increment_over_full"]["ratio"] == 0.25
     assert report["cookbook_query_over_floor"]["ratio"] == pytest.approx(0.1)
     assert json.dumps(report)
+
+
+def test_a_run_without_the_replay_renders_what_it_measured(artefacts):
+    """``--no-replay`` (how scale 10 is run) keeps the build, checks, publish and cookbook
+    figures and says the replay and the floor did not run; the ratios are left empty."""
+    manifest, results = artefacts
+    dbt = bench.dbt_seconds(manifest, results)
+    process = {"wall_seconds": 2.0, "cpu_seconds": 3.0, "peak_rss_bytes": 2**30}
+    build = {
+        "seconds": 100.0,
+        "nodes": 10,
+        "full_refresh": True,
+        "load_dates": [],
+        "process": process,
+    }
+    checks = {"seconds": 40.0, "process": process}
+    full = {
+        "build": build,
+        "quality_checks": checks,
+        "publish": {"seconds": 20.0, "process": process},
+        "dbt": dbt,
+        "raw": None,
+        "floor": None,
+        "checks": None,
+        "slowest": bench.slowest(manifest, dbt, {"model_seconds": {}, "test_seconds": {}}),
+        "totals": bench.totals(dbt, None, build, None),
+    }
+    report = {"scale": 10.0, "seed": 42, "full": full, "quality_checks": checks}
+    report["cookbook"] = {"seconds": {"q01_example": 0.25}}
+    report["ratios"] = bench.ratios(full, None, report["cookbook"])
+    text = bench.render(report)
+    assert "160.0 s" in text  # build + checks + publish
+    assert "not run (--no-replay)" in text
+    assert "q01_example" in text and "0.250" in text
+    assert all(r["ratio"] is None for r in report["ratios"].values())

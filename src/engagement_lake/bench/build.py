@@ -738,7 +738,9 @@ def render(report: Mapping[str, Any]) -> str:
     phases = {"full build": report["full"]}
     if report.get("increment"):
         phases[f"increment {report['increment']['day']['day']}"] = report["increment"]
-    settings = report["full"]["raw"]["settings"]
+    raw = report["full"].get("raw")
+    # the replay records the settings it ran with; without one, the build ran with the profile's
+    settings = raw["settings"] if raw else profile_settings()
     lines = [f"scale {report['scale']}, seed {report['seed']}, DuckDB settings {settings}", ""]
     columns = [_rows(p) for p in phases.values()]
     lines.append(f"{'':<28}" + "".join(f"{name:>30}" for name in phases))
@@ -775,11 +777,12 @@ def render(report: Mapping[str, Any]) -> str:
     for s in report["full"]["slowest"]:
         raw_s = "" if s["raw_seconds"] is None else f"{s['raw_seconds']:.1f}"
         lines.append(f"{s['node'][:63]:<64}{s['kind']:>8}{s['dbt_seconds']:>9.1f}{raw_s:>9}")
-    if report.get("cookbook") and report["full"]["totals"]["floor"]:
+    if report.get("cookbook"):
         floor = report["full"]["totals"]["floor"]
         lines += ["", f"{'cookbook question (full build)':<52}{'query s':>9}{'/ floor':>9}"]
         for name, seconds in report["cookbook"]["seconds"].items():
-            lines.append(f"{name:<52}{seconds:>9.3f}{seconds / floor:>9.3f}")
+            share = f"{seconds / floor:>9.3f}" if floor else f"{'—':>9}"
+            lines.append(f"{name:<52}{seconds:>9.3f}{share}")
     lines += ["", f"{'target':<30}{'ratio':>8}{'ceiling':>9}  met"]
     for key, r in report["ratios"].items():
         value = "—" if r["ratio"] is None else f"{r['ratio']:.2f}"
