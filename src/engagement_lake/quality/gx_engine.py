@@ -86,6 +86,13 @@ class GxValidator:
             warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
             import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.execution_engine import pandas_execution_engine
+
+        # GX fingerprints every pandas batch for its batch markers (an md5 over pandas' hash of
+        # every value of the chunk), unless the frame is larger than HASH_THRESHOLD bytes. A check
+        # keeps no batch and reads no marker, and the fingerprint was a sixth of a check's time
+        # (py-spy over the gold checks at scale 1), so every frame counts as too large to hash.
+        pandas_execution_engine.HASH_THRESHOLD = 0
 
         # GX logs at INFO (temporary docs folders); after dbt ran in-process that reaches the
         # console and interleaves with the check's own lines.
