@@ -31,6 +31,7 @@
 
 {%- set branches = [] %}
 {%- set counts = [] %}
+{%- set text_type = dbt.type_string() %}
 {%- for name, rules in models.items() %}
     {%- set relation = ref(name) %}
     {%- set not_null = rules.get('not_null', []) %}
@@ -49,7 +50,7 @@
             {%- endfor %}
             {%- do measures.append(
                 "count(case when " ~ column ~ " is not null and cast(" ~ column ~ " as "
-                ~ dbt.type_string() ~ ") not in (" ~ quoted | join(', ') ~ ") then 1 end) as accepted_values__" ~ column) %}
+                ~ text_type ~ ") not in (" ~ quoted | join(', ') ~ ") then 1 end) as accepted_values__" ~ column) %}
             {%- do branches.append("select '" ~ name ~ "' as model_name, 'accepted_values' as rule, '" ~ column ~ "' as column_name, accepted_values__" ~ column ~ " as failing_rows from " ~ counted) %}
         {%- endfor %}
         {%- do counts.append(counted ~ " as (\n\n    select\n        " ~ measures | join(',\n        ') ~ "\n    from " ~ relation ~ "\n\n)") %}

@@ -506,19 +506,12 @@ def staging_models_yaml(
         models.append(_base_model_yaml(contracts, contract))
     # One test node checks the rules of every staged model of the system (a build pays dbt's
     # cost per node); it hangs on the file's first model, as in the hand-written YAML.
-    first = dict(models[0])
-    models[0] = {
-        **{k: v for k, v in first.items() if k != "columns"},
-        "data_tests": [
-            {
-                "column_rules": {
-                    "name": f"column_rules_staging_{system}",
-                    "arguments": {"models": rules},
-                }
-            }
-        ],
-        "columns": first["columns"],
-    }
+    first = models[0]
+    columns = first.pop("columns")  # the test goes before the columns, as in the other YAML
+    first["data_tests"] = [
+        {"column_rules": {"name": f"column_rules_staging_{system}", "arguments": {"models": rules}}}
+    ]
+    first["columns"] = columns
     doc = {"version": 2, "models": models}
     body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=1000, allow_unicode=True)
     return HEADER.format(system=system) + body
