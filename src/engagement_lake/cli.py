@@ -416,6 +416,13 @@ def check(
             help="Exit 1 when an error-severity check fails [default: yes, except bronze]",
         ),
     ] = None,
+    all_rows: Annotated[
+        bool,
+        typer.Option(
+            "--all-rows",
+            help="Validate every row, also those unchanged since a check they passed",
+        ),
+    ] = False,
 ) -> None:
     """Run the quality suites (from the contracts and the gold contracts), reconciliation and
     freshness; print one line per failing check and write reports/quality/."""
@@ -423,7 +430,14 @@ def check(
     from engagement_lake.quality import main_check
 
     try:
-        code = main_check(layer.value, data_dir, warehouse, report_dir, fail_on_error=fail_on_error)
+        code = main_check(
+            layer.value,
+            data_dir,
+            warehouse,
+            report_dir,
+            fail_on_error=fail_on_error,
+            all_rows=all_rows,
+        )
     except NoBronzeError as exc:
         raise _fail(str(exc)) from None
     raise typer.Exit(code)

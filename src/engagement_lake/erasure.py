@@ -17,7 +17,9 @@ systems' raw landing and is left alone: it is removed when the source system del
 4. **Rebuild and republish** everything: a surgical delete would leave the person inside every
    aggregate (daily summaries, cohorts, RFM buckets, the CLV model's fit), which only a rebuild
    from the remaining rows removes. Then the previous serving file and export folders, which
-   still hold the person, are replaced by the new publication.
+   still hold the person, are replaced by the new publication, and the quality checks' ledger
+   of validated rows (``engagement_lake.quality.checked_rows``: hashes of raw values, the
+   person's among them) is deleted; the next check validates every row again.
 
 The register holds source ids in the clear (see docs/privacy.md, "Erasure", for why).
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 import duckdb
 
 from engagement_lake.config import RunConfig
+from engagement_lake.quality.checked_rows import ledger_path
 
 REGISTER = Path("_erasure") / "requests.parquet"
 REGISTER_COLUMNS = (
@@ -304,6 +307,9 @@ def forget(
             f"failed ({' '.join(str(exc).split())[:300]}); run `engagement-lake build` to finish"
         ) from None
     drop_previous_publications(cfg, published.export_dir)
+    checked = ledger_path(cfg.warehouse)
+    for stale in (checked, checked.with_name(checked.name + ".wal")):
+        stale.unlink(missing_ok=True)
     after = row_counts(cfg)
     removed = {
         table: before[table] - after.get(table, 0)

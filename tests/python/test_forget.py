@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from engagement_lake.config import RunConfig
 from engagement_lake.erasure import ForgetResult, forget, read_register
 from engagement_lake.publish import VERSIONS_DIR, previous_path, publish, serving_path
+from engagement_lake.quality.checked_rows import CheckedRows, ledger_path
 
 runner = CliRunner()
 
@@ -125,6 +126,8 @@ def forgotten(lake, module_dir) -> Forgotten:
             r[0] for r in con.execute("select customer_id from gold.dim_customer").fetchall()
         }
     system, source_id = records[0]
+    CheckedRows(ledger_path(cfg.warehouse)).close()  # as a check run leaves it
+    assert ledger_path(cfg.warehouse).exists()
     result = forget(cfg, f"{system}:{source_id}")
     return Forgotten(cfg, result, golden, records, names, before, customers_before)
 
@@ -263,6 +266,10 @@ def test_a_later_rebuild_keeps_the_person_out(forgotten) -> None:
         assert not con.execute(
             "select count(*) from silver.customer_xref where customer_id = ?", [forgotten.golden]
         ).fetchone()[0]
+
+
+def test_forget_deletes_the_checks_ledger_of_raw_row_hashes(forgotten) -> None:
+    assert not ledger_path(forgotten.cfg.warehouse).exists()
 
 
 def test_forgetting_again_says_the_person_is_already_erased(forgotten) -> None:

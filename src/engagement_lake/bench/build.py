@@ -25,7 +25,9 @@ process so that the kernel reports its peak resident memory (``ru_maxrss`` from 
   write them, so raw / floor is the cost of the transformations themselves.
 - **cookbook**: each ``analyses/*.sql`` question rendered as ``engagement-lake cookbook`` does
   and run through the analyst's read-only connection, the query alone timed.
-- **checks**: ``engagement-lake check --layer all`` on the built lake, timed; and the replay's
+- **checks**: ``engagement-lake check --layer all`` on the built lake, timed (the full cycle
+  starts without the checks' ledger, so GX validates every row; the increment's check reuses
+  the rows the full cycle's check passed, as a daily check does); and the replay's
   own correctness: every model has the same row count in dbt's warehouse and the raw one, and
   every data test finds the same number of failing rows raw as in dbt.
 - **publish**: ``engagement_lake.publish.publish`` (export and serving file) after each build,
@@ -66,6 +68,7 @@ import duckdb
 
 from engagement_lake.config import DEFAULT_SEED, PROJECT_ROOT, RunConfig, duckdb_settings
 from engagement_lake.increments import record_path
+from engagement_lake.quality.checked_rows import ledger_path
 
 TARGETS: dict[str, float] = {
     "dbt_models_over_raw": 1.3,
@@ -457,6 +460,7 @@ def step_checks(data_dir: str, warehouse: str, report_dir: str, target: str) -> 
         "checks": {layer: sum(r.layer == layer for r in report.results) for layer in report.layers},
         "errors": len(report.failures("error")),
         "warnings": len(report.failures("warning")),
+        "rows_reused": report.rows_reused,
     }
 
 
@@ -511,8 +515,10 @@ def measure(
     the build runs on the warehouse as the previous build left it (the daily increment)."""
     target = work / f"target-{label}"
     if fresh:
-        for stale in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
-            stale.unlink(missing_ok=True)
+        checked = ledger_path(warehouse)  # a full cycle validates every row
+        for stale in (warehouse, checked):
+            for path in (stale, stale.with_name(stale.name + ".wal")):
+                path.unlink(missing_ok=True)
         record_path(warehouse).unlink(missing_ok=True)
         shutil.rmtree(target, ignore_errors=True)
     print(f"[{label}] dbt build …", flush=True)

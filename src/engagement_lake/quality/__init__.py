@@ -32,12 +32,14 @@ def main_check(
     *,
     fail_on_error: bool | None = None,
     target_dir: str | os.PathLike[str] | None = None,
+    all_rows: bool = False,
 ) -> int:
     """``engagement-lake check``: run the checks, print one line per failing check (errors red,
     warnings yellow) and the summary, and return the exit code.
 
     ``data_dir`` and ``warehouse`` resolve like every other command (argument, environment,
     default); ``target_dir`` is where the dbt manifest is read (default ``target/``).
+    ``all_rows`` validates the rows a previous check already passed too (``checked_rows``).
     """
     from rich.console import Console
 
@@ -48,7 +50,9 @@ def main_check(
         config.warehouse_path(warehouse),
         target_dir=Path(target_dir) if target_dir is not None else None,
     )
-    report = run_checks(cfg, layer, report_dir=Path(report_dir), fail_on_error=fail_on_error)
+    report = run_checks(
+        cfg, layer, report_dir=Path(report_dir), fail_on_error=fail_on_error, all_rows=all_rows
+    )
     console = Console(highlight=False, soft_wrap=True)
     for result in report.failures():
         style = "red" if result.severity == "error" else "yellow"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engagement_lake.quality import suites as S
+from engagement_lake.quality.checked_rows import HASH_COLUMN, CheckedRows
 from engagement_lake.quality.duckdb_engine import _q
 from engagement_lake.quality.report import (
     SAMPLE_SIZE,
@@ -35,9 +36,9 @@ class _Tally:
     error: str | None = None
 
     def add(self, result: Any, column: str | None, locate: bool) -> None:
-        info = result.exception_info or {}
-        if info.get("raised_exception"):
-            self.error = self.error or str(info.get("exception_message"))
+        raised = gx_error(result)
+        if raised is not None:
+            self.error = self.error or raised
             return
         res = result.result or {}
         self.element_count += int(res.get("element_count") or 0)
@@ -46,9 +47,10 @@ class _Tally:
             # A null says nothing by itself: show the keys of the rows that hold it.
             # (Without index columns GX lists chunk positions, which locate nothing.)
             found = [
-                {k: v for k, v in row.items() if k != column}
+                keys
                 for row in res.get("partial_unexpected_index_list") or []
                 if isinstance(row, dict)
+                and (keys := {k: v for k, v in row.items() if k not in (column, HASH_COLUMN)})
             ]
         else:
             found = list(res.get("partial_unexpected_list") or [])
@@ -57,6 +59,22 @@ class _Tally:
                 break
             if value not in self.sample:
                 self.sample.append(value)
+
+
+def gx_error(result: Any) -> str | None:
+    """What went wrong when GX could not judge a chunk, else None.
+
+    GX reports an expectation that raised in two shapes: ``exception_info`` with
+    ``raised_exception`` at the top, or, when a metric failed, one such entry per metric id.
+    Either way it returns no counts, which must never read as "no unexpected rows"."""
+    info = result.exception_info or {}
+    entries = [info, *(v for v in info.values() if isinstance(v, dict))]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            return str(entry.get("exception_message"))
+    if not result.success and not result.result:
+        return "GX judged the expectation failed without a result"
+    return None
 
 
 def let_pyspark_import() -> None:
@@ -98,6 +116,8 @@ class GxValidator:
         # console and interleaves with the check's own lines.
         logging.getLogger("great_expectations").setLevel(logging.WARNING)
         self._gx = gx
+        self.ledger: CheckedRows | None = None
+        """Rows validated before (``checked_rows``); None validates every row."""
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.batch_definition = (
@@ -114,7 +134,10 @@ class GxValidator:
         columns: Sequence[str],
         chunk_rows: int,
     ) -> tuple[int, dict[int, _Tally]]:
-        """Stream ``suite.relation`` through GX; returns (rows, tally per expectation id)."""
+        """Stream ``suite.relation`` through GX; returns (rows, tally per expectation id).
+
+        With a ledger, only the rows it does not hold are streamed: the others count as passed
+        elements of every expectation, and the rows that pass now are recorded."""
         gx_suite = self.context.suites.add(suite.gx_suite(expectations))
         definition = self.context.validation_definitions.add(
             self._gx.ValidationDefinition(
@@ -123,16 +146,22 @@ class GxValidator:
         )
         index = [c for c in suite.index_columns if c in columns]
         needed = list(dict.fromkeys([*index, *(e.column for e in expectations if e.column)]))
+        ledger = self.ledger
+        run = ledger.start(con, suite, expectations, needed) if ledger is not None else None
         result_format = {
-            "result_format": "SUMMARY",
+            # COMPLETE names every unexpected row (by its hash), so the others can be recorded
+            "result_format": "SUMMARY" if run is None else "COMPLETE",
             "partial_unexpected_count": SAMPLE_SIZE,
-            "unexpected_index_column_names": index,
+            "unexpected_index_column_names": index if run is None else [*index, HASH_COLUMN],
         }
         tallies = {suite.position(e): _Tally() for e in expectations}
         locate = {suite.position(e): e.check == S.NOT_NULL for e in expectations}
         by_id = {suite.position(e): e for e in expectations}
         rows = 0
-        con.execute(f"select {', '.join(map(_q, needed))} from {suite.relation}")
+        if run is None:
+            con.execute(f"select {', '.join(map(_q, needed))} from {suite.relation}")
+        else:
+            ledger.stream(con, run)
         vectors = max(1, chunk_rows // _VECTOR)
         while True:
             df = con.fetch_df_chunk(vectors)
@@ -148,22 +177,58 @@ class GxValidator:
             for result in outcome.results:
                 eid = int(result.expectation_config.meta["id"])
                 tallies[eid].add(result, by_id[eid].column, locate[eid])
+            if run is not None:
+                ledger.record_chunk(run, df[HASH_COLUMN].to_numpy(), _failing(outcome.results))
         self.context.validation_definitions.delete(suite.name)
         self.context.suites.delete(suite.name)
+        if run is not None:
+            ledger.finish(con, run)
+            rows += run.reused
+            for tally in tallies.values():
+                tally.element_count += run.reused
         return rows, tallies
+
+
+def _failing(results: Iterable[Any]) -> set[int] | None:
+    """Hashes of the chunk's rows that some expectation found unexpected; None when the chunk
+    cannot be trusted (an expectation raised, or GX named fewer rows than it counted)."""
+    failing: set[int] = set()
+    for result in results:
+        if gx_error(result) is not None:
+            return None
+        res = result.result or {}
+        named = [row[HASH_COLUMN] for row in res.get("unexpected_index_list") or []]
+        if len(named) < int(res.get("unexpected_count") or 0):
+            return None
+        failing.update(int(h) for h in named)
+    return failing
 
 
 def _prepare(df: Any, expectations: Iterable[Expect]) -> None:
     """Give range checks the dtypes GX compares vectorised (numpy floats, ns datetimes).
 
     DuckDB hands over microsecond timestamps and nullable extension integers; GX would fall
-    back to a Python loop per value on those, or fail to compare them with the bounds.
+    back to a Python loop per value on those, or fail to compare them with the bounds. A bronze
+    column some file wrote as text (type drift) is text in the union of the files: its range is
+    judged on the values that are numbers, the others being the cast check's finding.
     """
     import pandas as pd
 
-    for col in {e.column for e in expectations if e.check == S.BETWEEN}:
+    ranges = [e for e in expectations if e.check == S.BETWEEN]
+    numeric = {
+        e.column
+        for e in ranges
+        if all(
+            isinstance(b, int | float) and not isinstance(b, bool)
+            for b in (e.kwargs.get("min_value"), e.kwargs.get("max_value"))
+            if b is not None
+        )
+    }
+    for col in {e.column for e in ranges}:
         series = df[col]
-        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if col in numeric and pd.api.types.is_string_dtype(series.dtype):
+            df[col] = pd.to_numeric(series, errors="coerce")
+        elif pd.api.types.is_datetime64_any_dtype(series.dtype):
             if not isinstance(series.dtype, pd.DatetimeTZDtype):
                 # A date beyond 2262 stays as it is: GX's slower path still judges it.
                 with contextlib.suppress(OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):

@@ -76,6 +76,9 @@ class CheckReport:
     """Newest bronze load (``_loaded_at``) that freshness was measured against."""
     strict: bool = False
     """Whether bronze rows the build quarantines fail the run too (``--fail-on-error``)."""
+    rows_reused: int | None = None
+    """Rows GX did not re-validate because they passed unchanged before (``checked_rows``);
+    None when the run had no ledger."""
 
     def gates(self, result: CheckResult) -> bool:
         """Whether this failing error decides the exit code."""
@@ -120,6 +123,8 @@ class CheckReport:
                 f" ({len(handled)} bronze errors are rows the build quarantines: reported, "
                 "not failing the run)"
             )
+        if self.rows_reused:
+            text += f"; {self.rows_reused:,} unchanged rows already validated"
         if self.html_path is not None:
             text += f"; report {self.html_path}"
         return text
@@ -133,6 +138,7 @@ class CheckReport:
             "as_of": self.as_of,
             "seconds": round(self.seconds, 3),
             "layer_seconds": {k: round(v, 3) for k, v in self.layer_seconds.items()},
+            "rows_reused": self.rows_reused,
             "exit_code": self.exit_code,
             "summary": self.summary(),
             "counts": {

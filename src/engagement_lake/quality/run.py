@@ -15,10 +15,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from engagement_lake.config import CHECK_LAYERS, RunConfig
 from engagement_lake.contracts import Contract, load_contracts
 from engagement_lake.quality.bronze import run_bronze
+from engagement_lake.quality.checked_rows import CheckedRows, ledger_path
 from engagement_lake.quality.gx_engine import DEFAULT_CHUNK_ROWS, GxValidator
 from engagement_lake.quality.report import (
     LAYERS,
@@ -46,6 +48,7 @@ def run_checks(
     fail_on_error: bool | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     contracts: Mapping[str, Contract] | None = None,
+    all_rows: bool = False,
 ) -> CheckReport:
     """Run the checks of ``layer`` (bronze, silver, gold or all) and write the JSON and HTML
     report to ``report_dir/check_<layer>.{json,html}``.
@@ -56,23 +59,59 @@ def run_checks(
     errors (an unreadable file, a missing required column) still fail, and ``--layer bronze``
     and ``--layer all`` agree. True: every error, quarantined bronze rows included. False:
     none (report-only). A data folder with no bronze raises ``NoBronzeError``.
-    """
-    import duckdb
 
+    GX validates only the rows the ledger beside the warehouse has not seen pass
+    (``checked_rows``); ``all_rows`` validates every row and rebuilds the ledger.
+    """
     if layer not in LAYER_CHOICES:
         raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(LAYER_CHOICES)}")
     layers = LAYERS if layer == "all" else (layer,)
     gating = gating_layers(layer, fail_on_error)
     contracts = contracts if contracts is not None else load_contracts()
     started = time.perf_counter()
-    validator = GxValidator()
-    results: list[CheckResult] = []
-    seconds: dict[str, float] = {}
-    as_of = None
     if "bronze" in layers:
         from engagement_lake.preflight import require_bronze
 
         require_bronze(cfg.data_dir, contracts)
+    validator = GxValidator()
+    if cfg.warehouse.parent.is_dir():
+        validator.ledger = CheckedRows.open(ledger_path(cfg.warehouse), reuse=not all_rows)
+    try:
+        results, seconds, as_of = _run_layers(cfg, layers, validator, contracts, chunk_rows)
+    finally:
+        if validator.ledger is not None:
+            validator.ledger.close()
+    report = CheckReport(
+        results,
+        layers,
+        gating,
+        time.perf_counter() - started,
+        seconds,
+        as_of=None if as_of is None else as_of.isoformat(sep=" "),
+        strict=bool(fail_on_error),
+        rows_reused=None if validator.ledger is None else validator.ledger.reused_rows,
+    )
+    report.json_path = report_dir / f"check_{layer}.json"
+    report.html_path = report_dir / f"check_{layer}.html"
+    write_json(report, report.json_path)
+    write_html(report, report.html_path)
+    return report
+
+
+def _run_layers(
+    cfg: RunConfig,
+    layers: tuple[str, ...],
+    validator: GxValidator,
+    contracts: Mapping[str, Contract],
+    chunk_rows: int,
+) -> tuple[list[CheckResult], dict[str, float], Any]:
+    """Each layer's results in order, the seconds per layer and bronze's as-of."""
+    import duckdb
+
+    results: list[CheckResult] = []
+    seconds: dict[str, float] = {}
+    as_of = None
+    if "bronze" in layers:
         t = time.perf_counter()
         found, as_of, _ = run_bronze(cfg, validator, contracts, chunk_rows=chunk_rows)
         results += found
@@ -97,17 +136,4 @@ def run_checks(
                     seconds["gold"] = time.perf_counter() - t
             finally:
                 con.close()
-    report = CheckReport(
-        results,
-        layers,
-        gating,
-        time.perf_counter() - started,
-        seconds,
-        as_of=None if as_of is None else as_of.isoformat(sep=" "),
-        strict=bool(fail_on_error),
-    )
-    report.json_path = report_dir / f"check_{layer}.json"
-    report.html_path = report_dir / f"check_{layer}.html"
-    write_json(report, report.json_path)
-    write_html(report, report.html_path)
-    return report
+    return results, seconds, as_of

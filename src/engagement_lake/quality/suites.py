@@ -22,6 +22,7 @@ Engines, and why GX is not the only one:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,8 +156,16 @@ def java_to_strftime(fmt: str) -> str:
 
 
 def _bound(value: Any) -> Any:
-    """A contract bound as GX accepts it: dates as ISO strings, numbers unchanged."""
-    if isinstance(value, dt.date | dt.datetime):
+    """A contract bound as GX accepts it: dates as ISO timestamp strings, numbers unchanged.
+
+    A day alone (``2000-01-01``) would reach GX as a ``date``, which pandas refuses to compare
+    with the timestamps DuckDB hands over for DATE and TIMESTAMP columns alike; midnight of that
+    day compares with both."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        value = dt.date.fromisoformat(value)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime.combine(value, dt.time())
+    if isinstance(value, dt.datetime):
         return value.isoformat()
     return value
 
