@@ -15,13 +15,16 @@ import duckdb
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from engagement_lake.cli import app
 from engagement_lake.config import RunConfig
 from engagement_lake.contracts import load_contracts
 from engagement_lake.quality import CheckReport, main_check, run_checks
 from engagement_lake.quality import bronze as B
 from engagement_lake.quality import run as R
 from engagement_lake.quality import suites as S
+from engagement_lake.quality.checked_rows import ledger_path
 from engagement_lake.quality.gx_engine import GxValidator
 from engagement_lake.quality.manifest_suites import manifest_suites
 from engagement_lake.quality.report import CheckResult
@@ -457,6 +460,36 @@ def test_main_check_prints_lines_and_summary(faulty, tmp_path, capsys):
     assert code == 1
     assert report.lines()[0] in out
     assert out.strip().splitlines()[-1].startswith("quality bronze:")
+
+
+def _outcomes(report: CheckReport) -> list[tuple]:
+    return [
+        (r.table, r.column, r.check, r.success, r.unexpected_count, r.element_count, r.sample)
+        for r in report.results
+    ]
+
+
+def test_a_check_again_reuses_the_rows_that_passed_and_reports_the_same(faulty, tmp_path):
+    """The faulty lake fails in many tables and chunks; reusing rows changes no result."""
+    cfg, _, report = faulty
+    assert ledger_path(cfg.warehouse).exists()
+    again = run_checks(cfg, "bronze", report_dir=tmp_path, fail_on_error=True)
+    loaded = [r for r in report.results if r.check == S.NOT_NULL and r.column == "_loaded_at"]
+    bronze_rows = sum(r.element_count for r in loaded)
+    assert len(loaded) > 40 and again.rows_reused > 0.9 * bronze_rows
+    assert f"{again.rows_reused:,} unchanged rows already validated" in again.summary()
+    assert _outcomes(again) == _outcomes(report)
+    where = ["--data-dir", str(cfg.data_dir), "--warehouse", str(cfg.warehouse)]
+    result = CliRunner().invoke(
+        app, ["check", "--layer", "bronze", "--all-rows", *where, "--report-dir", str(tmp_path)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "already validated" not in result.output
+    every = json.loads((tmp_path / "check_bronze.json").read_text())
+    assert every["rows_reused"] == 0
+    assert [(r["table"], r["check"], r["unexpected_count"]) for r in every["results"]] == [
+        (table, check, count) for table, _, check, _, count, _, _ in _outcomes(report)
+    ]
 
 
 # ----------------------------------------------------------------------------- chunks, freshness

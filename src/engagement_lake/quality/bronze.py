@@ -210,6 +210,8 @@ def run_bronze(
         ).fetchone()[0]
     fresh, as_of = _freshness(suites, newest)
     results.extend(fresh)
+    if validator.ledger is not None:
+        validator.ledger.release(con)
     con.close()
     return results, as_of, suites
 

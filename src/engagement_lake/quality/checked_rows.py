@@ -34,6 +34,7 @@ warehouse, like the warehouse itself, and an erasure deletes it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
@@ -49,6 +50,12 @@ HASH_COLUMN = "__checked_row_hash"
 """The column each streamed chunk carries its rows' hashes in (GX names it in unexpected rows)."""
 _FORMAT = 1
 """Bumped when what a hash covers changes, so that an old ledger is started afresh."""
+_SPLIT = "__checked_split"
+"""Temp table of one suite's run: every row's hash, and the values of the rows to validate."""
+_CATALOG = "checked_rows"
+"""The name the ledger is attached under on the checks' connections."""
+_STALE_SHARE = 0.25
+"""Share of a suite's ledger that may be hashes of rows gone since before it is rewritten."""
 
 
 def ledger_path(warehouse: Path) -> Path:
@@ -75,14 +82,20 @@ class SuitePass:
     """SQL of the rows GX must validate: the needed columns and ``HASH_COLUMN``."""
     reused: int
     """Rows whose hash the ledger held: counted as passed, not validated."""
-    seen: Any
-    """Arrow table (``h``) of the distinct reused hashes, kept in the ledger."""
+    extend: bool
+    """Whether the suite's ledger is kept and the new passes added to it (else it is rewritten
+    from this run's passes: a new suite, a changed fingerprint, ``--all-rows``, or a ledger
+    with too many hashes of rows gone since)."""
+    split: bool = False
+    """Whether the rows were split against the ledger (the temp table ``_SPLIT`` exists)."""
     passed: list[Any] = field(default_factory=list)
     """Numpy arrays of the hashes of validated rows that passed everything."""
 
 
 class CheckedRows:
-    """The ledger of one check run (see the module docstring).
+    """The ledger of one check run (see the module docstring), attached to each connection the
+    checks read a layer with (bronze's in-memory one, then the warehouse's read-only one), so
+    that splitting rows and recording passes run inside that connection.
 
     ``reuse=False`` validates every row but still records what passed, so the next run can
     reuse it (``--all-rows``).
@@ -93,13 +106,14 @@ class CheckedRows:
 
         self.path = path
         self.reuse = reuse
-        self.con = duckdb.connect(str(path))
-        self.con.execute(
-            "create table if not exists suites ("
-            "suite varchar primary key, fingerprint varchar not null, table_name varchar not null)"
-        )
+        with duckdb.connect(str(path)) as con:  # raises at once if another check holds it
+            con.execute(
+                "create table if not exists suites (suite varchar primary key, "
+                "fingerprint varchar not null, table_name varchar not null)"
+            )
         self.reused_rows = 0
         self.validated_rows = 0
+        self._attached: list[Any] = []
 
     @classmethod
     def open(cls, path: Path, *, reuse: bool = True) -> CheckedRows | None:
@@ -109,11 +123,33 @@ class CheckedRows:
 
         try:
             return cls(path, reuse=reuse)
-        except duckdb.IOException:
-            return None
+        except (duckdb.IOException, duckdb.BinderException):  # held by another process, or
+            return None  # still attached in this one
+
+    def release(self, con: Any) -> None:
+        """Detach the ledger from ``con`` before it closes. (A connection to a file another
+        connection of the process has open shares its database, which would keep the ledger
+        attached after the close, and the next check could not open it.)"""
+        import duckdb
+
+        if any(c is con for c in self._attached):
+            self._attached = [c for c in self._attached if c is not con]
+            with contextlib.suppress(duckdb.Error):
+                con.execute(f"detach {_CATALOG}")
 
     def close(self) -> None:
-        self.con.close()
+        """Detach the ledger from every connection it is still attached to."""
+        for con in list(self._attached):
+            self.release(con)
+
+    def _attach(self, con: Any) -> None:
+        attached = con.execute(
+            "select count(*) from duckdb_databases() where database_name = ?", [_CATALOG]
+        ).fetchone()[0]
+        if not attached:
+            literal = "'" + str(self.path).replace("'", "''") + "'"
+            con.execute(f"attach {literal} as {_CATALOG} (read_only false)")
+            self._attached.append(con)
 
     # ----------------------------------------------------------------------------- one suite
 
@@ -124,38 +160,41 @@ class CheckedRows:
         has a GX expectation that is not a column map (it would need the whole table)."""
         if not expectations or any(e.check not in S.GX_MAP_TYPES for e in expectations):
             return None
+        self._attach(con)
         checked = list(dict.fromkeys(e.column for e in expectations if e.column))
         row_hash = f"hash(row({', '.join(map(_q, checked))}))"
         fingerprint = self._fingerprint(con, suite, expectations, checked)
-        table = _table(suite.name)
-        known = self.con.execute(
-            "select fingerprint = ? from suites where suite = ?", [fingerprint, suite.name]
+        ledger = f"{_CATALOG}.{_table(suite.name)}"
+        known = con.execute(
+            f"select fingerprint = ? from {_CATALOG}.suites where suite = ?",
+            [fingerprint, suite.name],
         ).fetchone()
-        prior = (
-            self.con.execute(f"select h from {table}").to_arrow_table()
-            if self.reuse and known and known[0]
-            else _empty_hashes()
-        )
-        con.register("__checked_prior", prior)
-        try:
-            seen = con.execute(
-                f"select t.h, count(*) as n from (select {row_hash} as h from {suite.relation}) t "
-                "semi join __checked_prior as p on t.h = p.h group by t.h"
-            ).to_arrow_table()
-        finally:
-            con.unregister("__checked_prior")
-        reused = int(sum(seen.column("n").to_pylist())) if seen.num_rows else 0
         cols = ", ".join(map(_q, needed))
-        query = (
-            f"select t.* from (select {cols}, {row_hash} as {_q(HASH_COLUMN)} "
-            f"from {suite.relation}) t anti join __checked_seen as s on t.{_q(HASH_COLUMN)} = s.h"
+        hashed = f"select {cols}, {row_hash} as {_q(HASH_COLUMN)} from {suite.relation}"
+        con.execute(f"drop table if exists {_SPLIT}")  # left by a suite that raised
+        if not (self.reuse and known and known[0]):  # nothing to reuse: one pass, every row
+            return SuitePass(suite.name, fingerprint, hashed, 0, extend=False)
+        # One read of the table: each row's hash, and its values only if the ledger lacks it.
+        payload = ", ".join(f"{_q(c)} := t.{_q(c)}" for c in needed)
+        con.execute(
+            f"create or replace temp table {_SPLIT} as "
+            f"select t.{_q(HASH_COLUMN)} as h, "
+            f"case when p.h is null then struct_pack({payload}) end as payload "
+            f"from ({hashed}) as t left join {ledger} as p on t.{_q(HASH_COLUMN)} = p.h"
         )
-        return SuitePass(suite.name, fingerprint, query, reused, seen.select(["h"]))
+        reused, present, kept = con.execute(
+            f"select count(*) filter (where payload is null), "
+            f"count(distinct h) filter (where payload is null), (select count(*) from {ledger}) "
+            f"from {_SPLIT}"
+        ).fetchone()
+        # Hashes of rows gone since cost space, never correctness (a row that comes back passed
+        # before): the ledger is rewritten only once they are a quarter of it.
+        extend = kept - present <= _STALE_SHARE * kept
+        query = f"select payload.*, h as {_q(HASH_COLUMN)} from {_SPLIT} where payload is not null"
+        return SuitePass(suite.name, fingerprint, query, int(reused), extend=extend, split=True)
 
     def stream(self, con: Any, run: SuitePass) -> None:
-        """Execute ``run.query`` on ``con``; the caller fetches its chunks, then ``finish``.
-        (The reused hashes stay registered until then: DuckDB reads them as it streams.)"""
-        con.register("__checked_seen", run.seen)
+        """Execute ``run.query`` on ``con``; the caller fetches its chunks, then ``finish``."""
         con.execute(run.query)
 
     def record_chunk(self, run: SuitePass, hashes: Any, failing: Iterable[int] | None) -> None:
@@ -171,32 +210,36 @@ class CheckedRows:
         run.passed.append(values[~np.isin(values, bad)] if len(bad) else values)
 
     def finish(self, con: Any, run: SuitePass) -> None:
-        """Replace the suite's ledger with the hashes of the rows present now that passed."""
+        """Record the run's passes: added to the suite's ledger, or the ledger rewritten as the
+        hashes of the rows present now that passed (see ``SuitePass.extend``)."""
         import numpy as np
         import pyarrow as pa
 
-        con.unregister("__checked_seen")
-
         self.reused_rows += run.reused
-        table = _table(run.suite)
+        ledger = f"{_CATALOG}.{_table(run.suite)}"
         passed = np.concatenate(run.passed) if run.passed else np.empty(0, dtype=np.uint64)
-        fresh = pa.table({"h": pa.array(passed, type=pa.uint64())})
-        self.con.register("__seen", run.seen)
-        self.con.register("__passed", fresh)
+        con.register("__checked_passed", pa.table({"h": pa.array(passed, type=pa.uint64())}))
+        kept_now = f"select h from {_SPLIT} where payload is null union " if run.split else ""
         try:
-            self.con.execute("begin")
-            self.con.execute(
-                f"create or replace table {table} as "
-                "select h from __seen union select h from __passed"
+            con.execute("begin")
+            if run.extend:
+                con.execute(f"insert into {ledger} select distinct h from __checked_passed")
+            else:
+                con.execute(
+                    f"create or replace table {ledger} as "
+                    f"{kept_now}select distinct h from __checked_passed"
+                )
+            con.execute(
+                f"insert or replace into {_CATALOG}.suites values (?, ?, ?)",
+                [run.suite, run.fingerprint, _table(run.suite)],
             )
-            self.con.execute(
-                "insert or replace into suites values (?, ?, ?)",
-                [run.suite, run.fingerprint, table],
-            )
-            self.con.execute("commit")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
         finally:
-            self.con.unregister("__seen")
-            self.con.unregister("__passed")
+            con.unregister("__checked_passed")
+            con.execute(f"drop table if exists {_SPLIT}")
 
     @staticmethod
     def _fingerprint(
@@ -221,9 +264,3 @@ class CheckedRows:
             "expectations": plan,
         }
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
-
-
-def _empty_hashes() -> Any:
-    import pyarrow as pa
-
-    return pa.table({"h": pa.array([], type=pa.uint64())})

@@ -135,5 +135,7 @@ def _run_layers(
                     results += found
                     seconds["gold"] = time.perf_counter() - t
             finally:
+                if validator.ledger is not None:
+                    validator.ledger.release(con)
                 con.close()
     return results, seconds, as_of
