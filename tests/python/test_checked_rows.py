@@ -7,13 +7,10 @@ failing rows, so recording passes per row (not per chunk) is exercised too.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
-
 import duckdb
 import pytest
 
+from duckdb_holder import held_by_another_process
 from engagement_lake.quality import suites as S
 from engagement_lake.quality.checked_rows import CheckedRows, ledger_path
 from engagement_lake.quality.gx_engine import GxValidator
@@ -161,28 +158,8 @@ def test_date_bounds_reach_gx_as_timestamps() -> None:
 def test_a_ledger_held_by_another_check_is_skipped_not_waited_for(tmp_path) -> None:
     path = ledger_path(tmp_path / "warehouse.duckdb")
     CheckedRows(path).close()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys, time
-                con = duckdb.connect({str(path)!r})
-                print("held", flush=True)
-                time.sleep(60)
-                """
-            ),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
+    with held_by_another_process(path):
         assert CheckedRows.open(path) is None
-    finally:
-        holder.kill()
-        holder.wait()
     reopened = CheckedRows.open(path)
     assert reopened is not None
     reopened.close()

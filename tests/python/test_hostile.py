@@ -7,9 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
@@ -17,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from duckdb_holder import held_by_another_process
 from engagement_lake import cli
 from engagement_lake.config import RunConfig
 from engagement_lake.contracts import load_contracts
@@ -272,26 +270,7 @@ def test_a_copied_and_renamed_warehouse_reads_every_view(lake, tmp_path):
 
 def test_a_busy_warehouse_is_one_line(lake, tmp_path, capsys):
     db = tmp_path / "busy.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            textwrap.dedent(
-                f"""
-                import duckdb, sys, time
-                con = duckdb.connect({str(db)!r})
-                con.execute("create schema quality")
-                print("ready", flush=True)
-                sys.stdin.read()
-                """
-            ),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    with held_by_another_process(db, "create schema quality"):
         code, err = _run(
             capsys, "build", "--data-dir", str(lake.cfg.data_dir), "--warehouse", str(db)
         )
@@ -300,8 +279,6 @@ def test_a_busy_warehouse_is_one_line(lake, tmp_path, capsys):
         assert f"{db} is in use by another process" in line and "retry" in line
         code, err = _run(capsys, "check", "--layer", "gold", "--warehouse", str(db))
         assert code == 1 and "is in use by another process" in _one_error_line(err)
-    finally:
-        holder.communicate("")
 
 
 # ----------------------------------------------------------------------------- CLI input
