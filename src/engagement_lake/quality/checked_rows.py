@@ -15,9 +15,11 @@ arguments), the checked columns' types and the DuckDB and GX versions. A check r
    are counted, not validated) from the rest, which stream through GX as before;
 2. counts a reused row as an element of every expectation with no unexpected value (what GX would
    report for it); samples come from the rows validated, as a reused row has nothing to show;
-3. keeps, per suite, the hashes of the rows present now that passed (reused, or validated and
-   named in no expectation's unexpected rows), so the ledger never outgrows the tables. A chunk
-   in which an expectation raised is not recorded at all.
+3. adds to the suite's ledger the hashes of the validated rows that no expectation named among
+   its unexpected rows (GX's ``COMPLETE`` result names each by its hash); a chunk in which an
+   expectation raised is not recorded at all. Hashes of rows gone since cost space, never
+   correctness (a row that comes back passed before), so the ledger is rewritten as the hashes
+   of the rows present now that passed only once they are a quarter of it.
 
 A different fingerprint (a changed rule, a retyped column, another DuckDB or GX) starts the
 suite's ledger afresh, so every row is judged again. What concerns a whole table (uniqueness,
