@@ -591,6 +591,40 @@ def test_identity_noise_is_present_but_matchable(backfill: tuple[Path, GenerateR
 # ----------------------------------------------------------------------------- behaviour
 
 
+def test_a_member_never_redeems_points_that_expired(tmp_path: Path) -> None:
+    """Redemptions are a share of the points a member gained; after an expiry empties the
+    balance, only the points gained since count, so a daily load never drives a balance below
+    zero (the member below held 0 points and earned 241: the points gained before the expiry
+    once made them redeem 500)."""
+    from types import SimpleNamespace
+
+    from engagement_lake.generate.systems import loyalty
+
+    ledger = tmp_path / "ledger.parquet"
+    con = duckdb.connect()
+    con.execute(f"""copy (select * from (values
+        ('PL1', 'L1', 'bonus', 100, timestamp '2025-01-02 10:00'),
+        ('PL2', 'L1', 'earn', 350, timestamp '2025-03-02 10:00'),
+        ('PL3', 'L1', 'earn', 219, timestamp '2025-05-02 10:00'),
+        ('PL4', 'L1', 'bonus', 250, timestamp '2025-05-02 11:00'),
+        ('PL5', 'L1', 'expire', -919, timestamp '2026-05-02 11:00'))
+        as t(ledger_id, member_id, entry_type, points, entry_ts)) to '{ledger}'""")
+    bronze = SimpleNamespace(
+        query=lambda sql: con.execute(sql).pl(), scan=lambda fqn: f"read_parquet('{ledger}')"
+    )
+    state = loyalty._state(SimpleNamespace(bronze=bronze), ["L1"]).row(0, named=True)
+    assert (state["earned"], state["gained"], state["balance"]) == (569, 0, 0)
+    habit = max(rho for rho, _ in loyalty.REDEEM_PROPENSITY)
+    steps = loyalty.earn_steps(
+        np.array([0]),
+        np.array([241]),
+        np.array([float(state["earned"])]),
+        np.array([float(state["gained"])]),
+        np.array([habit]),
+    )["steps"]
+    assert state["balance"] + 241 - loyalty.REDEEM_POINTS * int(steps.sum()) >= 0
+
+
 def test_business_rules_hold(backfill: tuple[Path, GenerateResult]) -> None:
     root, _ = backfill
     con = duckdb.connect()

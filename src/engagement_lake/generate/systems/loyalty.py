@@ -330,20 +330,31 @@ LEDGER = "loyalty.points_ledger"
 
 
 def _state(d: Day, members: list[str]) -> pl.DataFrame:
-    """Running totals of ``members`` from bronze: earned and gained points, balance, last earn
-    and last activity (enrolment or earning), as the backfill computes them."""
+    """Running totals of ``members`` from bronze: earned points, gained points (bonuses
+    included) since the last expiry, balance, last earn and last activity (enrolment or
+    earning), as the backfill computes them.
+
+    Gained points count from the last expiry on because redemptions are a share of them
+    (``earn_steps``): an expiry empties the balance, and points gained before it cannot be
+    redeemed again, so a member never redeems more than they hold."""
     if not members:
         return pl.DataFrame()
     in_list = ",".join(f"'{m}'" for m in members)
     return d.bronze.query(f"""
         SELECT member_id,
             sum(CASE WHEN entry_type = 'earn' THEN points ELSE 0 END) AS earned,
-            sum(CASE WHEN entry_type IN ('earn', 'bonus') THEN points ELSE 0 END) AS gained,
+            sum(CASE WHEN entry_type IN ('earn', 'bonus')
+                      AND (last_expiry IS NULL OR entry_ts > last_expiry)
+                THEN points ELSE 0 END) AS gained,
             sum(points) AS balance,
             max(CASE WHEN entry_type = 'earn' THEN epoch_us(entry_ts) END) AS last_earn,
             max(CASE WHEN entry_type IN ('earn', 'bonus') THEN epoch_us(entry_ts) END) AS last_act
-        FROM (SELECT DISTINCT ledger_id, member_id, entry_type, points, entry_ts
-              FROM {d.bronze.scan(LEDGER)} WHERE member_id IN ({in_list}))
+        FROM (
+            SELECT *,
+                max(CASE WHEN entry_type = 'expire' THEN entry_ts END)
+                    OVER (PARTITION BY member_id) AS last_expiry
+            FROM (SELECT DISTINCT ledger_id, member_id, entry_type, points, entry_ts
+                  FROM {d.bronze.scan(LEDGER)} WHERE member_id IN ({in_list})))
         GROUP BY member_id ORDER BY member_id""")
 
 
@@ -479,7 +490,9 @@ def daily(d: Day) -> None:
         mem = om["member_id"].to_list()
         codes = np.unique(np.asarray(mem), return_inverse=True)[1]
         earned0 = np.asarray([float(st_prior.get(m, {}).get("earned") or 0) for m in mem])
-        gained0 = np.asarray([float(st_prior.get(m, {}).get("gained") or ENROL_BONUS) for m in mem])
+        gained0 = np.asarray(
+            [float(st_prior[m]["gained"]) if m in st_prior else ENROL_BONUS for m in mem]
+        )
         nums = np.asarray([int(m[1:]) for m in mem])
         st = earn_steps(codes, om["points"].to_numpy(), earned0, gained0, redeem_propensity(nums))
         us = om["us"].to_numpy()
