@@ -362,7 +362,10 @@
             cast(raw.load_date as date) as _load_date,
             {{ uncastable_column(spec, files.present) }} as _uncastable_column
         from {{ bronze_relation(spec) }} as raw
-        {{ not_erased(system, table, 'raw') }}
+        -- an incremental run reads whole load_date= partitions: the new ones, and those
+        -- holding orphans whose parent has landed since (engagement_lake.increments)
+        where {{ load_date_filter('raw.load_date') }}
+        {{ not_erased(system, table, 'raw', keyword='and') }}
     ) as typed
     {%- for join in joins %}
     {{ join }}

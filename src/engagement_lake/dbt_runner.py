@@ -245,6 +245,7 @@ def preflight(
         raise BronzeFileError(str(exc)) from None
     tables = selected_sources(select, config) if select else None
     result = pf.scan(config.data_dir, contracts, tables)
+    result.contracts = contracts
     if result.errors:
         if unreadable == "fail":
             lines = [
@@ -283,6 +284,10 @@ def build(
         plan = increments.Plan(True, reason="--full-refresh asked for")
     else:
         plan = increments.plan(config.warehouse, found)
+    if not plan.full_refresh and plan.load_dates:
+        plan = increments.with_resolved_orphans(
+            plan, config.warehouse, checked.files, checked.contracts, config.engine
+        )
     if plan.full_refresh and not select:
         increments.forget(config.warehouse)
     args = ["build"]

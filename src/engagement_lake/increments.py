@@ -35,6 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from engagement_lake.contracts import Contract
 from engagement_lake.preflight import PARTITION
 
 RECORD_SUFFIX = ".partitions.json"
@@ -59,10 +62,15 @@ class Plan:
     full_refresh: bool
     load_dates: tuple[str, ...] = ()
     reason: str = ""
+    rechecked: tuple[str, ...] = ()
+    """Earlier load dates read again because an orphan in them may have found its parent in
+    the new ones (``with_resolved_orphans``)."""
 
     def dbt_vars(self) -> dict[str, Any]:
         """The var the incremental models read (none on a full refresh: dbt ignores it)."""
-        return {} if self.full_refresh else {"incremental_load_dates": list(self.load_dates)}
+        if self.full_refresh:
+            return {}
+        return {"incremental_load_dates": sorted({*self.load_dates, *self.rechecked})}
 
 
 def record_path(warehouse: Path) -> Path:
@@ -171,3 +179,134 @@ def plan(warehouse: Path, found: Partitions) -> Plan:
         if gone:
             return Plan(True, reason=f"bronze {fqn} load_date={gone[0]}: partition removed")
     return Plan(False, tuple(sorted(dates)), reason=f"{len(dates)} new or replayed load date(s)")
+
+
+# ----------------------------------------------------------------------------- late parents
+
+
+def with_resolved_orphans(
+    plan: Plan,
+    warehouse: Path,
+    files: Mapping[str, Iterable[Path]],
+    contracts: Mapping[str, Contract],
+    engine: str = "duckdb",
+) -> Plan:
+    """Add to an incremental plan the earlier load dates holding an orphan whose parent may
+    have landed in the dates the plan reads.
+
+    The base models check bronze row by row and an incremental run checks only the partitions it
+    reads. Every rule but one looks at the row alone; a required reference looks at the parent
+    table, whose keys only grow (an erasure rebuilds everything). So the one verdict a later load
+    can change is an orphan's: an order that arrived before its customer is valid once the
+    customer lands. Its partition must then be read again, by every incremental model, as if
+    replayed, or the order would stay out of staging and the facts while a build from scratch
+    has it.
+
+    An orphan may resolve when its missing key appears among the parent's bronze rows in the
+    dates read (valid or not: an over-reach only reads a partition again, which is idempotent).
+    A partition added this way can resolve orphans further down a chain (a return of an order
+    item of that order), so the search repeats until no date is added. Permanent orphans (a
+    customer id that never lands) never match, and a day without late parents adds nothing.
+    """
+    if plan.full_refresh or not plan.load_dates:
+        return plan
+    by_date: dict[str, dict[str, list[str]]] = {}
+    for fqn, paths in files.items():
+        for f in paths:
+            by_date.setdefault(fqn, {}).setdefault(_load_date(f), []).append(str(f))
+    references = [
+        (fqn, col.name, col.reference, contracts[ref_fqn].column(col.reference.column))
+        for fqn, c in sorted(contracts.items())
+        for col in c.columns
+        if col.reference is not None and col.reference.required
+        for ref_fqn in [f"{col.reference.system}.{col.reference.table}"]
+        if ref_fqn in contracts
+    ]
+    dates = set(plan.load_dates)
+    con = _base_tables(warehouse, engine)
+    if con is None:
+        return Plan(True, reason="the base tables cannot be read to look for orphans")
+    try:
+        while True:
+            added: set[str] = set()
+            for fqn, column, ref, parent_col in references:
+                parent_fqn = f"{ref.system}.{ref.table}"
+                parent_files = [
+                    f for day in sorted(dates) for f in by_date.get(parent_fqn, {}).get(day, [])
+                ]
+                child = contracts[fqn]
+                base = f"base_{child.system}__{child.table}"
+                if not parent_files or not _has_table(con, base):
+                    continue
+                # the parent's key as staging types it (contract_cast), then as text
+                raw = f"p.{_q(ref.column)}"
+                typed = (
+                    raw
+                    if parent_col.physical_type.upper() == "VARCHAR"
+                    else f"try_cast({raw} as {parent_col.physical_type})"
+                )
+                rows = con.execute(
+                    f"""
+                    select distinct strftime(c._load_date, '%Y-%m-%d')
+                    from staging.{base} as c
+                    where c._dq_reason = 'orphan_foreign_key' and c._dq_column = ?
+                        and cast(c.{_q(column)} as varchar) in (
+                            select cast({typed} as varchar)
+                            from read_parquet(?, union_by_name = true) as p)
+                    """,
+                    [column, parent_files],
+                ).fetchall()
+                added |= {r[0] for r in rows} - dates
+            if not added:
+                break
+            dates |= added
+    finally:
+        con.close()
+    rechecked = tuple(sorted(dates - set(plan.load_dates)))
+    if not rechecked:
+        return plan
+    return Plan(
+        False,
+        plan.load_dates,
+        f"{plan.reason}; {len(rechecked)} earlier load date(s) read again for orphans whose "
+        "parent landed",
+        rechecked,
+    )
+
+
+def _load_date(path: Path) -> str:
+    match = PARTITION.fullmatch(path.parent.name)
+    return match.group(1) if match else ""
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _base_tables(warehouse: Path, engine: str) -> duckdb.DuckDBPyConnection | None:
+    """A connection that sees the base models as ``staging.<model>``: the DuckDB warehouse,
+    read-only, or a Spark folder's Parquet tables (the local layout of profiles.yml)."""
+    if engine != "spark":
+        return duckdb.connect(str(warehouse), read_only=True)
+    root = warehouse / "tables" / "staging.db"
+    if not root.is_dir():
+        return None
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    for table in sorted(p for p in root.iterdir() if p.name.startswith("base_")):
+        pattern = str(table / "**" / "*.parquet").replace("'", "''")
+        con.execute(
+            f"create view staging.{_q(table.name)} as select * from "
+            f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+        )
+    return con
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables"
+            " where table_schema = 'staging' and table_name = ?",
+            [name],
+        ).fetchone()[0]
+    )

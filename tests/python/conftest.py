@@ -321,6 +321,11 @@ build does (the new load date) and leaves the record of partitions alone."""
 
 
 BRIDGE_ID = "C9999998"
+LATE_CUSTOMER_ID = "C9999996"
+"""A shop customer who lands a day after their order (and its line): the order and the line are
+orphans for a day, then valid, in the daily warehouse as in the one built from scratch."""
+LATE_ORDER_ID = "O999999996"
+LATE_ITEM_ID = "OI9999999996"
 """A shop account the first daily load brings, with one customer's e-mail and another's phone:
 the matcher merges the two customers, so the day re-keys facts of the absorbed one."""
 
@@ -374,6 +379,47 @@ def _bridge_row(cfg: RunConfig, day: date) -> tuple[dict[str, object], str, str]
         "updated_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=5),
     }
     return bridge, row[0], row[1]
+
+
+def _late_rows(cfg: RunConfig, day: date, table: str) -> dict[str, object]:
+    """A row of the day's ``shop.<table>`` partition to copy: the late customer's rows are made
+    from real ones, so that only their keys are new."""
+    files = str(cfg.data_dir / "bronze" / "shop" / table / f"load_date={day}" / "*.parquet")
+    with duckdb.connect() as con:
+        frame = con.execute(
+            f"select * exclude (_loaded_at, _source_file, _batch_id) from read_parquet('{files}')"
+            " order by all limit 1"
+        ).pl()
+    return frame.row(0, named=True)
+
+
+def _land(cfg: RunConfig, day: date, table: str, row: dict[str, object]) -> None:
+    contract = load_contracts()[f"shop.{table}"]
+    batch = f"daily-{day.isoformat()}"
+    write_table(cfg.data_dir, contract, [row], load_date=day, batch_id=batch, part=98)
+
+
+def _land_late_order(cfg: RunConfig, day: date) -> None:
+    """An order of LATE_CUSTOMER_ID, and its one line, before the customer exists."""
+    order = {**_late_rows(cfg, day, "orders"), "order_id": LATE_ORDER_ID}
+    order["customer_id"] = LATE_CUSTOMER_ID
+    item = {**_late_rows(cfg, day, "order_items"), "order_item_id": LATE_ITEM_ID}
+    item["order_id"] = LATE_ORDER_ID
+    _land(cfg, day, "orders", order)
+    _land(cfg, day, "order_items", item)
+
+
+def _land_late_customer(cfg: RunConfig, day: date) -> None:
+    """LATE_CUSTOMER_ID, a person no other record describes."""
+    customer = {
+        **_late_rows(cfg, day, "customers"),
+        "customer_id": LATE_CUSTOMER_ID,
+        "first_name": "Latisha",
+        "last_name": "Arrivabene",
+        "email": "latisha.arrivabene@example.org",
+        "phone": "(555) 010-9966",
+    }
+    _land(cfg, day, "customers", customer)
 
 
 @dataclass
@@ -493,6 +539,9 @@ def _daily_lake(lake: Lake, root: Path) -> DailyLake:
             contract = load_contracts()["shop.customers"]
             batch = f"daily-{day.isoformat()}"
             write_table(daily.data_dir, contract, [bridge], load_date=day, batch_id=batch, part=99)
+            _land_late_order(daily, day)
+        if day == loads[2]:
+            _land_late_customer(daily, day)
         if day == loads[-1]:
             publish(daily)
             out.published_before_kills = _published_files(daily)

@@ -3,10 +3,11 @@
 The session's ``daily_lake`` (conftest) grows the test lake by three daily loads, each built
 incrementally on the warehouse of the one before; the first load also merges two customers (a
 new shop account bridging them), the last is built after three builds killed with SIGKILL at
-different points. The same bronze is built once more from scratch. Every silver, gold and
-history table must be equal in both, to the bit (``compare_warehouses``: row counts and
-order-independent checksums of every column), except the columns named in
-LEGITIMATE_DIFFERENCES.
+different points; the first load also brings an order whose customer lands with the second.
+The same bronze is built once more from scratch. Every staging (the base models' checked rows
+too), silver, gold, history and quality table must be equal in both, to the bit
+(``compare_warehouses``: row counts and order-independent checksums of every column), except
+the columns named in LEGITIMATE_DIFFERENCES.
 """
 
 from __future__ import annotations
@@ -18,14 +19,20 @@ import duckdb
 import pytest
 import yaml
 
-from conftest import KILL_POINTS, DailyLake
+from conftest import (
+    KILL_POINTS,
+    LATE_CUSTOMER_ID,
+    LATE_ITEM_ID,
+    LATE_ORDER_ID,
+    DailyLake,
+)
 from engagement_lake import cli, increments
 from engagement_lake.config import PROJECT_ROOT
 from engagement_lake.contracts import load_contracts
 from engagement_lake.dbt_runner import DbtError
 from engagement_lake.quality.compare import compare_warehouses
 
-COMPARED_SCHEMAS = ("silver", "gold", "history")
+COMPARED_SCHEMAS = ("staging", "silver", "gold", "history", "quality")
 
 LEGITIMATE_DIFFERENCES: dict[str, str] = {
     "silver.customer_id_ledger": (
@@ -63,8 +70,24 @@ def _incremental_models() -> dict[str, str]:
         for system in staging.values()
         if isinstance(system, dict)
         for name, config in system.items()
-        if isinstance(config, dict) and config.get("+materialized") == "incremental"
+        if name != "base"
+        and isinstance(config, dict)
+        and config.get("+materialized") == "incremental"
     }
+
+
+def test_every_base_model_checks_only_the_partitions_a_run_reads() -> None:
+    """Each system's base models (bronze checked row by row) are incremental by load date, so a
+    daily run checks its day alone and replaces that partition."""
+    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text(encoding="utf-8"))
+    staging = project["models"]["engagement_lake"]["staging"]
+    systems = sorted(p.parent.name for p in (PROJECT_ROOT / "models" / "staging").glob("*/base"))
+    assert len(systems) == 10
+    for system in systems:
+        assert staging[system]["base"] == {
+            "+materialized": "incremental",
+            "+unique_key": "_load_date",
+        }, system
 
 
 def test_incremental_staging_keys_are_the_contracts_primary_keys() -> None:
@@ -118,6 +141,50 @@ def test_the_plan_reads_new_and_rewritten_partitions_and_rebuilds_on_a_removed_o
     assert increments.plan(warehouse, erased).reason == "the erasure register changed"
     increments.forget(warehouse)
     assert increments.read_record(warehouse) is None
+
+
+def test_a_plan_reads_again_the_partitions_of_orphans_whose_parent_landed(tmp_path: Path) -> None:
+    """A customer lands on 07-02. Their order, landed on 07-01, was an orphan: 07-01 is read
+    again. A line of that order landed on 06-30, an orphan since its order was one: 06-30 is
+    read again too (the search follows the chain). An order of a customer who never lands adds
+    nothing."""
+    days = ("2026-06-30", "2026-07-01", "2026-07-02")
+
+    def landed(table: str, day: str, key: str, value: str) -> Path:
+        path = tmp_path / "bronze" / "shop" / table / f"load_date={day}" / "part-0000.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect() as con:
+            con.execute(f"copy (select '{value}' as {key}) to '{path}'")
+        return path
+
+    files = {
+        "shop.customers": [landed("customers", days[2], "customer_id", "C0000007")],
+        "shop.orders": [landed("orders", days[1], "order_id", "O000000007")],
+        "shop.order_items": [landed("order_items", days[0], "order_item_id", "OI0000000007")],
+    }
+    warehouse = tmp_path / "w.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema staging")
+        con.execute(
+            "create table staging.base_shop__orders as select * from (values"
+            " ('O000000007', 'C0000007', 'orphan_foreign_key', 'customer_id', date '2026-07-01'),"
+            " ('O000000404', 'C0000404', 'orphan_foreign_key', 'customer_id', date '2026-06-30'))"
+            " as t(order_id, customer_id, _dq_reason, _dq_column, _load_date)"
+        )
+        con.execute(
+            "create table staging.base_shop__order_items as select * from (values"
+            " ('OI0000000007', 'O000000007', 'orphan_foreign_key', 'order_id',"
+            "  date '2026-06-30')) as t(order_item_id, order_id, _dq_reason, _dq_column,"
+            " _load_date)"
+        )
+    plan = increments.Plan(False, (days[2],), "1 new or replayed load date(s)")
+    found = increments.with_resolved_orphans(plan, warehouse, files, load_contracts())
+    assert (found.full_refresh, found.load_dates, found.rechecked) == (False, (days[2],), days[:2])
+    assert found.dbt_vars() == {"incremental_load_dates": list(days)}
+    # a day bringing no parent of an orphan reads itself alone
+    quiet = increments.Plan(False, (days[1],), "")
+    files["shop.orders"] = []
+    assert increments.with_resolved_orphans(quiet, warehouse, files, load_contracts()) == quiet
 
 
 def test_the_cli_publishes_nothing_after_a_failed_build(monkeypatch, tmp_path: Path) -> None:
@@ -258,8 +325,8 @@ def test_every_table_equals_a_build_from_scratch(daily_lake: DailyLake) -> None:
         ).fetchone()[0]
         # the comparison covered the incremental tables, grown by the daily loads
         grown = con.execute(
-            "select count(distinct _source_file) from daily.staging.stg_shop__orders"
-            " where _source_file like '%load_date=2026-07%'"
+            "select count(distinct regexp_extract(_source_file, 'load_date=([0-9-]+)', 1))"
+            " from daily.staging.stg_shop__orders where _source_file like '%load_date=2026-07%'"
         ).fetchone()[0]
     assert tables > 50
     assert grown == len(daily_lake.loads) - 1
@@ -335,3 +402,32 @@ def test_the_last_load_is_in_gold(daily_lake: DailyLake) -> None:
             [f"%load_date={last.isoformat()}%"],
         ).fetchone()
     assert staged > 0 and in_gold == staged
+
+
+def test_an_order_that_came_before_its_customer_is_staged_once_the_customer_lands(
+    daily_lake: DailyLake,
+) -> None:
+    """The first daily load brought an order (and its line) of a customer who landed the next
+    day: a day as orphans in the quarantine, then, with the customer, in staging and the facts.
+    The second day's build read the first day's partition again for them (its other rows
+    unchanged); the comparison with the build from scratch covers the rest."""
+    first, second = daily_lake.runs[0].increment, daily_lake.runs[1].increment
+    assert first.rechecked == ()
+    assert (second.load_dates, second.rechecked) == (
+        (daily_lake.loads[2].isoformat(),),
+        (daily_lake.loads[1].isoformat(),),
+    )
+    with daily_lake.connect() as con:
+        found = con.execute(
+            """
+            select
+                (select count(*) from daily.gold.fct_orders as o
+                 inner join daily.gold.dim_customer as c using (customer_key)
+                 inner join daily.silver.customer_xref as x using (customer_id)
+                 where o.order_id = ? and x.source_system = 'shop' and x.source_id = ?),
+                (select count(*) from daily.gold.fct_order_items where order_item_id = ?),
+                (select count(*) from daily.quality.quarantine where source_key in (?, ?))
+            """,
+            [LATE_ORDER_ID, LATE_CUSTOMER_ID, LATE_ITEM_ID, LATE_ORDER_ID, LATE_ITEM_ID],
+        ).fetchone()
+    assert found == (1, 1, 0)
