@@ -111,6 +111,8 @@ class Preflight:
     """Rows in the good files, per table."""
     decoded: int = 0
     """Files decoded in this run (the rest came from the cache)."""
+    contracts: Mapping[str, Contract] = field(default_factory=dict, repr=False)
+    """The contracts the files were checked against."""
 
     @property
     def errors(self) -> list[Problem]:
@@ -173,6 +175,30 @@ def _save_cache(data_dir: Path, entries: Mapping[str, Any]) -> None:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"version": CACHE_VERSION, "files": entries}, sort_keys=True))
         tmp.replace(path)
+
+
+def decode_parquet_cached(data_dir: Path, paths: Iterable[Path]) -> dict[Path, dict[str, Any]]:
+    """``decode_parquet`` of each path, through the preflight's cache of checked files (a file
+    keeps its verdict while its size and modification time stay): the quality checks ask the
+    same question of the same files the build's preflight has just answered."""
+    cache = _load_cache(data_dir)
+    fresh: dict[str, Any] = {}
+    out: dict[Path, dict[str, Any]] = {}
+    for path in paths:
+        stat = path.stat()
+        key = str(path.resolve())
+        entry = cache.get(key)
+        if (
+            not entry
+            or entry.get("size") != stat.st_size
+            or entry.get("mtime_ns") != stat.st_mtime_ns
+        ):
+            entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **decode_parquet(path)}
+            fresh[key] = entry
+        out[path] = entry
+    if fresh:
+        _save_cache(data_dir, {**cache, **fresh})
+    return out
 
 
 def decode_parquet(path: Path) -> dict[str, Any]:

@@ -151,3 +151,27 @@ def test_history_plausibility_checks_pass(warehouses: DailyLake) -> None:
         results = plausibility.run(con, checks)
     for r in results:
         assert r.passed, f"{r.check.name}: {r.observed} (bound {r.check.bound()})"
+
+
+def test_the_newest_clv_point_is_the_current_fit(warehouses: DailyLake) -> None:
+    """The CLV trend's newest date is the lake's as-of date, and its rows are
+    customer_value_predictions' (taken, not fitted twice); the earlier dates are fits of their
+    own (other parameters)."""
+    with warehouses.connect() as con:
+        newest, earlier_params = con.execute(
+            "select max(as_of_date), count(distinct bgnbd_r)"
+            " from daily.history.int_customer_value_predictions_history"
+        ).fetchone()
+        current = "select * from daily.silver.customer_value_predictions"
+        point = (
+            "select * exclude (as_of_date) from"
+            f" daily.history.int_customer_value_predictions_history where as_of_date = '{newest}'"
+        )
+        differ = [
+            con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]
+            for a, b in ((current, point), (point, current))
+        ]
+        rows = con.execute(f"select count(*) from ({current})").fetchone()[0]
+    assert newest == warehouses.loads[-1]
+    assert differ == [0, 0] and rows > 0
+    assert earlier_params == len(warehouses.loads)

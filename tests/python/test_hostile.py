@@ -204,6 +204,27 @@ def test_each_file_is_decoded_once_per_content(lake, tmp_path, contracts):
     assert again.decoded == 1 and again.rows["shop.orders"] > 3
 
 
+def test_the_bronze_checks_decode_only_what_the_preflight_has_not(
+    lake, tmp_path, contracts, monkeypatch
+):
+    """The quality checks' file scan shares the preflight's cache: after a preflight, no file is
+    decoded again; a file rewritten since is."""
+    from engagement_lake import preflight as pf
+    from engagement_lake.quality.bronze import scan_bronze_files
+
+    a = _orders_file(lake, tmp_path, "load_date=2026-06-30/part-0000.parquet")
+    _orders_file(lake, tmp_path, "load_date=2026-07-01/part-0000.parquet")
+    assert scan(tmp_path, contracts).decoded == 2
+    decoded: list[Path] = []
+    real = pf.decode_parquet
+    monkeypatch.setattr(pf, "decode_parquet", lambda path: decoded.append(path) or real(path))
+    orders = contracts["shop.orders"]
+    assert len(scan_bronze_files(tmp_path, orders).readable) == 2 and decoded == []
+    a.write_bytes(a.read_bytes()[:-40])  # truncated since: a new size, decoded again
+    found = scan_bronze_files(tmp_path, orders)
+    assert decoded == [a] and list(found.unreadable) == [a] and len(found.readable) == 1
+
+
 def test_a_selection_checks_only_the_tables_it_reads(lake, tmp_path, contracts):
     _orders_file(lake, tmp_path, "load_date=2026-06-30/part-0000.parquet")
     _write(tmp_path / "bronze/support/tickets/load_date=2026-06-30/part-0000.parquet", _table())

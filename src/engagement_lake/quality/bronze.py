@@ -37,14 +37,15 @@ class BronzeFiles:
 
 
 def scan_bronze_files(data_dir: Path, contract: Contract) -> BronzeFiles:
-    """Decode every file in full, as the build's preflight does: a file with corrupt data
-    pages keeps a readable footer."""
-    from engagement_lake.preflight import decode_parquet
+    """Decode every file in full, as the build's preflight does (a file with corrupt data
+    pages keeps a readable footer), sharing its cache: a file the preflight decoded and that
+    has not changed since is not decoded again."""
+    from engagement_lake.preflight import decode_parquet_cached
 
     readable: dict[Path, list[str]] = {}
     unreadable: dict[Path, str] = {}
-    for path in sorted(data_dir.glob(contract.bronze_glob)):
-        found = decode_parquet(path)
+    decoded = decode_parquet_cached(data_dir, sorted(data_dir.glob(contract.bronze_glob)))
+    for path, found in decoded.items():
         if "error" in found:
             unreadable[path] = found["error"]
         else:
