@@ -37,7 +37,7 @@ from pathlib import Path
 import duckdb
 
 from engagement_lake.config import RunConfig
-from engagement_lake.quality.checked_rows import ledger_path
+from engagement_lake.quality.checked_rows import remove_ledger
 
 REGISTER = Path("_erasure") / "requests.parquet"
 REGISTER_COLUMNS = (
@@ -307,9 +307,7 @@ def forget(
             f"failed ({' '.join(str(exc).split())[:300]}); run `engagement-lake build` to finish"
         ) from None
     drop_previous_publications(cfg, published.export_dir)
-    checked = ledger_path(cfg.warehouse)
-    for stale in (checked, checked.with_name(checked.name + ".wal")):
-        stale.unlink(missing_ok=True)
+    remove_ledger(cfg.warehouse)
     after = row_counts(cfg)
     removed = {
         table: before[table] - after.get(table, 0)

@@ -39,6 +39,7 @@ import duckdb
 
 from engagement_lake.contracts import Contract
 from engagement_lake.preflight import PARTITION
+from engagement_lake.sql_text import identifier, literal
 
 RECORD_SUFFIX = ".partitions.json"
 RECORD_VERSION = 1
@@ -239,7 +240,7 @@ def with_resolved_orphans(
                 if not parent_files or not _has_table(con, base):
                     continue
                 # the parent's key as staging types it (contract_cast), then as text
-                raw = f"p.{_q(ref.column)}"
+                raw = f"p.{identifier(ref.column)}"
                 typed = (
                     raw
                     if parent_col.physical_type.upper() == "VARCHAR"
@@ -250,7 +251,7 @@ def with_resolved_orphans(
                     select distinct strftime(c._load_date, '%Y-%m-%d')
                     from staging.{base} as c
                     where c._dq_reason = 'orphan_foreign_key' and c._dq_column = ?
-                        and cast(c.{_q(column)} as varchar) in (
+                        and cast(c.{identifier(column)} as varchar) in (
                             select cast({typed} as varchar)
                             from read_parquet(?, union_by_name = true) as p)
                     """,
@@ -279,25 +280,23 @@ def _load_date(path: Path) -> str:
     return match.group(1) if match else ""
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _base_tables(warehouse: Path, engine: str) -> duckdb.DuckDBPyConnection | None:
     """A connection that sees the base models as ``staging.<model>``: the DuckDB warehouse,
     read-only, or a Spark folder's Parquet tables (the local layout of profiles.yml)."""
+    from engagement_lake.parity import spark_table_path
+
     if engine != "spark":
         return duckdb.connect(str(warehouse), read_only=True)
-    root = warehouse / "tables" / "staging.db"
+    root = spark_table_path(warehouse, "staging", "")
     if not root.is_dir():
         return None
     con = duckdb.connect()
     con.execute("create schema staging")
     for table in sorted(p for p in root.iterdir() if p.name.startswith("base_")):
-        pattern = str(table / "**" / "*.parquet").replace("'", "''")
+        pattern = literal(table / "**" / "*.parquet")
         con.execute(
-            f"create view staging.{_q(table.name)} as select * from "
-            f"read_parquet('{pattern}', hive_partitioning = true, union_by_name = true)"
+            f"create view staging.{identifier(table.name)} as select * from "
+            f"read_parquet({pattern}, hive_partitioning = true, union_by_name = true)"
         )
     return con
 

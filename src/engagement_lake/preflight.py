@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from engagement_lake.contracts import Contract
+from engagement_lake.sql_text import literal
 
 PARTITION = re.compile(r"^load_date=(\d{4}-\d{2}-\d{2})$")
 CACHE_FILE = Path("_preflight") / "checked.json"
@@ -280,8 +281,7 @@ def previous_sources(warehouse: Path) -> set[str]:
         if not any(files.glob("*.parquet")):
             return set()
         con = duckdb.connect()
-        pattern = str(files / "*.parquet").replace("'", "''")
-        relation = f"read_parquet('{pattern}')"
+        relation = f"read_parquet({literal(files / '*.parquet')})"
     else:
         try:
             con = duckdb.connect(str(warehouse), read_only=True)

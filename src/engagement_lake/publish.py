@@ -58,6 +58,7 @@ from engagement_lake.manifest_tests import (
     UNIQUE_COMBINATION,
     rules_by_model,
 )
+from engagement_lake.sql_text import identifier, literal
 
 SERVING_ENV = "ENGAGEMENT_LAKE_SERVING"
 SERVING_NAME = "gold.duckdb"
@@ -200,10 +201,6 @@ def gold_comments(
     return out
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def creation_order(keys: Mapping[str, TableKeys]) -> list[str]:
     """Tables with every referenced table before its referrers (then by name)."""
     done: list[str] = []
@@ -217,10 +214,6 @@ def creation_order(keys: Mapping[str, TableKeys]) -> list[str]:
         placed.update(ready)
         pending = [t for t in pending if t not in placed]
     return done
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _sweep(path: Path) -> None:
@@ -250,40 +243,40 @@ def write_serving(
         # Foreign keys must name tables of the same catalog and schema: create them from inside.
         con.execute(f"use serving.{SERVING_SCHEMA}")
         for table in creation_order({t: keys[t] for t in selects}):
-            parts = [f"{_quote(c)} {t}" for c, t in types[table]]
+            parts = [f"{identifier(c)} {t}" for c, t in types[table]]
             if keys[table].primary:
-                parts.append(f"primary key ({', '.join(map(_quote, keys[table].primary))})")
+                parts.append(f"primary key ({', '.join(map(identifier, keys[table].primary))})")
             parts += [
-                f"foreign key ({_quote(fk.column)}) references {_quote(fk.table)}"
-                f"({_quote(fk.ref_column)})"
+                f"foreign key ({identifier(fk.column)}) references {identifier(fk.table)}"
+                f"({identifier(fk.ref_column)})"
                 for fk in keys[table].foreign
             ]
-            con.execute(f"create table {_quote(table)} ({', '.join(parts)})")
+            con.execute(f"create table {identifier(table)} ({', '.join(parts)})")
             description, column_notes = (comments or {}).get(table, ("", {}))
             if description:
-                con.execute(f"comment on table {_quote(table)} is {_literal(description)}")
+                con.execute(f"comment on table {identifier(table)} is {literal(description)}")
             for column, _ in types[table]:
                 if column_notes.get(column):
                     con.execute(
-                        f"comment on column {_quote(table)}.{_quote(column)} "
-                        f"is {_literal(column_notes[column])}"
+                        f"comment on column {identifier(table)}.{identifier(column)} "
+                        f"is {literal(column_notes[column])}"
                     )
             rows_in = selects[table]
             if keys[table].primary:
                 # Rows in key order build the primary key's index about twice as fast as rows in
                 # random order (md5 keys), and BI tools read a table in its key order.
-                order = ", ".join(map(_quote, keys[table].primary))
+                order = ", ".join(map(identifier, keys[table].primary))
                 rows_in = f"select * from ({rows_in}) as rows_in order by {order}"
             try:
-                con.execute(f"insert into {_quote(table)} {rows_in}")
+                con.execute(f"insert into {identifier(table)} {rows_in}")
             except Exception as exc:  # a key the tests let through: name the table
                 raise PublishError(
                     f"gold.{table}: {' '.join(str(exc).split())[:300]}; nothing was published"
                 ) from None
-            rows[table] = con.execute(f"select count(*) from {_quote(table)}").fetchone()[0]
+            rows[table] = con.execute(f"select count(*) from {identifier(table)}").fetchone()[0]
         con.execute("checkpoint serving")
     finally:
-        con.execute(f"use {_quote(work_catalog)}")
+        con.execute(f"use {identifier(work_catalog)}")
         con.execute("detach serving")
     return rows
 
@@ -443,7 +436,7 @@ def _write(
             select, masked[table] = masked_select(
                 types[table], classes.get(table, {}), include_personal
             )
-            source = f"{_quote(work)}.gold.{_quote(table)}"
+            source = f"{identifier(work)}.gold.{identifier(table)}"
             files[table] = version / f"{table}.parquet"
             path = staging / f"{table}.parquet"
             con.execute(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from engagement_lake.config import PROJECT_ROOT, warehouse_path
+from engagement_lake.sql_text import identifier
 
 SEMANTIC_MANIFEST = "semantic_manifest.json"
 DEFAULT_MANIFEST = PROJECT_ROOT / "target" / SEMANTIC_MANIFEST
@@ -163,10 +164,6 @@ def list_saved_queries(manifest: str | Path | None = None) -> list[SavedQueryInf
 # ------------------------------------------------------------------------------ relations
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _relocate(manifest: dict[str, Any], tables: Mapping[str, tuple[str, str]]) -> dict[str, Any]:
     """The manifest with every relation pointed at the opened file's table of the same name.
 
@@ -189,7 +186,7 @@ def _relocate(manifest: dict[str, Any], tables: Mapping[str, tuple[str, str]]) -
         relation.update(
             database=catalog,
             schema_name=schema,
-            relation_name=".".join(map(_quote, (catalog, schema, table))),
+            relation_name=".".join(map(identifier, (catalog, schema, table))),
         )
     return relocated
 

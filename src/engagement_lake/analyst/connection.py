@@ -15,6 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from engagement_lake.sql_text import literal
+
 
 class WarehouseError(RuntimeError):
     """The warehouse file is missing, locked, or lacks a table the command needs."""
@@ -47,8 +49,8 @@ def view_source_directories(con: duckdb.DuckDBPyConnection) -> list[str]:
     for (sql,) in con.execute(
         "select sql from duckdb_views() where not internal and sql is not null"
     ).fetchall():
-        for literal in _SOURCE_LITERAL.findall(sql):
-            path = literal.replace("''", "'")
+        for quoted in _SOURCE_LITERAL.findall(sql):
+            path = quoted.replace("''", "'")
             fixed = re.split(r"[*?\[{]", path, maxsplit=1)[0]
             folder = fixed if fixed.endswith("/") else str(Path(fixed).parent) + "/"
             if Path(folder).is_absolute():
@@ -57,7 +59,7 @@ def view_source_directories(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def _sandbox(con: duckdb.DuckDBPyConnection, readable: Sequence[str]) -> None:
-    folders = ", ".join("'" + folder.replace("'", "''") + "'" for folder in readable)
+    folders = ", ".join(map(literal, readable))
     con.execute(f"set allowed_directories = [{folders}]")
     for name, value in SANDBOX_SETTINGS:
         con.execute(f"set {name} = {value}")

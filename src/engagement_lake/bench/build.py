@@ -68,7 +68,7 @@ import duckdb
 
 from engagement_lake.config import DEFAULT_SEED, PROJECT_ROOT, RunConfig, duckdb_settings
 from engagement_lake.increments import record_path
-from engagement_lake.quality.checked_rows import ledger_path
+from engagement_lake.quality.checked_rows import remove_ledger
 
 TARGETS: dict[str, float] = {
     "dbt_models_over_raw": 1.3,
@@ -515,10 +515,9 @@ def measure(
     the build runs on the warehouse as the previous build left it (the daily increment)."""
     target = work / f"target-{label}"
     if fresh:
-        checked = ledger_path(warehouse)  # a full cycle validates every row
-        for stale in (warehouse, checked):
-            for path in (stale, stale.with_name(stale.name + ".wal")):
-                path.unlink(missing_ok=True)
+        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+            path.unlink(missing_ok=True)
+        remove_ledger(warehouse)  # a full cycle validates every row
         record_path(warehouse).unlink(missing_ok=True)
         shutil.rmtree(target, ignore_errors=True)
     print(f"[{label}] dbt build …", flush=True)

@@ -23,6 +23,7 @@ from engagement_lake.quality.report import (
 )
 from engagement_lake.quality.suite_run import run_guarded
 from engagement_lake.quality.suites import TableSuite
+from engagement_lake.sql_text import literal
 
 TABLE_LEVEL_BRONZE = (S.ROW_COUNT, S.COLUMN_EXISTS, S.COLUMNS_MATCH, S.FILE_READABLE, S.FRESHNESS)
 """Bronze checks on a table or its files rather than on rows: no quarantine absorbs them."""
@@ -170,7 +171,7 @@ def run_bronze(
         assert suite.contract is not None
         files[suite.table] = found = scan_bronze_files(cfg.data_dir, suite.contract)
         if found.readable:
-            paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in found.readable)
+            paths = ", ".join(map(literal, found.readable))
             con.execute(
                 f"create temp view {suite.relation} as select * from read_parquet([{paths}], "
                 "union_by_name = true, hive_partitioning = false)"

@@ -46,6 +46,7 @@ from typing import Any
 
 from engagement_lake.quality import suites as S
 from engagement_lake.quality.suites import Expect, TableSuite
+from engagement_lake.sql_text import identifier, literal
 
 LEDGER_SUFFIX = ".checked-rows.duckdb"
 HASH_COLUMN = "__checked_row_hash"
@@ -65,13 +66,17 @@ def ledger_path(warehouse: Path) -> Path:
     return warehouse.with_name(warehouse.name + LEDGER_SUFFIX)
 
 
+def remove_ledger(warehouse: Path) -> None:
+    """Delete the ledger of ``warehouse`` (and its write-ahead log): the next check validates
+    every row again."""
+    ledger = ledger_path(warehouse)
+    for path in (ledger, ledger.with_name(ledger.name + ".wal")):
+        path.unlink(missing_ok=True)
+
+
 def _table(suite: str) -> str:
     """The ledger table of a suite (suite names hold dots and quotes; this name never does)."""
     return "rows_" + hashlib.sha256(suite.encode()).hexdigest()[:16]
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 @dataclass
@@ -149,8 +154,7 @@ class CheckedRows:
             "select count(*) from duckdb_databases() where database_name = ?", [_CATALOG]
         ).fetchone()[0]
         if not attached:
-            literal = "'" + str(self.path).replace("'", "''") + "'"
-            con.execute(f"attach {literal} as {_CATALOG} (read_only false)")
+            con.execute(f"attach {literal(self.path)} as {_CATALOG} (read_only false)")
             self._attached.append(con)
 
     # ----------------------------------------------------------------------------- one suite
@@ -164,25 +168,25 @@ class CheckedRows:
             return None
         self._attach(con)
         checked = list(dict.fromkeys(e.column for e in expectations if e.column))
-        row_hash = f"hash(row({', '.join(map(_q, checked))}))"
+        row_hash = f"hash(row({', '.join(map(identifier, checked))}))"
         fingerprint = self._fingerprint(con, suite, expectations, checked)
         ledger = f"{_CATALOG}.{_table(suite.name)}"
         known = con.execute(
             f"select fingerprint = ? from {_CATALOG}.suites where suite = ?",
             [fingerprint, suite.name],
         ).fetchone()
-        cols = ", ".join(map(_q, needed))
-        hashed = f"select {cols}, {row_hash} as {_q(HASH_COLUMN)} from {suite.relation}"
+        cols = ", ".join(map(identifier, needed))
+        hashed = f"select {cols}, {row_hash} as {identifier(HASH_COLUMN)} from {suite.relation}"
         con.execute(f"drop table if exists {_SPLIT}")  # left by a suite that raised
         if not (self.reuse and known and known[0]):  # nothing to reuse: one pass, every row
             return SuitePass(suite.name, fingerprint, hashed, 0, extend=False)
         # One read of the table: each row's hash, and its values only if the ledger lacks it.
-        payload = ", ".join(f"{_q(c)} := t.{_q(c)}" for c in needed)
+        payload = ", ".join(f"{identifier(c)} := t.{identifier(c)}" for c in needed)
         con.execute(
             f"create or replace temp table {_SPLIT} as "
-            f"select t.{_q(HASH_COLUMN)} as h, "
+            f"select t.{identifier(HASH_COLUMN)} as h, "
             f"case when p.h is null then struct_pack({payload}) end as payload "
-            f"from ({hashed}) as t left join {ledger} as p on t.{_q(HASH_COLUMN)} = p.h"
+            f"from ({hashed}) as t left join {ledger} as p on t.{identifier(HASH_COLUMN)} = p.h"
         )
         reused, present, kept = con.execute(
             f"select count(*) filter (where payload is null), "
@@ -192,7 +196,10 @@ class CheckedRows:
         # Hashes of rows gone since cost space, never correctness (a row that comes back passed
         # before): the ledger is rewritten only once they are a quarter of it.
         extend = kept - present <= _STALE_SHARE * kept
-        query = f"select payload.*, h as {_q(HASH_COLUMN)} from {_SPLIT} where payload is not null"
+        query = (
+            f"select payload.*, h as {identifier(HASH_COLUMN)} from {_SPLIT}"
+            " where payload is not null"
+        )
         return SuitePass(suite.name, fingerprint, query, int(reused), extend=extend, split=True)
 
     def stream(self, con: Any, run: SuitePass) -> None:
@@ -251,7 +258,7 @@ class CheckedRows:
         import great_expectations as gx
 
         described = con.execute(
-            f"select {', '.join(map(_q, checked))} from {suite.relation} limit 0"
+            f"select {', '.join(map(identifier, checked))} from {suite.relation} limit 0"
         ).description
         types = {d[0]: str(d[1]) for d in described}
         plan = sorted(

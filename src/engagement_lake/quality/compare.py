@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engagement_lake.sql_text import identifier, literal
+
 __all__ = ["DIFFERENCE_KINDS", "Difference", "compare_warehouses", "table_checksums"]
 
 DIFFERENCE_KINDS = ("missing_table", "missing_column", "column_type", "row_count", "values", "rows")
@@ -54,10 +56,6 @@ class Difference:
 class _Column:
     name: str
     data_type: str
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _relations(
@@ -95,7 +93,7 @@ def table_checksums(
     if not columns:
         (count,) = con.execute(f"select count(*) from {relation}").fetchone()
         return int(count), None, {}
-    quoted = [_quote(c) for c in columns]
+    quoted = [identifier(c) for c in columns]
     per_column = ", ".join(f"sum(cast(hash({q}) as hugeint))" for q in quoted)
     row = con.execute(
         f"select count(*), sum(cast(hash({', '.join(quoted)}) as hugeint)), {per_column} "
@@ -121,7 +119,7 @@ def _compare_table(
             found.append(Difference(schema, table, name, "column_type", detail))
     same_type = [n for n in common if types_a[n] == types_b[n]]
     sums = [
-        table_checksums(con, f"{side}.{_quote(schema)}.{_quote(table)}", same_type)
+        table_checksums(con, f"{side}.{identifier(schema)}.{identifier(table)}", same_type)
         for side in _SIDES
     ]
     (count_a, row_a, col_a), (count_b, row_b, col_b) = sums
@@ -161,8 +159,7 @@ def compare_warehouses(
     con = duckdb.connect()
     try:
         for side, path in zip(_SIDES, (a, b), strict=True):
-            literal = str(Path(path).resolve()).replace("'", "''")
-            con.execute(f"attach '{literal}' as {side} (read_only)")
+            con.execute(f"attach {literal(Path(path).resolve())} as {side} (read_only)")
         rel_a = _relations(con, "wa", wanted, include_views)
         rel_b = _relations(con, "wb", wanted, include_views)
         found: list[Difference] = []

@@ -18,10 +18,7 @@ from engagement_lake.quality.report import (
     jsonable,
 )
 from engagement_lake.quality.suites import Expect, TableSuite
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+from engagement_lake.sql_text import identifier
 
 
 def result(
@@ -49,9 +46,9 @@ def _where(e: Expect) -> str:
 def _duplicates(con: Any, suite: TableSuite, e: Expect) -> CheckResult:
     """Rows whose key occurs more than once (GX counts every row of a duplicate, so do we)."""
     cols = list(e.kwargs.get("column_list") or [e.kwargs["column"]])
-    keys = ", ".join(map(_q, cols))
+    keys = ", ".join(map(identifier, cols))
     key = f"struct_pack({keys})" if len(cols) > 1 else keys
-    not_null = " and ".join(f"{_q(c)} is not null" for c in cols)
+    not_null = " and ".join(f"{identifier(c)} is not null" for c in cols)
     total, sample = con.execute(
         f"""
         with dup as (
@@ -69,7 +66,7 @@ def _duplicates(con: Any, suite: TableSuite, e: Expect) -> CheckResult:
 
 
 def _orphans(con: Any, suite: TableSuite, e: Expect, parent: str | None) -> CheckResult:
-    col = _q(e.kwargs["column"])
+    col, parent_col = identifier(e.kwargs["column"]), identifier(e.kwargs["parent_column"])
     if parent is None:
         missing = f"parent {e.kwargs['parent']} has no readable rows"
         return result(suite, e, False, sample=[missing], note=f"{e.note}; {missing}")
@@ -79,7 +76,7 @@ def _orphans(con: Any, suite: TableSuite, e: Expect, parent: str | None) -> Chec
             select c.{col} as v from {suite.relation} as c
             where c.{col} is not null{_where(e)}
               and not exists (
-                select 1 from {parent} as p where p.{_q(e.kwargs["parent_column"])} = c.{col})
+                select 1 from {parent} as p where p.{parent_col} = c.{col})
         )
         select count(*), (select list(v) from (
             select distinct v from orphan order by v limit {SAMPLE_SIZE}))
@@ -102,7 +99,7 @@ def _sql_rule(con: Any, suite: TableSuite, e: Expect) -> CheckResult:
     if not ok and count_rule:
         import duckdb
 
-        keys = ", ".join(map(_q, suite.index_columns)) or "*"
+        keys = ", ".join(map(identifier, suite.index_columns)) or "*"
         with contextlib.suppress(duckdb.Error):  # the sample is a courtesy, the count is the check
             rows = con.execute(
                 f"select {keys} from {query[count_rule.end() :]} limit {SAMPLE_SIZE}"
@@ -115,9 +112,9 @@ def _sql_rule(con: Any, suite: TableSuite, e: Expect) -> CheckResult:
 
 
 def _in_set_sql(con: Any, suite: TableSuite, e: Expect) -> CheckResult:
-    col = _q(e.kwargs["column"])
+    col = identifier(e.kwargs["column"])
     if e.check == S.NOT_NULL:
-        cond, pick = f"{col} is null", ", ".join(map(_q, suite.index_columns)) or col
+        cond, pick = f"{col} is null", ", ".join(map(identifier, suite.index_columns)) or col
     else:
         values = ", ".join("?" for _ in e.kwargs["value_set"])
         cond, pick = f"{col} is not null and {col} not in ({values})", col

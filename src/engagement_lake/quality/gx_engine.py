@@ -14,12 +14,12 @@ from typing import Any
 
 from engagement_lake.quality import suites as S
 from engagement_lake.quality.checked_rows import HASH_COLUMN, CheckedRows
-from engagement_lake.quality.duckdb_engine import _q
 from engagement_lake.quality.report import (
     SAMPLE_SIZE,
     jsonable,
 )
 from engagement_lake.quality.suites import Expect, TableSuite
+from engagement_lake.sql_text import identifier
 
 DEFAULT_CHUNK_ROWS = 200_000
 """Rows handed to GX at a time: a few tens of MB of pandas for the widest bronze table."""
@@ -159,7 +159,7 @@ class GxValidator:
         by_id = {suite.position(e): e for e in expectations}
         rows = 0
         if run is None:
-            con.execute(f"select {', '.join(map(_q, needed))} from {suite.relation}")
+            con.execute(f"select {', '.join(map(identifier, needed))} from {suite.relation}")
         else:
             ledger.stream(con, run)
         vectors = max(1, chunk_rows // _VECTOR)
