@@ -278,14 +278,14 @@ def die(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
 if point == "mid-serving":
-    write, quote, calls = pub.write_serving, pub._quote, [0]
+    write, quote, calls = pub.write_serving, pub.identifier, [0]
     def counting(name):
         calls[0] += 1
         if calls[0] == 60:  # some tables created and filled, most not
             die()
         return quote(name)
     def writing(*args, **kwargs):
-        pub._quote = counting
+        pub.identifier = counting
         return write(*args, **kwargs)
     pub.write_serving = writing
 else:
