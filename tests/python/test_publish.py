@@ -266,6 +266,65 @@ def test_a_reader_keeps_the_file_it_opened(copy: RunConfig) -> None:
     assert previous_path(serving).name == f"gold{PREVIOUS_SUFFIX}.duckdb"
 
 
+def _serving_content(path: Path) -> dict[str, object]:
+    """Everything a reader of a serving file sees but row order: tables, columns with types
+    and comments, declared keys, and each table's rows as a sorted list."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [
+            t
+            for (t,) in con.execute("select table_name from duckdb_tables() order by 1").fetchall()
+        ]
+        return {
+            "columns": con.execute(
+                "select table_name, column_name, data_type, comment from duckdb_columns() "
+                "order by table_name, column_index"
+            ).fetchall(),
+            "tables": con.execute(
+                "select table_name, comment from duckdb_tables() order by 1"
+            ).fetchall(),
+            "keys": sorted(
+                con.execute(
+                    "select table_name, constraint_type, constraint_column_names "
+                    "from duckdb_constraints()"
+                ).fetchall()
+            ),
+            "rows": {
+                t: sorted(con.execute(f'select * from "{t}"').fetchall(), key=repr) for t in tables
+            },
+        }
+
+
+def test_a_publish_writes_only_the_changed_rows_and_serves_what_a_rewrite_serves(
+    copy: RunConfig, tmp_path: Path
+) -> None:
+    """The next serving file starts as a copy of the published one: rows deleted, changed or
+    added in gold are deleted and inserted there, a table whose columns changed is written
+    whole, and the result reads exactly as a serving file written from scratch."""
+    before, after = _shrink(copy)
+    reshaped = "fct_sentiment_daily"
+    with duckdb.connect(str(copy.warehouse)) as con:
+        con.execute(
+            "update gold.fct_orders set status = 'relabelled' where order_id in "
+            "(select order_id from gold.fct_orders order by order_id limit 3)"
+        )
+        con.execute(f"alter table gold.{reshaped} add column note varchar default 'new'")
+    published = publish(copy)
+    changes = published.serving_changes
+    assert changes[CHANGED] == (before - after, 0)
+    assert changes["fct_orders"] == (3, 3)
+    assert reshaped not in changes
+    others = {c for t, c in changes.items() if t not in (CHANGED, "fct_orders")}
+    assert others == {(0, 0)}
+    assert len(changes) > 40
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(SERVING_ENV, str(tmp_path / "rewritten.duckdb"))
+        rewritten = publish(copy, rewrite=True)
+    assert rewritten.serving_changes == {}
+    updated = _serving_content(copy.warehouse.parent / "gold.duckdb")
+    assert updated == _serving_content(tmp_path / "rewritten.duckdb")
+    assert ("fct_sentiment_daily", "note", "VARCHAR") in [c[:3] for c in updated["columns"]]
+
+
 KILL_SCRIPT = """
 import os, signal, sys
 from pathlib import Path
