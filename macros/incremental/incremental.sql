@@ -1,9 +1,12 @@
 {#
     The daily incremental build. `engagement-lake build` compares bronze's load_date=
     partitions with those the last successful build of the warehouse read
-    (engagement_lake.increments) and passes the partitions that are new as
-    var('incremental_load_dates') (['2026-07-01', ...]); with a rewritten, shrunk or removed
-    partition, or no record of the last build, it runs --full-refresh instead.
+    (engagement_lake.increments) and passes the partitions that are new in the environment
+    variable ENGAGEMENT_LAKE_LOAD_DATES ('2026-07-01,2026-07-02'); with a rewritten, shrunk or
+    removed partition, or no record of the last build, it runs --full-refresh instead. Not a
+    dbt var: dbt parses the whole project again whenever its vars change, and this macro reads
+    the variable only when a model runs (is_incremental() is false while dbt parses), so the
+    daily build keeps dbt's partial parsing.
 
     incremental_load_dates()          the load dates an incremental run reads, none for "all"
     load_date_filter(expr)            predicate: a bronze load_date is one of them
@@ -15,8 +18,8 @@
     (macros/spark/insert_overwrite.sql). Both replace exactly the keys the new rows carry.
 
     Outside an incremental run (the first build, --full-refresh, a view) the filters are `true`,
-    so the same SQL builds the whole table. An incremental run without the var (dbt by hand)
-    reads every partition: slower, never wrong.
+    so the same SQL builds the whole table. An incremental run without the variable (dbt by
+    hand) reads every partition: slower, never wrong.
 #}
 
 
@@ -24,7 +27,11 @@
     {%- if not is_incremental() -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(var('incremental_load_dates', none)) }}
+    {%- set dates = env_var('ENGAGEMENT_LAKE_LOAD_DATES', 'every') -%}
+    {%- if dates == 'every' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(dates.split(',') | map('trim') | reject('equalto', '') | list) }}
 {% endmacro %}
 
 {#- `expr` (a date) is one of the incremental run's load dates; `true` when every date counts. -#}

@@ -12,7 +12,7 @@ import io
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class DbtRun:
     """The bronze preflight of a build: files set aside, warnings."""
     increment: increments.Plan | None = None
     """How a build treated the incremental models: a full refresh, or the load dates it read."""
+    full_parse_reason: str | None = None
+    """Why dbt parsed the whole project, when it could not reuse its last parse."""
 
     @property
     def failures(self) -> list[NodeOutcome]:
@@ -112,8 +114,12 @@ def run_dbt(
     progress: bool = True,
     verbose: bool = False,
     project_dir: Path = PROJECT_ROOT,
+    env: Mapping[str, str] | None = None,
 ) -> DbtRun:
     """Invoke ``dbt <args>`` on ``config``'s data folder and warehouse; never raises on failure.
+
+    ``env`` is set for this run only (the load dates of an incremental build); without it no
+    model reads an incremental run's dates, so a run reads every partition.
 
     With ``progress``, failures and warnings are printed in full as they happen, a progress line
     (on a terminal) counts the nodes as they finish, and a summary closes the run; ``verbose``
@@ -128,7 +134,10 @@ def run_dbt(
     console = Console(stderr=True, highlight=False)
     config.warehouse.parent.mkdir(parents=True, exist_ok=True)
     os.environ.update(config.dbt_env())
+    os.environ.pop(increments.LOAD_DATES_ENV, None)
+    os.environ.update(env or {})
     nodes: list[NodeOutcome] = []
+    reparsed: list[str] = []
     started = time.perf_counter()
     bar = (
         Progress(
@@ -146,6 +155,8 @@ def run_dbt(
 
     def on_event(event: Any) -> None:
         name = event.info.name
+        if name == "UnableToPartialParse":
+            reparsed.append(event.data.reason)
         if name not in ("NodeFinished",):
             return
         result = event.data.run_result
@@ -179,11 +190,14 @@ def run_dbt(
             result = dbtRunner(callbacks=[on_event]).invoke(_invocation(args, config, project_dir))
     finally:
         close_duckdb_connections()
+        for name in env or {}:
+            os.environ.pop(name, None)
     seconds = time.perf_counter() - started
     error = None
     if result.exception is not None:
         error = " ".join(str(result.exception).split())
     run = DbtRun(list(args), bool(result.success), seconds, nodes, error)
+    run.full_parse_reason = reparsed[0] if reparsed else None
     if progress:
         console.print(run.summary())
     return run
@@ -245,7 +259,6 @@ def preflight(
         raise BronzeFileError(str(exc)) from None
     tables = selected_sources(select, config) if select else None
     result = pf.scan(config.data_dir, contracts, tables)
-    result.contracts = contracts
     if result.errors:
         if unreadable == "fail":
             lines = [
@@ -296,7 +309,7 @@ def build(
         # relationships test against a model it did not build.
         args += ["--select", *select, "--indirect-selection", "cautious"]
     skipped = checked.skipped()
-    dbt_vars = {**(checked.dbt_vars() if skipped else {}), **plan.dbt_vars()}
+    dbt_vars = checked.dbt_vars() if skipped else {}
     if config.engine == "spark":
         # the tables bronze has files for: Spark's bronze views are made for these only
         dbt_vars["bronze_tables"] = sorted(fqn for fqn, files in checked.files.items() if files)
@@ -309,7 +322,7 @@ def build(
         # the unit tests check the project's SQL on fixed inputs; the last whole build ran this
         # very SQL and passed them, so a daily run over new data has nothing new for them
         args += ["--exclude-resource-type", "unit_test"]
-    run = run_dbt(args, config, progress=progress, verbose=verbose)
+    run = run_dbt(args, config, progress=progress, verbose=verbose, env=plan.dbt_env())
     run.preflight = checked
     run.increment = plan
     if not run.success:

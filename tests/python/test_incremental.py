@@ -131,7 +131,7 @@ def test_the_plan_reads_new_and_rewritten_partitions_and_rebuilds_on_a_removed_o
     replayed = increments.partitions({"shop.orders": [first, second]})
     plan = increments.plan(warehouse, replayed)
     assert (plan.full_refresh, plan.load_dates) == (False, ("2026-07-01",))
-    assert plan.dbt_vars() == {"incremental_load_dates": ["2026-07-01"]}
+    assert plan.dbt_env() == {increments.LOAD_DATES_ENV: "2026-07-01"}
     assert increments.plan(warehouse, increments.partitions({"shop.orders": [first]})).full_refresh
     increments.write_record(warehouse, replayed)
     register = tmp_path / increments.ERASURE_REGISTER
@@ -180,7 +180,7 @@ def test_a_plan_reads_again_the_partitions_of_orphans_whose_parent_landed(tmp_pa
     plan = increments.Plan(False, (days[2],), "1 new or replayed load date(s)")
     found = increments.with_resolved_orphans(plan, warehouse, files, load_contracts())
     assert (found.full_refresh, found.load_dates, found.rechecked) == (False, (days[2],), days[:2])
-    assert found.dbt_vars() == {"incremental_load_dates": list(days)}
+    assert found.dbt_env() == {increments.LOAD_DATES_ENV: ",".join(days)}
     # a day bringing no parent of an orphan reads itself alone
     quiet = increments.Plan(False, (days[1],), "")
     files["shop.orders"] = []
@@ -229,6 +229,16 @@ def test_a_daily_run_of_an_unchanged_project_skips_the_unit_tests_alone(
     assert increments.recorded_code(daily_lake.daily.warehouse) == increments.code_fingerprint(
         PROJECT_ROOT
     )
+
+
+def test_a_daily_run_reuses_dbts_last_parse(daily_lake: DailyLake) -> None:
+    """Each day brings other load dates; they travel in the environment, which dbt's partial
+    parsing does not watch, so a daily build does not parse the whole project again (as a
+    changed dbt var would make it)."""
+    later = daily_lake.runs[1:]
+    assert later and all(not run.increment.full_refresh for run in later)
+    assert [run.full_parse_reason for run in later] == [None] * len(later)
+    assert daily_lake.runs[0].full_parse_reason is not None  # a new target folder
 
 
 def test_the_name_parser_model_is_incremental_on_duckdb_and_keeps_what_it_parsed(lake) -> None:

@@ -156,7 +156,6 @@ def test_every_var_used_is_declared_and_has_no_repeated_default() -> None:
         "bronze_files",
         "bronze_skipped_rows",
         "as_of_date",
-        "incremental_load_dates",
         "bronze_tables",
     }
     problems = []
