@@ -186,20 +186,24 @@ def decode_parquet_cached(data_dir: Path, paths: Iterable[Path]) -> dict[Path, d
     fresh: dict[str, Any] = {}
     out: dict[Path, dict[str, Any]] = {}
     for path in paths:
-        stat = path.stat()
-        key = str(path.resolve())
-        entry = cache.get(key)
-        if (
-            not entry
-            or entry.get("size") != stat.st_size
-            or entry.get("mtime_ns") != stat.st_mtime_ns
-        ):
-            entry = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **decode_parquet(path)}
+        key, entry, decoded = _cached_decode(path, cache)
+        if decoded:
             fresh[key] = entry
         out[path] = entry
     if fresh:
         _save_cache(data_dir, {**cache, **fresh})
     return out
+
+
+def _cached_decode(path: Path, cache: Mapping[str, Any]) -> tuple[str, dict[str, Any], bool]:
+    """The cache key of ``path``, its entry, and whether it was decoded now: a cached verdict
+    holds while the file keeps its size and modification time."""
+    stat = path.stat()
+    key = str(path.resolve())
+    entry = cache.get(key)
+    if entry and entry.get("size") == stat.st_size and entry.get("mtime_ns") == stat.st_mtime_ns:
+        return key, entry, False
+    return key, {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, **decode_parquet(path)}, True
 
 
 def decode_parquet(path: Path) -> dict[str, Any]:
@@ -312,7 +316,7 @@ def scan(
     """Check every file of ``tables`` (default: every contract table) and the bronze folder's
     layout; nothing is moved or written except the cache of checked files."""
     scope = set(contracts) if tables is None else set(tables)
-    result = Preflight(data_dir, scope)
+    result = Preflight(data_dir, scope, contracts=contracts)
     bronze = data_dir / "bronze"
     cache = _load_cache(data_dir)
     fresh: dict[str, Any] = {}
@@ -375,12 +379,8 @@ def _scan_table(
                 )
             )
             continue
-        stat = path.stat()
-        key = str(path.resolve())
-        entry = cache.get(key)
-        if not entry or entry.get("size") != size or entry.get("mtime_ns") != stat.st_mtime_ns:
-            entry = {"size": size, "mtime_ns": stat.st_mtime_ns, **decode_parquet(path)}
-            result.decoded += 1
+        key, entry, decoded = _cached_decode(path, cache)
+        result.decoded += decoded
         fresh[key] = entry
         if "error" in entry:
             result.problems.append(

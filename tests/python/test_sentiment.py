@@ -44,6 +44,25 @@ def test_analyzer_is_created_once() -> None:
     assert info.hits >= 1
 
 
+def test_each_distinct_text_is_scored_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repeated texts are scored once and every copy gets that score, in input order."""
+    real = sentiment._analyzer()
+    scored: list[str] = []
+
+    class Counting:
+        def polarity_scores(self, text: str) -> dict[str, float]:
+            scored.append(text)
+            return real.polarity_scores(text)
+
+    monkeypatch.setattr(sentiment, "_analyzer", lambda: Counting())
+    texts = ["great", "awful", None, "great", "awful", "great", ""]
+    scores = vader_compound(texts)
+    assert sorted(scored) == ["awful", "great"]
+    np.testing.assert_array_equal(scores[[0, 3, 5]], [scores[0]] * 3)
+    assert scores[0] > 0 > scores[1] == scores[4]
+    assert np.isnan(scores[[2, 6]]).all()
+
+
 def test_missing_text_is_nan_not_neutral() -> None:
     scores = vader_compound([None, "", "   ", float("nan"), "great"])
     assert np.isnan(scores[:4]).all()

@@ -51,15 +51,17 @@ def vader_compound(texts: str | Iterable[str | None]) -> NDArray[np.float64]:
     intensifier rules), so there is no vectorised form; a comprehension over the texts is the
     honest implementation, and the cached analyzer keeps the per-text cost to the scoring itself.
     NaN rather than 0 for missing text keeps "no text" distinct from "neutral text" downstream.
-    A single string is scored as one text, not iterated character by character.
+    A single string is scored as one text, not iterated character by character. Each distinct
+    text is scored once: the score depends on the text alone, and customers' texts repeat (at
+    scale 1, 70,337 texts without a vendor score hold 16,564 distinct strings).
     """
     items = [texts] if isinstance(texts, str) else list(texts)
+    present = [not _is_missing(text) for text in items]
     analyzer = _analyzer()
+    distinct = dict.fromkeys(text for text, ok in zip(items, present, strict=True) if ok)
+    scores = {text: analyzer.polarity_scores(text)["compound"] for text in distinct}
     return np.array(
-        [
-            np.nan if _is_missing(text) else analyzer.polarity_scores(text)["compound"]
-            for text in items
-        ],
+        [scores[text] if ok else np.nan for text, ok in zip(items, present, strict=True)],
         dtype=np.float64,
     )
 
