@@ -4,6 +4,8 @@
 -- with the order amount of a conversion. Keyed to the golden customer through the shop
 -- crosswalk (the unknown member when the shop account is not matched).
 
+{{ config(materialized='incremental', unique_key='personalization_event_id') }}
+
 with
 
 personalization_events as (
@@ -24,6 +26,30 @@ shop_xref as (
 
 ),
 
+{%- if is_incremental() %}
+
+-- the events a daily run rebuilds: new versions, and rows whose customer or session channel
+-- now resolves to another key (a merge of the day, a session that arrived after its event)
+touched as (
+
+    select personalization_event_id
+    from personalization_events
+    where {{ in_changed_partitions('_source_file') }}
+    union
+    select built.personalization_event_id
+    from {{ this }} as built
+    inner join personalization_events
+        on built.personalization_event_id = personalization_events.personalization_event_id
+    left join web_sessions
+        on built.session_id = web_sessions.session_id
+    left join shop_xref
+        on personalization_events.customer_ref = shop_xref.shop_customer_id
+    where built.customer_key <> {{ member_key('shop_xref.customer_id') }}
+        or built.channel_key <> {{ resolve_key('web_sessions.channel_key') }}
+
+),
+{%- endif %}
+
 events_flagged as (
 
     select
@@ -32,6 +58,11 @@ events_flagged as (
         coalesce(personalization_events.is_clicked, false) as was_clicked,
         coalesce(personalization_events.is_converted, false) as was_converted
     from personalization_events
+    {%- if is_incremental() %}
+    where personalization_events.personalization_event_id in (
+        select touched.personalization_event_id from touched
+    )
+    {%- endif %}
 
 ),
 

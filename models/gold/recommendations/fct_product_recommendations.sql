@@ -3,6 +3,8 @@
 -- dismissed, added to cart, purchased, revenue), keyed to the golden customer (the shop account
 -- the platform knows, through silver.customer_xref), the product and the algorithm.
 
+{{ config(materialized='incremental', unique_key='recommendation_id') }}
+
 with
 
 served as (
@@ -34,6 +36,32 @@ algorithms as (
     select * from {{ ref('dim_recommendation_algorithm') }}
 
 ),
+
+{%- if is_incremental() %}
+
+-- the recommendations a daily run rebuilds: new versions, new feedback, and rows whose
+-- customer, product or algorithm now resolves to another key (a merge of the day, a product
+-- or an algorithm seen for the first time)
+touched as (
+
+    select recommendation_id from served where {{ in_changed_partitions('_source_file') }}
+    union
+    select recommendation_id from feedback where {{ in_changed_partitions('_source_file') }}
+    union
+    select built.recommendation_id
+    from {{ this }} as built
+    left join shop_xref
+        on built.customer_ref = shop_xref.shop_customer_id
+    left join products
+        on built.product_id = products.product_id
+    left join algorithms
+        on built.algorithm = algorithms.algorithm
+    where built.customer_key <> {{ member_key('shop_xref.customer_id') }}
+        or built.product_key <> {{ member_key('products.product_id') }}
+        or built.algorithm_key <> {{ resolve_key('algorithms.algorithm_key') }}
+
+),
+{%- endif %}
 
 purchases_ranked as (
 
@@ -120,6 +148,9 @@ final as (
         on served.product_id = products.product_id
     left join algorithms
         on served.algorithm = algorithms.algorithm
+    {%- if is_incremental() %}
+    where served.recommendation_id in (select touched.recommendation_id from touched)
+    {%- endif %}
 
 )
 
