@@ -508,18 +508,29 @@ def in_child(step: str, **kwargs: Any) -> dict[str, Any]:
 
 
 def measure(
-    data_dir: Path, warehouse: Path, work: Path, label: str, *, fresh: bool, replayed: bool = True
+    data_dir: Path,
+    warehouse: Path,
+    work: Path,
+    label: str,
+    *,
+    fresh: bool,
+    replayed: bool = True,
+    previous: str = "full",
 ) -> dict[str, Any]:
     """Build the lake in ``data_dir`` into ``warehouse`` and measure it against the raw replay
     and the floor. ``fresh`` deletes the warehouse first (a full build from nothing); otherwise
-    the build runs on the warehouse as the previous build left it (the daily increment)."""
+    the build runs on the warehouse as the previous build (``previous``, its label) left it, in
+    a copy of that build's dbt target folder, as a daily build finds yesterday's: dbt reuses the
+    parse saved there (the daily increment)."""
     target = work / f"target-{label}"
+    shutil.rmtree(target, ignore_errors=True)
     if fresh:
         for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
             path.unlink(missing_ok=True)
         remove_ledger(warehouse)  # a full cycle validates every row
         record_path(warehouse).unlink(missing_ok=True)
-        shutil.rmtree(target, ignore_errors=True)
+    else:
+        shutil.copytree(work / f"target-{previous}", target)
     print(f"[{label}] dbt build …", flush=True)
     build = in_child(
         "step_build", data_dir=str(data_dir), warehouse=str(warehouse), target=str(target)
