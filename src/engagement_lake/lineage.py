@@ -21,6 +21,7 @@ not followed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -140,6 +141,30 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+_PARSED: dict[tuple[str, str], dict[str, frozenset[tuple[str, str]]]] = {}
+"""Leaves already found in this process, by (compiled SQL, catalog) digests: following a
+model's SQL costs a fraction of a second, and a process that checks several variants of one
+manifest (the lineage tests mutate one model at a time) would otherwise follow every model
+again. The leaves depend on nothing else."""
+_PARSED_MAX = 4096
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sql_lineage_cached(
+    node: Mapping[str, Any], schema: Mapping[str, Any], schema_digest: str
+) -> dict[str, frozenset[tuple[str, str]]]:
+    """``_sql_lineage``, remembered by the digests of the node's compiled SQL and the catalog."""
+    key = (_digest(node["compiled_code"]), schema_digest)
+    if key not in _PARSED:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = {c: frozenset(v) for c, v in _sql_lineage(node, schema).items()}
+    return _PARSED[key]
+
+
 def _sql_lineage(
     node: Mapping[str, Any], schema: Mapping[str, Any]
 ) -> dict[str, set[tuple[str, str]]]:
@@ -203,6 +228,7 @@ def compute_lineage(
                     f"{', '.join(CLASSIFICATIONS)}"
                 )
 
+    catalog_digest = _digest(json.dumps(catalog, sort_keys=True))
     order = TopologicalSorter(
         {
             key: [d for d in node.get("depends_on", {}).get("nodes", []) if d in nodes]
@@ -225,7 +251,7 @@ def compute_lineage(
         elif node.get("language") == "python":
             parents = _python_parents(node, nodes, result, built or list(declared))
         else:
-            leaves = _sql_lineage(node, catalog)
+            leaves = _sql_lineage_cached(node, catalog, catalog_digest)
             parents = {
                 column: {
                     (by_relation[relation], parent)

@@ -6,6 +6,7 @@ honour their filters as of the as-of date."""
 from __future__ import annotations
 
 import csv
+import functools
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,7 @@ VALUE_AND_LOYALTY_WEIGHTS = {
 }
 
 
+@functools.cache
 def project_vars() -> dict:
     return yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())["vars"]
 
@@ -68,14 +70,15 @@ def test_health_weight_profiles_cover_every_component_and_sum_to_one():
 
 
 def test_health_score_is_the_weighted_mean_of_its_components(con):
-    weights = weight_profiles()[project_vars()["health_weight_profile"]]
+    profile_in_use = project_vars()["health_weight_profile"]
+    weights = weight_profiles()[profile_in_use]
     rows = con.execute(
         f"select health_score, health_weight_profile, {', '.join(COMPONENTS.values())} "
         "from gold.mart_customer_health"
     ).fetchall()
     assert len(rows) > 100
     for score, profile, *components in rows:
-        assert profile == project_vars()["health_weight_profile"]
+        assert profile == profile_in_use
         assert all(0 <= c <= 100 for c in components)
         expected = sum(weights[k] * c for k, c in zip(COMPONENTS, components, strict=True))
         # components are rounded to 0.1 in the mart, the score is rounded after weighting

@@ -11,6 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pandas as pd
 import polars as pl
@@ -721,3 +724,65 @@ def test_the_same_input_is_matched_once(monkeypatch: pytest.MonkeyPatch) -> None
     )
     match_identities(changed)
     assert len(calls) == 2
+
+
+def test_em_iterates_on_one_thread_over_sorted_pattern_counts(
+    population: tuple[pl.DataFrame, pl.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only EM's iterations sum floating-point numbers: a training pass computes its comparison
+    vectors on every thread, counts the agreement patterns sorted by pattern, and iterates on
+    one thread. It scores the same pairs as a pass run wholly on one thread, and Splink's
+    functions are restored afterwards."""
+    import duckdb
+    from splink.internals import em_training_session
+    from splink.internals import expectation_maximisation as em
+
+    import engagement_lake.mdm.match as match_module
+    from engagement_lake.mdm.match import _score_pairs, training_blocks
+
+    records, _ = population
+    features = matching_features(records)
+    settings = MatchSettings()
+    blocks = training_blocks(features, settings)
+    vector_threads: list[int] = []
+    iteration_threads: list[int] = []
+    pattern_sql: list[str] = []
+    vectors = em_training_session.EMTrainingSession._comparison_vectors
+    iterate = em_training_session.expectation_maximisation
+
+    def threads(db_api: Any) -> int:
+        sql = "select current_setting('threads')"
+        return int(db_api._execute_sql_against_backend(sql).fetchone()[0])
+
+    def spy_vectors(session: Any) -> Any:
+        vector_threads.append(threads(session.db_api))
+        return vectors(session)
+
+    def spy_iterations(*args: Any, **kwargs: Any) -> Any:
+        iteration_threads.append(threads(kwargs["db_api"]))
+        comparisons = kwargs["core_model_settings"].comparisons
+        pattern_sql.append(em.count_agreement_patterns_sql(comparisons))
+        return iterate(*args, **kwargs)
+
+    monkeypatch.setattr(em_training_session.EMTrainingSession, "_comparison_vectors", spy_vectors)
+    monkeypatch.setattr(em_training_session, "expectation_maximisation", spy_iterations)
+    count_patterns = em.count_agreement_patterns_sql
+    parallel = _score_pairs(features, settings, blocks)
+
+    assert em_training_session.expectation_maximisation is spy_iterations
+    assert em.count_agreement_patterns_sql is count_patterns
+    assert len(blocks) > 1 and len(iteration_threads) == len(blocks)
+    assert set(iteration_threads) == {1}
+    all_threads = duckdb.connect().execute("select current_setting('threads')").fetchone()[0]
+    assert vector_threads == [all_threads] * len(blocks)
+    assert all("order by gamma_" in sql for sql in pattern_sql)
+
+    @contextmanager
+    def whole_pass_on_one_thread(scoring: Any) -> Iterator[None]:
+        scoring.con.execute("SET threads = 1")
+        yield
+        scoring.con.execute("RESET threads")
+
+    monkeypatch.setattr(match_module._DuckDBScoring, "single_threaded", whole_pass_on_one_thread)
+    assert parallel.height > 100
+    assert _score_pairs(features, settings, blocks).equals(parallel)
