@@ -15,6 +15,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -76,27 +78,34 @@ FIRST_MODULES = (
     "test_reproducible_build",
     "test_experiment_recovery",
     "test_history",
+    "test_publish",
+    "test_quality",
+    "test_privacy",
+    "test_analyst",
+    "test_hostile",
 )
 """Under ``make test`` (pytest-xdist, ``--dist loadfile --no-loadscope-reorder``) each module goes
-whole to the next free worker, in this order: the modules whose fixtures build the most first,
-so that no worker starts a long build when the other has nothing left. Right after the first,
-the modules that need no test lake: the second worker runs those while the first builds it."""
+whole to the next free worker, in this order: the modules whose fixtures build the most, or
+whose tests take longest, first, so that no worker starts a long module when the other has
+nothing left (the short ones come last and even out the two). Right after the first, the
+modules that need no test lake: the second worker runs those while the first builds it."""
 
-LAST_MODULES = ("test_mdm_ids_daily", "test_history_data_time")
-"""The other readers of ``daily_lake``, last: by then it is built, and they do not wait."""
+DAILY_READERS = ("test_mdm_ids_daily", "test_history_data_time")
+"""The other readers of ``daily_lake``, after the long modules: by then it is built (the first
+module builds it while the other worker runs everything before them), and they do not wait."""
 
 
 def _order_for_workers(items: list[pytest.Item]) -> None:
     """Sort the items module by module in the order above (the rest in collection order)."""
     modules = list(dict.fromkeys(item.path.stem for item in items))
     needs_lake = {item.path.stem for item in items if "lake" in getattr(item, "fixturenames", ())}
-    first, last = list(FIRST_MODULES[:1]), list(LAST_MODULES)
+    first, daily = list(FIRST_MODULES[:1]), list(DAILY_READERS)
     order = [
         *first,
-        *(m for m in modules if m not in needs_lake and m not in first + last),
+        *(m for m in modules if m not in needs_lake and m not in first + daily),
         *(m for m in FIRST_MODULES[1:] if m in needs_lake),
-        *(m for m in modules if m in needs_lake and m not in FIRST_MODULES and m not in last),
-        *last,
+        *daily,
+        *(m for m in modules if m in needs_lake and m not in FIRST_MODULES and m not in daily),
     ]
     rank = {module: i for i, module in enumerate(order)}
     position = {item: i for i, item in enumerate(items)}
@@ -173,6 +182,23 @@ def private_config(tmp_path_factory: pytest.TempPathFactory):
         # formatting and scrubbing those lines is about a tenth of a build's time. The suite's
         # builds keep warnings and errors there (a failure's nodes are in the DbtError anyway).
         patch.setenv("DBT_LOG_LEVEL_FILE", os.environ.get("DBT_LOG_LEVEL_FILE", "warn"))
+        # dbt's unit tests check the project's SQL on fixed inputs, whatever the data: the build
+        # of the test lake runs them (``with_unit_tests``); the suite's other builds of other
+        # data have nothing new for them, and they cost several seconds a build.
+        patch.setenv(UNIT_TESTS_ENV, "unit_test")
+        yield
+
+
+UNIT_TESTS_ENV = "DBT_EXCLUDE_RESOURCE_TYPES"
+
+
+@contextmanager
+def with_unit_tests() -> Iterator[None]:
+    """dbt builds inside run the unit tests, as a build outside the suite does: the test lake's
+    (so each session runs them once per worker) and the daily lake's (whose tests check that a
+    daily build leaves them out by itself)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(UNIT_TESTS_ENV, raising=False)
         yield
 
 
@@ -183,12 +209,14 @@ def lake(tmp_path_factory: pytest.TempPathFactory, private_config: None) -> Lake
     root = tmp_path_factory.mktemp("lake")
     reuse = os.environ.get(REUSE_ENV)
     if reuse:
-        return _reused_lake(Path(reuse), root)
+        with with_unit_tests():
+            return _reused_lake(Path(reuse), root)
     # Under make test's workers each builds its own, one per core at the same time: no worker
     # reads a lake the other may be writing beside (a publication, a checkpoint).
     cfg = _lake_config(root)
     _generate_test_lake(cfg)
-    run = build(cfg, progress=False)
+    with with_unit_tests():
+        run = build(cfg, progress=False)
     return Lake(cfg, run, publish(cfg))
 
 
@@ -501,9 +529,10 @@ def daily_lake(lake: Lake, tmp_path_factory: pytest.TempPathFactory) -> DailyLak
     three killed builds), and the same bronze built from scratch: the lake of the history and
     incremental-build tests. Reusing the test lake's bronze and first build saves a full build.
     Built once per session, whatever the number of workers; its readers only read it."""
-    return once_for_all_workers(
-        tmp_path_factory, "daily_lake", lambda root: _daily_lake(lake, root)
-    )
+    with with_unit_tests():
+        return once_for_all_workers(
+            tmp_path_factory, "daily_lake", lambda root: _daily_lake(lake, root)
+        )
 
 
 def _daily_lake(lake: Lake, root: Path) -> DailyLake:

@@ -218,14 +218,25 @@ def test_the_serving_file_is_never_raw(lake, tmp_path: Path) -> None:
 CHANGED = "mart_daily_engagement_summary"  # a table no foreign key points at
 
 
+@pytest.fixture(scope="module")
+def published_copy(lake, module_dir) -> Path:
+    """A folder holding a copy of the test lake's warehouse and its publication (export and
+    serving file), published once for the module's tests that copy it."""
+    root = module_dir("published_copy")
+    shutil.copy(lake.cfg.warehouse, root / "warehouse.duckdb")
+    publish(RunConfig(root / "data", root / "warehouse.duckdb", target_dir=lake.cfg.target_dir))
+    return root
+
+
 @pytest.fixture
-def copy(lake, tmp_path: Path) -> RunConfig:
-    """A published copy of the test lake's warehouse, in its own folder."""
-    shutil.copy(lake.cfg.warehouse, tmp_path / "warehouse.duckdb")
+def copy(lake, published_copy: Path, tmp_path: Path) -> RunConfig:
+    """A published copy of the test lake's warehouse, in its own folder (a copy of
+    ``published_copy``: the export's link to its version folder is relative)."""
+    shutil.copytree(published_copy, tmp_path, symlinks=True, dirs_exist_ok=True)
     cfg = RunConfig(
         tmp_path / "data", tmp_path / "warehouse.duckdb", target_dir=lake.cfg.target_dir
     )
-    publish(cfg)
+    assert (cfg.data_dir / "gold").resolve().parent.parent == cfg.data_dir.resolve()
     return cfg
 
 
