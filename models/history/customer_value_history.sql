@@ -1,5 +1,6 @@
--- The CLV trend: one row per golden customer who had purchased and as-of date (every load
--- date), the predictions of the CLV model fitted on the orders up to that day
+-- The CLV trend, a monthly snapshot: one row per golden customer who had purchased and as-of
+-- date (the newest load date of each of the last clv_history_months months with a load), the
+-- predictions of the CLV model fitted on the orders up to that day
 -- (int_customer_value_predictions_history) and the CLV decile among that day's buyers (10 = most
 -- valuable, fct_customer_value's rule). Chart sum(predicted_clv_12mo) or the decile mix per
 -- as_of_date; the latest as_of_date is fct_customer_value's prediction.

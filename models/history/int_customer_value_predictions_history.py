@@ -1,10 +1,12 @@
-"""One row per golden customer who had purchased and as-of date (every load date): the CLV
-model's predictions fitted on the orders up to that day only (engagement_lake.analytics.
-clv_predictions, the same code as customer_value_predictions), so the CLV trend shows what the
-data said then, not today's fit applied backwards. One fit per load date: the cost grows with
-the number of loads, a few seconds each at demo scale. The newest date's fit is
-customer_value_predictions itself (same orders, same code, same day: the same rows), taken
-rather than fitted twice. On Spark the engine aggregates the RFM summary of every other load
+"""One row per golden customer who had purchased and monthly snapshot date (the newest load
+date of each of the last var('clv_history_months') months with a load): the CLV model's predictions
+fitted on the orders up to that day only (engagement_lake.analytics.clv_predictions, the same
+code as customer_value_predictions), so the CLV trend shows what the data said then, not today's
+fit applied backwards. Every snapshot is refitted on every build, because a merge of today
+changes a golden customer's past orders; monthly points keep that to a bounded number of fits (a
+few seconds each at demo scale) where a point per load date would add one with every daily
+load. The newest date's fit is customer_value_predictions itself (same orders, same code, same
+day: the same rows), taken rather than fitted twice. On Spark the engine aggregates the RFM summary of every other load
 date in one job; only the fits run on the driver.
 """
 
@@ -15,6 +17,7 @@ def model(dbt, session):
 
     from engagement_lake.analytics.clv_predictions import (
         PREDICTION_SCHEMA,
+        monthly_snapshot_dates,
         order_log,
         predict_customer_values,
         predict_from_rfm,
@@ -25,7 +28,9 @@ def model(dbt, session):
 
     schema = {"as_of_date": pl.Date, **PREDICTION_SCHEMA}
     as_of_dates = dbt.ref("int_history_as_of_dates")
-    dates = to_polars(as_of_dates)["as_of_date"].sort().to_list()
+    dates = monthly_snapshot_dates(
+        to_polars(as_of_dates)["as_of_date"].to_list(), int(dbt.config.get("history_months"))
+    )
     orders = dbt.ref("stg_shop__orders")
     xref = dbt.ref("customer_xref").filter("source_system = 'shop'")
     if not dates:

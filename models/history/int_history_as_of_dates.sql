@@ -1,7 +1,7 @@
 -- One row per as-of date of the trend tables: every load date of the lake (the days bronze
 -- received a load of shop orders or of a versioned table) up to the lake's as-of date (the
 -- as_of_date var, else the newest load). A table, not ephemeral: the CLV history (a Python
--- model) reads it too.
+-- model) reads it too, and keeps the newest date of each month.
 
 with
 

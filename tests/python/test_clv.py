@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import date
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from engagement_lake.analytics.clv import (
     p_alive,
     rfm_summary,
 )
+from engagement_lake.analytics.clv_predictions import monthly_snapshot_dates
 
 # Fader, Hardie and Lee (2005), "Counting your customers the easy way", fitted on CDNOW (weeks).
 CDNOW = BgNbdParams(r=0.243, alpha=4.414, a=0.793, b=2.426)
@@ -593,3 +595,18 @@ def test_rfm_summary_rejects_bad_input() -> None:
         rfm_summary(["a"], ["2024-01-01"], [1.0], "2024-02-01", time_unit="M")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="equal length"):
         rfm_summary(["a", "b"], ["2024-01-01"], [1.0], "2024-02-01")
+
+
+def test_the_clv_trend_keeps_the_newest_load_date_of_each_month() -> None:
+    loads = [
+        date(2025, 11, 30), date(2025, 12, 1), date(2025, 12, 31), date(2026, 1, 2),
+        date(2026, 1, 3), date(2026, 3, 5),
+    ]  # fmt: skip
+    assert monthly_snapshot_dates(loads, 13) == [
+        date(2025, 11, 30), date(2025, 12, 31), date(2026, 1, 3), date(2026, 3, 5),
+    ]  # fmt: skip
+    # a month without a load has no point; the window counts months that have one
+    assert monthly_snapshot_dates(reversed(loads), 2) == [date(2026, 1, 3), date(2026, 3, 5)]
+    assert monthly_snapshot_dates([], 13) == []
+    with pytest.raises(ValueError, match="clv_history_months"):
+        monthly_snapshot_dates(loads, 0)

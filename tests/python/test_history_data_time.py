@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from conftest import DailyLake
+from engagement_lake.analytics.clv_predictions import monthly_snapshot_dates
 from engagement_lake.quality import plausibility
 
 HISTORY_TABLES = (
@@ -64,7 +65,11 @@ def test_day_by_day_and_from_scratch_give_the_same_history(
 
 
 def test_the_trends_have_one_point_per_load_date(warehouses: DailyLake) -> None:
+    """Health and RFM have a point per load date; CLV, which refits every point on every build,
+    the newest load date of each month: the backfill's month end and the daily loads' newest."""
     assert _bronze_load_dates(warehouses.daily.data_dir) == warehouses.loads
+    monthly = [warehouses.loads[0], warehouses.loads[-1]]
+    assert warehouses.loads[0].month != warehouses.loads[1].month == warehouses.loads[-1].month
     with warehouses.connect() as con:
         for table in HISTORY_TABLES[2:]:
             dates = [
@@ -73,7 +78,8 @@ def test_the_trends_have_one_point_per_load_date(warehouses: DailyLake) -> None:
                     f"select distinct as_of_date from daily.history.{table} order by 1"
                 ).fetchall()
             ]
-            assert dates == warehouses.loads, table
+            expected = monthly if table == "customer_value_history" else warehouses.loads
+            assert dates == expected, table
             # one row per customer and date, the latest flagged once
             dupes, latest = con.execute(
                 f"select count(*) - count(distinct (customer_id, as_of_date)),"
@@ -174,4 +180,4 @@ def test_the_newest_clv_point_is_the_current_fit(warehouses: DailyLake) -> None:
         rows = con.execute(f"select count(*) from ({current})").fetchone()[0]
     assert newest == warehouses.loads[-1]
     assert differ == [0, 0] and rows > 0
-    assert earlier_params == len(warehouses.loads)
+    assert earlier_params == len(monthly_snapshot_dates(warehouses.loads, 13)) == 2

@@ -32,11 +32,13 @@ from engagement_lake.lineage import (
 )
 from engagement_lake.privacy import (
     KEY_ENV,
+    PSEUDONYM_FUNCTION,
     PrivacyError,
     Pseudonymiser,
     Redactor,
     masking_expression,
     pseudonym_key,
+    register,
 )
 
 # ----------------------------------------------------------------------------- the key
@@ -96,6 +98,28 @@ def test_pseudonyms_are_hmac_sha256() -> None:
         Pseudonymiser(long_key)(value)
         == hmac.new(long_key, value.encode(), hashlib.sha256).hexdigest()[:32]
     )
+
+
+@pytest.mark.parametrize("key", [b"0123456789abcdef0123456789abcdef", b"x" * 100])
+def test_the_sql_pseudonym_is_the_same_hmac(key: bytes) -> None:
+    """The masking connection computes pseudonyms in SQL (a temporary macro over DuckDB's
+    sha256): the same digits as hmac for every kind of text, null for null, and nothing of it
+    in a database file."""
+    values = ["", "a", "jane.doe@example.com", "Zoë Ångström", "名前", "O'Brien 😀", "x" * 5000]
+    con = duckdb.connect()
+    register(con, Pseudonymiser(key))
+    got = con.execute(
+        f"select {PSEUDONYM_FUNCTION}(v) from unnest(?) with ordinality as t(v, n) order by n",
+        [[*values, None]],
+    ).fetchall()
+    expected = [hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] for v in values]
+    assert [g for (g,) in got] == [*expected, None]
+    temporary = con.execute(
+        "select count(*) from duckdb_functions()"
+        " where function_name = ? and database_name = 'temp'",
+        [PSEUDONYM_FUNCTION],
+    ).fetchone()[0]
+    assert temporary == 1
 
 
 def test_masking_rules() -> None:

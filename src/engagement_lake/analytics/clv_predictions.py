@@ -1,8 +1,9 @@
 """The customer-value predictions of one as-of date, from the shop's order log.
 
 One function for both dbt models that need them: ``customer_value_predictions`` (as of the
-lake's as-of date) and ``int_customer_value_predictions_history`` (as of every load date, so the
-CLV trend is computed from the data as it stood, not from today's fit). Time unit: days. Spend:
+lake's as-of date) and ``int_customer_value_predictions_history`` (as of each monthly snapshot
+date, :func:`monthly_snapshot_dates`, so the CLV trend is computed from the data as it stood, not
+from today's fit). Time unit: days. Spend:
 the order subtotal (merchandise value; tax and shipping are not customer value).
 
 p_alive (and so gold's churn_probability) comes from MBG/NBD, where a customer can drop out right
@@ -80,6 +81,20 @@ def order_log(orders: pl.DataFrame, shop_xref: pl.DataFrame) -> pl.DataFrame:
         )
         .select(*LOG_COLUMNS)
     )
+
+
+def monthly_snapshot_dates(dates: Sequence[date], months: int) -> list[date]:
+    """The CLV trend's as-of dates: the newest of ``dates`` (the lake's load dates) in each
+    calendar month, for the newest ``months`` months that have one, oldest first. The newest
+    load date is always one of them. Monthly, because each point is a full refit on every
+    build (a merge of today changes the past orders of a golden customer) and a point per daily
+    load would make the daily build slower by one fit a day."""
+    if months < 1:
+        raise ValueError(f"clv_history_months must be at least 1, got {months}")
+    newest: dict[tuple[int, int], date] = {}
+    for day in sorted(dates):
+        newest[(day.year, day.month)] = day
+    return [newest[month] for month in sorted(newest)][-months:]
 
 
 def predict_customer_values(log: pl.DataFrame, as_of: date) -> pl.DataFrame:
