@@ -1,4 +1,4 @@
-"""Gold boilerplate lives in macros, one shared model and doc blocks, not pasted into models
+"""Gold boilerplate lives in macros, one ephemeral model and doc blocks, not pasted into models
 (issue 18): a fast grep over the model files, no build."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def test_no_model_pastes_the_shop_crosswalk():
         if path == SHOP_XREF_MODEL:
             continue
         sql = path.read_text()
-        # A shop_xref CTE may only import the one shop crosswalk model.
+        # A shop_xref CTE may only import the ephemeral model.
         for body in re.findall(r"\bshop_xref\s+as\s+\((.*?)\n\)", sql, flags=re.S):
             if body.split() != ["select", "*", "from", "{{", "ref('int_shop_customer_xref')", "}}"]:
                 pasted.append(_rel(path))

@@ -375,40 +375,6 @@ def test_a_merge_of_the_day_re_keys_the_facts_of_the_absorbed_customer(
         assert rows >= 2 and customer_keys == [expected], fact
 
 
-def test_the_journey_of_a_merged_customer_moves_whole_on_a_daily_run(
-    daily_lake: DailyLake,
-) -> None:
-    """fct_customer_journey is incremental by customer on DuckDB: the daily runs compiled its
-    incremental SQL, the bridged accounts' orders and sessions are touchpoints of the one merged
-    customer, numbered 1..n without a gap, and no row is left under a key dim_customer no
-    longer has (the absorbed customer's rows, which only the post-hook deletes)."""
-    compiled = [
-        path
-        for path in (daily_lake.daily.target_dir / "compiled").rglob("fct_customer_journey.sql")
-        if path.parent.name == "journey"
-    ]
-    assert len(compiled) == 1 and "changed_customers" in compiled[0].read_text()
-    with daily_lake.connect() as con:
-        keys, types, numbers = con.execute(
-            "select list(distinct j.customer_key), list(distinct j.touchpoint_type order by 1),"
-            " list(j.sequence_number order by j.sequence_number)"
-            " from daily.gold.fct_customer_journey as j"
-            " where j.customer_key in (select j2.customer_key"
-            "   from daily.gold.fct_customer_journey as j2"
-            "   inner join daily.staging.stg_shop__orders as o"
-            "     on j2.touchpoint_type = 'order' and j2.source_id = o.order_id"
-            "   where o.customer_id in (?, ?))",
-            list(daily_lake.bridged),
-        ).fetchone()
-        stale = con.execute(
-            "select count(*) from daily.gold.fct_customer_journey as j"
-            " anti join daily.gold.dim_customer as d using (customer_key)"
-        ).fetchone()[0]
-    assert len(keys) == 1 and {"order", "web_session"} <= set(types)
-    assert numbers == list(range(1, len(numbers) + 1))
-    assert stale == 0
-
-
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_a_killed_build_is_repaired_by_the_next_incremental_build(
     daily_lake: DailyLake, point: str

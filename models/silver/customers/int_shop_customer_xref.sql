@@ -1,10 +1,9 @@
 -- The shop slice of the customer crosswalk: one row per shop account (shop_customer_id, the
 -- customer_id of the shop's orders, sessions, reviews, ...) with its golden customer_id. Every
 -- model that resolves a shop account to its golden customer refs this instead of filtering
--- customer_xref itself. A view, not a table (the engine inlines it wherever it is read), and not
--- ephemeral: fct_customer_journey's post-hook reads it, and a hook cannot read an ephemeral model.
+-- customer_xref itself. Ephemeral: inlined as a CTE, never a table.
 
-{{ config(materialized='view') }}
+{{ config(materialized='ephemeral') }}
 
 with
 
