@@ -185,3 +185,29 @@ def test_a_run_without_the_replay_renders_what_it_measured(artefacts):
     assert "not run (--no-replay)" in text
     assert "q01_example" in text and "0.250" in text
     assert all(r["ratio"] is None for r in report["ratios"].values())
+
+
+def test_a_full_cycle_starts_without_warehouse_ledger_record_or_serving_file(tmp_path, monkeypatch):
+    """A reused work folder keeps the lake, not the last run's results: the full cycle builds
+    from nothing, validates every row and writes its serving file whole."""
+    from engagement_lake.increments import record_path
+    from engagement_lake.publish import SERVING_ENV, previous_path, serving_path
+    from engagement_lake.quality.checked_rows import ledger_path
+
+    monkeypatch.delenv(SERVING_ENV, raising=False)
+    data, warehouse = tmp_path / "data", tmp_path / "warehouse.duckdb"
+    (data / "bronze").mkdir(parents=True)
+    serving = serving_path(bench.RunConfig(data, warehouse))
+    left = [
+        warehouse,
+        warehouse.with_name(warehouse.name + ".wal"),
+        ledger_path(warehouse),
+        record_path(warehouse),
+        serving,
+        previous_path(serving),
+    ]
+    for path in left:
+        path.write_text("left by the last run")
+    bench.clear_for_full_cycle(data, warehouse)
+    assert [p.name for p in left if p.exists()] == []
+    assert (data / "bronze").is_dir()

@@ -68,6 +68,7 @@ import duckdb
 
 from engagement_lake.config import DEFAULT_SEED, PROJECT_ROOT, RunConfig, duckdb_settings
 from engagement_lake.increments import record_path
+from engagement_lake.publish import previous_path, serving_path
 from engagement_lake.quality.checked_rows import remove_ledger
 
 TARGETS: dict[str, float] = {
@@ -507,6 +508,20 @@ def in_child(step: str, **kwargs: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- one measurement
 
 
+def clear_for_full_cycle(data_dir: Path, warehouse: Path) -> None:
+    """Remove what a full cycle must not find: the warehouse (a build from nothing), the checks'
+    ledger (every row validated), the record of partitions (no increment) and the serving file
+    with its previous copy (written whole: a reused work folder still holds the last run's,
+    which would make the full cycle's publish an update of it)."""
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+        path.unlink(missing_ok=True)
+    remove_ledger(warehouse)
+    record_path(warehouse).unlink(missing_ok=True)
+    serving = serving_path(RunConfig(data_dir, warehouse))
+    for path in (serving, previous_path(serving)):
+        path.unlink(missing_ok=True)
+
+
 def measure(
     data_dir: Path,
     warehouse: Path,
@@ -525,10 +540,7 @@ def measure(
     target = work / f"target-{label}"
     shutil.rmtree(target, ignore_errors=True)
     if fresh:
-        for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
-            path.unlink(missing_ok=True)
-        remove_ledger(warehouse)  # a full cycle validates every row
-        record_path(warehouse).unlink(missing_ok=True)
+        clear_for_full_cycle(data_dir, warehouse)
     else:
         shutil.copytree(work / f"target-{previous}", target)
     print(f"[{label}] dbt build …", flush=True)
