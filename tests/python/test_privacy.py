@@ -18,7 +18,7 @@ import pytest
 
 from engagement_lake.config import PROJECT_ROOT, RunConfig
 from engagement_lake.contracts import ContractError, load_contracts, parse_contract
-from engagement_lake.export import export_gold
+from engagement_lake.export import export_gold, redactor_for
 from engagement_lake.lineage import (
     DOC_PATH,
     PERSONAL,
@@ -37,6 +37,7 @@ from engagement_lake.privacy import (
     Pseudonymiser,
     Redactor,
     masking_expression,
+    name_words,
     pseudonym_key,
     register,
 )
@@ -139,6 +140,28 @@ def test_redaction_hides_names_emails_handles_and_phones() -> None:
     ) == ("this is [name] speaking, write to [email] or [phone]")
     assert redact("@sam_g42 loved it, thanks @DXL") == "[handle] loved it, thanks @DXL"
     assert redact("Great value for the money") == "Great value for the money"
+
+
+def test_the_redactor_knows_the_words_name_words_finds() -> None:
+    """redactor_for splits all-ASCII values in DuckDB and the others with name_words: together
+    exactly the words name_words finds in every value; e-mails give none, handles are whole."""
+    values = [
+        "Mary-Jane O'Neil", "Zoë Ångström", "Ōtsuka 大阪", "St. Kilda Rd 12", "x", "ÉLODIE",
+        "jane.doe@example.com", "@JaneDoe", "Straße", "İlkay", "ΟΔΥΣΣΕΑΣ", "Ⅻ Oaks",
+    ]  # fmt: skip
+    con = duckdb.connect()
+    con.execute("create schema staging")
+    con.execute("create table staging.people (name varchar, city varchar)")
+    con.executemany("insert into staging.people values (?, ?)", [[v, None] for v in values])
+    personal = {"meta": {"classification": PERSONAL}}
+    node = {
+        "resource_type": "model", "schema": "staging", "name": "people",
+        "columns": {"name": personal, "city": personal},
+    }  # fmt: skip
+    redactor = redactor_for(con, {"nodes": {"model.x.people": node}})
+    assert redactor.words == name_words(v for v in values if "@" not in v)
+    assert {"mary", "jane", "zoë", "ångström", "大阪", "kilda", "élodie"} <= redactor.words
+    assert redactor.handles == {"@janedoe"}
 
 
 def test_a_contract_classification_outside_the_vocabulary_is_one_line(tmp_path: Path) -> None:
