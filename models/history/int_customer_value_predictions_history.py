@@ -1,13 +1,14 @@
 """One row per golden customer who had purchased and monthly snapshot date (the newest load
-date of each of the last var('clv_history_months') months with a load): the CLV model's predictions
-fitted on the orders up to that day only (engagement_lake.analytics.clv_predictions, the same
-code as customer_value_predictions), so the CLV trend shows what the data said then, not today's
-fit applied backwards. Every snapshot is refitted on every build, because a merge of today
-changes a golden customer's past orders; monthly points keep that to a bounded number of fits (a
-few seconds each at demo scale) where a point per load date would add one with every daily
-load. The newest date's fit is customer_value_predictions itself (same orders, same code, same
-day: the same rows), taken rather than fitted twice. On Spark the engine aggregates the RFM summary of every other load
-date in one job; only the fits run on the driver.
+date of each of the last var('clv_history_months') months with a load): the CLV model's
+predictions fitted on the orders up to that day only (engagement_lake.analytics.
+clv_predictions, the same code as customer_value_predictions), so the CLV trend shows what the
+data said then, not today's fit applied backwards. Every snapshot is refitted on every build,
+because a merge of today changes a golden customer's past orders; monthly points keep that to a
+bounded number of fits (a few seconds each at demo scale) where a point per load date would add
+one with every daily load. The newest date's fit is customer_value_predictions itself (same
+orders, same code, same day: the same rows), taken rather than fitted twice. On Spark the
+engine aggregates the RFM summary of every other snapshot date in one job; only the fits run on
+the driver.
 """
 
 

@@ -3,8 +3,8 @@
 One function for both dbt models that need them: ``customer_value_predictions`` (as of the
 lake's as-of date) and ``int_customer_value_predictions_history`` (as of each monthly snapshot
 date, :func:`monthly_snapshot_dates`, so the CLV trend is computed from the data as it stood, not
-from today's fit). Time unit: days. Spend:
-the order subtotal (merchandise value; tax and shipping are not customer value).
+from today's fit). Time unit: days. Spend: the order subtotal (merchandise value; tax and
+shipping are not customer value).
 
 p_alive (and so gold's churn_probability) comes from MBG/NBD, where a customer can drop out right
 after the first purchase: BG/NBD's P(alive) is 1 for every one-time buyer by construction, however
