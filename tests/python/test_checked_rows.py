@@ -7,10 +7,13 @@ failing rows, so recording passes per row (not per chunk) is exercised too.
 
 from __future__ import annotations
 
+import contextlib
+
 import duckdb
 import pytest
 
 from duckdb_holder import held_by_another_process
+from engagement_lake.quality import gx_engine
 from engagement_lake.quality import suites as S
 from engagement_lake.quality.checked_rows import CheckedRows, ledger_path
 from engagement_lake.quality.gx_engine import GxValidator
@@ -104,6 +107,36 @@ def test_a_second_check_reuses_the_rows_that_passed_and_reports_the_same(
     second.close()
 
 
+def test_a_table_whose_rows_all_passed_before_never_reaches_gx(con, validator, tmp_path) -> None:
+    """Importing GX and making its context costs seconds: a check whose rows the ledger all
+    holds makes neither, and reports what a validation of every row reports."""
+    con.execute(
+        "delete from orders where customer_id is null or status not in ('new', 'paid', 'sent') "
+        "or ordered_at < timestamp '2000-01-01'"
+    )
+    suite = _suite()
+    plain, rows = _run(con, validator, suite)
+    assert rows == ROWS - 9 and all(ok and not n for _, _, ok, n, _, _ in plain)
+    path = ledger_path(tmp_path / "warehouse.duckdb")
+    first = CheckedRows(path)
+    _run(con, validator, suite, first)
+    first.close()
+
+    fresh = GxValidator()
+    second = CheckedRows(path)
+    assert _run(con, fresh, suite, second) == (plain, rows)
+    assert (second.reused_rows, second.validated_rows) == (ROWS - 9, 0)
+    assert fresh._made is None, "GX was made for a table with nothing to validate"
+    second.close()
+
+    con.execute("insert into orders values (9001, 'paid', 'C9001', timestamp '2025-01-01')")
+    third = CheckedRows(path)
+    found, _ = _run(con, fresh, suite, third)
+    assert (third.reused_rows, third.validated_rows) == (ROWS - 9, 1)
+    assert fresh._made is not None and all(ok for _, _, ok, *_ in found)
+    third.close()
+
+
 def test_changed_and_new_rows_are_validated_and_a_changed_rule_starts_afresh(
     con, validator, tmp_path
 ) -> None:
@@ -133,6 +166,25 @@ def test_changed_and_new_rows_are_validated_and_a_changed_rule_starts_afresh(
     assert _run(con, validator, wider, ledger) == (plain, rows)
     assert (ledger.reused_rows, ledger.validated_rows) == (0, ROWS + 2)
     ledger.close()
+
+
+def test_gx_builds_each_configuration_once_and_judges_the_same(con, validator, monkeypatch):
+    """Within a chunk's validation an expectation's configuration is built once, not dozens of
+    times; the results are those of GX left alone, and GX's property is back after the run."""
+    from great_expectations.expectations.expectation import Expectation
+
+    plain = Expectation.__dict__["configuration"]
+    builds: list[int] = []
+    counting = property(lambda self: builds.append(1) or plain.fget(self))
+    monkeypatch.setattr(Expectation, "configuration", counting)
+    once = _run(con, validator, _suite())
+    built_once = len(builds)
+    assert Expectation.__dict__["configuration"] is counting
+    builds.clear()
+    monkeypatch.setattr(gx_engine, "configurations_built_once", contextlib.nullcontext)
+    assert _run(con, validator, _suite()) == once
+    assert once[0][1][3] == 6  # the six lost orders, in both
+    assert 0 < built_once * 5 < len(builds), (built_once, len(builds))
 
 
 def test_a_rule_gx_cannot_evaluate_fails_instead_of_passing_empty(con, validator) -> None:

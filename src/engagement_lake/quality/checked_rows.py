@@ -95,6 +95,8 @@ class SuitePass:
     with too many hashes of rows gone since)."""
     split: bool = False
     """Whether the rows were split against the ledger (the temp table ``_SPLIT`` exists)."""
+    to_validate: int | None = None
+    """Rows the split left for GX (None: not split, every row is validated)."""
     passed: list[Any] = field(default_factory=list)
     """Numpy arrays of the hashes of validated rows that passed everything."""
 
@@ -188,9 +190,10 @@ class CheckedRows:
             f"case when p.h is null then struct_pack({payload}) end as payload "
             f"from ({hashed}) as t left join {ledger} as p on t.{identifier(HASH_COLUMN)} = p.h"
         )
-        reused, present, kept = con.execute(
+        reused, present, kept, fresh = con.execute(
             f"select count(*) filter (where payload is null), "
-            f"count(distinct h) filter (where payload is null), (select count(*) from {ledger}) "
+            f"count(distinct h) filter (where payload is null), (select count(*) from {ledger}), "
+            f"count(*) filter (where payload is not null) "
             f"from {_SPLIT}"
         ).fetchone()
         # Hashes of rows gone since cost space, never correctness (a row that comes back passed
@@ -200,7 +203,15 @@ class CheckedRows:
             f"select payload.*, h as {identifier(HASH_COLUMN)} from {_SPLIT}"
             " where payload is not null"
         )
-        return SuitePass(suite.name, fingerprint, query, int(reused), extend=extend, split=True)
+        return SuitePass(
+            suite.name,
+            fingerprint,
+            query,
+            int(reused),
+            extend=extend,
+            split=True,
+            to_validate=int(fresh),
+        )
 
     def stream(self, con: Any, run: SuitePass) -> None:
         """Execute ``run.query`` on ``con``; the caller fetches its chunks, then ``finish``."""
@@ -254,8 +265,9 @@ class CheckedRows:
     def _fingerprint(
         con: Any, suite: TableSuite, expectations: Sequence[Expect], checked: Sequence[str]
     ) -> str:
+        from importlib.metadata import version
+
         import duckdb
-        import great_expectations as gx
 
         described = con.execute(
             f"select {', '.join(map(identifier, checked))} from {suite.relation} limit 0"
@@ -268,7 +280,7 @@ class CheckedRows:
         doc = {
             "format": _FORMAT,
             "duckdb": duckdb.__version__,
-            "gx": gx.__version__,
+            "gx": version("great_expectations"),  # not imported: a run may not need GX
             "types": types,
             "expectations": plan,
         }
