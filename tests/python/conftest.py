@@ -75,7 +75,6 @@ FIRST_MODULES = (
     "test_forget",
     "test_faults",
     "test_staging",
-    "test_reproducible_build",
     "test_experiment_recovery",
     "test_history",
     "test_publish",
