@@ -342,6 +342,35 @@ def test_every_table_equals_a_build_from_scratch(daily_lake: DailyLake) -> None:
     assert grown == len(daily_lake.loads) - 1
 
 
+def test_the_matcher_learns_once_on_the_records_as_they_stood_at_the_training_date(
+    daily_lake: DailyLake,
+) -> None:
+    """customer_match_model: both warehouses learnt m on the identity records known on the
+    training date (the last load before the newest load's month, else the first load), one
+    model with one fingerprint, and the same rows (test_every_table_equals_a_build_from_scratch).
+    Records that only the daily loads brought are matched but not learnt from."""
+    loads = daily_lake.loads
+    month = loads[-1].replace(day=1)
+    expected = max((d for d in loads if d < month), default=loads[0])
+    with daily_lake.connect() as con:
+        for side in ("daily", "scratch"):
+            through, records, fingerprints, levels = con.execute(
+                "select min(trained_through), min(training_records),"
+                " count(distinct training_fingerprint), count(*)"
+                f" from {side}.silver.customer_match_model"
+            ).fetchone()
+            known, later = con.execute(
+                f"select count(*) filter (where first_loaded <= ?),"
+                f" count(*) filter (where first_loaded > ?)"
+                f" from {side}.silver.int_customer_records_first_loaded",
+                [expected, expected],
+            ).fetchone()
+            assert (through, fingerprints) == (expected, 1), side
+            assert levels >= 30, side
+            assert records == known > 0, side
+            assert later >= 1, side
+
+
 def test_a_merge_of_the_day_re_keys_the_facts_of_the_absorbed_customer(
     daily_lake: DailyLake,
 ) -> None:

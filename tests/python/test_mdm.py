@@ -25,6 +25,7 @@ from engagement_lake.mdm import (
     customer_id_for,
     evaluate_matches,
     match_identities,
+    match_identities_with_review,
 )
 from engagement_lake.mdm.evaluate import TRUTH_SOURCE_SYSTEMS
 from engagement_lake.mdm.match import (
@@ -786,3 +787,92 @@ def test_em_iterates_on_one_thread_over_sorted_pattern_counts(
     monkeypatch.setattr(match_module._DuckDBScoring, "single_threaded", whole_pass_on_one_thread)
     assert parallel.height > 100
     assert _score_pairs(features, settings, blocks).equals(parallel)
+
+
+# --------------------------------------------------------------------------------------------
+# The trained matcher kept between builds (silver.customer_match_model)
+# --------------------------------------------------------------------------------------------
+
+
+def test_scoring_with_trained_m_on_the_same_records_equals_training_in_place(
+    population: tuple[pl.DataFrame, pl.DataFrame], population_xref: pl.DataFrame
+) -> None:
+    """m learnt once and applied is exactly what EM in place gives: u and the prior are
+    estimated the same way either way, and EM does not touch them."""
+    from engagement_lake.mdm.match import MODEL_SCHEMA, train_match_model
+
+    records, _ = population
+    trained = train_match_model(records)
+    assert trained.schema == pl.Schema(MODEL_SCHEMA)
+    assert trained["comparison"].n_unique() >= 6
+    assert trained["m_probability"].is_between(0, 1).all()
+    crosswalk, review = match_identities_with_review(records, trained=trained)
+    assert crosswalk.equals(population_xref)
+    assert review.equals(match_identities_with_review(records)[1])
+
+
+def test_trained_m_decide_the_scores() -> None:
+    """The m given are the m used: m learnt on other people score the same pairs differently,
+    and a model lacking a level is refused by name."""
+    from engagement_lake.mdm.match import _score_pairs, train_match_model
+
+    records = standardize(make_population(120, seed=11)[0])
+    own = train_match_model(records)
+    foreign = train_match_model(standardize(make_population(120, seed=12)[0]))
+    assert not own["m_probability"].equals(foreign["m_probability"])
+    features = matching_features(records)
+    settings = MatchSettings()
+    with_own = _score_pairs(features, settings, [], trained=own)
+    with_foreign = _score_pairs(features, settings, [], trained=foreign)
+    assert with_own.height > 50
+    assert not with_foreign["match_weight"].equals(with_own["match_weight"])
+    lacking = own.filter(
+        ~((pl.col("comparison") == "birth_date") & (pl.col("comparison_vector_value") == 1))
+    )
+    with pytest.raises(ValueError, match="no m-probability for birth_date level 1"):
+        _score_pairs(features, settings, [], trained=lacking)
+
+
+def test_the_matcher_table_is_reused_for_the_same_training_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """customer_match_model learns once per training input: the same records (in any order,
+    whatever their non-matching columns) reuse the previous rows without EM; a changed
+    matching value learns again."""
+    import engagement_lake.mdm.training as training_module
+    from engagement_lake.mdm.training import TABLE_SCHEMA, customer_match_model
+
+    records = standardize(make_population(80, seed=5)[0]).with_columns(
+        pl.lit(dt.date(2026, 6, 30)).alias("trained_through")
+    )
+    first = customer_match_model(records)
+    assert first.schema == pl.Schema(TABLE_SCHEMA)
+    assert first["trained_through"].unique().to_list() == [dt.date(2026, 6, 30)]
+    assert first["training_records"].unique().to_list() == [records.height]
+    assert first["training_fingerprint"].n_unique() == 1
+
+    calls: list[int] = []
+    real = training_module.train_match_model
+
+    def counting(*args: Any, **kwargs: Any) -> pl.DataFrame:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training_module, "train_match_model", counting)
+    shuffled = records.sample(fraction=1.0, shuffle=True, seed=1).with_columns(
+        pl.lit("Gold").alias("loyalty_tier")
+    )
+    assert customer_match_model(shuffled, previous=first).equals(first)
+    assert calls == []
+
+    moved = records.with_columns(
+        pl.when(pl.int_range(pl.len()) == 3)
+        .then(pl.lit("99 Elsewhere Road"))
+        .otherwise(pl.col("address_line1"))
+        .alias("address_line1")
+    )
+    relearnt = customer_match_model(moved, previous=first)
+    assert calls == [1]
+    assert relearnt["training_fingerprint"][0] != first["training_fingerprint"][0]
+    # a previous table of another fingerprint is replaced whole, never mixed
+    assert relearnt["training_fingerprint"].n_unique() == 1

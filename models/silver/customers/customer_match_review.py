@@ -14,6 +14,9 @@ def model(dbt, session):
 
     identities = to_polars(dbt.ref("int_customer_identities_unioned"))
     overrides = to_polars(dbt.ref("match_overrides"))
+    trained = to_polars(dbt.ref("customer_match_model"))
     spark = session if is_spark(session) else None
-    review = match_identities_with_review(identities, overrides=overrides, spark=spark)[1]
+    review = match_identities_with_review(
+        identities, overrides=overrides, spark=spark, trained=trained if trained.height else None
+    )[1]
     return to_engine(review, session)

@@ -3,8 +3,9 @@ how it was matched.
 
 Steward overrides first (seeds/mdm/match_overrides.csv: must-link and cannot-link pairs win
 over everything else), then deterministic rules (normalised e-mail, E.164 phone), then
-probabilistic matching with Splink on name, birth date and address with blocking, then
-clustering — see engagement_lake.mdm.match_identities. A Python model because Splink's
+probabilistic matching with Splink on name, birth date and address with blocking (m as learnt
+in customer_match_model; u and the prior from today's records), then clustering — see
+engagement_lake.mdm.match_identities. A Python model because Splink's
 expectation maximisation and the clustering are not expressible in SQL; the pair scoring itself
 runs inside the build's engine (an in-process DuckDB, or Splink's Spark backend on the build's
 Spark session), the records and the clustering on the driver.
@@ -22,6 +23,9 @@ def model(dbt, session):
 
     identities = to_polars(dbt.ref("int_customer_identities_unioned"))
     overrides = to_polars(dbt.ref("match_overrides"))
+    trained = to_polars(dbt.ref("customer_match_model"))
     spark = session if is_spark(session) else None
-    clusters = match_identities(identities, overrides=overrides, spark=spark)
+    clusters = match_identities(
+        identities, overrides=overrides, spark=spark, trained=trained if trained.height else None
+    )
     return to_engine(clusters.rename({"customer_id": "cluster_id"}), session)

@@ -17,9 +17,12 @@ Pipeline:
    on either side is a null level: no evidence, never a disagreement. Candidate pairs come only
    from blocking rules on selective key combinations (:data:`PREDICTION_BLOCKS`), so cost grows
    with the number of records times bounded block sizes, never with all pairs. Every parameter
-   is estimated from the data at hand: the prior (probability that two random records match)
-   from :data:`PRIOR_RULES` and a stated recall, u from a seeded random sample, m by expectation
-   maximisation over the passes of :data:`TRAINING_BLOCKS` that the fields present support.
+   is estimated from data: the prior (probability that two random records match) from
+   :data:`PRIOR_RULES` and a stated recall and u from a seeded random sample, on the records at
+   hand; m by expectation maximisation over the passes of :data:`TRAINING_BLOCKS` that the
+   fields present support, on the records at hand or, given ``trained``, once on an earlier set
+   (:func:`train_match_model`; the build keeps it in ``silver.customer_match_model``, see
+   :mod:`engagement_lake.mdm.training`).
 4. **Clustering** (:mod:`engagement_lake.mdm.cluster`): steward must-links, deterministic
    edges, then phone and probabilistic edges whose match weight reaches
    :attr:`MatchSettings.threshold_weight` and that some agreement besides the name corroborates
@@ -336,17 +339,21 @@ def _round_parameters(linker: Any) -> None:
 
 
 def probabilistic_edges(
-    features: pl.DataFrame, settings: MatchSettings, spark: Any = None
+    features: pl.DataFrame,
+    settings: MatchSettings,
+    spark: Any = None,
+    trained: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Score blocked candidate pairs with Splink; return those at or above the review weight.
 
-    Every parameter comes from the data at hand: the prior from :data:`PRIOR_RULES` with the
-    stated recall (Splink's ``estimate_probability_two_random_records_match``), u from a seeded
-    random sample, m by EM over the passes of :func:`training_blocks`. Splink refuses an EM pass
-    whose m for some level underflows to 0 (a level all but absent among the pass's matches, on
-    small inputs) and leaves its model half-changed, so the model is then rebuilt from scratch
-    without that pass. With a Spark session in ``spark`` the pairs are scored there.
+    The prior comes from :data:`PRIOR_RULES` with the stated recall (Splink's
+    ``estimate_probability_two_random_records_match``) and u from a seeded random sample, both
+    on the records at hand. m comes from ``trained`` (:func:`train_match_model`, in the layout
+    of :data:`MODEL_SCHEMA`) when given, else by EM over the passes of :func:`training_blocks`
+    on these records. With a Spark session in ``spark`` the pairs are scored there.
     """
+    if trained is not None:
+        return _score_pairs(features, settings, [], spark=spark, trained=trained)
     em_blocks = training_blocks(features, settings)
     while True:
         try:
@@ -356,27 +363,94 @@ def probabilistic_edges(
             em_blocks = [b for b in em_blocks if b != refused.block]
 
 
-def _score_pairs(
-    features: pl.DataFrame,
-    settings: MatchSettings,
-    em_blocks: list[tuple[str, ...]],
-    validate_settings: bool = False,
-    spark: Any = None,
+def train_match_model(
+    records: Any, settings: MatchSettings | None = None, spark: Any = None
 ) -> pl.DataFrame:
+    """The m-probabilities EM learns from ``records``: one row per comparison level.
+
+    m (how often two records of one person agree at a level) describes how the sources record
+    a person, which changes slowly; u and the prior describe the population at hand and are
+    estimated again whenever pairs are scored. So m can be learnt on one set of records and
+    applied to a later, larger one: ``silver.customer_match_model`` keeps what was learnt on
+    the records as they stood at a training date and retrains only when those change.
+
+    Splink refuses an EM pass whose m for some level underflows to 0 (a level all but absent
+    among the pass's matches, on small inputs) and leaves its model half-changed, so the model
+    is then rebuilt from scratch without that pass.
+    """
+    settings = settings or MatchSettings()
+    features = matching_features(_prepare_input(records))
+    if features.height < 2:
+        return pl.DataFrame(schema=MODEL_SCHEMA)
+    em_blocks = training_blocks(features, settings)
+    while True:
+        try:
+            with _estimated_linker(features, settings, spark) as (engine, linker):
+                _train(engine, linker, em_blocks)
+                _round_parameters(linker)
+                return _m_table(linker)
+        except _EMPassRefused as refused:
+            logger.info("EM pass on %s refused by Splink; model rebuilt without it", refused.block)
+            em_blocks = [b for b in em_blocks if b != refused.block]
+
+
+#: A trained matcher (:func:`train_match_model`): one row per non-null comparison level.
+MODEL_SCHEMA: dict[str, Any] = {
+    "comparison": pl.String,
+    "comparison_vector_value": pl.Int64,
+    "level_label": pl.String,
+    "m_probability": pl.Float64,
+}
+
+
+def _m_table(linker: Any) -> pl.DataFrame:
+    rows = [
+        (
+            comparison.output_column_name,
+            level.comparison_vector_value,
+            level.label_for_charts,
+            level.m_probability,
+        )
+        for comparison in linker._settings_obj.comparisons
+        for level in comparison.comparison_levels
+        if not level.is_null_level
+    ]
+    return pl.DataFrame(rows, schema=MODEL_SCHEMA, orient="row").sort(
+        "comparison", "comparison_vector_value"
+    )
+
+
+def _apply_m(linker: Any, trained: pl.DataFrame) -> None:
+    """Set every non-null level's m from ``trained``; a level it lacks is an error (the model
+    was trained by other code: rebuild customer_match_model)."""
+    m = {
+        (row["comparison"], row["comparison_vector_value"]): row["m_probability"]
+        for row in trained.iter_rows(named=True)
+    }
+    # a level Splink had no m for (none learnt, no default) stays without one
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            key = (comparison.output_column_name, level.comparison_vector_value)
+            if key not in m:
+                raise ValueError(
+                    f"the trained matcher has no m-probability for {key[0]} level {key[1]}"
+                    f" ({level.label_for_charts}): it was trained by other code; rebuild it with"
+                    " `dbt build --full-refresh --select customer_match_model`"
+                )
+            if m[key] is not None:
+                level.m_probability = m[key]
+
+
+@contextmanager
+def _estimated_linker(
+    features: pl.DataFrame, settings: MatchSettings, spark: Any, validate_settings: bool = False
+) -> Iterator[tuple[Any, Any]]:
+    """A Splink linker on ``features`` with the prior and u estimated, and its engine."""
     from splink import Linker, SettingsCreator, block_on
 
-    empty = pl.DataFrame(
-        schema={
-            "unique_id_l": pl.Int64,
-            "unique_id_r": pl.Int64,
-            "match_weight": pl.Float64,
-            "match_probability": pl.Float64,
-        }
-    )
     n = features.height
-    if n < 2:
-        return empty
-
     engine = _SparkScoring(spark) if spark is not None else _DuckDBScoring()
     splink_logger = logging.getLogger("splink")
     previous_level = splink_logger.level
@@ -427,22 +501,54 @@ def _score_pairs(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=settings.u_max_pairs, seed=settings.seed, num_chunks=1
         )
-        with engine.single_threaded():
-            for block in em_blocks:
-                try:
-                    linker.training.estimate_parameters_using_expectation_maximisation(
-                        block_on(*block), estimate_without_term_frequencies=True
-                    )
-                except ValueError as exc:
-                    raise _EMPassRefused(block) from exc
+        yield engine, linker
+    finally:
+        splink_logger.setLevel(previous_level)
+        engine.close()
+
+
+def _train(engine: Any, linker: Any, em_blocks: list[tuple[str, ...]]) -> None:
+    """m by EM, one pass per training block."""
+    from splink import block_on
+
+    with engine.single_threaded():
+        for block in em_blocks:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*block), estimate_without_term_frequencies=True
+                )
+            except ValueError as exc:
+                raise _EMPassRefused(block) from exc
+
+
+def _score_pairs(
+    features: pl.DataFrame,
+    settings: MatchSettings,
+    em_blocks: list[tuple[str, ...]],
+    validate_settings: bool = False,
+    spark: Any = None,
+    trained: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    empty = pl.DataFrame(
+        schema={
+            "unique_id_l": pl.Int64,
+            "unique_id_r": pl.Int64,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+        }
+    )
+    if features.height < 2:
+        return empty
+    with _estimated_linker(features, settings, spark, validate_settings) as (engine, linker):
+        if trained is None:
+            _train(engine, linker, em_blocks)
+        else:
+            _apply_m(linker, trained)
         _round_parameters(linker)
         predictions = linker.inference.predict(
             threshold_match_weight=min(settings.threshold_weight, settings.review_weight)
         )
         edges = engine.fetch(predictions)
-    finally:
-        splink_logger.setLevel(previous_level)
-        engine.close()
     return edges.cast(empty.schema).sort("unique_id_l", "unique_id_r")  # type: ignore[arg-type]
 
 
@@ -630,17 +736,25 @@ def _override_edges(
 
 
 def match_identities(
-    records: Any, settings: MatchSettings | None = None, overrides: Any = None, spark: Any = None
+    records: Any,
+    settings: MatchSettings | None = None,
+    overrides: Any = None,
+    spark: Any = None,
+    trained: Any = None,
 ) -> pl.DataFrame:
     """Cluster customer records from all sources into golden customers.
 
     See :func:`match_identities_with_review`, which also returns the borderline pairs.
     """
-    return match_identities_with_review(records, settings, overrides, spark)[0]
+    return match_identities_with_review(records, settings, overrides, spark, trained)[0]
 
 
 def match_identities_with_review(
-    records: Any, settings: MatchSettings | None = None, overrides: Any = None, spark: Any = None
+    records: Any,
+    settings: MatchSettings | None = None,
+    overrides: Any = None,
+    spark: Any = None,
+    trained: Any = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cluster customer records into golden customers; list the pairs a steward should review.
 
@@ -655,6 +769,9 @@ def match_identities_with_review(
             over the rules and the model.
         spark: a Spark session to score the candidate pairs on (Splink's Spark backend);
             without one, DuckDB scores them in the process.
+        trained: m-probabilities learnt before (:func:`train_match_model`, the layout of
+            :data:`MODEL_SCHEMA`, e.g. ``silver.customer_match_model``); without them EM
+            learns m from ``records``.
 
     Returns:
         The crosswalk: one row per input record, sorted by (source_system, source_id):
@@ -675,11 +792,14 @@ def match_identities_with_review(
     settings = settings or MatchSettings()
     frame = _prepare_input(records)
     override_frame = None if overrides is None else _to_polars(overrides)
-    key = _memo_key(frame, override_frame, settings, "duckdb" if spark is None else "spark")
+    trained_frame = None if trained is None else _to_polars(trained).select(list(MODEL_SCHEMA))
+    key = _memo_key(
+        frame, override_frame, settings, "duckdb" if spark is None else "spark", trained_frame
+    )
     if key in _LAST_RESULT:
         crosswalk, review = _LAST_RESULT[key]
         return crosswalk.clone(), review.clone()
-    result = _match(frame, settings, override_frame, spark)
+    result = _match(frame, settings, override_frame, spark, trained_frame)
     _LAST_RESULT.clear()
     _LAST_RESULT[key] = result
     return result[0].clone(), result[1].clone()
@@ -693,10 +813,15 @@ _LAST_RESULT: dict[str, tuple[pl.DataFrame, pl.DataFrame]] = {}
 
 
 def _memo_key(
-    frame: pl.DataFrame, overrides: pl.DataFrame | None, settings: MatchSettings, engine: str
+    frame: pl.DataFrame,
+    overrides: pl.DataFrame | None,
+    settings: MatchSettings,
+    engine: str,
+    trained: pl.DataFrame | None = None,
 ) -> str:
     digest = hashlib.sha256(f"{settings!r} {engine}".encode())
-    for part in (frame, overrides):
+    for part in (frame, overrides, trained):
+        digest.update(b"|")
         if part is not None:
             digest.update(str(part.schema).encode())
             digest.update(part.hash_rows(seed=0).to_numpy().tobytes())
@@ -704,7 +829,11 @@ def _memo_key(
 
 
 def _match(
-    frame: pl.DataFrame, settings: MatchSettings, overrides: pl.DataFrame | None, spark: Any = None
+    frame: pl.DataFrame,
+    settings: MatchSettings,
+    overrides: pl.DataFrame | None,
+    spark: Any = None,
+    trained: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`match_identities_with_review` on prepared input, without the memo."""
     if frame.height == 0:
@@ -714,7 +843,7 @@ def _match(
 
     email_edges = deterministic_edges(features, "email", settings.max_records_per_key)
     phone_edges = deterministic_edges(features, "phone", settings.max_records_per_key)
-    scored = probabilistic_edges(features, settings, spark)
+    scored = probabilistic_edges(features, settings, spark, trained)
     scored = scored.with_columns(corroborated(features, scored))
     accepted = (pl.col("match_weight") >= settings.threshold_weight) & pl.col("corroborated")
     prob_edges = scored.filter(accepted)
