@@ -798,7 +798,7 @@ def test_scoring_with_trained_m_on_the_same_records_equals_training_in_place(
     population: tuple[pl.DataFrame, pl.DataFrame], population_xref: pl.DataFrame
 ) -> None:
     """m learnt once and applied is exactly what EM in place gives: u and the prior are
-    estimated the same way either way, and EM does not touch them."""
+    estimated the same way either way, and EM does not touch them. An empty model is no model."""
     from engagement_lake.mdm.match import MODEL_SCHEMA, train_match_model
 
     records, _ = population
@@ -809,6 +809,8 @@ def test_scoring_with_trained_m_on_the_same_records_equals_training_in_place(
     crosswalk, review = match_identities_with_review(records, trained=trained)
     assert crosswalk.equals(population_xref)
     assert review.equals(match_identities_with_review(records)[1])
+    # an empty table (nothing had landed by the training date) means EM learns in place
+    assert match_identities_with_review(records, trained=trained.clear())[0].equals(population_xref)
 
 
 def test_trained_m_decide_the_scores() -> None:

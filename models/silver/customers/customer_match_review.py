@@ -17,6 +17,6 @@ def model(dbt, session):
     trained = to_polars(dbt.ref("customer_match_model"))
     spark = session if is_spark(session) else None
     review = match_identities_with_review(
-        identities, overrides=overrides, spark=spark, trained=trained if trained.height else None
+        identities, overrides=overrides, spark=spark, trained=trained
     )[1]
     return to_engine(review, session)

@@ -25,7 +25,5 @@ def model(dbt, session):
     overrides = to_polars(dbt.ref("match_overrides"))
     trained = to_polars(dbt.ref("customer_match_model"))
     spark = session if is_spark(session) else None
-    clusters = match_identities(
-        identities, overrides=overrides, spark=spark, trained=trained if trained.height else None
-    )
+    clusters = match_identities(identities, overrides=overrides, spark=spark, trained=trained)
     return to_engine(clusters.rename({"customer_id": "cluster_id"}), session)

@@ -770,8 +770,8 @@ def match_identities_with_review(
         spark: a Spark session to score the candidate pairs on (Splink's Spark backend);
             without one, DuckDB scores them in the process.
         trained: m-probabilities learnt before (:func:`train_match_model`, the layout of
-            :data:`MODEL_SCHEMA`, e.g. ``silver.customer_match_model``); without them EM
-            learns m from ``records``.
+            :data:`MODEL_SCHEMA`, e.g. ``silver.customer_match_model``); without them, or
+            when the table is empty, EM learns m from ``records``.
 
     Returns:
         The crosswalk: one row per input record, sorted by (source_system, source_id):
@@ -793,6 +793,10 @@ def match_identities_with_review(
     frame = _prepare_input(records)
     override_frame = None if overrides is None else _to_polars(overrides)
     trained_frame = None if trained is None else _to_polars(trained).select(list(MODEL_SCHEMA))
+    if trained_frame is not None and trained_frame.height == 0:
+        # silver.customer_match_model is empty when no record had landed by the training
+        # date: nothing was learnt, so EM learns from the records at hand
+        trained_frame = None
     key = _memo_key(
         frame, override_frame, settings, "duckdb" if spark is None else "spark", trained_frame
     )
