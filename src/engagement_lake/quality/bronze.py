@@ -15,6 +15,7 @@ from pathlib import Path
 from engagement_lake.config import RunConfig
 from engagement_lake.contracts import Contract
 from engagement_lake.quality import suites as S
+from engagement_lake.quality.checked_rows import parquet_reader
 from engagement_lake.quality.duckdb_engine import result, row_count
 from engagement_lake.quality.gx_engine import DEFAULT_CHUNK_ROWS, GxValidator
 from engagement_lake.quality.report import (
@@ -23,7 +24,6 @@ from engagement_lake.quality.report import (
 )
 from engagement_lake.quality.suite_run import run_guarded
 from engagement_lake.quality.suites import TableSuite
-from engagement_lake.sql_text import literal
 
 TABLE_LEVEL_BRONZE = (S.ROW_COUNT, S.COLUMN_EXISTS, S.COLUMNS_MATCH, S.FILE_READABLE, S.FRESHNESS)
 """Bronze checks on a table or its files rather than on rows: no quarantine absorbs them."""
@@ -171,10 +171,9 @@ def run_bronze(
         assert suite.contract is not None
         files[suite.table] = found = scan_bronze_files(cfg.data_dir, suite.contract)
         if found.readable:
-            paths = ", ".join(map(literal, found.readable))
             con.execute(
-                f"create temp view {suite.relation} as select * from read_parquet([{paths}], "
-                "union_by_name = true, hive_partitioning = false)"
+                f"create temp view {suite.relation} as select * from "
+                f"{parquet_reader(list(found.readable))}"
             )
             parents[suite.table] = suite.relation
         else:
@@ -202,6 +201,8 @@ def run_bronze(
             chunk_rows=chunk_rows,
             parents=parents,
             skip=("files", "layer"),
+            files=list(files[suite.table].readable),
+            parent_files={table: list(found.readable) for table, found in files.items()},
         )
         for r in found:
             # error-severity row rules are exactly the ones staging quarantines on

@@ -22,9 +22,15 @@ arguments), the checked columns' types and the DuckDB and GX versions. A check r
    of the rows present now that passed only once they are a quarter of it.
 
 A different fingerprint (a changed rule, a retyped column, another DuckDB or GX) starts the
-suite's ledger afresh, so every row is judged again. What concerns a whole table (uniqueness,
-foreign keys, row counts, SQL rules, reconciliation, freshness) is counted in DuckDB on every
-run, never reused.
+suite's ledger afresh, so every row is judged again.
+
+Bronze files are written once, so for a bronze suite the ledger also keeps the files whose
+rows' hashes it all holds (``clean_files``, kind ``ROWS_PASSED``, with each file's size,
+modification time and row count): such a file is not read at all, its rows count as reused, and
+only the files added or rewritten since are hashed. The same table keeps the files found clean
+by bronze's row rules and foreign keys (``quality.per_file``). The rest of what concerns a
+whole table (uniqueness, silver's and gold's foreign keys, row counts, SQL rules,
+reconciliation, freshness) is counted in DuckDB on every run, never reused.
 
 The one approximation: two different rows with the same 64-bit hash. A new failing row is
 reused in error only if its hash equals one of its suite's passed rows: with ``n`` passed rows
@@ -39,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,6 +63,7 @@ _SPLIT = "__checked_split"
 """Temp table of one suite's run: every row's hash, and the values of the rows to validate."""
 _CATALOG = "checked_rows"
 """The name the ledger is attached under on the checks' connections."""
+_CLEAN_FILES_COLUMNS = ("suite", "kind", "fingerprint", "file", "size", "mtime_ns", "row_count")
 _STALE_SHARE = 0.25
 """Share of a suite's ledger that may be hashes of rows gone since before it is rewritten."""
 
@@ -79,6 +86,42 @@ def _table(suite: str) -> str:
     return "rows_" + hashlib.sha256(suite.encode()).hexdigest()[:16]
 
 
+ROWS_PASSED = "rows_passed"
+"""Kind of clean file whose every row's hash is in its suite's ledger (see ``CheckedRows``)."""
+FILE_COLUMN = "filename"
+"""DuckDB's virtual column naming the file each Parquet row comes from."""
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """A bronze file as it was when judged: a file whose size or modification time changed
+    since (a replayed day) is judged again."""
+
+    size: int
+    mtime_ns: int
+    rows: int = 0
+
+    @classmethod
+    def of(cls, path: Path | str, rows: int = 0) -> FileStat:
+        stat = Path(path).stat()
+        return cls(stat.st_size, stat.st_mtime_ns, rows)
+
+    def same_file(self, other: FileStat | None) -> bool:
+        return other is not None and (self.size, self.mtime_ns) == (other.size, other.mtime_ns)
+
+
+def parquet_reader(files: Sequence[Path | str]) -> str:
+    """How the checks read a bronze table: all its files as one relation, columns by name."""
+    paths = ", ".join(literal(str(f)) for f in files)
+    return f"read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
+
+
+def files_filter(files: Iterable[str]) -> str:
+    """A condition on ``FILE_COLUMN`` keeping ``files``: DuckDB then opens only those."""
+    names = [literal(f) for f in files]
+    return f"{FILE_COLUMN} in ({', '.join(names)})" if names else "false"
+
+
 @dataclass
 class SuitePass:
     """One suite's use of the ledger in one run."""
@@ -99,6 +142,14 @@ class SuitePass:
     """Rows the split left for GX (None: not split, every row is validated)."""
     passed: list[Any] = field(default_factory=list)
     """Numpy arrays of the hashes of validated rows that passed everything."""
+    kept_files: dict[str, FileStat] = field(default_factory=dict)
+    """Bronze files whose rows all passed before and were not read (counted in ``reused``)."""
+    read_files: dict[str, FileStat] = field(default_factory=dict)
+    """Bronze files read this run (the split's ``_file`` column): clean once all their rows
+    are in the ledger."""
+    file_hashes: str | None = None
+    """Without a split: SQL of every row's hash and file, to find the clean files once the
+    ledger is written."""
 
 
 class CheckedRows:
@@ -119,6 +170,23 @@ class CheckedRows:
             con.execute(
                 "create table if not exists suites (suite varchar primary key, "
                 "fingerprint varchar not null, table_name varchar not null)"
+            )
+            # bronze files judged whole (see FileStat): a cache, so a table of another layout
+            # (an older ledger) is started afresh
+            layout = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_name = 'clean_files' order by ordinal_position"
+                ).fetchall()
+            ]
+            if layout and layout != list(_CLEAN_FILES_COLUMNS):
+                con.execute("drop table clean_files")
+            con.execute(
+                "create table if not exists clean_files (suite varchar not null, "
+                "kind varchar not null, fingerprint varchar not null, file varchar not null, "
+                "size bigint not null, mtime_ns bigint not null, row_count bigint not null, "
+                "primary key (suite, kind, file))"
             )
         self.reused_rows = 0
         self.validated_rows = 0
@@ -159,13 +227,82 @@ class CheckedRows:
             con.execute(f"attach {literal(self.path)} as {_CATALOG} (read_only false)")
             self._attached.append(con)
 
+    # ------------------------------------------------------------------ files found clean
+
+    def clean_files(self, con: Any, suite: str, kind: str, fingerprint: str) -> dict[str, FileStat]:
+        """The files of ``suite`` found clean for ``kind`` (``ROWS_PASSED``, or the row rules
+        of ``quality.per_file``) under ``fingerprint``, by path. Empty without ``reuse``, so
+        that ``--all-rows`` judges every file again."""
+        if not self.reuse:
+            return {}
+        self._attach(con)
+        return {
+            file: FileStat(size, mtime, rows)
+            for file, size, mtime, rows in con.execute(
+                f"select file, size, mtime_ns, row_count from {_CATALOG}.clean_files "
+                "where suite = ? and kind = ? and fingerprint = ?",
+                [suite, kind, fingerprint],
+            ).fetchall()
+        }
+
+    def replace_clean_files(
+        self, con: Any, suite: str, kind: str, fingerprint: str, clean: Mapping[str, FileStat]
+    ) -> None:
+        """Make ``clean`` the files of ``suite`` found clean for ``kind`` under
+        ``fingerprint``."""
+        self._attach(con)
+        try:
+            con.execute("begin")
+            self._write_clean_files(con, suite, kind, fingerprint, clean)
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+
+    @staticmethod
+    def _write_clean_files(
+        con: Any, suite: str, kind: str, fingerprint: str, clean: Mapping[str, FileStat]
+    ) -> None:
+        import pyarrow as pa
+
+        stats = list(clean.values())
+        rows = pa.table(
+            {
+                "file": pa.array(list(clean), type=pa.string()),
+                "size": pa.array([s.size for s in stats], type=pa.int64()),
+                "mtime_ns": pa.array([s.mtime_ns for s in stats], type=pa.int64()),
+                "row_count": pa.array([s.rows for s in stats], type=pa.int64()),
+            }
+        )
+        con.register("__clean_files", rows)
+        try:
+            con.execute(
+                f"delete from {_CATALOG}.clean_files where suite = ? and kind = ?", [suite, kind]
+            )
+            con.execute(
+                f"insert into {_CATALOG}.clean_files "
+                "select ?, ?, ?, file, size, mtime_ns, row_count from __clean_files",
+                [suite, kind, fingerprint],
+            )
+        finally:
+            con.unregister("__clean_files")
+
     # ----------------------------------------------------------------------------- one suite
 
     def start(
-        self, con: Any, suite: TableSuite, expectations: Sequence[Expect], needed: Sequence[str]
+        self,
+        con: Any,
+        suite: TableSuite,
+        expectations: Sequence[Expect],
+        needed: Sequence[str],
+        files: Sequence[Path] = (),
     ) -> SuitePass | None:
         """Split ``suite.relation`` into reused rows and rows to validate; None when the suite
-        has a GX expectation that is not a column map (it would need the whole table)."""
+        has a GX expectation that is not a column map (it would need the whole table).
+
+        ``files``: the Parquet files a bronze suite's relation reads. A file whose rows all
+        passed before and that has not changed since is not read at all: its rows count as
+        reused, and only the other files are hashed."""
         if not expectations or any(e.check not in S.GX_MAP_TYPES for e in expectations):
             return None
         self._attach(con)
@@ -181,24 +318,50 @@ class CheckedRows:
         hashed = f"select {cols}, {row_hash} as {identifier(HASH_COLUMN)} from {suite.relation}"
         con.execute(f"drop table if exists {_SPLIT}")  # left by a suite that raised
         if not (self.reuse and known and known[0]):  # nothing to reuse: one pass, every row
-            return SuitePass(suite.name, fingerprint, hashed, 0, extend=False)
+            everything = SuitePass(suite.name, fingerprint, hashed, 0, extend=False)
+            if files and FILE_COLUMN not in needed:
+                # once the ledger is written, one more read finds the files whose rows all
+                # passed, so that the next check need not read them
+                everything.read_files = {str(f): FileStat.of(f) for f in files}
+                everything.file_hashes = (
+                    f"select {row_hash} as h, {FILE_COLUMN} as _file from {parquet_reader(files)}"
+                )
+            return everything
+        kept: dict[str, FileStat] = {}
+        read: dict[str, FileStat] = {}
+        file_column = ""
+        if files and FILE_COLUMN not in needed:
+            clean = self.clean_files(con, suite.name, ROWS_PASSED, fingerprint)
+            for path in map(str, files):
+                now = FileStat.of(path)
+                if now.same_file(clean.get(path)):
+                    kept[path] = clean[path]
+                else:
+                    read[path] = now
+            hashed = (
+                f"select {cols}, {row_hash} as {identifier(HASH_COLUMN)}, "
+                f"{FILE_COLUMN} as _file from {parquet_reader(files)} "
+                f"where {files_filter(read)}"
+            )
+            file_column = ", t._file"
         # One read of the table: each row's hash, and its values only if the ledger lacks it.
         payload = ", ".join(f"{identifier(c)} := t.{identifier(c)}" for c in needed)
         con.execute(
             f"create or replace temp table {_SPLIT} as "
-            f"select t.{identifier(HASH_COLUMN)} as h, "
+            f"select t.{identifier(HASH_COLUMN)} as h{file_column}, "
             f"case when p.h is null then struct_pack({payload}) end as payload "
             f"from ({hashed}) as t left join {ledger} as p on t.{identifier(HASH_COLUMN)} = p.h"
         )
-        reused, present, kept, fresh = con.execute(
+        reused, present, kept_hashes, fresh = con.execute(
             f"select count(*) filter (where payload is null), "
             f"count(distinct h) filter (where payload is null), (select count(*) from {ledger}), "
             f"count(*) filter (where payload is not null) "
             f"from {_SPLIT}"
         ).fetchone()
         # Hashes of rows gone since cost space, never correctness (a row that comes back passed
-        # before): the ledger is rewritten only once they are a quarter of it.
-        extend = kept - present <= _STALE_SHARE * kept
+        # before): the ledger is rewritten only once they are a quarter of it, and never while
+        # files were left unread (their hashes are not among those present).
+        extend = bool(kept) or kept_hashes - present <= _STALE_SHARE * kept_hashes
         query = (
             f"select payload.*, h as {identifier(HASH_COLUMN)} from {_SPLIT}"
             " where payload is not null"
@@ -207,10 +370,12 @@ class CheckedRows:
             suite.name,
             fingerprint,
             query,
-            int(reused),
+            int(reused) + sum(f.rows for f in kept.values()),
             extend=extend,
             split=True,
             to_validate=int(fresh),
+            kept_files=kept,
+            read_files=read,
         )
 
     def stream(self, con: Any, run: SuitePass) -> None:
@@ -253,6 +418,10 @@ class CheckedRows:
                 f"insert or replace into {_CATALOG}.suites values (?, ?, ?)",
                 [run.suite, run.fingerprint, _table(run.suite)],
             )
+            if run.kept_files or run.read_files:
+                self._write_clean_files(
+                    con, run.suite, ROWS_PASSED, run.fingerprint, self._clean_now(con, run)
+                )
             con.execute("commit")
         except BaseException:
             con.execute("rollback")
@@ -260,6 +429,28 @@ class CheckedRows:
         finally:
             con.unregister("__checked_passed")
             con.execute(f"drop table if exists {_SPLIT}")
+
+    @staticmethod
+    def _clean_now(con: Any, run: SuitePass) -> dict[str, FileStat]:
+        """The files left unread, and the files read whose rows all passed (known before, or
+        validated now without failing); a file without rows cannot fail."""
+        clean = dict(run.kept_files)
+        if run.split:
+            failing = (
+                f"select _file, count(*), count(*) filter (where payload is not null and h not "
+                f"in (select h from __checked_passed)) from {_SPLIT} group by _file"
+            )
+        else:  # the ledger now holds every row that passed
+            failing = (
+                f"select _file, count(*), count(*) filter (where h not in (select h from "
+                f"__checked_passed)) from ({run.file_hashes}) group by _file"
+            )
+        groups = {file: (rows, bad) for file, rows, bad in con.execute(failing).fetchall()}
+        for file, stat in run.read_files.items():
+            rows, bad = groups.get(file, (0, 0))
+            if not bad:
+                clean[file] = FileStat(stat.size, stat.mtime_ns, rows)
+        return clean
 
     @staticmethod
     def _fingerprint(

@@ -11,6 +11,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from engagement_lake.quality import suites as S
@@ -144,16 +145,19 @@ class GxValidator:
         expectations: Sequence[Expect],
         columns: Sequence[str],
         chunk_rows: int,
+        files: Sequence[Path] = (),
     ) -> tuple[int, dict[int, _Tally]]:
         """Stream ``suite.relation`` through GX; returns (rows, tally per expectation id).
 
         With a ledger, only the rows it does not hold are streamed: the others count as passed
         elements of every expectation, and the rows that pass now are recorded. A table whose
-        rows the ledger all holds never reaches GX."""
+        rows the ledger all holds never reaches GX. ``files``: a bronze suite's Parquet files,
+        of which those whose rows all passed before are not read at all
+        (``CheckedRows.start``)."""
         index = [c for c in suite.index_columns if c in columns]
         needed = list(dict.fromkeys([*index, *(e.column for e in expectations if e.column)]))
         ledger = self.ledger
-        run = ledger.start(con, suite, expectations, needed) if ledger is not None else None
+        run = ledger.start(con, suite, expectations, needed, files) if ledger is not None else None
         tallies = {suite.position(e): _Tally() for e in expectations}
         if run is not None and run.to_validate == 0:
             ledger.finish(con, run)

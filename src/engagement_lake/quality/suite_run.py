@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from engagement_lake.quality import suites as S
 from engagement_lake.quality.duckdb_engine import columns, evaluate, result
 from engagement_lake.quality.gx_engine import DEFAULT_CHUNK_ROWS, GxValidator
+from engagement_lake.quality.per_file import checked_per_file
 from engagement_lake.quality.report import (
     CheckResult,
 )
@@ -22,9 +24,13 @@ def run_suite(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     parents: Mapping[str, str | None] | None = None,
     skip: Iterable[str] = (),
+    files: Sequence[Path] = (),
+    parent_files: Mapping[str, Sequence[Path]] | None = None,
 ) -> tuple[list[CheckResult], int]:
     """Every check of one suite except those of the engines in ``skip``; returns the results
-    in plan order and the table's row count."""
+    in plan order and the table's row count. ``files``: the Parquet files a bronze suite's
+    relation reads, and ``parent_files`` each bronze table's, so that what a file's rows
+    show is judged once per file (``per_file``)."""
     import duckdb
 
     present = columns(con, suite.relation)
@@ -45,7 +51,7 @@ def run_suite(
     if gx_exps:
         if validator is None:
             raise ValueError("GX expectations need a validator")
-        rows, tallies = validator.validate(con, suite, gx_exps, present, chunk_rows)
+        rows, tallies = validator.validate(con, suite, gx_exps, present, chunk_rows, files)
         for eid, tally in tallies.items():
             e = suite.expectations[eid]
             note = e.note if tally.error is None else f"{e.note}; GX raised: {tally.error}"
@@ -62,6 +68,16 @@ def run_suite(
             )
     else:
         rows = int(con.execute(f"select count(*) from {suite.relation}").fetchone()[0])
+    results.update(
+        checked_per_file(
+            con,
+            suite,
+            [e for e in todo if suite.position(e) not in results],
+            files,
+            validator.ledger if validator is not None else None,
+            parent_files or {},
+        )
+    )
     for e in todo:
         eid = suite.position(e)
         if eid in results or e.engine != "duckdb":

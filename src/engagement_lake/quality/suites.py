@@ -89,6 +89,10 @@ class Expect:
     engine: str = "gx"
     note: str = ""
     """Where the check comes from (contract rule, dbt test), shown in the report."""
+    row_condition: str | None = None
+    """For a rule that counts the rows breaking it, each judged on its own values alone: the
+    condition such a row meets. Set on the bronze rules generated from the contracts'
+    columns (``_count_rule``), whose counts can be taken per file (``quality.per_file``)."""
 
 
 @dataclass
@@ -483,6 +487,7 @@ def _count_rule(check: str, col: Column, where: str, note: str) -> Expect:
         },
         engine="duckdb",
         note=note,
+        row_condition=where,
     )
 
 
