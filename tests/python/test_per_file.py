@@ -295,3 +295,29 @@ def test_a_new_column_in_a_later_file_judges_every_file_again(
         )
     assert before and after and not before & after
     assert _clean(tmp_path, ROW_RULES) == {"load_date=2026-01-01", "load_date=2026-01-02"}
+
+
+def test_a_column_named_like_duckdbs_file_column_reads_every_file(
+    tmp_path: Path, validator: GxValidator
+) -> None:
+    """A bronze column called ``filename`` hides the virtual column that names each row's
+    file, so nothing is judged per file, and every check reads every file as before."""
+    _write(
+        tmp_path / "bronze" / "shop.customers",
+        "2026-01-01",
+        _customers(range(0, 50), day="2026-01-01"),
+    )
+    orders = tmp_path / "bronze" / "shop.orders"
+    with_name = "select *, 'export.csv' as filename from ({})"
+    _write(orders, "2026-01-01", with_name.format(_orders(range(0, 10), "i", day="2026-01-01")))
+    _same_as_reading_every_file(tmp_path, validator)
+    _write(
+        orders,
+        "2026-01-02",
+        with_name.format(_orders(range(10, 20), "i", day="2026-01-02", blank=12)),
+    )
+    again = _same_as_reading_every_file(tmp_path, validator)
+    assert (again.reused_rows, again.validated_rows) == (10, 10)  # every file hashed
+    found, _ = _check(tmp_path, validator, None)
+    assert {(check, n) for _, check, ok, n, _, _ in found if not ok} == {(S.NOT_BLANK, 1)}
+    assert _clean(tmp_path, "") == set()

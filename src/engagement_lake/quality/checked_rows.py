@@ -116,6 +116,11 @@ def parquet_reader(files: Sequence[Path | str]) -> str:
     return f"read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
 
 
+def columns_of(con: Any, relation: str) -> list[str]:
+    """The column names of ``relation``."""
+    return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
+
+
 def files_filter(files: Iterable[str]) -> str:
     """A condition on ``FILE_COLUMN`` keeping ``files``: DuckDB then opens only those."""
     names = [literal(f) for f in files]
@@ -317,9 +322,11 @@ class CheckedRows:
         cols = ", ".join(map(identifier, needed))
         hashed = f"select {cols}, {row_hash} as {identifier(HASH_COLUMN)} from {suite.relation}"
         con.execute(f"drop table if exists {_SPLIT}")  # left by a suite that raised
+        if files and FILE_COLUMN in columns_of(con, suite.relation):
+            files = ()  # a real column hides DuckDB's virtual one: every file is read
         if not (self.reuse and known and known[0]):  # nothing to reuse: one pass, every row
             everything = SuitePass(suite.name, fingerprint, hashed, 0, extend=False)
-            if files and FILE_COLUMN not in needed:
+            if files:
                 # once the ledger is written, one more read finds the files whose rows all
                 # passed, so that the next check need not read them
                 everything.read_files = {str(f): FileStat.of(f) for f in files}
@@ -330,7 +337,7 @@ class CheckedRows:
         kept: dict[str, FileStat] = {}
         read: dict[str, FileStat] = {}
         file_column = ""
-        if files and FILE_COLUMN not in needed:
+        if files:
             clean = self.clean_files(con, suite.name, ROWS_PASSED, fingerprint)
             for path in map(str, files):
                 now = FileStat.of(path)
