@@ -116,11 +116,6 @@ def parquet_reader(files: Sequence[Path | str]) -> str:
     return f"read_parquet([{paths}], union_by_name = true, hive_partitioning = false)"
 
 
-def columns_of(con: Any, relation: str) -> list[str]:
-    """The column names of ``relation``."""
-    return [d[0] for d in con.execute(f"select * from {relation} limit 0").description]
-
-
 def files_filter(files: Iterable[str]) -> str:
     """A condition on ``FILE_COLUMN`` keeping ``files``: DuckDB then opens only those."""
     names = [literal(f) for f in files]
@@ -322,8 +317,6 @@ class CheckedRows:
         cols = ", ".join(map(identifier, needed))
         hashed = f"select {cols}, {row_hash} as {identifier(HASH_COLUMN)} from {suite.relation}"
         con.execute(f"drop table if exists {_SPLIT}")  # left by a suite that raised
-        if files and FILE_COLUMN in columns_of(con, suite.relation):
-            files = ()  # a real column hides DuckDB's virtual one: every file is read
         if not (self.reuse and known and known[0]):  # nothing to reuse: one pass, every row
             everything = SuitePass(suite.name, fingerprint, hashed, 0, extend=False)
             if files:

@@ -68,8 +68,6 @@ def checked_per_file(
         return {}
     reader = parquet_reader(files)
     types = [(d[0], str(d[1])) for d in con.execute(f"select * from {reader} limit 0").description]
-    if any(name == FILE_COLUMN for name, _ in types):  # a real column hides the virtual one
-        return {}
     passed = _row_rules(con, suite, expectations, files, ledger, reader, types)
     for e in expectations:
         parent = parent_files.get(str(e.kwargs.get("parent")))
