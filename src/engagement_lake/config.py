@@ -50,6 +50,13 @@ SERVING_KEYS = ("referenced", "all")
 """Which of gold's keys the serving file declares (``engagement_lake.publish``): the primary keys
 of the tables a foreign key points to, or every primary and foreign key."""
 DEFAULT_SERVING_KEYS = "referenced"
+SERVING_REWRITE_EVERY = 7
+"""Every this many publications (the export's version number, ``<data dir>/.published/gold-N``,
+a multiple of it) the serving file is written whole instead of updated from the previous one.
+An update deletes the changed rows and inserts their new versions, and DuckDB reuses the space
+of deleted rows only in part: replacing 5 % of the rows of the four largest gold tables daily
+grew a scale-1 file by 11 % in eight days (docs/benchmarks.md). A weekly whole write bounds that
+at about a week of changes, for one slower publish a week."""
 SQL_READS = ("serving", "warehouse")
 """What ``engagement-lake sql --read`` opens: the serving file (gold, pseudonymised: what BI
 tools read) or the working warehouse (every layer, personal data raw: for maintainers)."""

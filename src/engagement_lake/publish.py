@@ -50,6 +50,7 @@ from engagement_lake.config import (
     DEFAULT_SERVING_KEYS,
     PROJECT_ROOT,
     SERVING_KEYS,
+    SERVING_REWRITE_EVERY,
     RunConfig,
     duckdb_settings,
 )
@@ -473,11 +474,13 @@ def _swap_file(partial: Path, serving: Path) -> None:
     os.replace(partial, serving)
 
 
+def _version_number(version: Path) -> int:
+    return int(version.name.split("-", 1)[1])
+
+
 def _next_version(versions: Path) -> Path:
     numbers = [
-        int(p.name.split("-", 1)[1])
-        for p in versions.glob("gold-*")
-        if p.name.split("-", 1)[1].isdigit()
+        _version_number(p) for p in versions.glob("gold-*") if p.name.split("-", 1)[1].isdigit()
     ]
     return versions / f"gold-{max(numbers, default=0) + 1}"
 
@@ -485,7 +488,7 @@ def _next_version(versions: Path) -> Path:
 def _prune(versions: Path, current: Path) -> None:
     numbered = sorted(
         (p for p in versions.glob("gold-*") if p.name.split("-", 1)[1].isdigit()),
-        key=lambda p: int(p.name.split("-", 1)[1]),
+        key=_version_number,
     )
     for old in numbered[:-KEEP_VERSIONS]:
         if old != current:
@@ -511,7 +514,9 @@ def publish(
     ``serve``, since the serving file is what BI tools read. ``keys`` (``config.SERVING_KEYS``)
     chooses the keys the serving file declares. The new serving file starts as a copy of the
     published one and receives only the changed rows (``write_serving``), unless ``rewrite``,
-    or ``keys`` is ``all`` (its foreign keys forbid deleting referenced rows).
+    or ``keys`` is ``all`` (its foreign keys forbid deleting referenced rows), or this is a
+    publication whose version number is a multiple of ``config.SERVING_REWRITE_EVERY`` (the
+    space of deleted rows, which updates leave behind, is given back).
     """
     from engagement_lake.lineage import gold_classifications, load_manifest
 
@@ -537,6 +542,7 @@ def publish(
     _sweep(staging)
     staging.mkdir()
 
+    rewrite = rewrite or _version_number(version) % SERVING_REWRITE_EVERY == 0
     previous = serving if serve and not rewrite and keys != "all" else None
     try:
         export, declared, proved, written = _write(

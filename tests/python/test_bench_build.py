@@ -169,7 +169,7 @@ def test_a_run_without_the_replay_renders_what_it_measured(artefacts):
     full = {
         "build": build,
         "quality_checks": checks,
-        "publish": {"seconds": 20.0, "process": process},
+        "publish": {"seconds": 20.0, "serving_whole": True, "process": process},
         "dbt": dbt,
         "raw": None,
         "floor": None,
@@ -182,6 +182,7 @@ def test_a_run_without_the_replay_renders_what_it_measured(artefacts):
     report["ratios"] = bench.ratios(full, None, report["cookbook"])
     text = bench.render(report)
     assert "160.0 s" in text  # build + checks + publish
+    assert "20.0 s (written whole)" in text
     assert "not run (--no-replay)" in text
     assert "q01_example" in text and "0.250" in text
     assert all(r["ratio"] is None for r in report["ratios"].values())

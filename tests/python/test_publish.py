@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from engagement_lake.config import RunConfig
+from engagement_lake.config import SERVING_REWRITE_EVERY, RunConfig
 from engagement_lake.lineage import load_manifest
 from engagement_lake.publish import (
     PREVIOUS_SUFFIX,
@@ -334,6 +334,27 @@ def test_a_publish_writes_only_the_changed_rows_and_serves_what_a_rewrite_serves
     updated = _serving_content(copy.warehouse.parent / "gold.duckdb")
     assert updated == _serving_content(tmp_path / "rewritten.duckdb")
     assert ("fct_sentiment_daily", "note", "VARCHAR") in [c[:3] for c in updated["columns"]]
+
+
+def test_every_seventh_publication_writes_the_serving_file_whole(copy: RunConfig) -> None:
+    """Updates leave the space of deleted rows behind, so a publication whose version number is
+    a multiple of SERVING_REWRITE_EVERY writes the serving file whole, with the same content
+    an update would have given."""
+    _shrink(copy)
+    versions = copy.data_dir / VERSIONS_DIR
+    numbers = [int(p.name.split("-", 1)[1]) for p in versions.glob("gold-*")]
+    assert max(numbers) % SERVING_REWRITE_EVERY not in (0, SERVING_REWRITE_EVERY - 1)
+    updated = publish(copy)
+    assert updated.serving_changes[CHANGED][0] > 0  # an update: the previous file was copied
+    served = _serving_content(copy.warehouse.parent / "gold.duckdb")
+    # the version before a multiple of the period, so that the next publication is one
+    (versions / f"gold-{2 * SERVING_REWRITE_EVERY - 1}").mkdir()
+    whole = publish(copy)
+    assert whole.export_dir.name == f"gold-{2 * SERVING_REWRITE_EVERY}"
+    assert whole.serving_changes == {}
+    assert _serving_content(copy.warehouse.parent / "gold.duckdb") == served
+    after = publish(copy)
+    assert after.serving_changes and set(after.serving_changes.values()) == {(0, 0)}
 
 
 KILL_SCRIPT = """
