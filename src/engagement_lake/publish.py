@@ -478,18 +478,21 @@ def _version_number(version: Path) -> int:
     return int(version.name.split("-", 1)[1])
 
 
-def _next_version(versions: Path) -> Path:
-    numbers = [
-        _version_number(p) for p in versions.glob("gold-*") if p.name.split("-", 1)[1].isdigit()
-    ]
-    return versions / f"gold-{max(numbers, default=0) + 1}"
-
-
-def _prune(versions: Path, current: Path) -> None:
-    numbered = sorted(
+def _numbered_versions(versions: Path) -> list[Path]:
+    """The export's version folders ``gold-N``, oldest first."""
+    return sorted(
         (p for p in versions.glob("gold-*") if p.name.split("-", 1)[1].isdigit()),
         key=_version_number,
     )
+
+
+def _next_version(versions: Path) -> Path:
+    numbered = _numbered_versions(versions)
+    return versions / f"gold-{_version_number(numbered[-1]) + 1 if numbered else 1}"
+
+
+def _prune(versions: Path, current: Path) -> None:
+    numbered = _numbered_versions(versions)
     for old in numbered[:-KEEP_VERSIONS]:
         if old != current:
             shutil.rmtree(old, ignore_errors=True)
