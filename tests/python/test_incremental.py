@@ -342,6 +342,31 @@ def test_every_table_equals_a_build_from_scratch(daily_lake: DailyLake) -> None:
     assert grown == len(daily_lake.loads) - 1
 
 
+def test_daily_builds_leave_no_intermediate_table_behind(daily_lake: DailyLake) -> None:
+    """An incremental Python model stages its new rows in an ordinary table (dbt-duckdb writes a
+    Python model's rows from another cursor, where a temporary one would be invisible); the
+    project's override of duckdb__dispatch_temporary_relation has the materialization drop it,
+    and the build after a killed one drops what the killed one left. Without them each daily
+    build left one table per incremental Python model in the warehouse's main schema."""
+    from engagement_lake.lineage import load_manifest
+
+    nodes = load_manifest(daily_lake.daily.target_dir / "manifest.json")["nodes"]
+    python_incremental = {
+        uid
+        for uid, node in nodes.items()
+        if node.get("language") == "python" and node["config"]["materialized"] == "incremental"
+    }
+    ran = {node.unique_id for node in daily_lake.runs[-1].nodes if node.status == "success"}
+    with daily_lake.connect() as con:
+        left = con.execute(
+            "select coalesce(list(schema_name || '.' || table_name order by table_name), [])"
+            " from duckdb_tables()"
+            " where database_name = 'daily' and contains(table_name, '__dbt_tmp')"
+        ).fetchone()[0]
+    assert len(python_incremental) >= 2 and python_incremental <= ran
+    assert left == []
+
+
 def test_the_matcher_learns_once_on_the_records_as_they_stood_at_the_training_date(
     daily_lake: DailyLake,
 ) -> None:
