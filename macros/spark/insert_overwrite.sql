@@ -20,7 +20,8 @@
         Spark refuses to overwrite a table the same query reads, so the table's rows minus the
         new keys, plus the new rows, are written to `<model>__el_aside`, which then replaces the
         table (drop, rename). The model's SQL still computes only the touched keys; the rewrite
-        is I/O.
+        is I/O. A model with `replace_scope` (macros/incremental/replace_scope.sql) loses every
+        row of the groups its new rows name instead, and its tombstones are not written.
 
     The work tables are dropped, or renamed into place, by the end of the model, and dropped
     before it in case a killed run left them. A run killed between the drop and the rename
@@ -43,8 +44,17 @@
                       | map(attribute='quoted') | join(', ') -%}
     {%- set new_rows = el_work_relation(target_relation, '__el_new') -%}
     {%- set aside = el_work_relation(target_relation, '__el_aside') -%}
+    {#- a model replaced by scope (macros/incremental/replace_scope.sql) replaces every row of
+        the groups its new rows name, and inserts none of its tombstones (a null key) -#}
+    {%- set scope = config.get('replace_scope') -%}
     {%- set same_key -%}
+        {%- if scope is not none -%}new_rows.{{ scope }} = kept.{{ scope }}
+        {%- else -%}
         {%- for key in keys %}new_rows.{{ key }} = kept.{{ key }}{{ ' and ' if not loop.last }}{% endfor -%}
+        {%- endif -%}
+    {%- endset -%}
+    {%- set inserted -%}
+        {%- if scope is not none %} where {% for key in keys %}{{ key }} is not null{{ ' and ' if not loop.last }}{% endfor %}{% endif -%}
     {%- endset -%}
     {%- set replaced -%}
         exists (select 1 from {{ new_rows }} as new_rows where {{ same_key }})
@@ -54,6 +64,11 @@
     {%- do run_query('drop table if exists ' ~ aside) -%}
     {%- do run_query('create table ' ~ new_rows ~ ' using parquet as select * from ' ~ source_relation) -%}
 
+    {%- if parts and scope is not none -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental model " ~ this ~ " sets both partition_by and replace_scope: a "
+            ~ "partitioned table is rewritten by key, so it cannot be replaced by scope") }}
+    {%- endif -%}
     {%- if parts -%}
         {%- set part_list = parts | join(', ') -%}
         {%- set affected_sql -%}
@@ -84,7 +99,7 @@
     {%- else -%}
         {%- do run_query('create table ' ~ aside ~ ' using parquet as '
             ~ 'select ' ~ columns ~ ' from ' ~ target_relation ~ ' as kept where not ' ~ replaced
-            ~ ' union all select ' ~ columns ~ ' from ' ~ new_rows) -%}
+            ~ ' union all select ' ~ columns ~ ' from ' ~ new_rows ~ inserted) -%}
         {%- do run_query('drop table if exists ' ~ new_rows) -%}
         {%- do run_query('drop table ' ~ target_relation) -%}
     {%- endif %}

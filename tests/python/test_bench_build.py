@@ -38,6 +38,37 @@ def test_dag_order_puts_parents_first():
     assert bench.dag_order(nodes, ["c", "a"]) == ["a", "c"]
 
 
+def _replayed_merge(config: dict, delta: str) -> list[tuple]:
+    """``bench._merge_sql`` of a model with ``config`` whose compiled SQL is ``delta``, run on
+    a table holding customer c1's two rows and c2's one row."""
+    node = {"schema": "gold", "alias": "f", "name": "f", "config": config, "compiled_code": delta}
+    with duckdb.connect() as con:
+        con.execute("create schema gold")
+        con.execute(
+            "create table gold.f as select * from (values "
+            "('k1', 'c1', 1), ('k2', 'c1', 2), ('k3', 'c2', 1)) as t(row_key, customer, seq)"
+        )
+        con.execute(bench._merge_sql(node))
+        return con.execute("select * from gold.f order by all").fetchall()
+
+
+def test_the_replay_merges_a_model_by_its_key():
+    delta = "select 'k2' as row_key, 'c1' as customer, 9 as seq"
+    assert _replayed_merge({"unique_key": "row_key"}, delta) == [
+        ("k1", "c1", 1),
+        ("k2", "c1", 9),
+        ("k3", "c2", 1),
+    ]
+
+
+def test_the_replay_replaces_a_model_by_scope_as_the_project_strategy_does():
+    """c1's rows all go and its one new row comes in; c2's tombstone (a null key) deletes c2's
+    row and is not inserted (macros/incremental/replace_scope.sql)."""
+    delta = "select 'k4' as row_key, 'c1' as customer, 1 as seq union all select null, 'c2', null"
+    config = {"unique_key": "row_key", "replace_scope": "customer"}
+    assert _replayed_merge(config, delta) == [("k4", "c1", 1)]
+
+
 def test_replay_order_respects_every_dependency(artefacts, replayed):
     manifest, _ = artefacts
     nodes = manifest["nodes"]

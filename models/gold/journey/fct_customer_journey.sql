@@ -7,6 +7,12 @@
 --
 -- Marketing touchpoints (is_marketing_touch) are the inputs of fct_marketing_attribution, so both
 -- facts share one definition of a touch and of its marketing channel.
+--
+-- Incremental by customer: a customer's rows depend on each other (numbered in time order, each
+-- knowing the one before), so a daily run rebuilds every row of each customer whose touchpoints
+-- changed and replaces all their stored rows (replace_scope, macros/incremental/replace_scope.sql).
+
+{{ config(materialized='incremental', unique_key='touchpoint_key', replace_scope='customer_key') }}
 
 with
 
@@ -321,31 +327,88 @@ touchpoints_categorised as (
 
 ),
 
-touchpoints_sequenced as (
+touchpoints_golden as (
 
     select
         touchpoints_categorised.*,
-        customers.customer_id,
-        row_number() over (
-            partition by touchpoints_categorised.customer_key
-            order by touchpoint_at, touchpoint_type, source_id
-        ) as sequence_number,
-        row_number() over (
-            partition by touchpoints_categorised.customer_key, touchpoint_type
-            order by touchpoint_at, source_id
-        ) as type_sequence_number,
-        row_number() over (
-            partition by touchpoints_categorised.customer_key, touchpoint_category
-            order by touchpoint_at, touchpoint_type, source_id
-        ) as category_sequence_number,
-        lag(touchpoint_at) over (
-            partition by touchpoints_categorised.customer_key
-            order by touchpoint_at, touchpoint_type, source_id
-        ) as previous_touchpoint_at
+        customers.customer_id
     from touchpoints_categorised
     -- inner join: only golden customers have a journey (the unknown member is excluded above)
     inner join customers
         on touchpoints_categorised.customer_key = customers.customer_key
+
+),
+{%- if is_incremental() %}
+
+-- the customers a daily run rebuilds: those whose touchpoints, in every column the journey is
+-- computed from, differ from what the table holds (a new, changed, re-keyed or vanished
+-- touchpoint; macros/incremental/replace_scope.sql); any other customer would get the very
+-- rows the table has
+touchpoints_compared as (
+
+    select
+        customer_key,
+        touchpoint_type,
+        source_id,
+        channel_key,
+        campaign_key,
+        marketing_channel,
+        touchpoint_detail,
+        order_net_amount,
+        is_marketing_touch,
+        cast(touchpoint_at as timestamp) as touchpoint_at
+    from touchpoints_golden
+
+),
+
+changed_customers as (
+
+    {{ changed_scopes(
+        'touchpoints_compared',
+        scope='customer_key',
+        keys=['touchpoint_type', 'source_id'],
+        columns=['channel_key', 'campaign_key', 'marketing_channel', 'touchpoint_detail',
+                 'order_net_amount', 'is_marketing_touch', 'touchpoint_at'],
+    ) }}
+
+),
+
+-- changed customers left without any touchpoint: one tombstone each deletes their rows
+emptied_customers as (
+
+    select customer_key
+    from changed_customers
+    where customer_key not in (select touchpoints_compared.customer_key from touchpoints_compared)
+
+),
+{%- endif %}
+
+touchpoints_sequenced as (
+
+    select
+        touchpoints_golden.*,
+        row_number() over (
+            partition by customer_key
+            order by touchpoint_at, touchpoint_type, source_id
+        ) as sequence_number,
+        row_number() over (
+            partition by customer_key, touchpoint_type
+            order by touchpoint_at, source_id
+        ) as type_sequence_number,
+        row_number() over (
+            partition by customer_key, touchpoint_category
+            order by touchpoint_at, touchpoint_type, source_id
+        ) as category_sequence_number,
+        lag(touchpoint_at) over (
+            partition by customer_key
+            order by touchpoint_at, touchpoint_type, source_id
+        ) as previous_touchpoint_at
+    from touchpoints_golden
+    {%- if is_incremental() %}
+    where touchpoints_golden.customer_key in (
+        select changed_customers.customer_key from changed_customers
+    )
+    {%- endif %}
 
 ),
 
@@ -392,6 +455,38 @@ final as (
         cast(touchpoint_at as timestamp) as touchpoint_at
     from touchpoints_sequenced
 
+){%- if is_incremental() %},
+
+-- a changed customer left without any touchpoint: one row naming the customer alone, which
+-- deletes the customer's stored rows and, its key null, is never inserted
+tombstones as (
+
+    select
+        null as touchpoint_key,
+        customer_key,
+        null as channel_key,
+        null as campaign_key,
+        null as touchpoint_date,
+        null as customer_id,
+        null as source_id,
+        null as touchpoint_type,
+        null as touchpoint_category,
+        null as journey_stage,
+        null as marketing_channel,
+        null as touchpoint_detail,
+        null as sequence_number,
+        null as days_since_previous_touchpoint,
+        null as order_net_amount,
+        null as is_first_of_type,
+        null as is_marketing_touch,
+        null as touchpoint_at
+    from emptied_customers
+
 )
+{%- endif %}
 
 select * from final
+{%- if is_incremental() %}
+union all
+select * from tombstones
+{%- endif %}

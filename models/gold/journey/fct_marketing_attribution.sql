@@ -11,6 +11,12 @@
 -- A conversion without any touch in its window gets one 'direct' pseudo-touchpoint with credit 1
 -- in every model, on the channel the order was placed through. So, per conversion and per model,
 -- credits sum to exactly 1 (attributed values to the net amount, give or take rounding to cents).
+--
+-- Incremental by conversion: a conversion's rows share its credits, so a daily run rebuilds every
+-- row of each conversion whose touches changed and replaces all its stored rows (replace_scope,
+-- macros/incremental/replace_scope.sql).
+
+{{ config(materialized='incremental', unique_key='attribution_key', replace_scope='order_key') }}
 
 {% set lookback_days = var('attribution_lookback_days') %}
 {% set half_life_days = var('attribution_half_life_days') %}
@@ -101,6 +107,54 @@ touches_resolved as (
 
 ),
 
+{%- if is_incremental() %}
+
+-- the conversions a daily run rebuilds: those whose touches, in every column the credits are
+-- computed from, differ from what the table holds (a new, changed or vanished conversion or
+-- touch, a re-keyed customer; macros/incremental/replace_scope.sql); any other conversion
+-- would get the very rows the table has
+touches_compared as (
+
+    select
+        order_key,
+        touchpoint_key,
+        customer_key,
+        channel_key,
+        campaign_key,
+        touchpoint_source_id,
+        touchpoint_type,
+        marketing_channel,
+        is_direct,
+        cast(net_amount as decimal(14, 2)) as conversion_value,
+        cast(ordered_at as timestamp) as converted_at,
+        cast(touchpoint_at as timestamp) as touchpoint_at
+    from touches_resolved
+
+),
+
+changed_conversions as (
+
+    {{ changed_scopes(
+        'touches_compared',
+        scope='order_key',
+        keys=['order_key', 'touchpoint_key'],
+        columns=['customer_key', 'channel_key', 'campaign_key', 'touchpoint_source_id',
+                 'touchpoint_type', 'marketing_channel', 'is_direct', 'conversion_value',
+                 'converted_at', 'touchpoint_at'],
+    ) }}
+
+),
+
+-- changed conversions that are none any more (an order cancelled since)
+vanished_conversions as (
+
+    select order_key
+    from changed_conversions
+    where order_key not in (select touches_compared.order_key from touches_compared)
+
+),
+{%- endif %}
+
 touches_positioned as (
 
     select
@@ -112,6 +166,11 @@ touches_positioned as (
         ) as touchpoint_position,
         count(*) over (partition by order_key) as touchpoint_count
     from touches_resolved
+    {%- if is_incremental() %}
+    where touches_resolved.order_key in (
+        select changed_conversions.order_key from changed_conversions
+    )
+    {%- endif %}
 
 ),
 
@@ -188,6 +247,49 @@ final as (
         cast(touchpoint_at as timestamp) as touchpoint_at
     from credits
 
+){%- if is_incremental() %},
+
+-- a changed conversion that is none any more: one row naming the order alone, which deletes
+-- its stored rows and, its key null, is never inserted
+tombstones as (
+
+    select
+        null as attribution_key,
+        order_key,
+        null as touchpoint_key,
+        null as customer_key,
+        null as channel_key,
+        null as campaign_key,
+        null as conversion_date,
+        null as touchpoint_date,
+        null as order_id,
+        null as touchpoint_source_id,
+        null as touchpoint_type,
+        null as marketing_channel,
+        null as touchpoint_position,
+        null as touchpoint_count,
+        null as days_before_conversion,
+        null as conversion_value,
+        null as first_touch_credit,
+        null as last_touch_credit,
+        null as linear_credit,
+        null as time_decay_credit,
+        null as first_touch_value,
+        null as last_touch_value,
+        null as linear_value,
+        null as time_decay_value,
+        null as is_direct,
+        null as is_first_touch,
+        null as is_last_touch,
+        null as converted_at,
+        null as touchpoint_at
+    from vanished_conversions
+
 )
+{%- endif %}
 
 select * from final
+{%- if is_incremental() %}
+union all
+select * from tombstones
+{%- endif %}

@@ -226,15 +226,19 @@ def dbt_seconds(manifest: Mapping[str, Any], results: Mapping[str, Any]) -> dict
 
 def _merge_sql(node: Mapping[str, Any]) -> str:
     """An incremental model's compiled SQL (the rows of the keys the run rebuilt) replayed as
-    dbt-duckdb's delete+insert does it: that key's rows deleted, the new ones inserted."""
+    the project's delete+insert does it: that key's rows deleted, the new ones inserted; for a
+    model replaced by scope (``replace_scope``, macros/incremental/replace_scope.sql), every row
+    of the scopes the run brings deleted, and its rows inserted but the tombstones (a null key)."""
     rel, body = _relation(node), _body(node["compiled_code"])
     keys = node["config"]["unique_key"]
     keys = [keys] if isinstance(keys, str) else list(keys)
-    match = " and ".join(f"t.{k} = d.{k}" for k in keys)
+    scope = node["config"].get("replace_scope")
+    match = f"t.{scope} = d.{scope}" if scope else " and ".join(f"t.{k} = d.{k}" for k in keys)
+    kept = " and ".join(f"{k} is not null" for k in keys) if scope else "true"
     return (
         f"create or replace temp table _delta as (\n{body});\n"
         f"delete from {rel} as t where exists (select 1 from _delta as d where {match});\n"
-        f"insert into {rel} by name select * from _delta"
+        f"insert into {rel} by name select * from _delta where {kept}"
     )
 
 
