@@ -93,13 +93,37 @@ def _surname_compatible(first: str, last: str) -> bool:
     return names_compatible(first, last, frozenset(), frozenset())
 
 
+class _Held:
+    """What one cluster holds: its first names (with their nickname variants), last names,
+    e-mail addresses and phone numbers."""
+
+    __slots__ = ("email", "first", "last", "phone")
+
+    def __init__(self) -> None:
+        self.first: dict[str, frozenset[str]] = {}
+        self.last: set[str] = set()
+        self.email: set[str] = set()
+        self.phone: set[str] = set()
+
+    def absorb(self, other: _Held) -> None:
+        self.first.update(other.first)
+        self.last |= other.last
+        self.email |= other.email
+        self.phone |= other.phone
+
+
 class _Clusters:
-    """Union-find that remembers each cluster's first names, last names and cannot-links."""
+    """Union-find that remembers each cluster's first names, last names and cannot-links.
+
+    What a cluster holds is gathered only when a guarded pair asks for it: most records are
+    joined by trusted pairs (:meth:`join_all`, one connected-components pass) or by pairs
+    inside a cluster already, and never need it.
+    """
 
     def __init__(
         self,
         first: Sequence[str | None],
-        variants: Sequence[frozenset[str]],
+        variants: Sequence[Sequence[str] | None],
         last: Sequence[str | None],
         email: Sequence[str | None],
         phone: Sequence[str | None],
@@ -107,14 +131,11 @@ class _Clusters:
         names_decide: bool,
     ) -> None:
         self.names_decide = names_decide
-        n = len(first)
-        self.parent = list(range(n))
-        self.email: dict[int, set[str]] = {i: {e} for i, e in enumerate(email) if e}
-        self.phone: dict[int, set[str]] = {i: {p} for i, p in enumerate(phone) if p}
-        self.first: dict[int, dict[str, frozenset[str]]] = {
-            i: {f: variants[i]} for i, f in enumerate(first) if f
-        }
-        self.last: dict[int, set[str]] = {i: {s} for i, s in enumerate(last) if s}
+        self.parent = list(range(len(first)))
+        self.records = (first, variants, last, email, phone)
+        self.held: dict[int, _Held] = {}
+        # members of the clusters join_all made, gathered into ``held`` when first asked for
+        self.bulk: dict[int, np.ndarray] = {}
         self.marked: dict[int, set[int]] = {}
         for a, b in cannot:
             self.marked.setdefault(a, {a})
@@ -128,34 +149,69 @@ class _Clusters:
             x = parent[x]
         return x
 
-    def _contacts_contradict(self, ra: int, rb: int) -> bool:
-        for held in (self.email, self.phone):
-            a, b = held.get(ra), held.get(rb)
-            if a and b and not a & b:
-                return True
-        return False
+    def _held(self, root: int) -> _Held:
+        held = self.held.get(root)
+        if held is None:
+            held = self.held[root] = _Held()
+            first, variants, last, email, phone = self.records
+            members = self.bulk.pop(root, None)
+            for i in [root] if members is None else members.tolist():
+                if first[i]:
+                    held.first[first[i]] = frozenset(variants[i] or ())
+                if last[i]:
+                    held.last.add(last[i])
+                if email[i]:
+                    held.email.add(email[i])
+                if phone[i]:
+                    held.phone.add(phone[i])
+        return held
 
-    def _names_vouch(self, ra: int, rb: int) -> bool:
-        fa, fb = self.first.get(ra), self.first.get(rb)
-        if not fa or not fb:
+    def join_all(self, edges: Sequence[pl.DataFrame]) -> None:
+        """Join every pair of ``edges`` at once: with no cannot-link and no check to refuse a
+        pair, sequential joining ends in the connected components, whatever the order."""
+        if self.marked or self.held or self.bulk or any(p != i for i, p in enumerate(self.parent)):
+            raise RuntimeError("join_all runs first, and only without cannot-links")
+        labels = components(len(self.parent), edges)
+        order = np.argsort(labels, kind="stable")
+        sizes = np.bincount(labels)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        # each cluster's root is its smallest record, the first of its run in the stable order
+        roots = order[starts]
+        self.parent = roots[labels].tolist()
+        for label in np.flatnonzero(sizes > 1).tolist():
+            self.bulk[int(roots[label])] = order[starts[label] : starts[label] + sizes[label]]
+
+    def same(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether each pair (a[k], b[k]) is in one cluster now (a cluster only grows, so such a
+        pair never changes anything)."""
+        roots = self.roots()
+        return roots[a] == roots[b]
+
+    def _contacts_contradict(self, a: _Held, b: _Held) -> bool:
+        return bool(
+            (a.email and b.email and not a.email & b.email)
+            or (a.phone and b.phone and not a.phone & b.phone)
+        )
+
+    def _names_vouch(self, a: _Held, b: _Held) -> bool:
+        if not a.first or not b.first:
             return False
-        la, lb = self.last.get(ra, set()), self.last.get(rb, set())
-        for x, vx in fa.items():
-            for y, vy in fb.items():
+        for x, vx in a.first.items():
+            for y, vy in b.first.items():
                 if not (
                     names_compatible(x, y, vx, vy)
-                    or any(_surname_compatible(x, s) for s in lb)
-                    or any(_surname_compatible(y, s) for s in la)
+                    or any(_surname_compatible(x, s) for s in b.last)
+                    or any(_surname_compatible(y, s) for s in a.last)
                 ):
                     return False
         return True
 
     def two_people(self, ra: int, rb: int) -> bool:
         """Is there evidence enough that the two clusters are different people?"""
-        named = ra in self.first and rb in self.first
-        if named and self.names_decide:
-            return not self._names_vouch(ra, rb)
-        return self._contacts_contradict(ra, rb) and not self._names_vouch(ra, rb)
+        a, b = self._held(ra), self._held(rb)
+        if a.first and b.first and self.names_decide:
+            return not self._names_vouch(a, b)
+        return self._contacts_contradict(a, b) and not self._names_vouch(a, b)
 
     def union(self, a: int, b: int, guarded: bool) -> None:
         ra, rb = self.find(a), self.find(b)
@@ -170,17 +226,21 @@ class _Clusters:
         if right:
             self.marked[ra] = left | right
             self.marked.pop(rb, None)
-        if rb in self.first:
-            self.first.setdefault(ra, {}).update(self.first.pop(rb))
-        if rb in self.last:
-            self.last.setdefault(ra, set()).update(self.last.pop(rb))
-        for held in (self.email, self.phone):
-            if rb in held:
-                held.setdefault(ra, set()).update(held.pop(rb))
+        absorbed = self._held(rb)
+        self._held(ra).absorb(absorbed)
+        del self.held[rb]
+
+    def roots(self) -> np.ndarray:
+        """Each record's root (pointer jumping over the whole parent array at once)."""
+        roots = np.asarray(self.parent, dtype=np.int64)
+        while True:
+            up = roots[roots]
+            if np.array_equal(up, roots):
+                return roots
+            roots = up
 
     def labels(self) -> np.ndarray:
-        roots = np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
-        _, labels = np.unique(roots, return_inverse=True)
+        _, labels = np.unique(self.roots(), return_inverse=True)
         return labels
 
 
@@ -205,15 +265,16 @@ def name_replacement_rate(
     )
     if both.height < min_pairs:
         return None
+    # pairs of one person repeat the same names: judge each combination of names once
+    combinations = both.group_by("fn", "fn_names", "ln", "fn_r", "fn_names_r", "ln_r").len()
     different = sum(
-        not (
+        pairs
+        for a, va, la, b, vb, lb, pairs in combinations.iter_rows()
+        if not (
             names_compatible(a, b, frozenset(va or ()), frozenset(vb or ()))
             or (lb is not None and _surname_compatible(a, lb))
             or (la is not None and _surname_compatible(b, la))
         )
-        for a, va, la, b, vb, lb in both.select(
-            "fn", "fn_names", "ln", "fn_r", "fn_names_r", "ln_r"
-        ).iter_rows()
     )
     return different / both.height
 
@@ -224,6 +285,8 @@ def guarded_components(
     guarded: Sequence[pl.DataFrame],
     cannot: set[tuple[int, int]],
     names_decide: bool = False,
+    *,
+    at_once: bool = True,
 ) -> np.ndarray:
     """Cluster label per record (``features`` row order, ``unique_id`` 0..n-1).
 
@@ -233,24 +296,35 @@ def guarded_components(
     ``match_weight`` column strongest pair first, so when a record fits two people it joins the
     one it matches best. ``features`` needs ``fn`` (first-name key), ``fn_names`` (its nickname
     variants), ``ln`` (last-name key), ``email`` and ``phone`` (normalised).
+
+    The clusters are those of joining every pair in that order, one at a time. Without
+    cannot-links (and unless ``at_once`` is false, which tests compare against) the trusted
+    pairs are joined in one connected-components pass, and guarded pairs already inside one
+    cluster are dropped before the loop: neither can change the result.
     """
-    first = features["fn"].to_list()
-    variants = [frozenset(v) if v else frozenset() for v in features["fn_names"].to_list()]
     clusters = _Clusters(
-        first,
-        variants,
+        features["fn"].to_list(),
+        features["fn_names"].to_list(),
         features["ln"].to_list(),
         features["email"].to_list(),
         features["phone"].to_list(),
         cannot,
         names_decide,
     )
-    for is_guarded, lists in ((False, trusted), (True, guarded)):
+    bulk = at_once and not cannot
+    if bulk:
+        clusters.join_all(trusted)
+    for is_guarded, lists in ((False, [] if bulk else trusted), (True, guarded)):
         for frame in lists:
             if "match_weight" in frame.columns:
                 frame = frame.sort(
                     ["match_weight", "unique_id_l", "unique_id_r"], descending=[True, False, False]
                 )
-            for a, b in frame.select("unique_id_l", "unique_id_r").iter_rows():
+            left = frame["unique_id_l"].to_numpy()
+            right = frame["unique_id_r"].to_numpy()
+            if bulk:
+                apart = ~clusters.same(left, right)
+                left, right = left[apart], right[apart]
+            for a, b in zip(left.tolist(), right.tolist(), strict=True):
                 clusters.union(a, b, is_guarded)
     return clusters.labels()
