@@ -420,7 +420,8 @@ def check(
         bool,
         typer.Option(
             "--all-rows",
-            help="Validate every row, also those unchanged since a check they passed",
+            help="Validate every row, also those unchanged since a check they passed, and "
+            "count every key, also those the build's dbt tests passed",
         ),
     ] = False,
 ) -> None:

@@ -11,6 +11,7 @@ contract's ``not_null`` constraints); the check reads those promises from
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from engagement_lake.manifest_tests import (
@@ -61,16 +62,25 @@ def _manifest_rule(rule: Rule, manifest: Mapping[str, Any]) -> Expect | None:
     col = rule.column
     sev = WARNING if rule.severity == "warn" else ERROR
     note = f"dbt test {rule.test['test_metadata']['name']}: {rule.kind}"
+    proved = rule.test.get("unique_id")
     if rule.kind == NOT_NULL:
         return Expect(NOT_NULL_CHECK, col, sev, {"column": col}, note=note)
     if rule.kind == ACCEPTED_VALUES:
         return Expect(IN_SET, col, sev, {"column": col, "value_set": list(rule.values)}, note=note)
     if rule.kind == UNIQUE:
-        return Expect(UNIQUE_CHECK, col, sev, {"column": col}, engine="duckdb", note=note)
+        return Expect(
+            UNIQUE_CHECK, col, sev, {"column": col}, engine="duckdb", note=note, proved_by=proved
+        )
     if rule.kind == UNIQUE_COMBINATION:
         cols = list(rule.columns)
         return Expect(
-            COMPOUND_UNIQUE, ",".join(cols), sev, {"column_list": cols}, engine="duckdb", note=note
+            COMPOUND_UNIQUE,
+            ",".join(cols),
+            sev,
+            {"column_list": cols},
+            engine="duckdb",
+            note=note,
+            proved_by=proved,
         )
     if rule.kind == RELATIONSHIPS:
         parent = _parent_node(rule, manifest)
@@ -83,6 +93,7 @@ def _manifest_rule(rule: Rule, manifest: Mapping[str, Any]) -> Expect | None:
             {"column": col, "parent": node_relation(parent), "parent_column": rule.field},
             engine="duckdb",
             note=f"{note} to {parent['name']}",
+            proved_by=proved,
         )
     return None
 
@@ -140,13 +151,8 @@ def manifest_suites(manifest: Mapping[str, Any], schema: str, layer: str) -> lis
                 continue
             if rule.where:
                 # A filtered test is counted in DuckDB, where the filter is plain SQL.
-                expect = Expect(
-                    expect.check,
-                    expect.column,
-                    expect.severity,
-                    {**expect.kwargs, "where": rule.where},
-                    engine="duckdb",
-                    note=expect.note,
+                expect = replace(
+                    expect, kwargs={**expect.kwargs, "where": rule.where}, engine="duckdb"
                 )
             exps.append(expect)
         keys = tuple(

@@ -47,6 +47,9 @@ class CheckResult:
     quarantined: bool = False
     """A bronze row-level rule: the build quarantines the rows that break it, so the data
     downstream is clean and the failure is reported without failing the run."""
+    from_build: bool = False
+    """Not counted by the check: the dbt test that counts the same rule passed in the build
+    that wrote the warehouse, which has not changed since (``build_verdicts``)."""
 
     def line(self) -> str:
         """``layer table column check unexpected=N sample=…``: one grep-able line."""
@@ -125,6 +128,9 @@ class CheckReport:
             )
         if self.rows_reused:
             text += f"; {self.rows_reused:,} unchanged rows already validated"
+        taken = sum(r.from_build for r in self.results)
+        if taken:
+            text += f"; {taken} key checks passed by the build's dbt tests"
         if self.html_path is not None:
             text += f"; report {self.html_path}"
         return text

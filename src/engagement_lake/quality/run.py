@@ -61,7 +61,9 @@ def run_checks(
     none (report-only). A data folder with no bronze raises ``NoBronzeError``.
 
     GX validates only the rows the ledger beside the warehouse has not seen pass
-    (``checked_rows``); ``all_rows`` validates every row and rebuilds the ledger.
+    (``checked_rows``), and the key checks that the build which wrote the warehouse passed as
+    dbt tests are taken from it (``build_verdicts``); ``all_rows`` validates every row,
+    counts every key and rebuilds the ledger.
     """
     if layer not in LAYER_CHOICES:
         raise ValueError(f"unknown layer {layer!r}; choose one of {', '.join(LAYER_CHOICES)}")
@@ -77,7 +79,9 @@ def run_checks(
     if cfg.warehouse.parent.is_dir():
         validator.ledger = CheckedRows.open(ledger_path(cfg.warehouse), reuse=not all_rows)
     try:
-        results, seconds, as_of = _run_layers(cfg, layers, validator, contracts, chunk_rows)
+        results, seconds, as_of = _run_layers(
+            cfg, layers, validator, contracts, chunk_rows, trust_build=not all_rows
+        )
     finally:
         if validator.ledger is not None:
             validator.ledger.close()
@@ -104,8 +108,11 @@ def _run_layers(
     validator: GxValidator,
     contracts: Mapping[str, Contract],
     chunk_rows: int,
+    *,
+    trust_build: bool = True,
 ) -> tuple[list[CheckResult], dict[str, float], Any]:
-    """Each layer's results in order, the seconds per layer and bronze's as-of."""
+    """Each layer's results in order, the seconds per layer and bronze's as-of;
+    ``trust_build``: see ``run_silver``."""
     import duckdb
 
     results: list[CheckResult] = []
@@ -126,12 +133,21 @@ def _run_layers(
             try:
                 if "silver" in layers:
                     t = time.perf_counter()
-                    found, _ = run_silver(cfg, validator, contracts, con, chunk_rows=chunk_rows)
+                    found, _ = run_silver(
+                        cfg,
+                        validator,
+                        contracts,
+                        con,
+                        chunk_rows=chunk_rows,
+                        trust_build=trust_build,
+                    )
                     results += found
                     seconds["silver"] = time.perf_counter() - t
                 if "gold" in layers:
                     t = time.perf_counter()
-                    found, _ = run_gold(cfg, validator, con, chunk_rows=chunk_rows)
+                    found, _ = run_gold(
+                        cfg, validator, con, chunk_rows=chunk_rows, trust_build=trust_build
+                    )
                     results += found
                     seconds["gold"] = time.perf_counter() - t
             finally:

@@ -93,6 +93,9 @@ class Expect:
     """For a rule that counts the rows breaking it, each judged on its own values alone: the
     condition such a row meets. Set on the bronze rules generated from the contracts'
     columns (``_count_rule``), whose counts can be taken per file (``quality.per_file``)."""
+    proved_by: str | None = None
+    """The dbt test (node id) that counts the same key rule in the build: when the build that
+    wrote the warehouse passed it, the check takes that verdict (``build_verdicts``)."""
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from engagement_lake.build_verdicts import proved_tests
 from engagement_lake.config import PROJECT_ROOT, RunConfig
 from engagement_lake.contracts import Contract
 from engagement_lake.quality import suites as S
@@ -50,11 +51,20 @@ def missing(layer: str, table: str, what: str) -> CheckResult:
     )
 
 
+def _proved(
+    cfg: RunConfig, manifest: Mapping[str, Any] | None, trust_build: bool
+) -> frozenset[str]:
+    if manifest is None or not trust_build:
+        return frozenset()
+    return proved_tests(cfg.warehouse, manifest)
+
+
 def _run_warehouse_suites(
     con: Any,
     suites: Sequence[TableSuite],
     validator: GxValidator,
     chunk_rows: int,
+    proved: frozenset[str] = frozenset(),
 ) -> list[CheckResult]:
     existing = _relations(con)
     results: list[CheckResult] = []
@@ -68,7 +78,7 @@ def _run_warehouse_suites(
                 )
             )
             continue
-        found, _ = run_guarded(con, suite, validator, chunk_rows=chunk_rows)
+        found, _ = run_guarded(con, suite, validator, chunk_rows=chunk_rows, proved=proved)
         results.extend(found)
     return results
 
@@ -115,14 +125,17 @@ def run_silver(
     con: Any,
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    trust_build: bool = True,
 ) -> tuple[list[CheckResult], list[TableSuite]]:
     """Staging against what the contracts promise, silver models against their dbt tests,
-    and the row-count reconciliation."""
+    and the row-count reconciliation. ``trust_build``: take the key checks the build's dbt
+    tests passed on this very warehouse (``build_verdicts``) instead of counting them again."""
     suites = S.staging_suites(contracts)
     manifest = _manifest(cfg)
     if manifest is not None:
         suites += manifest_suites(manifest, "silver", "silver")
-    results = _run_warehouse_suites(con, suites, validator, chunk_rows)
+    proved = _proved(cfg, manifest, trust_build)
+    results = _run_warehouse_suites(con, suites, validator, chunk_rows, proved)
     if manifest is None:
         results.append(missing("silver", "dbt.manifest", "no dbt manifest: build first"))
     if '"quality"."reconciliation"' in _relations(con):
@@ -133,11 +146,18 @@ def run_silver(
 
 
 def run_gold(
-    cfg: RunConfig, validator: GxValidator, con: Any, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    cfg: RunConfig,
+    validator: GxValidator,
+    con: Any,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    trust_build: bool = True,
 ) -> tuple[list[CheckResult], list[TableSuite]]:
-    """Gold models against their dbt tests and documented columns (from the manifest)."""
+    """Gold models against their dbt tests and documented columns (from the manifest);
+    ``trust_build`` as in ``run_silver``."""
     manifest = _manifest(cfg)
     if manifest is None:
         return [missing("gold", "dbt.manifest", "no dbt manifest: build first")], []
     suites = manifest_suites(manifest, "gold", "gold")
-    return _run_warehouse_suites(con, suites, validator, chunk_rows), suites
+    proved = _proved(cfg, manifest, trust_build)
+    return _run_warehouse_suites(con, suites, validator, chunk_rows, proved), suites
