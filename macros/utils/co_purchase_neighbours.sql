@@ -75,13 +75,11 @@
     ),
 
     ranked as (
-        select
-            scored.*,
-            row_number() over (
-                partition by scored.product_a
-                order by scored.cosine_similarity desc, scored.co_buyer_count desc, scored.product_b
-            ) as neighbour_rank
-        from scored
+        {{ top_n_per_group(
+            'scored', 'product_a',
+            ['scored.cosine_similarity desc', 'scored.co_buyer_count desc', 'scored.product_b'],
+            ['product_b', 'co_buyer_count', 'cosine_similarity'],
+            neighbours, 'neighbour_rank') }}
     )
 
     select
@@ -95,5 +93,4 @@
         on ranked.product_a = products_a.product_number
     inner join product_numbers as products_b
         on ranked.product_b = products_b.product_number
-    where ranked.neighbour_rank <= {{ neighbours }}
 {% endmacro %}
