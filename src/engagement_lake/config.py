@@ -112,6 +112,11 @@ class RunConfig:
     """The profiles.yml target: ``duckdb`` (``warehouse`` is the DuckDB file) or ``spark``
     (``warehouse`` is the folder of the Spark tables and their metastore)."""
 
+    @property
+    def artefacts(self) -> Path:
+        """Where dbt writes and the steps after it read the manifest and run results."""
+        return self.target_dir or PROJECT_ROOT / "target"
+
     def dbt_env(self) -> dict[str, str]:
         """Environment for dbt: profiles.yml and the sources read these variables."""
         env = {DATA_DIR_ENV: str(self.data_dir.resolve())}

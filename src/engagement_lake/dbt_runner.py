@@ -213,7 +213,7 @@ def selected_sources(select: Sequence[str], config: RunConfig) -> set[str]:
     try:
         # its own target folder: a manifest written by `ls` carries no compiled SQL, and the
         # build's manifest is what the export and the checks read
-        listing = replace(config, target_dir=(config.target_dir or PROJECT_ROOT / "target") / "ls")
+        listing = replace(config, target_dir=config.artefacts / "ls")
         with contextlib.redirect_stdout(io.StringIO()):  # dbt ls prints what it lists
             result = dbtRunner().invoke(_invocation(args, listing, PROJECT_ROOT))
     finally:
@@ -339,6 +339,6 @@ def build(
         increments.write_record(config.warehouse, found, code)
     if config.engine == "duckdb":
         # the tests this build passed, for the check to take instead of counting keys again
-        results = (config.target_dir or PROJECT_ROOT / "target") / "run_results.json"
-        build_verdicts.record(config.warehouse, json.loads(results.read_text(encoding="utf-8")))
+        results = json.loads((config.artefacts / "run_results.json").read_text(encoding="utf-8"))
+        build_verdicts.record(config.warehouse, results)
     return run

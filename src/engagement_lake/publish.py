@@ -48,7 +48,6 @@ from typing import Any
 
 from engagement_lake.config import (
     DEFAULT_SERVING_KEYS,
-    PROJECT_ROOT,
     SERVING_KEYS,
     SERVING_REWRITE_EVERY,
     RunConfig,
@@ -529,7 +528,7 @@ def publish(
         raise PublishError(
             f"unknown serving keys {keys!r}; choose one of {', '.join(SERVING_KEYS)}"
         )
-    target_dir = cfg.target_dir or PROJECT_ROOT / "target"
+    target_dir = cfg.artefacts
     manifest = load_manifest(target_dir / "manifest.json")
     classes = gold_classifications(manifest)
     serving = serving_path(cfg)

@@ -169,7 +169,8 @@ class _Clusters:
     def join_all(self, edges: Sequence[pl.DataFrame]) -> None:
         """Join every pair of ``edges`` at once: with no cannot-link and no check to refuse a
         pair, sequential joining ends in the connected components, whatever the order."""
-        if self.marked or self.held or self.bulk or any(p != i for i, p in enumerate(self.parent)):
+        # every join, and every check that could refuse one, gathers what a cluster holds
+        if self.marked or self.held or self.bulk:
             raise RuntimeError("join_all runs first, and only without cannot-links")
         labels = components(len(self.parent), edges)
         order = np.argsort(labels, kind="stable")

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engagement_lake.build_verdicts import proved_tests
-from engagement_lake.config import PROJECT_ROOT, RunConfig
+from engagement_lake.config import RunConfig
 from engagement_lake.contracts import Contract
 from engagement_lake.quality import suites as S
 from engagement_lake.quality.gx_engine import DEFAULT_CHUNK_ROWS, GxValidator
@@ -22,7 +22,7 @@ from engagement_lake.quality.suites import TableSuite
 def _manifest(cfg: RunConfig) -> dict[str, Any] | None:
     import json
 
-    path = (cfg.target_dir or PROJECT_ROOT / "target") / "manifest.json"
+    path = cfg.artefacts / "manifest.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 
