@@ -10,47 +10,61 @@
 #}
 {% macro rfm_scored(relation, keys, partition_by=none) -%}
 {%- set within = 'partition by ' ~ partition_by ~ ' ' if partition_by else '' -%}
-select
-    {%- for key in keys %}
-    {{ key }},
-    {%- endfor %}
-    days_since_last_order,
-    order_count,
-    lifetime_revenue,
-    recency_score,
-    frequency_score,
-    monetary_score,
-    fm_score,
-    rfm_segment
-from (
+with
+
+scored as (
     select
-        with_fm.*,
+        {%- for key in keys %}
+        {{ key }},
+        {%- endfor %}
+        days_since_last_order,
+        order_count,
+        lifetime_revenue,
+        ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by days_since_last_order desc, customer_id) as recency_score,
+        ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by order_count, customer_id) as frequency_score,
+        ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by lifetime_revenue, customer_id) as monetary_score
+    from {{ relation }}
+    where order_count > 0
+),
+
+with_fm as (
+    select
+        scored.*,
+        cast(round((frequency_score + monetary_score) / 2.0) as integer) as fm_score
+    from scored
+),
+
+-- each (R, FM) pair the scores take (at most buckets squared) with its segment: the rules'
+-- ranges are matched once per pair, then every customer takes its pair's by an equality join
+pair_segments as (
+    select
+        pairs.recency_score,
+        pairs.fm_score,
         segments.segment as rfm_segment,
         row_number() over (
-            partition by {{ keys | join(', ') }} order by segments.rule_order
+            partition by pairs.recency_score, pairs.fm_score order by segments.rule_order
         ) as segment_rank
-    from (
-        select
-            scored.*,
-            cast(round((frequency_score + monetary_score) / 2.0) as integer) as fm_score
-        from (
-            select
-                {%- for key in keys %}
-                {{ key }},
-                {%- endfor %}
-                days_since_last_order,
-                order_count,
-                lifetime_revenue,
-                ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by days_since_last_order desc, customer_id) as recency_score,
-                ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by order_count, customer_id) as frequency_score,
-                ntile({{ var('rfm_score_buckets') }}) over ({{ within }}order by lifetime_revenue, customer_id) as monetary_score
-            from {{ relation }}
-            where order_count > 0
-        ) as scored
-    ) as with_fm
+    from (select distinct recency_score, fm_score from with_fm) as pairs
     left join {{ ref('rfm_segments') }} as segments
-        on with_fm.recency_score between segments.r_min and segments.r_max
-        and with_fm.fm_score between segments.fm_min and segments.fm_max
-) as assigned
-where segment_rank = 1
+        on pairs.recency_score between segments.r_min and segments.r_max
+        and pairs.fm_score between segments.fm_min and segments.fm_max
+)
+
+select
+    {%- for key in keys %}
+    with_fm.{{ key }},
+    {%- endfor %}
+    with_fm.days_since_last_order,
+    with_fm.order_count,
+    with_fm.lifetime_revenue,
+    with_fm.recency_score,
+    with_fm.frequency_score,
+    with_fm.monetary_score,
+    with_fm.fm_score,
+    pair_segments.rfm_segment
+from with_fm
+left join pair_segments
+    on with_fm.recency_score = pair_segments.recency_score
+    and with_fm.fm_score = pair_segments.fm_score
+    and pair_segments.segment_rank = 1
 {%- endmacro %}

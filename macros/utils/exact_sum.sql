@@ -14,10 +14,13 @@
                                        partition/order clause, without "over") for a window sum
     exact_avg(expression, over=none)  mean of a double expression (nulls ignored, as avg)
     exact_decimal(expression)          the value as these sums add it: divide it by exact_sum
-                                       for shares that add up exactly (equal values, equal shares)
+                                       for shares that add up exactly (equal values, equal shares);
+                                       `narrow=true` for values below 10^6: DECIMAL(18, scale),
+                                       which a sum adds as 64-bit integers (the same total, faster)
+    exact_mean(total, count)           a mean from an exact total and its count (below)
 #}
-{% macro exact_decimal(expression) -%}
-    cast({{ expression }} as decimal(38, {{ var('exact_sum_scale') }}))
+{% macro exact_decimal(expression, narrow=false) -%}
+    cast({{ expression }} as decimal({{ 18 if narrow else 38 }}, {{ var('exact_sum_scale') }}))
 {%- endmacro %}
 
 {% macro exact_sum(expression, over=none) -%}
@@ -26,4 +29,11 @@
 
 {% macro exact_avg(expression, over=none) -%}
     cast(avg({{ exact_decimal(expression) }}){% if over is not none %} over ({{ over }}){% endif %} as double)
+{%- endmacro %}
+
+{#- A mean from its total and count, both summed exactly (an integer column, or exact_decimal
+    values): the same double however the total was accumulated, whole or as running totals over
+    parts (int_customer_metrics_history), which avg() does not promise. Null when count is 0. -#}
+{% macro exact_mean(total, count) -%}
+    cast({{ total }} as double) / nullif({{ count }}, 0)
 {%- endmacro %}

@@ -156,16 +156,32 @@ product_buyers as (
 
 ),
 
+similarity_numbered as (
+
+    -- the neighbour list is small (top neighbours per product): its cosines are rounded for the
+    -- exact sum once here, to a narrow DECIMAL that adds as a 64-bit integer, not once per
+    -- candidate row; and its neighbours are numbered in id order, so the candidates (millions)
+    -- are grouped and ranked on integers, the id taken back once per group
+    select
+        similarity.product_id,
+        similarity.similar_product_id,
+        {{ exact_decimal('similarity.cosine_similarity', narrow=true) }} as cosine_similarity,
+        dense_rank() over (order by similarity.similar_product_id) as similar_product_number
+    from similarity
+
+),
+
 cosine_scores as (
 
     select
         customer_training.customer_number,
-        similarity.similar_product_id as product_id,
-        {{ exact_sum('similarity.cosine_similarity') }} as score
+        similarity_numbered.similar_product_number,
+        any_value(similarity_numbered.similar_product_id) as product_id,
+        cast(sum(similarity_numbered.cosine_similarity) as double) as score
     from customer_training
-    inner join similarity
-        on customer_training.product_id = similarity.product_id
-    group by customer_training.customer_number, similarity.similar_product_id
+    inner join similarity_numbered
+        on customer_training.product_id = similarity_numbered.product_id
+    group by customer_training.customer_number, similarity_numbered.similar_product_number
 
 ),
 
@@ -176,7 +192,7 @@ cosine_ranked as (
         cosine_scores.product_id,
         row_number() over (
             partition by cosine_scores.customer_number
-            order by cosine_scores.score desc, cosine_scores.product_id
+            order by cosine_scores.score desc, cosine_scores.similar_product_number
         ) as recommendation_rank
     from cosine_scores
     left join customer_training as bought

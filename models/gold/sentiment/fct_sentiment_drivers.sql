@@ -17,17 +17,26 @@ topics as (
 
 ),
 
+lowered_texts as (
+
+    select
+        text_id,
+        lower(text) as lowered_text
+    from texts
+
+),
+
 matches as (
 
     select
-        texts.text_id,
+        lowered_texts.text_id,
         topics.topic,
         count(*) as keyword_hits,
         min(topics.keyword) as first_keyword
-    from texts
+    from lowered_texts
     inner join topics
-        on {{ contains_whole_word('texts.text', 'topics.keyword') }}
-    group by texts.text_id, topics.topic
+        on {{ contains_whole_word('lowered_texts.lowered_text', 'topics.keyword') }}
+    group by lowered_texts.text_id, topics.topic
 
 ),
 

@@ -134,7 +134,7 @@ ticket_features as (
         sum(case when tickets.created_at >= {{ dbt.dateadd('day', -var('health_support_window_days'), '(select as_of_date from as_of)') }} then 1 else 0 end) as tickets_60d,
         sum(case when tickets.ticket_type = 'Sizing Issue' then 1 else 0 end) as sizing_ticket_count,
         sum(case when {{ is_open_ticket('tickets.status') }} then 1 else 0 end) as open_ticket_count,
-        avg(tickets.satisfaction_score) as average_satisfaction,
+        {{ exact_mean('sum(tickets.satisfaction_score)', 'count(tickets.satisfaction_score)') }} as average_satisfaction,
         max(tickets.created_at) as last_ticket_at
     from {{ ref('stg_support__tickets') }} as tickets
     inner join xref
@@ -232,7 +232,7 @@ sentiment_features as (
 
     select
         customer_id,
-        {{ exact_avg('sentiment_score') }} as average_sentiment,
+        {{ exact_mean('sum(' ~ exact_decimal('sentiment_score') ~ ')', 'count(sentiment_score)') }} as average_sentiment,
         sum(case when sentiment_label = 'negative' then 1 else 0 end) as negative_text_count,
         count(*) as text_count
     from {{ ref('sentiment_unified') }}

@@ -6,7 +6,18 @@ with
 
 intervals as (
 
-    select * from {{ ref('int_opportunity_stage_intervals') }}
+    -- the days each stage holds at the end of: from the day it was entered to the day before it
+    -- was left (a stage left on the day it was entered holds at the end of no day); an open stage
+    -- holds to the end of the calendar. Both bounds are dates here, so the join to the calendar
+    -- below compares columns alone: a range join, not a nested loop over every pair.
+    select
+        *,
+        cast(entered_at as date) as first_held_day,
+        coalesce(
+            cast(exited_at as date),
+            cast({{ dbt.dateadd('day', 1, as_of_date(ref('stg_crm__opportunity_stage_history'))) }} as date)
+        ) as held_before_day
+    from {{ ref('int_opportunity_stage_intervals') }}
     where not is_closed_stage
 
 ),
@@ -40,10 +51,8 @@ daily as (
         ) as stage_rank_of_day
     from intervals
     inner join calendar
-        on calendar.date_day >= cast(intervals.entered_at as date)
-        -- a stage left on the day it was entered does not hold at the end of that day; an open
-        -- stage holds to the end of the calendar (a range join, not a nested loop)
-        and calendar.date_day < coalesce(cast(intervals.exited_at as date), {{ dbt.dateadd('day', 1, as_of_date(ref('stg_crm__opportunity_stage_history'))) }})
+        on calendar.date_day >= intervals.first_held_day
+        and calendar.date_day < intervals.held_before_day
 
 ),
 

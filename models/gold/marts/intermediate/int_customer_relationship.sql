@@ -62,16 +62,30 @@ touchpoint_count as (
 
 ),
 
+touchpoint_usage as (
+
+    -- each touchpoint a customer used, with the last day: the counts below are then plain
+    -- counts over a few rows per customer, not distinct counts over every interaction
+    select
+        customer_key,
+        as_of_date,
+        touchpoint,
+        max(interaction_date) as last_interaction_date
+    from interactions
+    group by customer_key, as_of_date, touchpoint
+
+),
+
 usage as (
 
     select
         customer_key,
-        count(distinct touchpoint) as touchpoints_used,
-        count(distinct case
-            when interaction_date > {{ dbt.dateadd('day', -var('engagement_window_days'), 'as_of_date') }}
+        count(*) as touchpoints_used,
+        count(case
+            when last_interaction_date > {{ dbt.dateadd('day', -var('engagement_window_days'), 'as_of_date') }}
                 then touchpoint end) as touchpoints_active,
-        max(interaction_date) as last_interaction_date
-    from interactions
+        max(last_interaction_date) as last_interaction_date
+    from touchpoint_usage
     group by customer_key
 
 ),

@@ -1,10 +1,25 @@
+-- depends_on: {{ ref('segment_rules') }}
 -- One row per golden customer: lifecycle stage and behavioural segment from the rules in
 -- seeds/marts/segment_rules.csv. A rule holds when all its conditions hold; a segment is
--- assigned by the holding rule with the lowest rule_order. No behavioural rule → var default_behavioural_segment.
+-- assigned by the holding rule with the lowest rule_order (then rule_id). No behavioural rule →
+-- var default_behavioural_segment.
+--
+-- The rules are read when the model compiles (seed_rows) and written as one CASE per
+-- segmentation, each rule a branch in winning order: every customer is scored in one pass over
+-- its row, where matching customers against the rules as data joined each customer's every
+-- metric with every condition (two million rows at scale 1) and ranked the rules that held.
 
-{%- set metrics = ['days_since_last_order', 'days_since_signup', 'order_count', 'lifetime_revenue',
-                   'average_order_value', 'clv_decile', 'churn_probability', 'promo_order_share',
-                   'category_count', 'is_b2b', 'email_open_rate'] %}
+{%- set segmentations = [
+    ('lifecycle', 'lifecycle_stage', var('default_lifecycle_stage')),
+    ('behavioural', 'behavioural_segment', var('default_behavioural_segment')),
+] %}
+{#- each segmentation's rules in winning order: rule_order, then rule_id #}
+{%- set rules = segment_rules_by_id() %}
+{%- set ordered = {} %}
+{%- for segmentation, _, _ in segmentations %}
+    {%- do ordered.update({segmentation: rules.items() | selectattr('1.segmentation', 'equalto', segmentation)
+                                          | sort(attribute='0') | sort(attribute='1.rule_order') | list}) %}
+{%- endfor %}
 
 with
 
@@ -14,76 +29,36 @@ customer_metrics as (
 
 ),
 
-rules as (
-
-    select * from {{ ref('segment_rules') }}
-
-),
-
-metrics_long as (
-
-    {%- for metric in metrics %}
-    select customer_key, '{{ metric }}' as metric, cast({{ metric }} as double) as metric_value
-    from customer_metrics
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
-
-),
-
-rule_checks as (
-
-    select
-        metrics_long.customer_key,
-        rules.segmentation,
-        rules.segment,
-        rules.rule_id,
-        rules.rule_order,
-        count(*) as condition_count,
-        sum(
-            case
-                when metrics_long.metric_value is not null
-                    and (rules.min_value is null or metrics_long.metric_value >= rules.min_value)
-                    and (rules.max_value is null or metrics_long.metric_value <= rules.max_value)
-                then 1 else 0
-            end
-        ) as conditions_met
-    from rules
-    inner join metrics_long
-        on rules.metric = metrics_long.metric
-    group by 1, 2, 3, 4, 5
-
-),
-
-winners as (
+matched as (
 
     select
         customer_key,
-        segmentation,
-        segment,
-        rule_id,
-        row_number() over (
-            partition by customer_key, segmentation order by rule_order, rule_id
-        ) as winner_rank
-    from rule_checks
-    where conditions_met = condition_count
+        customer_id,
+        {%- for segmentation, _, _ in segmentations %}
+        {%- if ordered[segmentation] %}
+        case
+            {%- for rule_id, rule in ordered[segmentation] %}
+            when {{ segment_rule_holds(rule['conditions']) }} then '{{ rule_id }}'
+            {%- endfor %}
+        end as {{ segmentation }}_rule_id{{ ',' if not loop.last }}
+        {%- else %}
+        cast(null as {{ dbt.type_string() }}) as {{ segmentation }}_rule_id{{ ',' if not loop.last }}
+        {%- endif %}
+        {%- endfor %}
+    from customer_metrics
 
 )
 
 select
-    customer_metrics.customer_key,
-    customer_metrics.customer_id,
-    coalesce(lifecycle.segment, '{{ var("default_lifecycle_stage") }}') as lifecycle_stage,
-    lifecycle.rule_id as lifecycle_rule_id,
-    coalesce(behavioural.segment, '{{ var("default_behavioural_segment") }}') as behavioural_segment,
-    behavioural.rule_id as behavioural_rule_id
-from customer_metrics
-left join winners as lifecycle
-    on customer_metrics.customer_key = lifecycle.customer_key
-    and lifecycle.segmentation = 'lifecycle'
-    and lifecycle.winner_rank = 1
-left join winners as behavioural
-    on customer_metrics.customer_key = behavioural.customer_key
-    and behavioural.segmentation = 'behavioural'
-    and behavioural.winner_rank = 1
+    customer_key,
+    customer_id,
+    {%- for segmentation, column, default in segmentations %}
+    case
+        {%- for rule_id, rule in ordered[segmentation] %}
+        when {{ segmentation }}_rule_id = '{{ rule_id }}' then '{{ rule['segment'] }}'
+        {%- endfor %}
+        when {{ segmentation }}_rule_id is null then '{{ default }}'
+    end as {{ column }},
+    {{ segmentation }}_rule_id{{ ',' if not loop.last }}
+    {%- endfor %}
+from matched
