@@ -42,7 +42,6 @@ reminted) and comes back if one of its records does.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -130,26 +129,64 @@ def resolve_redirects(pairs: Mapping[str, str]) -> dict[str, str]:
 
 
 def replay(ledger: Any) -> IdState:
-    """The state after the last build recorded in ``ledger`` (rows of :data:`LEDGER_SCHEMA`)."""
-    frame = _frame(ledger, LEDGER_SCHEMA)
+    """The state after the last build recorded in ``ledger`` (rows of :data:`LEDGER_SCHEMA`).
+
+    Vectorised: the ledger is put in build order once and each attribute is read from it with
+    bulk constructors (the latest ``assigned`` row per record wins, the first row naming an id
+    dates it); only the redirects, one per merge and few, are followed in Python.
+    """
+    return _replay(_frame(ledger, LEDGER_SCHEMA), records=True)
+
+
+def _replay(frame: pl.DataFrame, *, records: bool) -> IdState:
+    """:func:`replay` of a ledger frame; without ``records`` only the redirects and
+    ``last_seq``, all that :func:`current_ids` and :func:`redirect_table` need (the per-record
+    dicts are most of the cost), with the same refusals (unknown events, cycles)."""
     state = IdState()
     if frame.height == 0:
         return state
-    frame = frame.with_row_index("_row").sort("build_seq", "_row")
-    raw_redirects: dict[str, str] = {}
-    for row in frame.iter_rows(named=True):
-        seq, cid = row["build_seq"], row["customer_id"]
-        if row["event"] == "assigned":
-            state.assignments[(row["source_system"], row["source_id"])] = cid
-            state.issued.setdefault(cid, seq)
-        elif row["event"] == "redirected":
-            raw_redirects[cid] = row["survivor_customer_id"]
-            state.issued.setdefault(cid, seq)
-        else:
-            raise ValueError(f"unknown ledger event {row['event']!r}")
-    state.redirects = resolve_redirects(raw_redirects)
+    # a stable sort: rows of one build stay in the order the build wrote them
+    frame = frame.sort("build_seq", maintain_order=True)
+    _check_events(frame)
+    if records:
+        state.assignments = _latest_assignments(frame)
+        state.issued = _first_issued(frame)
+    state.redirects = resolve_redirects(_latest_redirects(frame))
     state.last_seq = int(frame["build_seq"].max())  # type: ignore[arg-type]
     return state
+
+
+def _check_events(frame: pl.DataFrame) -> None:
+    """Refuse a ledger row whose event is not one of :data:`LEDGER_EVENTS` (the first one in
+    build order is named): replaying past it would silently drop a change."""
+    known = pl.col("event").is_in(LEDGER_EVENTS).fill_null(False)
+    unknown = frame.filter(~known)
+    if unknown.height:
+        raise ValueError(f"unknown ledger event {unknown['event'][0]!r}")
+
+
+def _latest_assignments(frame: pl.DataFrame) -> dict[Record, str]:
+    """Record -> id of its latest ``assigned`` row (``frame`` in build order). A dict built
+    from the rows in order keeps the last value of each key, as replaying them one by one."""
+    assigned = frame.filter(pl.col("event") == "assigned")
+    keys = zip(assigned["source_system"].to_list(), assigned["source_id"].to_list(), strict=True)
+    return dict(zip(keys, assigned["customer_id"].to_list(), strict=True))
+
+
+def _latest_redirects(frame: pl.DataFrame) -> dict[str, str]:
+    """Absorbed id -> survivor as the ``redirected`` rows name them (``frame`` in build order),
+    chains not yet followed."""
+    redirected = frame.filter(pl.col("event") == "redirected")
+    absorbed = redirected["customer_id"].to_list()
+    return dict(zip(absorbed, redirected["survivor_customer_id"].to_list(), strict=True))
+
+
+def _first_issued(frame: pl.DataFrame) -> dict[str, int]:
+    """Id -> build_seq of the first row naming it, assigned or redirected (``frame`` in build
+    order), in the order the ids were first issued: minting skips all of them, and a merge
+    prefers the id issued first."""
+    first = frame.unique("customer_id", keep="first", maintain_order=True)
+    return dict(zip(first["customer_id"].to_list(), first["build_seq"].to_list(), strict=True))
 
 
 def mint_customer_id(source_system: str, source_id: str, used: Iterable[str] | set[str]) -> str:
@@ -168,6 +205,12 @@ def assign_customer_ids(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Give every cluster of the new matching a customer id, carrying earlier ids forward.
 
+    Vectorised: records and clusters are frames numbered in earliest-first order (a cluster is
+    known by the position of its earliest record), the counts, homes and changes are group-bys
+    and joins; Python only loops over the clusters that need a decision one at a time: those
+    home to several previous ids (a merge) and those that must mint an id (each mint may take
+    a candidate the next one then has to skip).
+
     Args:
         clusters: one row per present source record: ``source_system``, ``source_id``,
             ``cluster`` (any label; records with the same label are one customer) and optionally
@@ -180,89 +223,182 @@ def assign_customer_ids(
         source_system, source_id), and the new ledger rows (:data:`LEDGER_SCHEMA`, build_seq
         ``state.last_seq + 1``; empty when nothing changed).
     """
+    seq = state.last_seq + 1
+    records = _records_in_order(clusters)
+    records = records.with_columns(_previous_ids(records, state))
+    claims = _claims(records)
+    earliest = records.filter(pl.col("_pos") == pl.col("_cluster"))
+    kept, redirects = _survivors(claims, earliest, state, seq)
+    minted = _mint_ids(earliest.join(kept, on="_cluster", how="anti"), state)
+    # "minted" is a property of the id, as the reasons are stated, not of the cluster
+    ids = pl.concat([kept, minted]).with_columns(
+        pl.col("customer_id").is_in(minted["customer_id"].implode()).alias("_minted")
+    )
+    records = records.join(ids, on="_cluster", how="left")
+
+    assignment = records.select("source_system", "source_id", "customer_id").sort(
+        "source_system", "source_id"
+    )
+    events = (
+        pl.concat([_assigned_events(records, redirects), _redirected_events(redirects)])
+        .with_columns(
+            pl.lit(seq, dtype=pl.Int64).alias("build_seq"),
+            pl.lit(event_on, dtype=pl.Date).alias("event_on"),
+        )
+        .select(list(LEDGER_SCHEMA))
+    )
+    return assignment, events
+
+
+def _records_in_order(clusters: Any) -> pl.DataFrame:
+    """The input records earliest first (first load date, unknown last, then the key), each
+    with its position ``_pos`` and its cluster's ``_cluster``: the position of the cluster's
+    earliest record, so ordering clusters by it orders them by their earliest records."""
     frame = _frame(clusters, {"source_system": pl.String, "source_id": pl.String})
     if "first_loaded" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("first_loaded"))
-    # earliest first: first load date (unknown last), then the key
     frame = frame.sort("first_loaded", "source_system", "source_id", nulls_last=True)
-    seq = state.last_seq + 1
-    members: dict[Any, list[Record]] = defaultdict(list)
-    rank: dict[Record, int] = {}
-    for system, source_id, label in frame.select(
-        "source_system", "source_id", "cluster"
-    ).iter_rows():
-        rank[(system, source_id)] = len(rank)
-        members[label].append((system, source_id))
-    # each member list is in earliest-first order: its first record is the cluster's earliest
-    order = sorted(members, key=lambda label: rank[members[label][0]])
+    return frame.with_row_index("_pos").select(
+        "source_system",
+        "source_id",
+        "_pos",
+        pl.col("_pos").min().over("cluster").alias("_cluster"),
+    )
 
-    previous: dict[Record, str] = {}
-    counts: dict[Any, dict[str, int]] = {}
-    for label in order:
-        tally: dict[str, int] = defaultdict(int)
-        for record in members[label]:
-            held = state.assignments.get(record)
-            if held is not None:
-                previous[record] = state.resolve(held)
-                tally[previous[record]] += 1
-        counts[label] = tally
 
-    # home of each previous id: most of its present records; ties to the earlier cluster
-    home: dict[str, Any] = {}
-    best: dict[str, int] = {}
-    for label in order:
-        for cid, n in counts[label].items():
-            if n > best.get(cid, 0):
-                home[cid], best[cid] = label, n
+def _previous_ids(records: pl.DataFrame, state: IdState) -> pl.Series:
+    """Each record's previous id: the id its latest ``assigned`` row names, resolved through
+    the redirects (null for a record never seen)."""
+    keys = zip(records["source_system"].to_list(), records["source_id"].to_list(), strict=True)
+    held = pl.Series("_previous", list(map(state.assignments.get, keys)), dtype=pl.String)
+    return _resolved(held, state.redirects)
 
-    used = set(state.issued)
-    id_of: dict[Any, str] = {}
-    minted: set[str] = set()
+
+def _claims(records: pl.DataFrame) -> pl.DataFrame:
+    """The previous ids each cluster may keep: those it is the home of (holds most of their
+    present records; ties to the cluster whose earliest record comes first), with ``_n`` the
+    number of its records holding each."""
+    counts = (
+        records.filter(pl.col("_previous").is_not_null())
+        .group_by("_cluster", "_previous")
+        .agg(pl.len().alias("_n"))
+    )
+    return counts.sort(["_previous", "_n", "_cluster"], descending=[False, True, False]).unique(
+        "_previous", keep="first", maintain_order=True
+    )
+
+
+def _survivors(
+    claims: pl.DataFrame, earliest: pl.DataFrame, state: IdState, seq: int
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """The id each cluster with claims keeps, and the ``(absorbed, survivor)`` redirects of the
+    merges, in cluster order. A cluster home to one previous id simply keeps it; the few
+    that are home to several follow the survivor rule in Python."""
+    per_cluster = claims.group_by("_cluster").agg(pl.col("_previous"), pl.col("_n"))
+    single = per_cluster.filter(pl.col("_previous").list.len() == 1).select(
+        "_cluster", pl.col("_previous").list.first().alias("customer_id")
+    )
+    merges = (
+        per_cluster.filter(pl.col("_previous").list.len() > 1)
+        .join(earliest.select("_cluster", pl.col("_previous").alias("_head")), on="_cluster")
+        .sort("_cluster")
+    )
+    merged: list[tuple[int, str]] = []
     redirects: list[tuple[str, str]] = []
-    for label in order:
-        claims = [cid for cid in counts[label] if home[cid] == label]
-        if not claims:
-            first = members[label][0]
-            cid = mint_customer_id(first[0], first[1], used)
-            used.add(cid)
-            minted.add(cid)
-            id_of[label] = cid
-            continue
-        claims.sort(key=lambda c: (-counts[label][c], state.issued.get(c, seq), c))
-        earliest = previous.get(members[label][0])
-        survivor = earliest if earliest in claims else claims[0]
-        id_of[label] = survivor
-        redirects += [(absorbed, survivor) for absorbed in claims if absorbed != survivor]
-    absorbed_into = dict(redirects)
+    for cluster, claimed, counts, head in merges.iter_rows():
+        survivor, absorbed = _merge(dict(zip(claimed, counts, strict=True)), head, state, seq)
+        merged.append((cluster, survivor))
+        redirects += [(cid, survivor) for cid in absorbed]
+    kept = pl.concat(
+        [
+            single,
+            pl.DataFrame(
+                merged,
+                schema={"_cluster": single["_cluster"].dtype, "customer_id": pl.String},
+                orient="row",
+            ),
+        ]
+    )
+    return kept, redirects
 
-    rows: list[dict[str, Any]] = []
-    assignment: list[tuple[str, str, str]] = []
-    for label in order:
-        cid = id_of[label]
-        for record in members[label]:
-            assignment.append((record[0], record[1], cid))
-            before = previous.get(record)
-            if before == cid:
-                continue  # unchanged (an older id it holds resolves to cid through redirects)
-            if before is None:
-                reason = "new" if cid in minted else "joined"
-            elif absorbed_into.get(before) == cid:
-                reason = "merged"
-            elif cid in minted:
-                reason = "split"
-            else:
-                reason = "moved"
-            rows.append(_event(seq, event_on, "assigned", record, cid, None, reason))
-    for absorbed, survivor in redirects:
-        rows.append(_event(seq, event_on, "redirected", (None, None), absorbed, survivor, "merge"))
 
-    events = pl.DataFrame(rows, schema=LEDGER_SCHEMA, orient="row")
-    result = pl.DataFrame(
-        assignment,
-        schema={"source_system": pl.String, "source_id": pl.String, "customer_id": pl.String},
+def _merge(
+    counts: dict[str, int], head: str | None, state: IdState, seq: int
+) -> tuple[str, list[str]]:
+    """Survivor of a cluster home to several previous ids (``counts``: id -> its records in
+    the cluster; ``head``: the previous id of its earliest record), and the absorbed ids."""
+    claims = sorted(counts, key=lambda c: (-counts[c], state.issued.get(c, seq), c))
+    survivor = head if head in counts else claims[0]
+    return survivor, [cid for cid in claims if cid != survivor]
+
+
+def _mint_ids(heads: pl.DataFrame, state: IdState) -> pl.DataFrame:
+    """New ids for the clusters that keep none, minted from their earliest records (``heads``)
+    in cluster order: each skips what was ever issued and what this build minted before."""
+    heads = heads.sort("_cluster")
+    used = set(state.issued)
+    minted: list[str] = []
+    for system, source_id in zip(
+        heads["source_system"].to_list(), heads["source_id"].to_list(), strict=True
+    ):
+        cid = mint_customer_id(system, source_id, used)
+        used.add(cid)
+        minted.append(cid)
+    return heads.select("_cluster", pl.Series("customer_id", minted, dtype=pl.String))
+
+
+def _assigned_events(records: pl.DataFrame, redirects: list[tuple[str, str]]) -> pl.DataFrame:
+    """One ``assigned`` row per record whose id changed, in cluster order then earliest first,
+    with the reason (see :data:`LEDGER_REASONS`)."""
+    absorbed_into = pl.DataFrame(
+        redirects, schema={"_previous": pl.String, "_absorbed_into": pl.String}, orient="row"
+    )
+    previous, cid, minted = pl.col("_previous"), pl.col("customer_id"), pl.col("_minted")
+    reason = (
+        pl.when(previous.is_null())
+        .then(pl.when(minted).then(pl.lit("new")).otherwise(pl.lit("joined")))
+        .when(pl.col("_absorbed_into") == cid)
+        .then(pl.lit("merged"))
+        .when(minted)
+        .then(pl.lit("split"))
+        .otherwise(pl.lit("moved"))
+    )
+    return (
+        records.filter(previous.is_null() | (previous != cid))
+        .join(absorbed_into, on="_previous", how="left")
+        .sort("_cluster", "_pos")
+        .select(
+            pl.lit("assigned").alias("event"),
+            "source_system",
+            "source_id",
+            "customer_id",
+            pl.lit(None, dtype=pl.String).alias("survivor_customer_id"),
+            reason.alias("reason"),
+        )
+    )
+
+
+def _redirected_events(redirects: list[tuple[str, str]]) -> pl.DataFrame:
+    """One ``redirected`` row per id absorbed by a merge, in the order the merges were made."""
+    return pl.DataFrame(
+        redirects,
+        schema={"customer_id": pl.String, "survivor_customer_id": pl.String},
         orient="row",
-    ).sort("source_system", "source_id")
-    return result, events
+    ).select(
+        pl.lit("redirected").alias("event"),
+        pl.lit(None, dtype=pl.String).alias("source_system"),
+        pl.lit(None, dtype=pl.String).alias("source_id"),
+        "customer_id",
+        "survivor_customer_id",
+        pl.lit("merge").alias("reason"),
+    )
+
+
+def _resolved(ids: pl.Series, redirects: Mapping[str, str]) -> pl.Series:
+    """``ids`` with every absorbed id replaced by its survivor (chains already resolved)."""
+    if not redirects:
+        return ids
+    return ids.replace(list(redirects), list(redirects.values()))
 
 
 def current_ids(ledger: Any) -> pl.DataFrame:
@@ -270,7 +406,7 @@ def current_ids(ledger: Any) -> pl.DataFrame:
     ``customer_id``, ``assigned_on`` (load date of the record's latest ``assigned`` row) and
     ``assigned_reason``. Records gone from the sources keep their last id here."""
     frame = _frame(ledger, LEDGER_SCHEMA)
-    state = replay(frame)
+    state = _replay(frame, records=False)
     frame = frame.with_row_index("_row")
     latest = (
         frame.filter(pl.col("event") == "assigned")
@@ -278,13 +414,10 @@ def current_ids(ledger: Any) -> pl.DataFrame:
         .group_by("source_system", "source_id")
         .agg(pl.col("event_on").last(), pl.col("reason").last(), pl.col("customer_id").last())
     )
-    resolved = pl.Series(
-        [state.resolve(cid) for cid in latest["customer_id"].to_list()], dtype=pl.String
-    )
     return latest.select(
         "source_system",
         "source_id",
-        resolved.alias("customer_id"),
+        _resolved(latest["customer_id"], state.redirects).alias("customer_id"),
         pl.col("event_on").alias("assigned_on"),
         pl.col("reason").alias("assigned_reason"),
     ).sort("source_system", "source_id")
@@ -294,7 +427,7 @@ def redirect_table(ledger: Any) -> pl.DataFrame:
     """One row per absorbed id (:data:`REDIRECT_SCHEMA`): its survivor with chains resolved,
     the load date of the merge that absorbed it and the reason."""
     frame = _frame(ledger, LEDGER_SCHEMA)
-    state = replay(frame)
+    state = _replay(frame, records=False)
     rows = (
         frame.filter(pl.col("event") == "redirected")
         .sort("build_seq")
@@ -304,36 +437,13 @@ def redirect_table(ledger: Any) -> pl.DataFrame:
     return (
         rows.select(
             pl.col("customer_id").alias("absorbed_customer_id"),
-            pl.col("customer_id")
-            .map_elements(state.resolve, return_dtype=pl.String)
-            .alias("survivor_customer_id"),
+            _resolved(rows["customer_id"], state.redirects).alias("survivor_customer_id"),
             pl.col("event_on").alias("redirected_on"),
             "reason",
         )
         .cast(REDIRECT_SCHEMA)  # type: ignore[arg-type]
         .sort("absorbed_customer_id")
     )
-
-
-def _event(
-    seq: int,
-    on: date | None,
-    event: str,
-    record: tuple[str | None, str | None],
-    customer_id: str,
-    survivor: str | None,
-    reason: str,
-) -> dict[str, Any]:
-    return {
-        "build_seq": seq,
-        "event_on": on,
-        "event": event,
-        "source_system": record[0],
-        "source_id": record[1],
-        "customer_id": customer_id,
-        "survivor_customer_id": survivor,
-        "reason": reason,
-    }
 
 
 def _frame(data: Any, schema: Mapping[str, Any]) -> pl.DataFrame:
