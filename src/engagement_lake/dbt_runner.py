@@ -320,8 +320,10 @@ def build(
     code = increments.code_fingerprint(PROJECT_ROOT)
     if not plan.full_refresh and not select and increments.recorded_code(config.warehouse) == code:
         # the unit tests check the project's SQL on fixed inputs; the last whole build ran this
-        # very SQL and passed them, so a daily run over new data has nothing new for them
-        args += ["--exclude-resource-type", "unit_test"]
+        # very SQL and passed them, so a daily run over new data has nothing new for them. The
+        # seeds are files of that same project: the last whole build loaded these very rows
+        # (their own data tests still run, on the tables it left)
+        args += ["--exclude-resource-type", "unit_test", "seed"]
     if config.engine == "duckdb":
         build_verdicts.forget(config.warehouse)
     run = run_dbt(args, config, progress=progress, verbose=verbose, env=plan.dbt_env())

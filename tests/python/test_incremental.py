@@ -215,17 +215,22 @@ def test_the_daily_builds_read_only_their_day(daily_lake: DailyLake) -> None:
     assert first_incremental == 0 or runs[0].increment.reason.startswith("no record")
 
 
-def test_a_daily_run_of_an_unchanged_project_skips_the_unit_tests_alone(
+def test_a_daily_run_of_an_unchanged_project_skips_the_unit_tests_and_seeds_alone(
     daily_lake: DailyLake,
 ) -> None:
     """The builds after the first daily load follow a whole build of the same project: they run
-    the models and the data tests, not the unit tests (which check the SQL, not the data)."""
+    the models and the data tests, not the unit tests (which check the SQL, not the data) and
+    not the seeds (files of the project, which that build loaded); the seeds' tables are still
+    there and still tested."""
     later = daily_lake.runs[1:]
     assert later and all(not run.increment.full_refresh for run in later)
     for run in later:
         kinds = {node.resource_type for node in run.nodes}
-        assert "unit_test" not in kinds
+        assert "unit_test" not in kinds and "seed" not in kinds
         assert {"model", "test"} <= kinds
+        tested = {n.name for n in run.nodes if n.resource_type == "test"}
+        # a test's name carries its hash after a dot
+        assert any(name.startswith("column_rules_seeds_marts.") for name in tested), tested
     assert increments.recorded_code(daily_lake.daily.warehouse) == increments.code_fingerprint(
         PROJECT_ROOT
     )

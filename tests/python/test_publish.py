@@ -425,3 +425,36 @@ def test_a_publish_killed_midway_leaves_a_whole_publication(
     leftovers = [p.name for p in copy.warehouse.parent.glob(".*partial*")]
     leftovers += [p.name for p in (copy.data_dir / VERSIONS_DIR).glob(".*partial")]
     assert leftovers == []
+
+
+class _Recording:
+    """A connection that keeps the statements it ran."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con, self.statements = con, []
+
+    def execute(self, sql: str, *args: object) -> duckdb.DuckDBPyConnection:
+        self.statements.append(sql)
+        return self.con.execute(sql, *args)
+
+
+def test_an_updated_table_gets_only_the_comments_that_changed() -> None:
+    """A table updated in a copy of the previous file keeps its comments: the next publication
+    writes the changed ones (a new, edited or removed description) and no other."""
+    from engagement_lake.publish import _comment, _comments
+
+    con = duckdb.connect()
+    con.execute("attach ':memory:' as serving")
+    con.execute(f"use serving.{SERVING_SCHEMA}")
+    con.execute("create table t (a integer, b integer, c integer)")
+    types = [("a", "INTEGER"), ("b", "INTEGER"), ("c", "INTEGER")]
+    notes = ("The table.", {"a": "Column a.", "b": "Column b."})
+    _comment(con, "t", types, notes)
+    recording = _Recording(con)
+    _comment(recording, "t", types, notes, _comments(con)["t"])
+    assert recording.statements == []
+    _comment(
+        recording, "t", types, ("", {"a": "Column a, edited.", "c": "New."}), _comments(con)["t"]
+    )
+    assert len(recording.statements) == 4  # the table's removed, a edited, b removed, c new
+    assert _comments(con)["t"] == ("", {"a": "Column a, edited.", "c": "New."})
