@@ -221,7 +221,7 @@ def test_a_run_without_the_replay_renders_what_it_measured(artefacts):
 
 def test_a_full_cycle_starts_without_warehouse_ledger_record_or_serving_file(tmp_path, monkeypatch):
     """A reused work folder keeps the lake, not the last run's results: the full cycle builds
-    from nothing, validates every row and writes its serving file whole."""
+    from nothing, validates every row, writes its serving file whole and publishes version 1."""
     from engagement_lake.increments import record_path
     from engagement_lake.publish import SERVING_ENV, previous_path, serving_path
     from engagement_lake.quality.checked_rows import ledger_path
@@ -240,6 +240,10 @@ def test_a_full_cycle_starts_without_warehouse_ledger_record_or_serving_file(tmp
     ]
     for path in left:
         path.write_text("left by the last run")
+    # the export's versions: the full cycle's publication is version 1 again
+    (data / ".published" / "gold-13").mkdir(parents=True)
+    (data / "gold").symlink_to(".published/gold-13")
     bench.clear_for_full_cycle(data, warehouse)
     assert [p.name for p in left if p.exists()] == []
+    assert not (data / ".published").exists() and not (data / "gold").is_symlink()
     assert (data / "bronze").is_dir()

@@ -68,7 +68,7 @@ import duckdb
 
 from engagement_lake.config import DEFAULT_SEED, PROJECT_ROOT, RunConfig, duckdb_settings
 from engagement_lake.increments import record_path
-from engagement_lake.publish import previous_path, serving_path
+from engagement_lake.publish import VERSIONS_DIR, previous_path, serving_path
 from engagement_lake.quality.checked_rows import remove_ledger
 
 TARGETS: dict[str, float] = {
@@ -516,9 +516,11 @@ def in_child(step: str, **kwargs: Any) -> dict[str, Any]:
 
 def clear_for_full_cycle(data_dir: Path, warehouse: Path) -> None:
     """Remove what a full cycle must not find: the warehouse (a build from nothing), the checks'
-    ledger (every row validated), the record of partitions (no increment) and the serving file
+    ledger (every row validated), the record of partitions (no increment), the serving file
     with its previous copy (written whole: a reused work folder still holds the last run's,
-    which would make the full cycle's publish an update of it)."""
+    which would make the full cycle's publish an update of it) and the export's versions (the
+    full cycle publishes version 1 and the increment version 2, a usual day's update: on a
+    reused folder the numbers went on, and every seventh publication is written whole)."""
     for path in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
         path.unlink(missing_ok=True)
     remove_ledger(warehouse)
@@ -526,6 +528,8 @@ def clear_for_full_cycle(data_dir: Path, warehouse: Path) -> None:
     serving = serving_path(RunConfig(data_dir, warehouse))
     for path in (serving, previous_path(serving)):
         path.unlink(missing_ok=True)
+    shutil.rmtree(data_dir / VERSIONS_DIR, ignore_errors=True)
+    (data_dir / "gold").unlink(missing_ok=True)
 
 
 def measure(
