@@ -6,13 +6,14 @@
     equal-sized buckets (5 = best) within `partition_by` (one as-of date's buyers), FM is the
     rounded mean of F and M, and the segment comes from seeds/marts/rfm_segments.csv (the lowest
     rule_order wins where ranges overlap). Returns `keys`, the three inputs, the three scores,
-    fm_score and rfm_segment.
+    fm_score and rfm_segment. Its CTEs are named rfm_*, apart from any name of the calling model
+    (Spark may refuse an inner CTE that shadows an outer one).
 #}
 {% macro rfm_scored(relation, keys, partition_by=none) -%}
 {%- set within = 'partition by ' ~ partition_by ~ ' ' if partition_by else '' -%}
 with
 
-scored as (
+rfm_scores as (
     select
         {%- for key in keys %}
         {{ key }},
@@ -27,16 +28,16 @@ scored as (
     where order_count > 0
 ),
 
-with_fm as (
+rfm_with_fm as (
     select
-        scored.*,
+        rfm_scores.*,
         cast(round((frequency_score + monetary_score) / 2.0) as integer) as fm_score
-    from scored
+    from rfm_scores
 ),
 
 -- each (R, FM) pair the scores take (at most buckets squared) with its segment: the rules'
 -- ranges are matched once per pair, then every customer takes its pair's by an equality join
-pair_segments as (
+rfm_pair_segments as (
     select
         pairs.recency_score,
         pairs.fm_score,
@@ -44,7 +45,7 @@ pair_segments as (
         row_number() over (
             partition by pairs.recency_score, pairs.fm_score order by segments.rule_order
         ) as segment_rank
-    from (select distinct recency_score, fm_score from with_fm) as pairs
+    from (select distinct recency_score, fm_score from rfm_with_fm) as pairs
     left join {{ ref('rfm_segments') }} as segments
         on pairs.recency_score between segments.r_min and segments.r_max
         and pairs.fm_score between segments.fm_min and segments.fm_max
@@ -52,19 +53,19 @@ pair_segments as (
 
 select
     {%- for key in keys %}
-    with_fm.{{ key }},
+    rfm_with_fm.{{ key }},
     {%- endfor %}
-    with_fm.days_since_last_order,
-    with_fm.order_count,
-    with_fm.lifetime_revenue,
-    with_fm.recency_score,
-    with_fm.frequency_score,
-    with_fm.monetary_score,
-    with_fm.fm_score,
-    pair_segments.rfm_segment
-from with_fm
-left join pair_segments
-    on with_fm.recency_score = pair_segments.recency_score
-    and with_fm.fm_score = pair_segments.fm_score
-    and pair_segments.segment_rank = 1
+    rfm_with_fm.days_since_last_order,
+    rfm_with_fm.order_count,
+    rfm_with_fm.lifetime_revenue,
+    rfm_with_fm.recency_score,
+    rfm_with_fm.frequency_score,
+    rfm_with_fm.monetary_score,
+    rfm_with_fm.fm_score,
+    rfm_pair_segments.rfm_segment
+from rfm_with_fm
+left join rfm_pair_segments
+    on rfm_with_fm.recency_score = rfm_pair_segments.recency_score
+    and rfm_with_fm.fm_score = rfm_pair_segments.fm_score
+    and rfm_pair_segments.segment_rank = 1
 {%- endmacro %}
