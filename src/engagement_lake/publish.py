@@ -451,34 +451,32 @@ def _apply_changes(
     names = [identifier(c) for c, _ in types]
     keys = [identifier(c) for c in key]
     row_hash = f"hash({', '.join(names)}) as {ROW_HASH}"
-    on = ", ".join([*keys, ROW_HASH])
-    # each side's keys and row hashes once, narrow; the full rows are read only for the keys
-    # that changed
+    both = " and ".join(f"n.{k} = o.{k}" for k in [*keys, ROW_HASH])
+    # each side's keys and row hashes, narrow, in one full join on key and hash: a row left
+    # without a partner is new (insert it) or gone (delete it), a changed row is both; the full
+    # rows are read only for those keys
     con.execute(
-        f"create or replace temp table el_new as select {', '.join(keys)}, {row_hash} "
-        f"from ({rows_in})"
+        "create or replace temp table el_changed as select "
+        + ", ".join([f"n.{k} as new_{i}" for i, k in enumerate(keys)])
+        + ", "
+        + ", ".join([f"o.{k} as old_{i}" for i, k in enumerate(keys)])
+        + f" from (select {', '.join(keys)}, {row_hash} from ({rows_in})) as n"
+        + f" full join (select {', '.join(keys)}, {row_hash} from {identifier(table)}) as o"
+        + f" on {both} where n.{ROW_HASH} is null or o.{ROW_HASH} is null"
     )
-    con.execute(
-        f"create or replace temp table el_old as select {', '.join(keys)}, {row_hash} "
-        f"from {identifier(table)}"
-    )
-    con.execute(
-        f"create or replace temp table el_added as select {', '.join(keys)} "
-        f"from el_new anti join el_old using ({on})"
-    )
-    con.execute(
-        f"create or replace temp table el_removed as select {', '.join(keys)} "
-        f"from el_old anti join el_new using ({on})"
-    )
+    removed = ", ".join(f"old_{i} as {k}" for i, k in enumerate(keys))
+    added = ", ".join(f"new_{i} as {k}" for i, k in enumerate(keys))
     match = " and ".join(f"{identifier(table)}.{k} = el_removed.{k}" for k in keys)
     try:
         (deleted,) = con.execute(
-            f"delete from {identifier(table)} using el_removed where {match}"
+            f"delete from {identifier(table)} using (select {removed} from el_changed "
+            f"where old_0 is not null) as el_removed where {match}"
         ).fetchone()
         (inserted,) = con.execute(
             f"insert into {identifier(table)} ({', '.join(names)}) "
-            f"select {', '.join(names)} from ({rows_in}) as n "
-            f"semi join el_added using ({', '.join(keys)})"
+            f"select {', '.join(names)} from ({rows_in}) as n semi join "
+            f"(select {added} from el_changed where new_0 is not null) as el_added "
+            f"using ({', '.join(keys)})"
         ).fetchone()
         (have,) = con.execute(f"select count(*) from {identifier(table)}").fetchone()
         (want,) = con.execute(f"select count(*) from ({rows_in})").fetchone()
@@ -487,8 +485,7 @@ def _apply_changes(
             f"gold.{table}: {' '.join(str(exc).split())[:300]}; nothing was published"
         ) from None
     finally:
-        for temp in ("el_new", "el_old", "el_added", "el_removed"):
-            con.execute(f"drop table if exists {temp}")
+        con.execute("drop table if exists el_changed")
     if have != want:
         raise PublishError(
             f"gold.{table}: {have} rows after applying the changes to the previous publication, "
