@@ -63,6 +63,25 @@ def _suite(value_set=("new", "paid", "sent")) -> TableSuite:
     return TableSuite("silver", "orders", "orders", expectations, index_columns=("order_id",))
 
 
+class Recording:
+    """A connection that keeps the text of every statement executed through it."""
+
+    def __init__(self, con) -> None:
+        self.con, self.statements = con, []
+
+    def execute(self, query, *args):
+        self.statements.append(" ".join(str(query).split()).lower())
+        return self.con.execute(query, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+    def writes(self) -> list[str]:
+        """The statements that write (or open a transaction to)."""
+        verbs = ("insert", "delete", "update", "begin", "create or replace table checked_rows")
+        return [q for q in self.statements if q.startswith(verbs)]
+
+
 def _run(con, validator, suite, ledger=None):
     validator.ledger = ledger
     try:
@@ -124,9 +143,13 @@ def test_a_table_whose_rows_all_passed_before_never_reaches_gx(con, validator, t
 
     fresh = GxValidator()
     second = CheckedRows(path)
-    assert _run(con, fresh, suite, second) == (plain, rows)
+    recording = Recording(con)
+    assert _run(recording, fresh, suite, second) == (plain, rows)
     assert (second.reused_rows, second.validated_rows) == (ROWS - 9, 0)
     assert fresh._made is None, "GX was made for a table with nothing to validate"
+    # nothing new passed and the rule is the same: the ledger is not written at all
+    assert recording.writes() == []
+    assert sum("duckdb_databases()" in q for q in recording.statements) == 1
     second.close()
 
     con.execute("insert into orders values (9001, 'paid', 'C9001', timestamp '2025-01-01')")
@@ -135,6 +158,11 @@ def test_a_table_whose_rows_all_passed_before_never_reaches_gx(con, validator, t
     assert (third.reused_rows, third.validated_rows) == (ROWS - 9, 1)
     assert fresh._made is not None and all(ok for _, _, ok, *_ in found)
     third.close()
+    # the new row's pass was recorded: a fourth check validates nothing
+    fourth = CheckedRows(path)
+    assert _run(con, fresh, suite, fourth)[1] == ROWS - 8
+    assert (fourth.reused_rows, fourth.validated_rows) == (ROWS - 8, 0)
+    fourth.close()
 
 
 def test_changed_and_new_rows_are_validated_and_a_changed_rule_starts_afresh(

@@ -109,14 +109,20 @@ def _suites() -> tuple[TableSuite, TableSuite]:
     return customers, orders
 
 
-def _check(tmp_path: Path, validator: GxValidator, ledger: CheckedRows | None):
-    """Both suites as the bronze run checks them; the results of the orders suite."""
+def _check(
+    tmp_path: Path,
+    validator: GxValidator,
+    ledger: CheckedRows | None,
+    statements: list[str] | None = None,
+):
+    """Both suites as the bronze run checks them; the results of the orders suite.
+    ``statements``: gets the text of every statement run on the check's connection."""
     files = {
         table: sorted((tmp_path / "bronze" / table).rglob("*.parquet"))
         for table in ("shop.customers", "shop.orders")
     }
     customers, orders = _suites()
-    con = duckdb.connect()
+    con = duckdb.connect() if statements is None else Recording(duckdb.connect(), statements)
     for suite in (customers, orders):
         con.execute(
             f"create temp view {suite.relation} as select * from "
@@ -141,6 +147,20 @@ def _check(tmp_path: Path, validator: GxValidator, ledger: CheckedRows | None):
         (r.column, r.check, r.success, r.unexpected_count, r.element_count, r.sample)
         for r in results
     ], rows
+
+
+class Recording:
+    """A connection that keeps the text of every statement executed through it."""
+
+    def __init__(self, con, statements: list[str]) -> None:
+        self.con, self.statements = con, statements
+
+    def execute(self, query, *args):
+        self.statements.append(" ".join(str(query).split()).lower())
+        return self.con.execute(query, *args)
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
 
 
 def _same_as_reading_every_file(tmp_path: Path, validator: GxValidator) -> CheckedRows:
@@ -183,6 +203,14 @@ def test_each_file_is_judged_once_and_the_results_are_those_of_every_file(
     assert (
         _clean(tmp_path, ROW_RULES) == _clean(tmp_path, "foreign_key") == {"load_date=2026-01-01"}
     )
+    # nor is anything read or written: the same clean files are not written again
+    statements: list[str] = []
+    ledger = CheckedRows(ledger_path(tmp_path / "warehouse.duckdb"))
+    _check(tmp_path, validator, ledger, statements)
+    ledger.close()
+    assert [q for q in statements if q.startswith(("insert", "delete", "begin"))] == []
+    assert not [q for q in statements if "__checked_split" in q and q.startswith("create")]
+    assert (ledger.reused_rows, ledger.validated_rows) == (100, 0)
 
     # a clean day, then a day with a blank status and an order of a customer who never landed
     _write(customers, "2026-01-02", _customers(range(50, 60), day="2026-01-02"))

@@ -7,7 +7,8 @@
 -- State at the as-of date: completed when the run reached the journey's last step; abandoned when
 -- it has not and its latest step lies more than journey_abandonment_days (var) before the as-of
 -- date; in progress otherwise. Steps the platform sent before any entry form a run of their own
--- (is_entry_recorded false).
+-- (is_entry_recorded false). A run's row changes only when its steps or its state do: nothing
+-- measured against the as-of date (such as the days since the latest step) is stored.
 
 with
 
@@ -167,8 +168,6 @@ final as (
         cast(runs_stated.step_events as integer) as step_events,
         cast({{ dbt.datediff('runs_stated.entered_at', 'coalesce(runs_stated.completed_at, runs_stated.last_step_at)', 'day') }}
             as integer) as days_in_journey,
-        cast({{ dbt.datediff('cast(runs_stated.last_step_at as date)', 'runs_stated.as_of_date', 'day') }}
-            as integer) as days_since_last_step,
         cast(runs_stated.conversions as integer) as conversions,
         cast(runs_stated.conversion_value as decimal(14, 2)) as conversion_value,
 

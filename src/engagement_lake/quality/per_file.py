@@ -139,7 +139,7 @@ def _row_rules(
     if counted is None:
         return {}
     totals, kept = counted
-    ledger.replace_clean_files(con, suite.name, ROW_RULES, fingerprint, kept)
+    ledger.replace_clean_files(con, suite.name, ROW_RULES, fingerprint, kept, clean)
     return {
         suite.position(e): result(suite, e, True, unexpected_count=0, observed=0, sample=[])
         for e, count in zip(rules, totals, strict=True)
@@ -183,8 +183,10 @@ def _foreign_key(
     if counted is None:
         return {}
     (orphans,), kept = counted
-    ledger.replace_clean_files(con, suite.name, kind, fingerprint, kept)
-    ledger.replace_clean_files(con, suite.name, f"{kind}:parent", fingerprint, parents_now)
+    ledger.replace_clean_files(con, suite.name, kind, fingerprint, kept, clean)
+    ledger.replace_clean_files(
+        con, suite.name, f"{kind}:parent", fingerprint, parents_now, parents_then
+    )
     if orphans:
         return {}
     # what duckdb_engine's foreign-key check reports without an orphan
