@@ -19,6 +19,7 @@ from engagement_lake.quality.checked_rows import CheckedRows, ledger_path
 from engagement_lake.quality.gx_engine import GxValidator
 from engagement_lake.quality.suite_run import run_suite
 from engagement_lake.quality.suites import Expect, TableSuite
+from statement_log import Recording
 
 ROWS = 5_000
 CHUNK = 2_048  # DuckDB's vector: the table streams as three chunks
@@ -61,25 +62,6 @@ def _suite(value_set=("new", "paid", "sent")) -> TableSuite:
         Expect(S.REGEX, "customer_id", S.WARNING, {"column": "customer_id", "regex": r"^C\d+$"}),
     ]
     return TableSuite("silver", "orders", "orders", expectations, index_columns=("order_id",))
-
-
-class Recording:
-    """A connection that keeps the text of every statement executed through it."""
-
-    def __init__(self, con) -> None:
-        self.con, self.statements = con, []
-
-    def execute(self, query, *args):
-        self.statements.append(" ".join(str(query).split()).lower())
-        return self.con.execute(query, *args)
-
-    def __getattr__(self, name):
-        return getattr(self.con, name)
-
-    def writes(self) -> list[str]:
-        """The statements that write (or open a transaction to)."""
-        verbs = ("insert", "delete", "update", "begin", "create or replace table checked_rows")
-        return [q for q in self.statements if q.startswith(verbs)]
 
 
 def _run(con, validator, suite, ledger=None):
