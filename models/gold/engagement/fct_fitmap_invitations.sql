@@ -90,7 +90,6 @@ final as (
         customer_key,
         customer_ref,
         offered_date as invited_date,
-        (select as_of_date from as_of) as as_of_date,
 
         ---------- invitation
         channel,
@@ -107,7 +106,11 @@ final as (
             when not was_fitmap_user and days_to_first_scan <= {{ var('fitmap_adoption_days') }}
                 then cast(first_scan_at as date)
         end as adopted_date,
-        {{ dbt.dateadd('day', var('fitmap_adoption_days'), 'offered_date') }}
+        cast({{ dbt.dateadd('day', var('fitmap_adoption_days'), 'offered_date') }} as date)
+            as adoption_window_end_date,
+        -- the one column the lake's as-of date decides: it changes on the day a window closes,
+        -- not every day (the days since the invitation are for a query to take)
+        cast({{ dbt.dateadd('day', var('fitmap_adoption_days'), 'offered_date') }} as date)
         <= (select as_of_date from as_of) as is_window_complete,
 
         ---------- timestamps
