@@ -73,7 +73,9 @@ joined as (
         first_scans_after.scan_id as first_scan_id,
         first_scans_after.scanned_at as first_scan_at,
         cast({{ dbt.datediff('invitations.offered_date', 'cast(first_scans_after.scanned_at as date)', 'day') }} as integer)
-            as days_to_first_scan
+            as days_to_first_scan,
+        cast({{ dbt.dateadd('day', var('fitmap_adoption_days'), 'invitations.offered_date') }} as date)
+            as adoption_window_end_date
     from invitations
     left join prior_scans
         on invitations.action_id = prior_scans.action_id
@@ -106,12 +108,10 @@ final as (
             when not was_fitmap_user and days_to_first_scan <= {{ var('fitmap_adoption_days') }}
                 then cast(first_scan_at as date)
         end as adopted_date,
-        cast({{ dbt.dateadd('day', var('fitmap_adoption_days'), 'offered_date') }} as date)
-            as adoption_window_end_date,
+        adoption_window_end_date,
         -- the one column the lake's as-of date decides: it changes on the day a window closes,
         -- not every day (the days since the invitation are for a query to take)
-        cast({{ dbt.dateadd('day', var('fitmap_adoption_days'), 'offered_date') }} as date)
-        <= (select as_of_date from as_of) as is_window_complete,
+        adoption_window_end_date <= (select as_of_date from as_of) as is_window_complete,
 
         ---------- timestamps
         offered_at as invited_at,
